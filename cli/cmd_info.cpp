@@ -1,0 +1,90 @@
+// tessera info MODEL: what the network is made of.
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "core/onnx_io.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+const char* role(const Node& n) {
+  if (n.kind == OpKind::Input) return "input";
+  if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) return "piecewise linear (sign pattern)";
+  if (n.kind == OpKind::MaxPool2d) return "piecewise linear (arg-max pattern)";
+  return "affine";
+}
+
+}  // namespace
+
+int run_info(const std::vector<std::string>& args) {
+  po::options_description opts("Options");
+  opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table");
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse(args, opts, pos, vm, "tessera info MODEL.onnx [--json]",
+             "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n",
+             &hidden))
+    return kOk;
+
+  const Network net = load_onnx(vm["model"].as<std::string>());
+  std::int64_t relu_units = 0, maxpool_outputs = 0;
+  for (const Node& n : net.nodes) {
+    if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) relu_units += n.shape.size();
+    if (n.kind == OpKind::MaxPool2d) maxpool_outputs += n.shape.size();
+  }
+  if (vm.count("json")) {
+    nlohmann::json j;
+    j["model"] = net.source;
+    j["input_shape"] = net.input_shape().dims;
+    j["classes"] = net.output_size();
+    j["softmax_output"] = net.softmax_output;
+    j["parameters"] = net.parameter_count();
+    j["piecewise_affine"] = true;
+    j["relu_units"] = relu_units;
+    j["maxpool_outputs"] = maxpool_outputs;
+    j["nodes"] = nlohmann::json::array();
+    for (size_t i = 0; i < net.nodes.size(); ++i) {
+      const Node& n = net.nodes[i];
+      j["nodes"].push_back({{"index", i},
+                            {"name", n.name},
+                            {"op", op_name(n.kind)},
+                            {"inputs", n.inputs},
+                            {"shape", n.shape.dims},
+                            {"parameters", n.parameter_count()},
+                            {"role", role(n)}});
+    }
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  std::ostringstream out;
+  out << "model        " << net.source << "\n"
+      << "input        " << net.input_shape().str() << " (" << net.input_size() << " values)\n"
+      << "output       " << net.output_size() << " logits" << (net.softmax_output ? " (the file applies a softmax; Tessera reports logits and computes the softmax itself)" : "") << "\n"
+      << "parameters   " << net.parameter_count() << "\n"
+      << "pattern      " << relu_units << " ReLU/LeakyReLU units, " << maxpool_outputs << " max-pool windows\n"
+      << "The whole network is piecewise affine: every node below is affine or piecewise linear.\n\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%4s  %-24s %-18s %-10s %-12s %10s  %s\n", "#", "name", "op", "inputs", "shape",
+                "params", "role");
+  out << line;
+  for (size_t i = 0; i < net.nodes.size(); ++i) {
+    const Node& n = net.nodes[i];
+    std::string ins;
+    for (int in : n.inputs) ins += (ins.empty() ? "" : ",") + std::to_string(in);
+    std::string name = n.name.size() > 24 ? n.name.substr(0, 21) + "..." : n.name;
+    std::snprintf(line, sizeof line, "%4zu  %-24s %-18s %-10s %-12s %10lld  %s\n", i, name.c_str(), op_name(n.kind),
+                  ins.empty() ? "-" : ins.c_str(), n.shape.str().c_str(),
+                  static_cast<long long>(n.parameter_count()), role(n));
+    out << line;
+  }
+  std::cout << out.str();
+  return kOk;
+}
+
+}  // namespace tessera::cli

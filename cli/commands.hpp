@@ -1,0 +1,15 @@
+// One function per subcommand; each parses its own options and returns an
+// exit status (cli/common.hpp). tessera::Error escapes to main().
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::cli {
+
+int run_info(const std::vector<std::string>& args);
+int run_affine(const std::vector<std::string>& args);
+int run_convert(const std::vector<std::string>& args);
+int run_examples(const std::vector<std::string>& args);
+
+}  // namespace tessera::cli

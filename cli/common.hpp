@@ -1,0 +1,38 @@
+// Shared pieces of the tessera subcommands: exit statuses, loading, output.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/network.hpp"
+
+namespace tessera::cli {
+
+// Exit statuses (documented in docs/user-guide.md).
+enum ExitStatus : int {
+  kOk = 0,
+  kBadInput = 1,   // a model, data file or value was rejected (message names it)
+  kUsage = 2,      // unknown command, unknown or missing option
+  kInternal = 3,   // a bug: please report it
+};
+
+namespace po = boost::program_options;
+
+// Parses args (without the command name) into vm; prints --help text and
+// returns false when help was asked for. Throws po::error on bad usage.
+bool parse(const std::vector<std::string>& args, const po::options_description& visible,
+           const po::positional_options_description& positional, po::variables_map& vm,
+           const std::string& usage, const std::string& examples, const po::options_description* hidden = nullptr);
+
+nlohmann::json to_json(const Vector& v);
+nlohmann::json to_json(const Matrix& m);  // list of rows
+
+// Formats numbers for tables: %.*g.
+std::string fmt(double v, int precision = 6);
+
+// Writes text to path atomically, or to stdout when path is "-" or empty.
+void emit(const std::string& text, const std::string& path);
+
+}  // namespace tessera::cli

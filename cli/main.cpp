@@ -1,0 +1,71 @@
+// tessera: command-line entry point. Each subcommand lives in its own file.
+#include <boost/program_options/errors.hpp>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "core/error.hpp"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const Command kCommands[] = {
+    {"info", "describe a model: layers, shapes, parameters, piecewise-affine structure", tessera::cli::run_info},
+    {"affine", "logits, activation pattern and local affine map V(x), a(x) at an input", tessera::cli::run_affine},
+    {"convert", "load a model and write it back as ONNX (normalised, folded)", tessera::cli::run_convert},
+    {"examples", "regenerate the example models and inputs shipped in data/", tessera::cli::run_examples},
+};
+
+void print_usage(std::ostream& out) {
+  out << "tessera - compute, certify and show the linear regions of ReLU networks\n\n"
+         "Usage: tessera <command> [options]   (tessera <command> --help for details)\n\nCommands:\n";
+  for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
+  out << "\nExit status: 0 success, 1 bad input (model, data or value), 2 usage error, 3 internal error.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(std::cerr);
+    return tessera::cli::kUsage;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    print_usage(std::cout);
+    return tessera::cli::kOk;
+  }
+  if (name == "--version") {
+    std::cout << "tessera 0.1.0\n";
+    return tessera::cli::kOk;
+  }
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  for (const Command& c : kCommands) {
+    if (name != c.name) continue;
+    try {
+      return c.run(args);
+    } catch (const tessera::Error& e) {
+      std::cerr << "tessera " << name << ": error: " << e.what() << "\n";
+      return tessera::cli::kBadInput;
+    } catch (const boost::program_options::error& e) {
+      std::cerr << "tessera " << name << ": usage error: " << e.what() << " (see tessera " << name << " --help)\n";
+      return tessera::cli::kUsage;
+    } catch (const std::bad_alloc&) {
+      std::cerr << "tessera " << name << ": error: out of memory\n";
+      return tessera::cli::kBadInput;
+    } catch (const std::exception& e) {
+      std::cerr << "tessera " << name << ": internal error: " << e.what() << "\n";
+      return tessera::cli::kInternal;
+    }
+  }
+  std::cerr << "tessera: unknown command '" << name << "' (see tessera --help)\n";
+  return tessera::cli::kUsage;
+}

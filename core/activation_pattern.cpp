@@ -1,0 +1,73 @@
+#include "core/activation_pattern.hpp"
+
+#include <bitset>
+#include <cstdio>
+
+namespace tessera {
+
+int LayerPattern::active_count() const {
+  if (kind == OpKind::MaxPool2d) return static_cast<int>(selection.size());
+  int count = 0;
+  for (std::uint64_t w : bits) count += static_cast<int>(std::bitset<64>(w).count());
+  return count;
+}
+
+namespace {
+constexpr std::uint64_t kFnvOffset = 14695981039346656037ull;
+constexpr std::uint64_t kFnvPrime = 1099511628211ull;
+
+void mix(std::uint64_t& h, std::uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) {
+    h ^= (value >> (8 * i)) & 0xffu;
+    h *= kFnvPrime;
+  }
+}
+}  // namespace
+
+std::uint64_t ActivationPattern::hash() const {
+  std::uint64_t h = kFnvOffset;
+  for (const LayerPattern& l : layers) {
+    mix(h, static_cast<std::uint32_t>(l.node), 4);
+    for (std::uint64_t w : l.bits) mix(h, w, 8);
+    for (int s : l.selection) mix(h, static_cast<std::uint32_t>(s), 4);
+  }
+  return h;
+}
+
+std::string ActivationPattern::hash_hex() const {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash()));
+  return buf;
+}
+
+const LayerPattern* ActivationPattern::layer_for_node(int node) const {
+  for (const LayerPattern& l : layers)
+    if (l.node == node) return &l;
+  return nullptr;
+}
+
+ActivationPattern empty_pattern(const Network& net) {
+  ActivationPattern p;
+  for (int i : net.piecewise_nodes()) {
+    const Node& n = net.nodes[i];
+    LayerPattern l;
+    l.node = i;
+    l.kind = n.kind;
+    l.size = static_cast<int>(n.shape.size());
+    if (n.kind == OpKind::MaxPool2d)
+      l.selection.assign(l.size, -1);
+    else
+      l.bits.assign((static_cast<size_t>(l.size) + 63) / 64, 0);
+    p.layers.push_back(std::move(l));
+  }
+  return p;
+}
+
+Vector unit_slopes(const Node& node, const LayerPattern& layer) {
+  const double off = node.kind == OpKind::LeakyRelu ? node.slope : 0.0;
+  Vector s(layer.size);
+  for (int i = 0; i < layer.size; ++i) s[i] = layer.active(i) ? 1.0 : off;
+  return s;
+}
+
+}  // namespace tessera

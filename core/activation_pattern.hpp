@@ -1,0 +1,51 @@
+// Activation patterns Σ(x): which units of every ReLU / LeakyReLU layer are
+// active (pre-activation > 0, the seed's definition) and which input every
+// max-pool window selects. Two inputs with equal patterns lie in the same
+// linear region, where the network is one affine map.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/network.hpp"
+
+namespace tessera {
+
+// The pattern of one piecewise node.
+struct LayerPattern {
+  int node = -1;                     // index of the Relu / LeakyRelu / MaxPool2d node
+  OpKind kind = OpKind::Relu;
+  int size = 0;                      // number of units (outputs of the node)
+  std::vector<std::uint64_t> bits;   // Relu/LeakyRelu: bit i set <=> unit i active
+  std::vector<int> selection;        // MaxPool2d: input index chosen by output i
+
+  bool active(int i) const { return (bits[static_cast<size_t>(i) >> 6] >> (i & 63)) & 1u; }
+  void set_active(int i) { bits[static_cast<size_t>(i) >> 6] |= std::uint64_t{1} << (i & 63); }
+  int active_count() const;  // Relu/LeakyRelu: active units; MaxPool2d: outputs
+  bool operator==(const LayerPattern& o) const {
+    return node == o.node && bits == o.bits && selection == o.selection;
+  }
+};
+
+struct ActivationPattern {
+  std::vector<LayerPattern> layers;  // one per piecewise node, in node order
+
+  // Stable 64-bit hash (FNV-1a over every layer's node index, bit words and
+  // selections, as little-endian bytes): equal patterns give equal hashes on
+  // every platform and in every version of Tessera that keeps this scheme.
+  std::uint64_t hash() const;
+  std::string hash_hex() const;  // 16 lower-case hex digits
+  const LayerPattern* layer_for_node(int node) const;
+  bool operator==(const ActivationPattern& o) const { return layers == o.layers; }
+  bool operator!=(const ActivationPattern& o) const { return !(*this == o); }
+};
+
+// A blank pattern with one LayerPattern of the right size per piecewise node.
+ActivationPattern empty_pattern(const Network& net);
+
+// Slope applied to unit i of a Relu/LeakyRelu node under a fixed pattern:
+// 1 when active, 0 (ReLU) or the node's slope (LeakyReLU) when not.
+Vector unit_slopes(const Node& node, const LayerPattern& layer);
+
+}  // namespace tessera

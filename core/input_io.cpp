@@ -1,0 +1,274 @@
+#include "core/input_io.hpp"
+
+#include <png.h>
+#include <zlib.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+
+namespace tessera {
+
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix, size_t n) {
+  return s.size() >= n && std::memcmp(s.data(), prefix, n) == 0;
+}
+
+Image read_png(const std::string& path, const std::string& bytes) {
+  png_image img;
+  std::memset(&img, 0, sizeof img);
+  img.version = PNG_IMAGE_VERSION;
+  if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()))
+    throw Error(path + ": not a readable PNG image (" + img.message + ")");
+  const bool color = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  img.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
+  const int C = color ? 3 : 1;
+  std::vector<unsigned char> pixels(PNG_IMAGE_SIZE(img));
+  if (!png_image_finish_read(&img, nullptr, pixels.data(), 0, nullptr)) {
+    const std::string msg = img.message;
+    png_image_free(&img);
+    throw Error(path + ": corrupt PNG image (" + msg + ")");
+  }
+  Image out;
+  out.channels = C;
+  out.height = static_cast<int>(img.height);
+  out.width = static_cast<int>(img.width);
+  out.values.resize(static_cast<Eigen::Index>(C) * out.height * out.width);
+  for (int y = 0; y < out.height; ++y)
+    for (int x = 0; x < out.width; ++x)
+      for (int c = 0; c < C; ++c)
+        out.values[(static_cast<Eigen::Index>(c) * out.height + y) * out.width + x] =
+            pixels[(static_cast<size_t>(y) * out.width + x) * C + c] / 255.0;
+  return out;
+}
+
+Image read_pgm(const std::string& path, const std::string& bytes) {
+  // Header: magic, width, height, maxval, separated by whitespace and comments.
+  size_t pos = 2;
+  auto next_int = [&](const char* what) {
+    while (pos < bytes.size()) {
+      if (bytes[pos] == '#') {
+        while (pos < bytes.size() && bytes[pos] != '\n') ++pos;
+      } else if (std::isspace(static_cast<unsigned char>(bytes[pos]))) {
+        ++pos;
+      } else {
+        break;
+      }
+    }
+    long v = 0;
+    size_t start = pos;
+    while (pos < bytes.size() && std::isdigit(static_cast<unsigned char>(bytes[pos])) && v < 1000000)
+      v = v * 10 + (bytes[pos++] - '0');
+    if (pos == start || v <= 0 || v >= 1000000) throw Error(path + ": bad PGM header (" + what + ")");
+    return static_cast<int>(v);
+  };
+  const bool binary = bytes[1] == '5';
+  Image out;
+  out.channels = 1;
+  out.width = next_int("width");
+  out.height = next_int("height");
+  const int maxval = next_int("maxval");
+  if (maxval > 65535) throw Error(path + ": bad PGM header (maxval)");
+  const std::int64_t n = static_cast<std::int64_t>(out.width) * out.height;
+  out.values.resize(n);
+  if (binary) {
+    ++pos;  // the single whitespace after maxval
+    const int bpp = maxval < 256 ? 1 : 2;
+    if (static_cast<std::int64_t>(bytes.size() - std::min(pos, bytes.size())) < n * bpp)
+      throw Error(path + ": truncated PGM image (expected " + std::to_string(n) + " pixels)");
+    for (std::int64_t i = 0; i < n; ++i) {
+      const auto* p = reinterpret_cast<const unsigned char*>(bytes.data() + pos + i * bpp);
+      const int v = bpp == 1 ? p[0] : (p[0] << 8) | p[1];
+      out.values[i] = std::min(v, maxval) / static_cast<double>(maxval);
+    }
+  } else {
+    std::istringstream s(bytes.substr(pos));
+    for (std::int64_t i = 0; i < n; ++i) {
+      long v;
+      if (!(s >> v)) throw Error(path + ": truncated PGM image (pixel " + std::to_string(i) + " missing)");
+      if (v < 0 || v > maxval) throw Error(path + ": PGM pixel " + std::to_string(i) + " outside [0, maxval]");
+      out.values[i] = v / static_cast<double>(maxval);
+    }
+  }
+  return out;
+}
+
+struct GzCloser {
+  void operator()(gzFile_s* f) const { gzclose(f); }
+};
+
+void gz_read_exact(gzFile f, void* buf, std::int64_t n, const std::string& path, const char* what) {
+  auto* p = static_cast<char*>(buf);
+  while (n > 0) {
+    const unsigned chunk = static_cast<unsigned>(std::min<std::int64_t>(n, 1 << 30));
+    const int got = gzread(f, p, chunk);
+    if (got <= 0) throw Error(path + ": truncated IDX file (" + what + ")");
+    p += got;
+    n -= got;
+  }
+}
+
+bool looks_like_idx(const std::string& path, const std::string& head) {
+  if (starts_with(head, "\x1f\x8b", 2)) return true;  // gzip: only IDX is read gzipped
+  if (head.size() >= 4 && head[0] == 0 && head[1] == 0) {
+    const unsigned char t = static_cast<unsigned char>(head[2]);
+    return t == 0x08 || t == 0x09 || t == 0x0B || t == 0x0C || t == 0x0D || t == 0x0E;
+  }
+  (void)path;
+  return false;
+}
+
+}  // namespace
+
+std::int64_t IdxArray::item_size() const {
+  std::int64_t n = 1;
+  for (size_t i = 1; i < dims.size(); ++i) n *= dims[i];
+  return n;
+}
+
+IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t count, bool scale_bytes) {
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  unsigned char magic[4];
+  gz_read_exact(f.get(), magic, 4, path, "header");
+  const int type = magic[2], ndim = magic[3];
+  int elem = 0;
+  switch (type) {
+    case 0x08: case 0x09: elem = 1; break;
+    case 0x0B: elem = 2; break;
+    case 0x0C: case 0x0D: elem = 4; break;
+    case 0x0E: elem = 8; break;
+    default: break;
+  }
+  if (magic[0] != 0 || magic[1] != 0 || elem == 0 || ndim < 1 || ndim > 8)
+    throw Error(path + ": not an IDX file (bad magic number)");
+  IdxArray a;
+  a.type = type;
+  for (int i = 0; i < ndim; ++i) {
+    unsigned char b[4];
+    gz_read_exact(f.get(), b, 4, path, "dimensions");
+    const std::uint32_t d = (std::uint32_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
+    if (d > (1u << 30)) throw Error(path + ": IDX dimension " + std::to_string(i) + " is implausibly large");
+    a.dims.push_back(static_cast<int>(d));
+  }
+  const std::int64_t items = a.dims[0], item = a.item_size();
+  if (count < 0) count = items - first;
+  if (first < 0 || first >= items || first + count > items)
+    throw Error(path + ": row " + std::to_string(first + (count > 1 ? count - 1 : 0)) + " out of range (the file has " +
+                std::to_string(items) + " items)");
+  if (item * count > (std::int64_t{1} << 32)) throw Error(path + ": too many values requested at once");
+  // Skip to the first requested item.
+  std::vector<unsigned char> buf(static_cast<size_t>(std::max<std::int64_t>(item * elem, 1)));
+  for (std::int64_t i = 0; i < first; ++i) gz_read_exact(f.get(), buf.data(), item * elem, path, "data");
+  a.dims[0] = static_cast<int>(count);
+  a.values.resize(static_cast<size_t>(item * count));
+  for (std::int64_t r = 0; r < count; ++r) {
+    gz_read_exact(f.get(), buf.data(), item * elem, path, "data");
+    for (std::int64_t j = 0; j < item; ++j) {
+      const unsigned char* p = buf.data() + j * elem;
+      double v = 0;
+      switch (type) {
+        case 0x08: v = scale_bytes ? p[0] / 255.0 : p[0]; break;
+        case 0x09: v = static_cast<signed char>(p[0]); break;
+        case 0x0B: v = static_cast<std::int16_t>((p[0] << 8) | p[1]); break;
+        case 0x0C: v = static_cast<std::int32_t>((std::uint32_t{p[0]} << 24) | (p[1] << 16) | (p[2] << 8) | p[3]); break;
+        case 0x0D: case 0x0E: {
+          std::uint64_t bits = 0;
+          for (int k = 0; k < elem; ++k) bits = (bits << 8) | p[k];
+          if (elem == 4) {
+            const auto b32 = static_cast<std::uint32_t>(bits);
+            float fv;
+            std::memcpy(&fv, &b32, 4);
+            v = fv;
+          } else {
+            std::memcpy(&v, &bits, 8);
+          }
+          if (!std::isfinite(v))
+            throw Error(path + ": item " + std::to_string(first + r) + " contains a non-finite value");
+          break;
+        }
+      }
+      a.values[static_cast<size_t>(r * item + j)] = v;
+    }
+  }
+  return a;
+}
+
+Image read_image(const std::string& path) {
+  const std::string bytes = read_file(path);
+  if (starts_with(bytes, "\x89PNG", 4)) return read_png(path, bytes);
+  if (starts_with(bytes, "P5", 2) || starts_with(bytes, "P2", 2)) return read_pgm(path, bytes);
+  throw Error(path + ": not a PNG or PGM image");
+}
+
+Vector read_vector_file(const std::string& path, int row) {
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::vector<double> values;
+  std::string line;
+  int line_no = 0, data_line = -1;
+  bool found_row = row < 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    const auto hash = line.find('#');
+    if (hash != std::string::npos) line.resize(hash);
+    for (char& c : line)
+      if (c == ',' || c == ';') c = ' ';
+    std::istringstream s(line);
+    std::string tok;
+    bool any = false;
+    std::vector<double> row_values;
+    while (s >> tok) {
+      any = true;
+      char* end = nullptr;
+      const double v = std::strtod(tok.c_str(), &end);
+      if (end == tok.c_str() || *end != '\0')
+        throw Error(path + ": line " + std::to_string(line_no) + ": '" + tok + "' is not a number");
+      if (!std::isfinite(v))
+        throw Error(path + ": line " + std::to_string(line_no) + ": value '" + tok + "' is not finite");
+      row_values.push_back(v);
+    }
+    if (!any) continue;
+    ++data_line;
+    if (row < 0) {
+      values.insert(values.end(), row_values.begin(), row_values.end());
+    } else if (data_line == row) {
+      values = row_values;
+      found_row = true;
+      break;
+    }
+  }
+  if (!found_row)
+    throw Error(path + ": row " + std::to_string(row) + " out of range (the file has " + std::to_string(data_line + 1) +
+                " rows)");
+  if (values.empty()) throw Error(path + ": no numbers found");
+  return Eigen::Map<Vector>(values.data(), static_cast<Eigen::Index>(values.size()));
+}
+
+Vector read_input(const std::string& path, int row) {
+  std::string head;
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+    head.resize(8);
+    in.read(head.data(), 8);
+    head.resize(static_cast<size_t>(in.gcount()));
+  }
+  if (starts_with(head, "\x89PNG", 4) || starts_with(head, "P5", 2) || starts_with(head, "P2", 2)) {
+    if (row > 0) throw Error(path + ": an image has no rows to choose from (row " + std::to_string(row) + ")");
+    return read_image(path).values;
+  }
+  if (looks_like_idx(path, head)) {
+    IdxArray a = read_idx(path, std::max(row, 0), 1);
+    return Eigen::Map<Vector>(a.values.data(), static_cast<Eigen::Index>(a.values.size()));
+  }
+  return read_vector_file(path, row);
+}
+
+}  // namespace tessera

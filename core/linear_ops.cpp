@@ -1,0 +1,215 @@
+#include "core/linear_ops.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace tessera {
+
+namespace {
+
+// Number of samples per im2col block: keeps the column buffer near 4M doubles.
+int conv_chunk(std::int64_t rows, std::int64_t positions, std::int64_t batch) {
+  const std::int64_t per_sample = std::max<std::int64_t>(1, rows * positions);
+  return static_cast<int>(std::clamp<std::int64_t>(4'000'000 / per_sample, 1, batch));
+}
+
+// Convolution as im2col + GEMM, a block of samples at a time.
+Matrix conv_apply(const Node& n, const Matrix& X) {
+  const int P = n.shape.height() * n.shape.width();
+  const int R = static_cast<int>(n.weight.cols());
+  const int C_out = static_cast<int>(n.weight.rows());
+  const int B = static_cast<int>(X.cols());
+  Matrix Y(static_cast<Eigen::Index>(C_out) * P, B);
+  const int chunk = conv_chunk(R, P, B);
+  Matrix cols(R, static_cast<Eigen::Index>(P) * chunk);
+  Matrix out;
+  for (int b0 = 0; b0 < B; b0 += chunk) {
+    const int nb = std::min(chunk, B - b0);
+    for (int bb = 0; bb < nb; ++bb) {
+      const double* x = X.col(b0 + bb).data();
+      for (int p = 0; p < P; ++p) {
+        const int* g = &n.gather[static_cast<size_t>(p) * R];
+        double* c = cols.col(static_cast<Eigen::Index>(bb) * P + p).data();
+        for (int r = 0; r < R; ++r) c[r] = g[r] >= 0 ? x[g[r]] : 0.0;
+      }
+    }
+    out.noalias() = n.weight * cols.leftCols(static_cast<Eigen::Index>(P) * nb);
+    for (int bb = 0; bb < nb; ++bb)
+      for (int c = 0; c < C_out; ++c)
+        Y.col(b0 + bb).segment(static_cast<Eigen::Index>(c) * P, P) =
+            out.row(c).segment(static_cast<Eigen::Index>(bb) * P, P).transpose();
+  }
+  return Y;
+}
+
+Matrix conv_apply_transpose(const Node& n, const Matrix& G, std::int64_t n_in) {
+  const int P = n.shape.height() * n.shape.width();
+  const int R = static_cast<int>(n.weight.cols());
+  const int C_out = static_cast<int>(n.weight.rows());
+  const int B = static_cast<int>(G.cols());
+  Matrix X = Matrix::Zero(n_in, B);
+  const int chunk = conv_chunk(std::max(R, C_out), P, B);
+  Matrix gm(C_out, static_cast<Eigen::Index>(P) * chunk);
+  Matrix cols;
+  for (int b0 = 0; b0 < B; b0 += chunk) {
+    const int nb = std::min(chunk, B - b0);
+    for (int bb = 0; bb < nb; ++bb)
+      for (int c = 0; c < C_out; ++c)
+        gm.row(c).segment(static_cast<Eigen::Index>(bb) * P, P) =
+            G.col(b0 + bb).segment(static_cast<Eigen::Index>(c) * P, P).transpose();
+    cols.noalias() = n.weight.transpose() * gm.leftCols(static_cast<Eigen::Index>(P) * nb);
+    for (int bb = 0; bb < nb; ++bb) {
+      double* x = X.col(b0 + bb).data();
+      for (int p = 0; p < P; ++p) {
+        const int* g = &n.gather[static_cast<size_t>(p) * R];
+        const double* c = cols.col(static_cast<Eigen::Index>(bb) * P + p).data();
+        for (int r = 0; r < R; ++r)
+          if (g[r] >= 0) x[g[r]] += c[r];
+      }
+    }
+  }
+  return X;
+}
+
+// Y.row(j) = X.row(index[j]), or 0 where index[j] = -1
+Matrix gather_rows(const std::vector<int>& index, const Matrix& X) {
+  Matrix Y(static_cast<Eigen::Index>(index.size()), X.cols());
+  for (Eigen::Index b = 0; b < X.cols(); ++b) {
+    const double* x = X.col(b).data();
+    double* y = Y.col(b).data();
+    for (size_t j = 0; j < index.size(); ++j) y[j] = index[j] >= 0 ? x[index[j]] : 0.0;
+  }
+  return Y;
+}
+
+// Adjoint of gather_rows: X.row(index[j]) += G.row(j)
+Matrix scatter_rows(const std::vector<int>& index, const Matrix& G, std::int64_t n_in) {
+  Matrix X = Matrix::Zero(n_in, G.cols());
+  for (Eigen::Index b = 0; b < G.cols(); ++b) {
+    const double* g = G.col(b).data();
+    double* x = X.col(b).data();
+    for (size_t j = 0; j < index.size(); ++j)
+      if (index[j] >= 0) x[index[j]] += g[j];
+  }
+  return X;
+}
+
+const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {
+  if (!layer) throw Error("internal: node '" + n.name + "' needs an activation pattern");
+  return *layer;
+}
+
+}  // namespace
+
+Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
+  switch (n.kind) {
+    case OpKind::Dense: return n.weight * X;
+    case OpKind::Conv2d: return conv_apply(n, X);
+    case OpKind::AvgPool2d: return n.pool * X;
+    case OpKind::ElementwiseAffine: return n.scale.asDiagonal() * X;
+    case OpKind::Reshape: return X;
+    case OpKind::Permute: return gather_rows(n.index, X);
+    case OpKind::MaxPool2d: return gather_rows(need_layer(n, layer).selection, X);
+    case OpKind::Relu:
+    case OpKind::LeakyRelu: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * X;
+    case OpKind::Input:
+    case OpKind::Add: break;
+  }
+  throw Error("internal: apply_linear on node '" + n.name + "' of kind " + op_name(n.kind));
+}
+
+Matrix apply_linear_transpose(const Node& n, const LayerPattern* layer, const Matrix& G, std::int64_t n_in) {
+  switch (n.kind) {
+    case OpKind::Dense: return n.weight.transpose() * G;
+    case OpKind::Conv2d: return conv_apply_transpose(n, G, n_in);
+    case OpKind::AvgPool2d: return n.pool.transpose() * G;
+    case OpKind::ElementwiseAffine: return n.scale.asDiagonal() * G;
+    case OpKind::Reshape: return G;
+    case OpKind::Permute: return scatter_rows(n.index, G, n_in);
+    case OpKind::MaxPool2d: return scatter_rows(need_layer(n, layer).selection, G, n_in);
+    case OpKind::Relu:
+    case OpKind::LeakyRelu: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * G;
+    case OpKind::Input:
+    case OpKind::Add: break;
+  }
+  throw Error("internal: apply_linear_transpose on node '" + n.name + "' of kind " + op_name(n.kind));
+}
+
+void add_offset(const Node& n, Matrix& Y) {
+  switch (n.kind) {
+    case OpKind::Dense: Y.colwise() += n.bias; break;
+    case OpKind::Conv2d: {
+      const Eigen::Index P = n.shape.height() * n.shape.width();
+      for (Eigen::Index c = 0; c < n.bias.size(); ++c) Y.middleRows(c * P, P).array() += n.bias[c];
+      break;
+    }
+    case OpKind::ElementwiseAffine: Y.colwise() += n.shift; break;
+    default: break;
+  }
+}
+
+}  // namespace tessera
+
+namespace tessera {
+
+Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& X, bool with_offsets,
+                       const std::vector<char>* keep_mask, std::vector<Matrix>* keep) {
+  const int N = static_cast<int>(net.nodes.size());
+  if (X.rows() != net.input_size())
+    throw Error("propagate_fixed: " + std::to_string(X.rows()) + " rows for an input of size " +
+                std::to_string(net.input_size()));
+  // Free each value after its last reader, so that forward accumulation of
+  // large Jacobians holds only what is still needed.
+  std::vector<int> last_use(N, -1);
+  for (int k = 0; k < N; ++k)
+    for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
+  if (keep) keep->assign(N, Matrix());
+  std::vector<Matrix> value(N);
+  value[0] = X;
+  for (int k = 1; k < N; ++k) {
+    const Node& n = net.nodes[k];
+    if (n.kind == OpKind::Add) {
+      value[k] = value[n.inputs[0]] + value[n.inputs[1]];
+    } else {
+      value[k] = apply_linear(n, pattern.layer_for_node(k), value[n.inputs[0]]);
+      if (with_offsets) add_offset(n, value[k]);
+    }
+    for (int in : n.inputs)
+      if (last_use[in] == k) {
+        if (keep && keep_mask && (*keep_mask)[in]) (*keep)[in] = std::move(value[in]);
+        value[in] = Matrix();
+      }
+  }
+  if (keep && keep_mask && (*keep_mask)[N - 1]) (*keep)[N - 1] = value[N - 1];
+  return std::move(value[N - 1]);
+}
+
+Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G) {
+  const int N = static_cast<int>(net.nodes.size());
+  if (G.rows() != net.output_size())
+    throw Error("backpropagate_fixed: " + std::to_string(G.rows()) + " rows for an output of size " +
+                std::to_string(net.output_size()));
+  std::vector<Matrix> adjoint(N);
+  adjoint[N - 1] = G;
+  for (int k = N - 1; k >= 1; --k) {
+    if (adjoint[k].size() == 0) continue;
+    const Node& n = net.nodes[k];
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const int in = n.inputs[j];
+      Matrix contribution = n.kind == OpKind::Add
+                                ? adjoint[k]
+                                : apply_linear_transpose(n, pattern.layer_for_node(k), adjoint[k],
+                                                         net.nodes[in].shape.size());
+      if (adjoint[in].size() == 0)
+        adjoint[in] = std::move(contribution);
+      else
+        adjoint[in] += contribution;
+    }
+    adjoint[k] = Matrix();
+  }
+  if (adjoint[0].size() == 0) return Matrix::Zero(net.input_size(), G.cols());
+  return std::move(adjoint[0]);
+}
+
+}  // namespace tessera

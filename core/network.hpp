@@ -1,0 +1,160 @@
+// The network model shared by every module: a small directed acyclic graph of
+// piecewise-affine operations in double precision.
+//
+// Values are single samples (no batch dimension). A value of shape {C, H, W} is
+// stored as a flat vector in C-H-W order (PyTorch's NCHW flattening), a value
+// of shape {n} as itself. Every node produces one value; nodes are stored in
+// topological order, node 0 is the input and the last node is the output
+// (the logits, before any softmax).
+#pragma once
+
+#include <Eigen/Dense>
+#include <Eigen/Sparse>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tessera {
+
+using Vector = Eigen::VectorXd;
+using Matrix = Eigen::MatrixXd;
+using SparseRowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor>;
+
+// Shape of one sample, batch dimension excluded: {n} or {C, H, W}.
+struct Shape {
+  std::vector<int> dims;
+
+  Shape() = default;
+  Shape(std::initializer_list<int> d) : dims(d) {}
+  explicit Shape(std::vector<int> d) : dims(std::move(d)) {}
+
+  std::int64_t size() const;
+  bool is_image() const { return dims.size() == 3; }
+  int channels() const { return dims.at(0); }
+  int height() const { return dims.at(1); }
+  int width() const { return dims.at(2); }
+  std::string str() const;  // "3x28x28"
+  bool operator==(const Shape& o) const { return dims == o.dims; }
+  bool operator!=(const Shape& o) const { return dims != o.dims; }
+};
+
+enum class OpKind {
+  Input,              // the network input
+  Dense,              // y = W x + b
+  Conv2d,             // 2-D cross-correlation (PyTorch Conv2d, groups = 1)
+  AvgPool2d,          // average pooling
+  MaxPool2d,          // max pooling (piecewise: selects one input per window)
+  Relu,               // y = max(x, 0) (piecewise)
+  LeakyRelu,          // y = x if x > 0 else slope·x (piecewise)
+  Add,                // y = x1 + x2 (residual connections)
+  ElementwiseAffine,  // y = scale ⊙ x + shift (normalisation that could not be folded)
+  Reshape,            // same numbers, new shape (Flatten, Reshape)
+  Permute             // y_j = x_{index_j}, 0 where index_j = -1 (transposes, zero padding, crops)
+};
+
+const char* op_name(OpKind kind);
+
+// Sliding-window geometry for Conv2d, AvgPool2d and MaxPool2d.
+struct Window2d {
+  int kernel_h = 1, kernel_w = 1;
+  int stride_h = 1, stride_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int dilation_h = 1, dilation_w = 1;
+};
+
+struct Node {
+  OpKind kind = OpKind::Input;
+  std::string name;         // name in the model file, or generated
+  std::vector<int> inputs;  // indices of earlier nodes
+  Shape shape;              // shape of this node's output
+
+  // Parameters; which ones a kind uses:
+  //   Dense:             weight (n_out x n_in), bias (n_out)
+  //   Conv2d:            weight (C_out x C_in*kh*kw, rows in PyTorch OIHW order),
+  //                      bias (C_out), window
+  //   AvgPool2d:         window, count_include_pad
+  //   MaxPool2d:         window
+  //   LeakyRelu:         slope
+  //   ElementwiseAffine: scale, shift (both of the node's size)
+  //   Permute:           index (output j takes input index[j], or 0 if it is -1)
+  Matrix weight;
+  Vector bias;
+  Window2d window;
+  bool count_include_pad = false;
+  double slope = 0.0;
+  Vector scale, shift;
+  std::vector<int> index;
+
+  // Derived by Network::finalize():
+  //   Conv2d:    gather[p * R + r] = input index read by im2col row r at output
+  //              position p (R = C_in*kh*kw), or -1 for padding.
+  //   MaxPool2d: gather[o * K + k] = input index of the k-th window element of
+  //              output o (K = kh*kw), or -1 for padding.
+  //   AvgPool2d: pool, the sparse averaging matrix (n_out x n_in).
+  std::vector<int> gather;
+  SparseRowMatrix pool;
+
+  // True for Relu, LeakyRelu and MaxPool2d: the nodes that carry a pattern.
+  bool is_piecewise() const {
+    return kind == OpKind::Relu || kind == OpKind::LeakyRelu || kind == OpKind::MaxPool2d;
+  }
+  std::int64_t parameter_count() const;
+};
+
+class Network {
+ public:
+  std::vector<Node> nodes;      // topological order; nodes[0] is the input
+  bool softmax_output = false;  // the model file ended in Softmax (recorded, not a layer)
+  std::string source;           // where it was loaded from, for messages
+
+  const Shape& input_shape() const { return nodes.front().shape; }
+  const Shape& output_shape() const { return nodes.back().shape; }
+  int input_size() const { return static_cast<int>(input_shape().size()); }
+  int output_size() const { return static_cast<int>(output_shape().size()); }
+  int output_node() const { return static_cast<int>(nodes.size()) - 1; }
+  std::int64_t parameter_count() const;
+
+  // Indices of the Relu / LeakyRelu / MaxPool2d nodes, in order.
+  std::vector<int> piecewise_nodes() const;
+
+  // Checks every node (shapes, finite parameters, topological inputs) and
+  // builds the derived tables. Throws tessera::Error naming the node.
+  void finalize();
+};
+
+// Builds a Network node by node, checking and inferring shapes as it goes.
+// Every method returns the new node's index; errors throw tessera::Error
+// naming the node.
+class NetworkBuilder {
+ public:
+  int input(const Shape& shape, const std::string& name = "input");
+  int dense(int in, Matrix weight, Vector bias, const std::string& name = "");
+  // weight: C_out x (C_in*kernel_h*kernel_w); window.kernel_* must match.
+  int conv2d(int in, Matrix weight, Vector bias, const Window2d& window, const std::string& name = "");
+  int avg_pool2d(int in, const Window2d& window, bool count_include_pad, const std::string& name = "");
+  int max_pool2d(int in, const Window2d& window, const std::string& name = "");
+  int relu(int in, const std::string& name = "");
+  int leaky_relu(int in, double slope, const std::string& name = "");
+  int add(int a, int b, const std::string& name = "");
+  int elementwise_affine(int in, Vector scale, Vector shift, const std::string& name = "");
+  int reshape(int in, const Shape& shape, const std::string& name = "");
+  int permute(int in, std::vector<int> index, const Shape& shape, const std::string& name = "");
+
+  // Access while building (used by the ONNX importer to fold constants).
+  Node& node(int i) { return net_.nodes.at(i); }
+  int size() const { return static_cast<int>(net_.nodes.size()); }
+  // Number of nodes that read node i so far.
+  int consumer_count(int i) const;
+
+  // Keeps only what the output depends on, renumbers, finalises.
+  Network build(int output, bool softmax_output = false, const std::string& source = "");
+
+ private:
+  int push(Node n);
+  Network net_;
+};
+
+// Output size of a sliding window along one axis; throws if not positive.
+int window_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation);
+
+}  // namespace tessera

@@ -26,8 +26,9 @@ void mix(std::uint64_t& h, std::uint64_t value, int bytes) {
 
 std::uint64_t ActivationPattern::hash() const {
   std::uint64_t h = kFnvOffset;
+  std::uint32_t ordinal = 0;
   for (const LayerPattern& l : layers) {
-    mix(h, static_cast<std::uint32_t>(l.node), 4);
+    mix(h, ordinal++, 4);
     for (std::uint64_t w : l.bits) mix(h, w, 8);
     for (int s : l.selection) mix(h, static_cast<std::uint32_t>(s), 4);
   }

@@ -31,9 +31,11 @@ struct LayerPattern {
 struct ActivationPattern {
   std::vector<LayerPattern> layers;  // one per piecewise node, in node order
 
-  // Stable 64-bit hash (FNV-1a over every layer's node index, bit words and
-  // selections, as little-endian bytes): equal patterns give equal hashes on
-  // every platform and in every version of Tessera that keeps this scheme.
+  // Stable 64-bit hash: FNV-1a over, for each piecewise layer in order, its
+  // ordinal (uint32), its bit words (uint64) and its selections (uint32), all
+  // as little-endian bytes. Equal patterns give equal hashes on every
+  // platform, and a model re-exported by Tessera keeps its hashes (node
+  // numbering does not enter).
   std::uint64_t hash() const;
   std::string hash_hex() const;  // 16 lower-case hex digits
   const LayerPattern* layer_for_node(int node) const;

@@ -38,7 +38,8 @@ Network random_mlp(int input_dim, const std::vector<int>& hidden, int classes, s
   for (size_t l = 0; l < hidden.size(); ++l) {
     x = b.dense(x, rng.he_uniform(hidden[l], width, width), rng.uniform_vector(hidden[l], -0.1, 0.1),
                 "fc" + std::to_string(l + 1));
-    x = leaky_slope != 0.0 ? b.leaky_relu(x, leaky_slope, "act" + std::to_string(l + 1))
+    // ONNX stores the slope as a float32 attribute: round it so files round-trip.
+    x = leaky_slope != 0.0 ? b.leaky_relu(x, static_cast<float>(leaky_slope), "act" + std::to_string(l + 1))
                            : b.relu(x, "relu" + std::to_string(l + 1));
     width = hidden[l];
   }

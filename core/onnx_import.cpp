@@ -378,35 +378,38 @@ class Importer {
   }
   const NetworkBuilder& builder_const() const { return builder_; }
 
+  // Applies y = s ⊙ z + t to the output of node p in place, when exact:
+  // into a Dense node's rows, an ElementwiseAffine node, or a Conv2d node
+  // when s and t are constant within each channel.
+  static bool fold_into(Node& p, const Vector& s, const Vector& t) {
+    if (p.kind == OpKind::Dense) {
+      p.weight = s.asDiagonal() * p.weight;
+      p.bias = s.cwiseProduct(p.bias) + t;
+      return true;
+    }
+    if (p.kind == OpKind::ElementwiseAffine) {
+      p.scale = s.cwiseProduct(p.scale);
+      p.shift = s.cwiseProduct(p.shift) + t;
+      return true;
+    }
+    if (p.kind != OpKind::Conv2d) return false;
+    const Eigen::Index P = p.shape.height() * p.shape.width();
+    for (Eigen::Index c = 0; c < p.weight.rows(); ++c) {
+      const auto sc = s.segment(c * P, P), tc = t.segment(c * P, P);
+      if (!(sc.array() == sc[0]).all() || !(tc.array() == tc[0]).all()) return false;
+    }
+    for (Eigen::Index c = 0; c < p.weight.rows(); ++c) {
+      p.weight.row(c) *= s[c * P];
+      p.bias[c] = s[c * P] * p.bias[c] + t[c * P];
+    }
+    return true;
+  }
+
   // y = s ⊙ x + t on a dynamic value, folded into its producer when exact.
   int elementwise(const onnx::NodeProto& n, int index, const Value& x, const Vector& s, const Vector& t) {
-    if (foldable(x.node)) {
-      Node& p = builder_.node(x.node);
-      if (p.kind == OpKind::Dense) {
-        p.weight = s.asDiagonal() * p.weight;
-        p.bias = s.cwiseProduct(p.bias) + t;
-        return x.node;
-      }
-      if (p.kind == OpKind::ElementwiseAffine) {
-        p.scale = s.cwiseProduct(p.scale);
-        p.shift = s.cwiseProduct(p.shift) + t;
-        return x.node;
-      }
-      if (p.kind == OpKind::Conv2d) {
-        const Eigen::Index P = p.shape.height() * p.shape.width();
-        bool per_channel = true;
-        for (Eigen::Index c = 0; c < p.weight.rows() && per_channel; ++c) {
-          const auto sc = s.segment(c * P, P), tc = t.segment(c * P, P);
-          per_channel = (sc.array() == sc[0]).all() && (tc.array() == tc[0]).all();
-        }
-        if (per_channel) {
-          for (Eigen::Index c = 0; c < p.weight.rows(); ++c) {
-            p.weight.row(c) *= s[c * P];
-            p.bias[c] = s[c * P] * p.bias[c] + t[c * P];
-          }
-          return x.node;
-        }
-      }
+    if (foldable(x.node) && fold_into(builder_.node(x.node), s, t)) {
+      --node_uses_[x.node];  // this node's use of x is absorbed
+      return x.node;
     }
     try {
       return builder_.elementwise_affine(x.node, s, t, node_name(n, index));
@@ -427,6 +430,7 @@ class Importer {
       const Node& p = builder_.node(in);
       b += W * p.shift;
       W = W * p.scale.asDiagonal();
+      --node_uses_[in];  // the normalisation node is absorbed and pruned
       in = p.inputs[0];
     }
     try {
@@ -763,7 +767,7 @@ class Importer {
       if (perm[0] != 0) fail(n, index, "transposing the batch dimension is not supported");
       bool identity = true;
       for (size_t i = 0; i < idx.size(); ++i) identity = identity && idx[i] == static_cast<std::int64_t>(i);
-      if (identity) return out_node(n, x.node, out);
+      if (identity) return reshape_dynamic(n, index, x, out);  // e.g. NHWC -> NCHW with one channel
       std::vector<int> index32(idx.begin(), idx.end());
       try {
         return out_node(n, builder_.permute(x.node, index32, to_shape(out), node_name(n, index)), out);

@@ -1,0 +1,149 @@
+// End-to-end tests of the `tessera` executable: exit statuses, one-line
+// errors, JSON that scripts can rely on.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/affine_map.hpp"
+#include "core/forward.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs `tessera ARGS` from the source tree; captures stdout and stderr.
+Result run(const std::string& args) {
+  const std::string err_file = std::filesystem::temp_directory_path() / ("tessera_cli_err_" + std::to_string(::getpid()));
+  const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && '" + TESSERA_EXE + "' " + args + " 2>'" +
+                          err_file + "'";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::ifstream e(err_file);
+  r.err.assign(std::istreambuf_iterator<char>(e), {});
+  std::filesystem::remove(err_file);
+  return r;
+}
+
+// One line on stderr containing every fragment; the given exit status.
+void expect_failure(const std::string& args, int status, const std::vector<std::string>& fragments) {
+  const Result r = run(args);
+  EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+  for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << args << ": " << r.err;
+}
+
+const char* kModels[] = {"toy2d", "toy2d_leaky", "mnist_mlp", "mnist_cnn"};
+
+TEST(Cli, InfoWorksOnEveryExampleModel) {
+  for (const char* m : kModels) {
+    const Result r = run(std::string("info data/models/") + m + ".onnx");
+    EXPECT_EQ(r.status, 0) << m << r.err;
+    EXPECT_NE(r.out.find("piecewise"), std::string::npos) << m;
+    const Result j = run(std::string("info --json data/models/") + m + ".onnx");
+    ASSERT_EQ(j.status, 0);
+    const auto doc = nlohmann::json::parse(j.out);
+    const tessera::Network net = tessera::load_onnx(std::string(TESSERA_SOURCE_DIR) + "/data/models/" + m + ".onnx");
+    EXPECT_EQ(doc["parameters"].get<std::int64_t>(), net.parameter_count());
+    EXPECT_EQ(doc["nodes"].size(), net.nodes.size());
+  }
+}
+
+TEST(Cli, AffineJsonHasEveryNumberAndReproducesTheLogits) {
+  const Result r = run("affine data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --json --layers");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  const tessera::Network net = tessera::load_onnx(std::string(TESSERA_SOURCE_DIR) + "/data/models/mnist_cnn.onnx");
+  const tessera::Vector x = tessera::read_input(std::string(TESSERA_SOURCE_DIR) + "/data/inputs/seven.pgm");
+  const tessera::ForwardPass fp = tessera::forward_pass(net, x);
+  ASSERT_EQ(j["V"].size(), 10u);
+  ASSERT_EQ(j["V"][0].size(), 784u);
+  for (int k = 0; k < 10; ++k) {
+    double fk = j["a"][k].get<double>();
+    for (int i = 0; i < 784; ++i) fk += j["V"][k][i].get<double>() * x[i];
+    EXPECT_NEAR(fk, fp.logits()[k], 1e-9);
+    EXPECT_DOUBLE_EQ(j["logits"][k].get<double>(), fp.logits()[k]);
+  }
+  EXPECT_EQ(j["pattern_hash"], fp.pattern.hash_hex());
+  EXPECT_EQ(j["layers"].size(), fp.pattern.layers.size());
+  // Inputs of relu1, pool1, relu2, pool2, relu3: conv1, relu1, conv2, relu2, fc1.
+  EXPECT_EQ(j["hidden_maps"].size(), 5u);
+}
+
+TEST(Cli, AffineHumanOutputOnTheToyModel) {
+  const Result r = run("affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("activation pattern"), std::string::npos);
+  EXPECT_NE(r.out.find("] . x + "), std::string::npos);
+}
+
+TEST(Cli, HelpAndUsageErrors) {
+  EXPECT_EQ(run("--help").status, 0);
+  EXPECT_EQ(run("affine --help").status, 0);
+  EXPECT_NE(run("affine --help").out.find("Examples:"), std::string::npos);
+  expect_failure("frobnicate", 2, {"unknown command 'frobnicate'"});
+  expect_failure("affine data/models/toy2d.onnx", 2, {"usage error", "input"});
+  expect_failure("info data/models/toy2d.onnx --bogus", 2, {"usage error", "bogus"});
+}
+
+TEST(Cli, BadInputsGiveOneLineAndStatusOne) {
+  expect_failure("info /nonexistent.onnx", 1, {"/nonexistent.onnx: cannot open"});
+  expect_failure("info data/inputs/toy2d_point.txt", 1, {"toy2d_point.txt", "not a valid ONNX model"});
+  expect_failure("affine data/models/mnist_mlp.onnx --input data/inputs/toy2d_point.txt", 1,
+                 {"toy2d_point.txt: has 2 values but the network expects 784"});
+  const std::string bad = std::filesystem::temp_directory_path() / "tessera_cli_nan.txt";
+  std::ofstream(bad) << "1 inf\n";
+  expect_failure("affine data/models/toy2d.onnx --input " + bad, 1, {"line 1", "not finite"});
+  std::filesystem::remove(bad);
+  expect_failure("affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --precision 0", 1,
+                 {"--precision"});
+}
+
+TEST(Cli, ConvertRoundTripsAndLeavesNoTemporaryFiles) {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_cli_convert";
+  std::filesystem::create_directories(dir);
+  const Result r = run("convert data/models/mnist_cnn.onnx " + (dir / "out.onnx").string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const tessera::Network a = tessera::load_onnx(std::string(TESSERA_SOURCE_DIR) + "/data/models/mnist_cnn.onnx");
+  const tessera::Network b = tessera::load_onnx((dir / "out.onnx").string());
+  const tessera::Vector x = tessera::read_input(std::string(TESSERA_SOURCE_DIR) + "/data/inputs/seven.pgm");
+  EXPECT_EQ(tessera::logits(a, x), tessera::logits(b, x));
+  int files = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    (void)e;
+    ++files;
+  }
+  EXPECT_EQ(files, 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Cli, ExamplesAreReproducible) {
+  // The shipped example models are exactly what `tessera examples` makes.
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_cli_examples";
+  const Result r = run("examples " + dir.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* m : kModels) {
+    std::ifstream a(std::string(TESSERA_SOURCE_DIR) + "/data/models/" + m + ".onnx", std::ios::binary);
+    std::ifstream b((dir / "models" / (std::string(m) + ".onnx")).string(), std::ios::binary);
+    const std::string sa((std::istreambuf_iterator<char>(a)), {}), sb((std::istreambuf_iterator<char>(b)), {});
+    EXPECT_FALSE(sa.empty());
+    EXPECT_EQ(sa, sb) << m;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

@@ -1,0 +1,117 @@
+// Readers of vectors, PNG/PGM images and IDX rows.
+#include <gtest/gtest.h>
+#include <png.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "core/input_io.hpp"
+
+namespace tessera {
+namespace {
+
+class InputIo : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("tessera_io_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& bytes) {
+    const std::string p = (dir_ / name).string();
+    std::ofstream(p, std::ios::binary) << bytes;
+    return p;
+  }
+  std::string error_of(const std::string& path, int row = -1) {
+    try {
+      read_input(path, row);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "(no error)";
+  }
+  std::filesystem::path dir_;
+};
+
+std::string idx_bytes(const std::vector<int>& dims, const std::vector<unsigned char>& data) {
+  std::string s = {0, 0, 0x08, static_cast<char>(dims.size())};
+  for (int d : dims)
+    for (int k = 3; k >= 0; --k) s += static_cast<char>((d >> (8 * k)) & 0xff);
+  s.append(data.begin(), data.end());
+  return s;
+}
+
+TEST_F(InputIo, TextVectorsWithCommasCommentsAndRows) {
+  const std::string p = write("v.txt", "# header\n1, 2.5 -3\n\n4e-1 5 6  # trailing\n");
+  Vector all = read_input(p);
+  ASSERT_EQ(all.size(), 6);
+  EXPECT_DOUBLE_EQ(all[2], -3);
+  EXPECT_DOUBLE_EQ(all[3], 0.4);
+  Vector row1 = read_input(p, 1);
+  EXPECT_EQ(row1, Eigen::Vector3d(0.4, 5, 6));
+}
+
+TEST_F(InputIo, TextErrorsNameFileAndLine) {
+  EXPECT_EQ(error_of(write("bad.txt", "1 2\n3 abc\n")), (dir_ / "bad.txt").string() + ": line 2: 'abc' is not a number");
+  EXPECT_NE(error_of(write("nan.txt", "1 nan\n")).find("line 1: value 'nan' is not finite"), std::string::npos);
+  EXPECT_NE(error_of(write("empty.txt", "# nothing\n")).find("no numbers found"), std::string::npos);
+  EXPECT_NE(error_of(write("rows.txt", "1\n2\n"), 5).find("row 5 out of range (the file has 2 rows)"), std::string::npos);
+  EXPECT_NE(error_of((dir_ / "missing.txt").string()).find("missing.txt: cannot open"), std::string::npos);
+}
+
+TEST_F(InputIo, PgmBinaryAndAscii) {
+  const std::string p5 = write("a.pgm", std::string("P5\n# c\n2 1\n255\n") + char(0) + char(255));
+  EXPECT_EQ(read_input(p5), Eigen::Vector2d(0, 1));
+  const std::string p2 = write("b.pgm", "P2 2 2 4\n0 1\n2 4\n");
+  EXPECT_EQ(read_input(p2), Eigen::Vector4d(0, 0.25, 0.5, 1));
+  EXPECT_NE(error_of(write("t.pgm", "P5\n4 4\n255\n\x01\x02")).find("truncated PGM"), std::string::npos);
+}
+
+TEST_F(InputIo, PngGrayAndColourInChwOrder) {
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  img.width = 2;
+  img.height = 1;
+  img.format = PNG_FORMAT_RGB;
+  const unsigned char rgb[] = {255, 0, 51, 0, 255, 102};
+  const std::string path = (dir_ / "c.png").string();
+  ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, rgb, 0, nullptr));
+  const Image im = read_image(path);
+  EXPECT_EQ(im.channels, 3);
+  Vector expected(6);
+  expected << 1, 0, 0, 1, 0.2, 0.4;  // R plane, G plane, B plane
+  EXPECT_LT((im.values - expected).cwiseAbs().maxCoeff(), 1e-12);
+  EXPECT_NE(error_of(write("broken.png", "\x89PNG\r\n\x1a\n garbage")).find("PNG"), std::string::npos);
+}
+
+TEST_F(InputIo, IdxRowsPlainAndGzipped) {
+  const std::string bytes = idx_bytes({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0});
+  const std::string plain = write("x.idx", bytes);
+  EXPECT_EQ(read_input(plain, 0), Eigen::Vector4d(0, 1, 0.2, 0.4));
+  EXPECT_EQ(read_input(plain, 2), Eigen::Vector4d(1, 1, 0, 0));
+  const std::string gz = (dir_ / "x.idx.gz").string();
+  gzFile f = gzopen(gz.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+  EXPECT_EQ(read_input(gz, 2), Eigen::Vector4d(1, 1, 0, 0));
+  EXPECT_NE(error_of(plain, 3).find("row 3 out of range (the file has 3 items)"), std::string::npos);
+  EXPECT_NE(error_of(write("short.idx", bytes.substr(0, bytes.size() - 2)), 2).find("truncated IDX"),
+            std::string::npos);
+  const IdxArray all = read_idx(plain);
+  EXPECT_EQ(all.dims, (std::vector<int>{3, 2, 2}));
+  EXPECT_EQ(all.values.size(), 12u);
+}
+
+TEST_F(InputIo, AtomicWriteReplacesWholeFiles) {
+  const std::string p = (dir_ / "out.json").string();
+  write_file_atomically(p, "first");
+  write_file_atomically(p, "second");
+  EXPECT_EQ(read_file(p), "second");
+  EXPECT_THROW(write_file_atomically((dir_ / "no_such_dir" / "f").string(), "x"), Error);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -1,0 +1,316 @@
+// ONNX import/export: round trips, folding, hand-built graphs, bad files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/affine_map.hpp"
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "core/forward.hpp"
+#include "core/onnx_io.hpp"
+#include "tests/support/onnx_builder.hpp"
+#include "tests/support/random_networks.hpp"
+
+namespace tessera {
+namespace {
+
+using test::OnnxBuilder;
+using test::relative_error;
+
+// Expects parse_onnx(bytes) to throw an Error whose message contains every
+// fragment.
+void expect_error(const std::string& bytes, const std::vector<std::string>& fragments) {
+  try {
+    parse_onnx(bytes, "model.onnx");
+    ADD_FAILURE() << "no error; expected one containing '" << fragments.front() << "'";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << "multi-line error: " << msg;
+    for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "message: " << msg;
+  }
+}
+
+TEST(OnnxRoundTrip, EveryNodeKindReloadsWithIdenticalOutputs) {
+  for (bool float64 : {false, true}) {
+    for (const auto& [name, net] : test::random_networks_of_every_kind(7)) {
+      OnnxSaveOptions o;
+      o.float64 = float64;
+      const Network back = parse_onnx(serialize_onnx(net, o), name);
+      SeededRandom rng(3);
+      for (int t = 0; t < 4; ++t) {
+        const Vector x = test::random_input(net, rng);
+        const ForwardPass a = forward_pass(net, x), b = forward_pass(back, x);
+        EXPECT_LT(relative_error(b.logits(), a.logits()), 1e-13) << name;
+        EXPECT_EQ(a.pattern.hash(), b.pattern.hash()) << name;
+        EXPECT_LT(relative_error(affine_map(back, b.pattern).V, affine_map(net, a.pattern).V), 1e-13) << name;
+      }
+    }
+  }
+}
+
+TEST(OnnxRoundTrip, SoftmaxIsRecordedNotModelled) {
+  Network net = random_mlp(3, {4}, 2, 1);
+  net.softmax_output = true;
+  const Network back = parse_onnx(serialize_onnx(net), "m");
+  EXPECT_TRUE(back.softmax_output);
+  EXPECT_EQ(back.nodes.size(), net.nodes.size());
+}
+
+TEST(OnnxRoundTrip, SaveIsAtomicAndLoadReadsTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_onnx_test";
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "m.onnx").string();
+  const Network net = random_mlp(2, {3}, 2, 4);
+  save_onnx(net, path);
+  const Network back = load_onnx(path);
+  EXPECT_EQ(back.parameter_count(), net.parameter_count());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    EXPECT_EQ(e.path().string().find(".tmp."), std::string::npos) << "temporary file left: " << e.path();
+  std::filesystem::remove_all(dir);
+}
+
+// Gemm with transB=0, alpha and beta: y = alpha * x B + beta * c.
+TEST(OnnxImport, GemmAttributesAreApplied) {
+  OnnxBuilder b;
+  b.input({1, 2}).output("y");
+  b.initializer("B", {2, 3}, {1, 2, 3, 4, 5, 6}).initializer("C", {3}, {1, 1, 1});
+  auto& g = b.node("Gemm", {"input", "B", "C"}, {"y"});
+  OnnxBuilder::set_float(g, "alpha", 2.0f);
+  OnnxBuilder::set_float(g, "beta", 0.5f);
+  const Network net = parse_onnx(b.bytes(), "m");
+  // x = (1, -1): x B = (1-4, 2-5, 3-6) = (-3,-3,-3); 2*that + 0.5 = -5.5
+  EXPECT_EQ(logits(net, Eigen::Vector2d(1, -1)), Eigen::Vector3d(-5.5, -5.5, -5.5));
+}
+
+// Input normalisation (x - m) / s feeding MatMul + Add folds into one Dense.
+TEST(OnnxImport, NormalisationAndMatMulBiasFoldIntoOneDenseNode) {
+  OnnxBuilder b;
+  b.input({1, 2}).output("y");
+  b.initializer("m", {2}, {1, 2}).initializer("s", {2}, {2, 4});
+  b.initializer("W", {2, 1}, {3, 5}).initializer("c", {1}, {7});
+  b.node("Sub", {"input", "m"}, {"z1"});
+  b.node("Div", {"z1", "s"}, {"z2"});
+  b.node("MatMul", {"z2", "W"}, {"z3"});
+  b.node("Add", {"z3", "c"}, {"y"});
+  const Network net = parse_onnx(b.bytes(), "m");
+  EXPECT_EQ(net.nodes.size(), 2u);  // input, one Dense
+  // x = (3, 10): ((3-1)/2, (10-2)/4) = (1, 2); 3*1 + 5*2 + 7 = 20
+  EXPECT_DOUBLE_EQ(logits(net, Eigen::Vector2d(3, 10))[0], 20.0);
+}
+
+// Conv + BatchNormalization folds into the conv, and equals conv followed by
+// the per-channel affine map of batch norm built by hand.
+TEST(OnnxImport, BatchNormFoldsIntoTheConvolution) {
+  OnnxBuilder b;
+  b.input({1, 1, 3, 3}).output("y");
+  b.initializer("W", {2, 1, 2, 2}, {1, 0, 0, -1, 0.5, 0.5, 0.5, 0.5}).initializer("B", {2}, {0.1f, -0.2f});
+  b.initializer("g", {2}, {2, 3}).initializer("be", {2}, {1, -1});
+  b.initializer("mu", {2}, {0.5, -0.5}).initializer("var", {2}, {4, 0.25});
+  b.node("Conv", {"input", "W", "B"}, {"c"});
+  auto& bn = b.node("BatchNormalization", {"c", "g", "be", "mu", "var"}, {"bn"});
+  OnnxBuilder::set_float(bn, "epsilon", 0.0f);
+  b.node("Flatten", {"bn"}, {"y"});
+  const Network net = parse_onnx(b.bytes(), "m");
+  for (const Node& n : net.nodes) EXPECT_NE(n.kind, OpKind::ElementwiseAffine);
+  // Reference: unfolded.
+  NetworkBuilder rb;
+  int x = rb.input(Shape{1, 3, 3});
+  Matrix W(2, 4);
+  W << 1, 0, 0, -1, 0.5, 0.5, 0.5, 0.5;
+  x = rb.conv2d(x, W, Eigen::Vector2d(static_cast<float>(0.1), static_cast<float>(-0.2)), test::window(2));
+  Vector s(8), t(8);
+  for (int i = 0; i < 8; ++i) {
+    const int c = i / 4;
+    const double g = c ? 3 : 2, be = c ? -1 : 1, mu = c ? -0.5 : 0.5, var = c ? 0.25 : 4;
+    s[i] = g / std::sqrt(var);
+    t[i] = be - mu * s[i];
+  }
+  x = rb.elementwise_affine(x, s, t);
+  const Network ref = rb.build(rb.reshape(x, Shape{8}));
+  SeededRandom rng(1);
+  for (int k = 0; k < 5; ++k) {
+    const Vector in = test::random_input(ref, rng);
+    EXPECT_LT(relative_error(logits(net, in), logits(ref, in)), 1e-14);
+  }
+}
+
+// PyTorch's x.view(x.size(0), -1): Shape -> Gather -> Unsqueeze -> Concat -> Reshape.
+TEST(OnnxImport, ConstantFoldableReshapeChain) {
+  OnnxBuilder b(11);
+  b.input({1, 2, 2, 2}).output("y");
+  b.int_initializer("zero", {0}).int_initializer("minus1", {-1});
+  b.node("Shape", {"input"}, {"shape"});
+  auto& gth = b.node("Gather", {"shape", "zero_scalar"}, {"n"});
+  OnnxBuilder::set_int(gth, "axis", 0);
+  auto& k = b.node("Constant", {}, {"zero_scalar"});
+  {
+    auto* a = k.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    a->mutable_t()->add_int64_data(0);
+  }
+  // Constant must come first: reorder.
+  auto* nodes = b.model().mutable_graph()->mutable_node();
+  std::rotate(nodes->begin(), nodes->end() - 1, nodes->end());
+  auto& u = b.node("Unsqueeze", {"n"}, {"n1"});
+  OnnxBuilder::set_ints(u, "axes", {0});
+  auto& c = b.node("Concat", {"n1", "minus1"}, {"target"});
+  OnnxBuilder::set_int(c, "axis", 0);
+  b.node("Reshape", {"input", "target"}, {"y"});
+  // Reshape alone is an empty network: add a Relu so that there is a layer.
+  b.model().mutable_graph()->mutable_output(0)->set_name("r");
+  b.node("Relu", {"y"}, {"r"});
+  const Network net = parse_onnx(b.bytes(), "m");
+  EXPECT_EQ(net.output_shape(), Shape{8});
+  Vector x(8);
+  x << 1, -2, 3, -4, 5, -6, 7, -8;
+  EXPECT_EQ(logits(net, x), x.cwiseMax(0.0));
+}
+
+// Pad (zeros) + AveragePool equals average pooling that counts padding.
+TEST(OnnxImport, PadThenAveragePoolEqualsCountIncludePad) {
+  OnnxBuilder b;
+  b.input({1, 1, 3, 3}).output("y");
+  b.int_initializer("pads", {0, 0, 1, 1, 0, 0, 1, 1});
+  b.node("Pad", {"input", "pads"}, {"p"});
+  auto& ap = b.node("AveragePool", {"p"}, {"a"});
+  OnnxBuilder::set_ints(ap, "kernel_shape", {2, 2});
+  OnnxBuilder::set_ints(ap, "strides", {2, 2});
+  b.node("Flatten", {"a"}, {"y"});
+  const Network net = parse_onnx(b.bytes(), "m");
+  NetworkBuilder rb;
+  const Network ref = rb.build(rb.reshape(rb.avg_pool2d(rb.input(Shape{1, 3, 3}), test::window(2, 2, 1), true), Shape{4}));
+  Vector x(9);
+  x << 1, 2, 3, 4, 5, 6, 7, 8, 9;
+  EXPECT_LT(relative_error(logits(net, x), logits(ref, x)), 1e-15);
+  // Top-left window holds only x0 of 4 cells: 1/4.
+  EXPECT_DOUBLE_EQ(logits(net, x)[0], 0.25);
+}
+
+// ---------------------------------------------------------------- bad input
+
+TEST(OnnxBadInput, MissingFile) {
+  try {
+    load_onnx("/nonexistent/model.onnx");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/model.onnx: cannot open"), std::string::npos) << e.what();
+  }
+}
+
+TEST(OnnxBadInput, EmptyCorruptAndTruncatedFiles) {
+  expect_error("", {"model.onnx", "empty"});
+  expect_error(std::string("\xff\xfe garbage \x01\x02\x03", 14), {"model.onnx", "not a valid ONNX model"});
+  const std::string good = serialize_onnx(random_mlp(20, {30}, 5, 1));
+  for (size_t cut : {good.size() / 2, good.size() - 3, size_t{7}}) {
+    try {
+      parse_onnx(good.substr(0, cut), "model.onnx");
+      ADD_FAILURE() << "truncated at " << cut << " of " << good.size() << " accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).rfind("model.onnx:", 0), 0u) << e.what();
+    }
+  }
+}
+
+TEST(OnnxBadInput, UnsupportedOperatorIsNamedWithItsNode) {
+  OnnxBuilder b;
+  b.input({1, 2}).output("y");
+  b.node("Sin", {"input"}, {"y"}, "my_sine");
+  expect_error(b.bytes(), {"model.onnx", "node 'my_sine'", "(Sin)", "unsupported operator 'Sin'"});
+}
+
+TEST(OnnxBadInput, ShapesThatDoNotFit) {
+  OnnxBuilder b;
+  b.input({1, 3}).output("y");
+  b.initializer("W", {2, 4}, std::vector<float>(8, 1.0f));
+  auto& g = b.node("Gemm", {"input", "W"}, {"y"}, "fc");
+  OnnxBuilder::set_int(g, "transB", 1);
+  expect_error(b.bytes(), {"node 'fc'", "does not fit an input of 3 values"});
+}
+
+TEST(OnnxBadInput, NanOrInfInWeights) {
+  for (float bad : {std::nanf(""), INFINITY}) {
+    OnnxBuilder b;
+    b.input({1, 2}).output("y");
+    b.initializer("W", {2, 2}, {1, bad, 0, 1});
+    b.node("MatMul", {"input", "W"}, {"y"});
+    expect_error(b.bytes(), {"initializer 'W'", std::isnan(bad) ? "NaN" : "Inf", "index 1"});
+  }
+}
+
+TEST(OnnxBadInput, EmptyNetwork) {
+  OnnxBuilder b;
+  b.input({1, 2}).output("input");
+  expect_error(b.bytes(), {"the network is empty"});
+  OnnxBuilder c;
+  c.input({1, 2}).output("y");
+  c.node("Identity", {"input"}, {"y"});
+  expect_error(c.bytes(), {"the network is empty"});
+}
+
+TEST(OnnxBadInput, UnsupportedInputShapesAndGraphs) {
+  OnnxBuilder b;
+  b.input({1, 2, 3}).output("y");
+  b.node("Relu", {"input"}, {"y"});
+  expect_error(b.bytes(), {"input 'input'", "[1,2,3]"});
+
+  OnnxBuilder g;
+  g.input({1, 1, 4, 4}).output("y");
+  g.initializer("W", {2, 1, 1, 1}, {1, 1});
+  auto& conv = g.node("Conv", {"input", "W"}, {"y"}, "grouped");
+  OnnxBuilder::set_int(conv, "group", 2);
+  expect_error(g.bytes(), {"node 'grouped'", "group=2"});
+
+  OnnxBuilder s;
+  s.input({1, 3}).output("y");
+  s.node("Softmax", {"input"}, {"p"}, "sm");
+  s.node("Relu", {"p"}, {"y"});
+  expect_error(s.bytes(), {"node 'sm'", "only as the last operation"});
+
+  OnnxBuilder u;
+  u.input({1, 3}).output("y");
+  u.node("Relu", {"nowhere"}, {"y"}, "r");
+  expect_error(u.bytes(), {"node 'r'", "'nowhere' is not defined"});
+}
+
+TEST(OnnxBadInput, OversizedModelIsRefusedBeforeAllocation) {
+  OnnxBuilder b;
+  b.input({1, 2}).output("y");
+  auto* t = b.model().mutable_graph()->add_initializer();
+  t->set_name("W");
+  t->set_data_type(onnx::TensorProto::FLOAT);
+  t->add_dims(1 << 20);
+  t->add_dims(1 << 20);  // 2^40 values declared, none stored
+  b.node("MatMul", {"input", "W"}, {"y"});
+  OnnxLoadOptions o;
+  o.max_parameter_bytes = std::int64_t{1} << 30;
+  try {
+    parse_onnx(b.bytes(), "big.onnx", o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("limit"), std::string::npos) << e.what();
+  }
+}
+
+TEST(InputChecks, WrongDimensionAndNonFiniteInputs) {
+  const Network net = random_mlp(3, {4}, 2, 1);
+  try {
+    forward_pass(net, Eigen::Vector2d(1, 2), "x.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "x.txt: has 2 values but the network expects 3");
+  }
+  try {
+    forward_pass(net, Eigen::Vector3d(1, std::nan(""), 2), "x.txt");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "x.txt: value 1 is NaN");
+  }
+}
+
+}  // namespace
+}  // namespace tessera

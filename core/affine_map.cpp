@@ -12,8 +12,7 @@ namespace tessera {
 AffineMap affine_map(const Network& net, const ActivationPattern& pattern) {
   AffineMap m;
   const Matrix identity = Matrix::Identity(net.output_size(), net.output_size());
-  m.V = backpropagate_fixed(net, pattern, identity).transpose();
-  m.a = propagate_fixed(net, pattern, Matrix::Zero(net.input_size(), 1), true).col(0);
+  m.V = backpropagate_fixed(net, pattern, identity, &m.a).transpose();
   return m;
 }
 

@@ -20,8 +20,10 @@ struct AffineMap {
 };
 
 // The output's map on the region of `pattern`, by reverse accumulation
-// (cost ~ output_size backward passes). a is computed as the fixed-pattern
-// network evaluated at 0, not as f(x) - V x, so it carries no cancellation.
+// (cost ~ output_size backward passes, skipping inactive units). a is
+// accumulated from every node's bias weighted by its adjoint (the seed's sum
+// formula for a^(k)), not computed as f(x) - V x, so it carries no
+// cancellation.
 AffineMap affine_map(const Network& net, const ActivationPattern& pattern);
 // Same, for the region containing x.
 AffineMap affine_map_at(const Network& net, const Vector& x);

@@ -95,6 +95,60 @@ Matrix scatter_rows(const std::vector<int>& index, const Matrix& G, std::int64_t
   return X;
 }
 
+// Indices of the rows of X that are not entirely zero. Under a fixed
+// pattern, inactive ReLU units and unselected max-pool inputs give zero rows,
+// and the products below skip them (the work then scales with the active
+// units, not the layer width).
+std::vector<Eigen::Index> nonzero_rows(const Matrix& X) {
+  std::vector<Eigen::Index> rows;
+  rows.reserve(X.rows());
+  for (Eigen::Index r = 0; r < X.rows(); ++r)
+    if (!X.row(r).isZero(0.0)) rows.push_back(r);
+  return rows;
+}
+
+// W X, skipping the zero rows of X (columns of W) when that saves work.
+Matrix dense_apply(const Matrix& W, const Matrix& X) {
+  if (X.cols() == 1) return W * X.col(0);  // matrix-vector: no packing
+  const std::vector<Eigen::Index> rows = nonzero_rows(X);
+  if (rows.size() * 4 > static_cast<size_t>(X.rows()) * 3) return W * X;
+  Matrix Wc(W.rows(), static_cast<Eigen::Index>(rows.size())), Xc(static_cast<Eigen::Index>(rows.size()), X.cols());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Wc.col(static_cast<Eigen::Index>(i)) = W.col(rows[i]);
+    Xc.row(static_cast<Eigen::Index>(i)) = X.row(rows[i]);
+  }
+  return Wc * Xc;
+}
+
+// W^T G (Wt = W^T), skipping the zero rows of G (rows of W) when that saves
+// work.
+Matrix dense_apply_transpose(const Matrix& Wt, const Matrix& G) {
+  if (G.cols() == 1) return Wt * G.col(0);
+  const std::vector<Eigen::Index> rows = nonzero_rows(G);
+  if (G.cols() <= 16) {
+    // Few columns (reverse accumulation of a classifier's logits): stream
+    // once through the active rows of W, four at a time, accumulating
+    // out.col(k) += G(r, k) * W.row(r)^T. No packing, no gathering.
+    Matrix out = Matrix::Zero(Wt.rows(), G.cols());
+    size_t i = 0;
+    for (; i + 4 <= rows.size(); i += 4) {
+      const auto r0 = rows[i], r1 = rows[i + 1], r2 = rows[i + 2], r3 = rows[i + 3];
+      for (Eigen::Index k = 0; k < G.cols(); ++k)
+        out.col(k) += G(r0, k) * Wt.col(r0) + G(r1, k) * Wt.col(r1) + G(r2, k) * Wt.col(r2) + G(r3, k) * Wt.col(r3);
+    }
+    for (; i < rows.size(); ++i)
+      for (Eigen::Index k = 0; k < G.cols(); ++k) out.col(k) += G(rows[i], k) * Wt.col(rows[i]);
+    return out;
+  }
+  if (rows.size() * 4 > static_cast<size_t>(G.rows()) * 3) return Wt * G;
+  Matrix Wc(Wt.rows(), static_cast<Eigen::Index>(rows.size())), Gc(static_cast<Eigen::Index>(rows.size()), G.cols());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Wc.col(static_cast<Eigen::Index>(i)) = Wt.col(rows[i]);
+    Gc.row(static_cast<Eigen::Index>(i)) = G.row(rows[i]);
+  }
+  return Wc * Gc;
+}
+
 const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {
   if (!layer) throw Error("internal: node '" + n.name + "' needs an activation pattern");
   return *layer;
@@ -104,7 +158,7 @@ const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {
 
 Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
   switch (n.kind) {
-    case OpKind::Dense: return n.weight * X;
+    case OpKind::Dense: return dense_apply(n.weight, X);
     case OpKind::Conv2d: return conv_apply(n, X);
     case OpKind::AvgPool2d: return n.pool * X;
     case OpKind::ElementwiseAffine: return n.scale.asDiagonal() * X;
@@ -121,7 +175,7 @@ Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
 
 Matrix apply_linear_transpose(const Node& n, const LayerPattern* layer, const Matrix& G, std::int64_t n_in) {
   switch (n.kind) {
-    case OpKind::Dense: return n.weight.transpose() * G;
+    case OpKind::Dense: return dense_apply_transpose(n.weight_t, G);
     case OpKind::Conv2d: return conv_apply_transpose(n, G, n_in);
     case OpKind::AvgPool2d: return n.pool.transpose() * G;
     case OpKind::ElementwiseAffine: return n.scale.asDiagonal() * G;
@@ -185,16 +239,33 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
   return std::move(value[N - 1]);
 }
 
-Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G) {
+Vector offset_adjoint(const Node& n, const Matrix& G) {
+  switch (n.kind) {
+    case OpKind::Dense: return G.transpose() * n.bias;
+    case OpKind::ElementwiseAffine: return G.transpose() * n.shift;
+    case OpKind::Conv2d: {
+      const Eigen::Index P = n.shape.height() * n.shape.width();
+      Vector out = Vector::Zero(G.cols());
+      for (Eigen::Index c = 0; c < n.bias.size(); ++c)
+        if (n.bias[c] != 0.0) out += n.bias[c] * G.middleRows(c * P, P).colwise().sum().transpose();
+      return out;
+    }
+    default: return Vector::Zero(G.cols());
+  }
+}
+
+Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G, Vector* offsets) {
   const int N = static_cast<int>(net.nodes.size());
   if (G.rows() != net.output_size())
     throw Error("backpropagate_fixed: " + std::to_string(G.rows()) + " rows for an output of size " +
                 std::to_string(net.output_size()));
   std::vector<Matrix> adjoint(N);
   adjoint[N - 1] = G;
+  if (offsets) *offsets = Vector::Zero(G.cols());
   for (int k = N - 1; k >= 1; --k) {
     if (adjoint[k].size() == 0) continue;
     const Node& n = net.nodes[k];
+    if (offsets) *offsets += offset_adjoint(n, adjoint[k]);
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
       Matrix contribution = n.kind == OpKind::Add

@@ -34,7 +34,13 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
                        const std::vector<char>* keep_mask = nullptr, std::vector<Matrix>* keep = nullptr);
 
 // Reverse accumulation: G (output_size x K) -> J^T G (input_size x K), where
-// J is the Jacobian of the output on the region of `pattern`.
-Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G);
+// J is the Jacobian of the output on the region of `pattern`. If `offsets`
+// is given it receives G^T a (K), where a is the region's constant term: the
+// sum over nodes of (adjoint at the node)^T (the node's offset).
+Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G,
+                           Vector* offsets = nullptr);
+
+// adjoint^T c for a node's constant term c (zero for nodes without one).
+Vector offset_adjoint(const Node& node, const Matrix& adjoint);
 
 }  // namespace tessera

@@ -91,8 +91,11 @@ struct Node {
   //   MaxPool2d: gather[o * K + k] = input index of the k-th window element of
   //              output o (K = kh*kw), or -1 for padding.
   //   AvgPool2d: pool, the sparse averaging matrix (n_out x n_in).
+  //   Dense:     weight_t, the transpose of weight (contiguous rows of W for
+  //              reverse accumulation).
   std::vector<int> gather;
   SparseRowMatrix pool;
+  Matrix weight_t;
 
   // True for Relu, LeakyRelu and MaxPool2d: the nodes that carry a pattern.
   bool is_piecewise() const {

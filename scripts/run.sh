@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# README command 1: set up, build, and run the main job on the shipped
+# example models: their structure, activation patterns and local affine maps.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+T=${TESSERA_BUILD_DIR:-build}/cli/tessera
+set -x
+"$T" info data/models/toy2d.onnx
+"$T" affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --layers
+"$T" affine data/models/mnist_cnn.onnx --input data/inputs/seven.pgm
+{ set +x; } 2>/dev/null
+echo
+echo "Next: 'tessera --help', docs/user-guide.md and docs/theory.md."

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Tessera needs (only when one is missing),
+# then configures and builds it in ./build. Idempotent: a second run only
+# rebuilds what changed. Needs root or sudo for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config   # toolchain
+  libeigen3-dev                                          # core: linear algebra
+  libonnx-dev libprotobuf-dev protobuf-compiler          # core: ONNX I/O (Debian's schema library)
+  libpng-dev zlib1g-dev                                  # core: PNG images, gzipped IDX files
+  libboost-program-options-dev nlohmann-json3-dev        # cli: options, JSON output
+  libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
+  python3 python3-torch                                  # PyTorch oracle tests and baselines
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${TESSERA_BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"

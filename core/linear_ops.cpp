@@ -43,11 +43,49 @@ Matrix conv_apply(const Node& n, const Matrix& X) {
   return Y;
 }
 
+// Adjoint of the convolution for a few columns whose entries are mostly zero
+// (reverse accumulation below max-pool and ReLU layers): for each output
+// position, combine only the filters of the channels with a non-zero adjoint,
+// and scatter the result through the im2col table.
+Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t n_in) {
+  const int P = n.shape.height() * n.shape.width();
+  const int R = static_cast<int>(n.weight.cols());
+  const int C_out = static_cast<int>(n.weight.rows());
+  Matrix X = Matrix::Zero(n_in, G.cols());
+  Vector column(R);
+  for (Eigen::Index b = 0; b < G.cols(); ++b) {
+    const double* g = G.col(b).data();
+    double* x = X.col(b).data();
+    for (int p = 0; p < P; ++p) {
+      bool any = false;
+      for (int c = 0; c < C_out; ++c) {
+        const double v = g[static_cast<Eigen::Index>(c) * P + p];
+        if (v == 0.0) continue;
+        if (any) {
+          column.noalias() += v * n.weight_t.col(c);
+        } else {
+          column.noalias() = v * n.weight_t.col(c);
+          any = true;
+        }
+      }
+      if (!any) continue;
+      const int* idx = &n.gather[static_cast<size_t>(p) * R];
+      for (int r = 0; r < R; ++r)
+        if (idx[r] >= 0) x[idx[r]] += column[r];
+    }
+  }
+  return X;
+}
+
 Matrix conv_apply_transpose(const Node& n, const Matrix& G, std::int64_t n_in) {
   const int P = n.shape.height() * n.shape.width();
   const int R = static_cast<int>(n.weight.cols());
   const int C_out = static_cast<int>(n.weight.rows());
   const int B = static_cast<int>(G.cols());
+  if (B <= 16) {
+    const Eigen::Index nonzeros = (G.array() != 0.0).count();
+    if (nonzeros * 2 < G.size()) return conv_apply_transpose_sparse(n, G, n_in);
+  }
   Matrix X = Matrix::Zero(n_in, B);
   const int chunk = conv_chunk(std::max(R, C_out), P, B);
   Matrix gm(C_out, static_cast<Eigen::Index>(P) * chunk);

@@ -168,7 +168,7 @@ void Network::finalize() {
     check_finite(n, i, "scale", n.scale.data(), n.scale.size());
     check_finite(n, i, "shift", n.shift.data(), n.shift.size());
     if (!std::isfinite(n.slope)) throw Error(where(n, i) + ": slope is not finite");
-    if (n.kind == OpKind::Dense) n.weight_t = n.weight.transpose();
+    if (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d) n.weight_t = n.weight.transpose();
     if (n.kind == OpKind::Conv2d || n.kind == OpKind::AvgPool2d || n.kind == OpKind::MaxPool2d)
       build_window_tables(n, nodes[n.inputs.at(0)].shape);
   }

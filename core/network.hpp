@@ -91,8 +91,8 @@ struct Node {
   //   MaxPool2d: gather[o * K + k] = input index of the k-th window element of
   //              output o (K = kh*kw), or -1 for padding.
   //   AvgPool2d: pool, the sparse averaging matrix (n_out x n_in).
-  //   Dense:     weight_t, the transpose of weight (contiguous rows of W for
-  //              reverse accumulation).
+  //   Dense, Conv2d: weight_t, the transpose of weight (contiguous rows of
+  //              W for reverse accumulation).
   std::vector<int> gather;
   SparseRowMatrix pool;
   Matrix weight_t;

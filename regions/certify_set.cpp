@@ -1,0 +1,84 @@
+#include "regions/certify_set.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <mutex>
+
+namespace tessera {
+
+namespace {
+double median(std::vector<double> v) {
+  if (v.empty()) return std::nan("");
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+}  // namespace
+
+std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& o) {
+  const Eigen::Index N = X.cols();
+  std::vector<Certificate> out(N);
+  std::exception_ptr error;
+  std::mutex mutex;
+  std::size_t done = 0;
+  const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic) num_threads(threads)
+  for (Eigen::Index j = 0; j < N; ++j) {
+    if ((o.cancel && o.cancel->load()) || error) continue;
+    try {
+      out[j] = certify(net, X.col(j), o.certify);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    ++done;
+    if (o.progress) o.progress(done, static_cast<std::size_t>(N));
+  }
+  if (error) std::rethrow_exception(error);
+  if (o.cancel && o.cancel->load()) out.resize(0);
+  return out;
+}
+
+CertifySetSummary summarize(const std::vector<Certificate>& certs) {
+  CertifySetSummary s;
+  s.count = certs.size();
+  std::vector<double> alpha_star, first, first_box, max_box, segments;
+  std::size_t same = 0;
+  double limit_sum = 0;
+  for (const Certificate& c : certs) {
+    segments.push_back(static_cast<double>(c.segments));
+    s.max_segments = std::max(s.max_segments, c.segments);
+    const size_t bin = static_cast<size_t>(std::floor(std::log2(std::max<double>(1.0, c.segments))));
+    if (s.segment_histogram.size() <= bin) s.segment_histogram.resize(bin + 1, 0);
+    ++s.segment_histogram[bin];
+    if (c.first_alpha) first.push_back(*c.first_alpha);
+    if (c.first_alpha_in_box) first_box.push_back(*c.first_alpha_in_box);
+    if (c.max_confidence_in_box) max_box.push_back(*c.max_confidence_in_box);
+    if (!c.complete) continue;
+    ++s.complete;
+    if (c.alpha_star) alpha_star.push_back(*c.alpha_star);
+    same += c.limit_class == c.predicted_class;
+    limit_sum += c.limit_confidence;
+    s.max_bias_free_residual = std::max(s.max_bias_free_residual, c.bias_free_residual);
+  }
+  s.with_alpha_star = alpha_star.size();
+  s.median_alpha_star = median(alpha_star);
+  s.with_first_alpha = first.size();
+  s.median_first_alpha = median(first);
+  s.with_first_alpha_in_box = first_box.size();
+  s.median_first_alpha_in_box = median(first_box);
+  s.median_max_confidence_in_box = median(max_box);
+  s.fraction_limit_is_prediction = s.complete ? static_cast<double>(same) / s.complete : std::nan("");
+  s.mean_limit_confidence = s.complete ? limit_sum / s.complete : std::nan("");
+  s.median_segments = median(segments);
+  double sum = 0;
+  for (double v : segments) sum += v;
+  s.mean_segments = segments.empty() ? std::nan("") : sum / segments.size();
+  return s;
+}
+
+}  // namespace tessera

@@ -1,0 +1,43 @@
+// Certificates for many inputs at once, in parallel, with a summary.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <vector>
+
+#include "regions/certificate.hpp"
+
+namespace tessera {
+
+struct CertifySetOptions {
+  CertifyOptions certify;
+  int threads = 0;  // 0: all cores
+  // Called from one thread at a time with (done, total); may be empty.
+  std::function<void(std::size_t, std::size_t)> progress;
+  const std::atomic<bool>* cancel = nullptr;  // stops starting new inputs
+};
+
+struct CertifySetSummary {
+  std::size_t count = 0;      // inputs certified
+  std::size_t complete = 0;   // of which reached their last region
+  std::size_t with_alpha_star = 0;
+  double median_alpha_star = 0;   // over those with an alpha*
+  std::size_t with_first_alpha = 0;
+  double median_first_alpha = 0;
+  std::size_t with_first_alpha_in_box = 0;  // reach the threshold inside the box
+  double median_first_alpha_in_box = 0;
+  double median_max_confidence_in_box = 0;
+  double fraction_limit_is_prediction = 0;  // limit class = class at alpha = 1
+  double mean_limit_confidence = 0;
+  double median_segments = 0, mean_segments = 0;
+  std::size_t max_segments = 0;
+  // histogram[i]: inputs whose ray crossed [2^i, 2^(i+1)) segments.
+  std::vector<std::size_t> segment_histogram;
+  double max_bias_free_residual = 0;
+};
+
+// Column j of X is input j. Errors in one input (tessera::Error) propagate.
+std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& options);
+CertifySetSummary summarize(const std::vector<Certificate>& certificates);
+
+}  // namespace tessera

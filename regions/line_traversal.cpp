@@ -1,0 +1,241 @@
+#include "regions/line_traversal.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "core/linear_ops.hpp"
+#include "core/tolerances.hpp"
+#include "regions/segment_confidence.hpp"
+
+namespace tessera {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Value of c + t·w and its magnitude scale |c| + |t·w|.
+inline double value_at(double c, double w, double t) { return c + t * w; }
+inline double scale_at(double c, double w, double t) { return std::abs(c) + std::abs(t * w); }
+
+// True when c + t·w is zero up to the breakpoint tolerance (tolerances.hpp).
+inline bool is_zero_at(double c, double w, double t) {
+  const double z = value_at(c, w, t);
+  if (!std::isfinite(z)) return false;
+  return std::abs(z) <= tol::kBreakpointRelTol * scale_at(c, w, t);
+}
+
+// Sign of c + s·w for s just right of t: +1, -1, or 0 when identically zero.
+inline int right_sign(double c, double w, double t) {
+  if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0 ? 1 : -1;
+  return (w > 0) - (w < 0);
+}
+
+// Index into `values` (c, w columns) of the max-pool winner just right of t
+// among the window's entries (or at t itself when right_limit is false).
+int window_winner(const Matrix& cw, const int* window, int K, double t, bool right_limit) {
+  int best = -1;
+  for (int k = 0; k < K; ++k) {
+    const int j = window[k];
+    if (j < 0) continue;
+    if (best < 0) {
+      best = j;
+      continue;
+    }
+    const double zj = value_at(cw(j, 0), cw(j, 1), t), zb = value_at(cw(best, 0), cw(best, 1), t);
+    const double diff_c = cw(j, 0) - cw(best, 0), diff_w = cw(j, 1) - cw(best, 1);
+    // Tied when the difference is zero up to the tolerance (relative to the
+    // two values' scales); ties go to the larger slope just right of t.
+    const double scale = scale_at(cw(j, 0), cw(j, 1), t) + scale_at(cw(best, 0), cw(best, 1), t);
+    const double diff = value_at(diff_c, diff_w, t);
+    if (std::isfinite(zj) && std::isfinite(zb) && std::abs(diff) <= tol::kBreakpointRelTol * scale) {
+      if (right_limit && diff_w > 0) best = j;
+    } else if (diff > 0) {
+      best = j;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t) {
+  LineState s;
+  s.t = t;
+  s.pattern = empty_pattern(net);
+  const int N = static_cast<int>(net.nodes.size());
+  std::vector<char> keep(N, 0);
+  for (int i : net.piecewise_nodes()) keep[net.nodes[i].inputs[0]] = 1;
+  keep[N - 1] = 1;
+  std::vector<int> last_use(N, -1);
+  for (int k = 0; k < N; ++k)
+    for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
+
+  std::vector<Matrix> v(N);
+  v[0].resize(net.input_size(), 2);
+  v[0].col(0) = x0;
+  v[0].col(1) = d;
+  s.cw.assign(N, Matrix());
+  size_t layer = 0;
+  for (int k = 1; k < N; ++k) {
+    const Node& n = net.nodes[k];
+    const Matrix& in = v[n.inputs[0]];
+    if (n.kind == OpKind::Add) {
+      v[k] = in + v[n.inputs[1]];
+    } else if (n.is_piecewise()) {
+      LayerPattern& l = s.pattern.layers[layer++];
+      if (n.kind == OpKind::MaxPool2d) {
+        const int K = n.window.kernel_h * n.window.kernel_w;
+        for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, true);
+      } else {
+        for (int i = 0; i < l.size; ++i)
+          if (right_sign(in(i, 0), in(i, 1), t) > 0) l.set_active(i);
+      }
+      v[k] = apply_linear(n, &l, in);
+    } else {
+      v[k] = apply_linear(n, nullptr, in);
+      // Offsets belong to the point x0 (column c), not to the direction.
+      Matrix c = v[k].col(0);
+      add_offset(n, c);
+      v[k].col(0) = c;
+    }
+    for (int in_node : n.inputs)
+      if (last_use[in_node] == k) {
+        if (keep[in_node]) s.cw[in_node] = std::move(v[in_node]);
+        v[in_node] = Matrix();
+      }
+  }
+  s.cw[N - 1] = std::move(v[N - 1]);
+  return s;
+}
+
+double next_breakpoint(const Network& net, const LineState& s) {
+  double next = kInf;
+  const double t = s.t;
+  auto consider = [&](double root) {
+    if (root > t && root < next) next = root;
+  };
+  for (const LayerPattern& l : s.pattern.layers) {
+    const Node& n = net.nodes[l.node];
+    const Matrix& cw = s.cw[n.inputs[0]];
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o = 0; o < l.size; ++o) {
+        const int j = l.selection[o];
+        const int* window = &n.gather[static_cast<size_t>(o) * K];
+        for (int k = 0; k < K; ++k) {
+          const int q = window[k];
+          if (q < 0 || q == j) continue;
+          const double dw = cw(q, 1) - cw(j, 1);
+          if (dw > 0) consider((cw(j, 0) - cw(q, 0)) / dw);
+        }
+      }
+      continue;
+    }
+    for (int i = 0; i < l.size; ++i) {
+      const double c = cw(i, 0), w = cw(i, 1);
+      // Active units leave when c + t·w falls through 0 (w < 0); inactive
+      // ones enter when it rises through 0 (w > 0).
+      if (l.active(i) ? w < 0 : w > 0) consider(-c / w);
+    }
+  }
+  return next;
+}
+
+ActivationPattern point_pattern(const Network& net, const LineState& s) {
+  ActivationPattern p = empty_pattern(net);
+  for (LayerPattern& l : p.layers) {
+    const Node& n = net.nodes[l.node];
+    const Matrix& cw = s.cw[n.inputs[0]];
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(cw, &n.gather[static_cast<size_t>(o) * K], K, s.t, false);
+    } else {
+      for (int i = 0; i < l.size; ++i)
+        if (!is_zero_at(cw(i, 0), cw(i, 1), s.t) && value_at(cw(i, 0), cw(i, 1), s.t) > 0) l.set_active(i);
+    }
+  }
+  return p;
+}
+
+namespace {
+
+void fill_segment(LineSegment& seg, const LineState& s, const TraversalOptions& o) {
+  const Matrix& out = s.cw.back();
+  seg.logit_c = out.col(0);
+  seg.logit_w = out.col(1);
+  seg.pattern_hash = s.pattern.hash();
+  if (o.keep_patterns) seg.pattern = s.pattern;
+  const ConfidenceRange r = confidence_range(seg.logit_c, seg.logit_w, seg.t_begin, seg.t_end);
+  seg.min_confidence = r.min;
+  seg.max_confidence = r.max;
+  if (std::isinf(seg.t_end)) {
+    seg.predicted_class = limit_of(seg.logit_c, seg.logit_w).cls;
+  } else {
+    const double mid = seg.t_begin + 0.5 * (seg.t_end - seg.t_begin);
+    const Vector z = seg.logit_c + mid * seg.logit_w;
+    Eigen::Index k;
+    z.maxCoeff(&k);
+    seg.predicted_class = static_cast<int>(k);
+  }
+}
+
+}  // namespace
+
+LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& d, double t0, double t1,
+                            const TraversalOptions& o) {
+  check_input(x0, net.input_size(), "line origin");
+  check_input(d, net.input_size(), "line direction");
+  if (d.isZero(0.0)) throw Error("line direction: is zero, so the line is a single point");
+  if (!std::isfinite(t0)) throw Error("line start t0 must be finite");
+  if (std::isnan(t1) || !(t0 < t1)) throw Error("line: t0 must be smaller than t1");
+  LineTraversal out;
+  double t = t0;
+  LineState s = line_state(net, x0, d, t);
+  while (true) {
+    if (out.segments.size() >= o.max_segments) {
+      out.stop_reason = "stopped after " + std::to_string(o.max_segments) + " segments (--max-segments)";
+      return out;
+    }
+    if (o.cancel && o.cancel->load()) {
+      out.stop_reason = "cancelled";
+      return out;
+    }
+    const double t_next = std::min(next_breakpoint(net, s), t1);
+    LineSegment seg;
+    seg.t_begin = t;
+    seg.t_end = t_next;
+    fill_segment(seg, s, o);
+    const std::uint64_t previous_hash = seg.pattern_hash;
+    out.segments.push_back(std::move(seg));
+    if (t_next >= t1) break;
+    t = t_next;
+    LineState next = line_state(net, x0, d, t);
+    if (o.point_segments) {
+      // A region met only at this point: its pattern differs from both sides.
+      const ActivationPattern at = point_pattern(net, next);
+      const std::uint64_t h = at.hash();
+      if (h != previous_hash && h != next.pattern.hash()) {
+        LineSegment point;
+        point.t_begin = point.t_end = t;
+        point.is_point = true;
+        fill_segment(point, next, o);
+        point.pattern_hash = h;
+        if (o.keep_patterns) point.pattern = at;
+        out.segments.push_back(std::move(point));
+      }
+    }
+    s = std::move(next);
+  }
+  out.complete = true;
+  return out;
+}
+
+LineTraversal traverse_ray(const Network& net, const Vector& x, double alpha0, const TraversalOptions& o) {
+  check_input(x, net.input_size(), "input");
+  if (!(alpha0 > 0) || !std::isfinite(alpha0)) throw Error("ray: alpha0 must be a positive finite number");
+  return traverse_line(net, Vector::Zero(x.size()), x, alpha0, std::numeric_limits<double>::infinity(), o);
+}
+
+}  // namespace tessera

@@ -1,0 +1,86 @@
+// Exact traversal of a line x0 + t·d through the linear regions of a network
+// (and of the scaling ray αx, the line with x0 = 0, d = x, t = α).
+//
+// Under a fixed activation pattern every node's value along the line is
+// c + t·w, with c the fixed-pattern network at x0 and w its directional
+// derivative along d. The traversal starts at t0, finds the pattern that
+// holds just right of t (deciding units that are exactly on their
+// hyperplane by the sign of w), computes the next t at which any unit's
+// c + t·w changes sign or any max-pool selection changes, and repeats. Each
+// segment's (c, w) is recomputed from x0 and d, never accumulated, so no
+// error builds up along the line; t can be as large as 1e300.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/activation_pattern.hpp"
+#include "core/network.hpp"
+
+namespace tessera {
+
+struct TraversalOptions {
+  // Stop with a partial result (complete = false) after this many segments.
+  std::size_t max_segments = 1'000'000;
+  // Keep the full pattern of every segment (hashes are always kept).
+  bool keep_patterns = false;
+  // Report lower-dimensional regions met only at a breakpoint (the pattern
+  // at the point differs from both neighbours) as single-point segments.
+  bool point_segments = true;
+  // Set from another thread to stop early (complete = false).
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct LineSegment {
+  double t_begin = 0, t_end = 0;  // t_end = +inf for the unbounded last segment
+  bool is_point = false;          // a single point t_begin = t_end
+  std::uint64_t pattern_hash = 0;
+  ActivationPattern pattern;      // only with TraversalOptions::keep_patterns
+  Vector logit_c, logit_w;        // logits(t) = logit_c + t·logit_w on the segment
+  int predicted_class = -1;       // at the midpoint; for an unbounded segment, the limit class
+  double min_confidence = 0, max_confidence = 0;  // over the closed segment (sup for unbounded ones)
+};
+
+struct LineTraversal {
+  std::vector<LineSegment> segments;  // ordered by t, covering [t0, t1]
+  bool complete = false;              // false: stopped by max_segments or cancel
+  std::string stop_reason;            // why it stopped early, if it did
+  // Breakpoints are the t_begin of every segment but the first.
+  std::size_t breakpoints() const { return segments.empty() ? 0 : segments.size() - 1; }
+};
+
+// The line x0 + t·d for t in [t0, t1] (t1 may be +inf). Throws tessera::Error
+// for a zero or non-finite direction, wrong sizes, or t0 >= t1.
+LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& d, double t0,
+                            double t1 = std::numeric_limits<double>::infinity(),
+                            const TraversalOptions& options = {});
+
+// The ray αx for α in [alpha0, +inf), alpha0 > 0. When complete, the last
+// segment is the last region: no pre-activation, affine in α there, changes
+// sign for any larger α (the proof is the absence of a root ahead).
+LineTraversal traverse_ray(const Network& net, const Vector& x, double alpha0, const TraversalOptions& options = {});
+
+// Building blocks, exposed for tests and for other traversals.
+
+// Values along the line under the pattern that holds just right of t:
+// cw[i] is (n_i x 2) with columns c and w for the input node of every
+// piecewise node and for the output node (empty for the others).
+struct LineState {
+  double t = 0;
+  ActivationPattern pattern;
+  std::vector<Matrix> cw;
+};
+LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t);
+
+// The smallest t' > state.t at which a unit or max-pool selection of
+// state.pattern changes (+inf if none: the pattern holds for all larger t).
+double next_breakpoint(const Network& net, const LineState& state);
+
+// The pattern at the point x0 + t·d itself, with units within the breakpoint
+// tolerance of zero counted inactive (Σ: active iff > 0).
+ActivationPattern point_pattern(const Network& net, const LineState& state);
+
+}  // namespace tessera

@@ -1,0 +1,182 @@
+// The certificate of Theorem 3.1: last region, limit class, alpha*, box.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "core/noise.hpp"
+#include "regions/certificate.hpp"
+#include "regions/certify_set.hpp"
+#include "regions/segment_confidence.hpp"
+#include "tests/support/random_networks.hpp"
+
+namespace tessera {
+namespace {
+
+double conf(const Network& net, const Vector& x, double alpha) { return softmax(logits(net, alpha * x)).maxCoeff(); }
+
+// h = relu(x - 1) in 1-D, logits = (h, 0): the ray alpha * 1 enters its last
+// region at alpha = 1, where logits = (alpha - 1, 0). conf >= t <=>
+// alpha - 1 >= log(t / (1 - t)), so alpha* = 1 + log(t / (1 - t)).
+TEST(Certificate, HandSolvedOneDimensionalNetwork) {
+  NetworkBuilder b;
+  int x = b.input(Shape{1});
+  x = b.relu(b.dense(x, Matrix::Ones(1, 1), Vector::Constant(1, -1.0)));
+  Matrix w(2, 1);
+  w << 1, 0;
+  const Network net = b.build(b.dense(x, w, Vector::Zero(2)));
+  CertifyOptions o;
+  o.threshold = 0.99;
+  const Certificate c = certify(net, Vector::Ones(1), o);
+  ASSERT_TRUE(c.complete);
+  EXPECT_EQ(c.segments, 2u);
+  EXPECT_DOUBLE_EQ(c.last_region_alpha, 1.0);
+  EXPECT_EQ(c.limit_class, 0);
+  EXPECT_EQ(c.limit_confidence, 1.0);
+  const double expected = 1 + std::log(0.99 / 0.01);
+  ASSERT_TRUE(c.alpha_star.has_value());
+  EXPECT_NEAR(*c.alpha_star, expected, 1e-12);
+  EXPECT_NEAR(*c.first_alpha, expected, 1e-12);
+  EXPECT_EQ(c.predicted_class, 0);  // at alpha = 1 both logits are 0: the first class wins the tie
+}
+
+TEST(Certificate, StaysFiniteForAlphaUpTo1e300) {
+  // relu(1e-150 x - 1e140) switches at 1e290; logits (h, 0).
+  NetworkBuilder b;
+  int x = b.input(Shape{1});
+  x = b.relu(b.dense(x, Matrix::Constant(1, 1, 1e-150), Vector::Constant(1, -1e140)));
+  Matrix w(2, 1);
+  w << 1, 0;
+  const Network net = b.build(b.dense(x, w, Vector::Zero(2)));
+  CertifyOptions o;
+  o.threshold = 0.999;
+  const Certificate c = certify(net, Vector::Ones(1), o);
+  ASSERT_TRUE(c.complete);
+  EXPECT_NEAR(c.last_region_alpha / 1e290, 1.0, 1e-14);
+  ASSERT_TRUE(c.alpha_star.has_value());
+  // conf >= t  <=>  1e-150 alpha - 1e140 >= log(t/(1-t)): alpha* ~ 1e290 (1 + 7e-141)
+  EXPECT_NEAR(*c.alpha_star / 1e290, 1.0, 1e-14);
+  EXPECT_TRUE(std::isfinite(*c.alpha_star));
+  EXPECT_GE(confidence_at(Eigen::Vector2d(-1e140, 0), Eigen::Vector2d(1e-150, 0), 1e300), 0.999);
+}
+
+TEST(Certificate, TiedLimitSharesTheConfidence) {
+  // Zero biases and two identical output rows: logits tie for every alpha.
+  NetworkBuilder b;
+  int x = b.input(Shape{2});
+  x = b.relu(b.dense(x, Matrix::Identity(2, 2), Vector::Zero(2)));
+  Matrix w(3, 2);
+  w << 1, 1, 1, 1, 0, 0;
+  const Network net = b.build(b.dense(x, w, Vector::Zero(3)));
+  const Certificate c = certify(net, Eigen::Vector2d(1, 2), CertifyOptions{});
+  ASSERT_TRUE(c.complete);
+  EXPECT_EQ(c.limit_ties, 2);
+  EXPECT_DOUBLE_EQ(c.limit_confidence, 0.5);
+  EXPECT_FALSE(c.alpha_star.has_value());  // 0.5 < 0.999: never certain
+  // A zero-bias network is positively homogeneous: one region along the ray.
+  EXPECT_EQ(c.segments, 1u);
+  EXPECT_EQ(c.last_region_alpha, CertifyOptions{}.alpha0);
+}
+
+TEST(Certificate, BoxExitAndConfidenceInside) {
+  const Network net = random_mlp(3, {8}, 2, 5);
+  CertifyOptions o;
+  o.has_box = true;
+  const Vector x = Eigen::Vector3d(0.5, 0.25, 0.125);
+  const Certificate c = certify(net, x, o);
+  ASSERT_TRUE(c.box_exit_alpha.has_value());
+  EXPECT_DOUBLE_EQ(*c.box_exit_alpha, 2.0);  // 2 * 0.5 = 1
+  ASSERT_TRUE(c.max_confidence_in_box.has_value());
+  // Dense check of the maximum over the part of the ray in the box.
+  double best = 0;
+  for (int k = 0; k <= 20000; ++k) best = std::max(best, conf(net, x, o.alpha0 + (2.0 - o.alpha0) * k / 20000));
+  EXPECT_GE(*c.max_confidence_in_box, best - 1e-12);
+  EXPECT_LE(*c.max_confidence_in_box, best + 1e-6);
+  // A negative entry with the box [0, 1]: the ray is never inside.
+  const Certificate outside = certify(net, Eigen::Vector3d(0.5, -0.1, 0.2), o);
+  EXPECT_FALSE(outside.box_exit_alpha.has_value());
+}
+
+class RandomRays : public ::testing::TestWithParam<int> {};
+
+TEST_P(RandomRays, LimitMatchesTheBiasFreeNetworkAndAlphaStarHolds) {
+  for (const auto& [name, net] : test::random_networks_of_every_kind(800 + GetParam())) {
+    SCOPED_TRACE(name);
+    SeededRandom rng(GetParam());
+    const Vector x = test::random_input(net, rng);
+    CertifyOptions o;
+    o.threshold = 0.9;
+    const Certificate c = certify(net, x, o);
+    ASSERT_TRUE(c.complete);
+    // f(alpha x) / alpha -> g(x), g = the network without biases.
+    const Vector g = logits(bias_free(net), x);
+    EXPECT_LT(test::relative_error(c.limit_logits, g), 1e-9);
+    Eigen::Index gk;
+    g.maxCoeff(&gk);
+    EXPECT_EQ(c.limit_class, gk);
+    EXPECT_EQ(c.limit_confidence, 1.0);
+    // Deep in the last region the network is exactly alpha V x + a.
+    const double far = std::max(10.0, 10 * c.last_region_alpha);
+    EXPECT_LT(test::relative_error(logits(net, far * x), far * c.limit_logits + c.last_region_offset), 1e-9);
+    // alpha*: conf >= t at alpha*, 2 alpha*, 1e6 alpha*; below t just before.
+    ASSERT_TRUE(c.alpha_star.has_value());
+    const double a = *c.alpha_star;
+    for (double f : {1.0, 2.0, 1e6}) EXPECT_GE(conf(net, x, f * a), o.threshold * (1 - 1e-12)) << f;
+    if (a > o.alpha0) EXPECT_LT(conf(net, x, a * (1 - 1e-4)), o.threshold);
+    ASSERT_TRUE(c.first_alpha.has_value());
+    EXPECT_LE(*c.first_alpha, a);
+    EXPECT_GE(conf(net, x, *c.first_alpha), o.threshold * (1 - 1e-12));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, RandomRays, ::testing::Values(1, 2, 3));
+
+TEST(CertifySet, SummaryOfUniformNoise) {
+  const Network net = random_mlp(4, {16, 16}, 3, 9);
+  CertifySetOptions o;
+  o.certify.threshold = 0.99;
+  std::size_t last_done = 0;
+  o.progress = [&](std::size_t done, std::size_t) { last_done = done; };
+  const Matrix X = uniform_noise(4, 50, 1);
+  const auto certs = certify_set(net, X, o);
+  ASSERT_EQ(certs.size(), 50u);
+  EXPECT_EQ(last_done, 50u);
+  const CertifySetSummary s = summarize(certs);
+  EXPECT_EQ(s.count, 50u);
+  EXPECT_EQ(s.complete, 50u);
+  EXPECT_LT(s.max_bias_free_residual, 1e-9);
+  std::vector<double> a;
+  for (const auto& c : certs) {
+    EXPECT_EQ(c.segments, certify(net, X.col(&c - certs.data()), o.certify).segments);
+    if (c.alpha_star) a.push_back(*c.alpha_star);
+  }
+  ASSERT_EQ(a.size(), s.with_alpha_star);
+  std::sort(a.begin(), a.end());
+  const double med = a.size() % 2 ? a[a.size() / 2] : 0.5 * (a[a.size() / 2 - 1] + a[a.size() / 2]);
+  EXPECT_DOUBLE_EQ(s.median_alpha_star, med);
+}
+
+TEST(Certificate, BadOptionsAndInputs) {
+  const Network net = random_mlp(2, {4}, 2, 1);
+  auto error_of = [&](const Vector& x, CertifyOptions o) {
+    try {
+      certify(net, x, o);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  CertifyOptions o;
+  o.threshold = 1.0;
+  EXPECT_EQ(error_of(Eigen::Vector2d(1, 1), o), "certify: the threshold must lie strictly between 0 and 1");
+  o = CertifyOptions{};
+  o.alpha0 = 0;
+  EXPECT_EQ(error_of(Eigen::Vector2d(1, 1), o), "certify: alpha0 must be a positive finite number");
+  EXPECT_EQ(error_of(Eigen::Vector2d(0, 0), CertifyOptions{}), "input: is the zero vector, so the ray alpha*x does not move");
+  EXPECT_EQ(error_of(Eigen::Vector3d(1, 1, 1), CertifyOptions{}), "input: has 3 values but the network expects 2");
+  EXPECT_EQ(error_of(Eigen::Vector2d(1, INFINITY), CertifyOptions{}), "input: value 1 is Inf");
+}
+
+}  // namespace
+}  // namespace tessera

@@ -68,7 +68,7 @@ int run_affine(const std::vector<std::string>& args) {
   if (row < -1) throw Error("--row must be >= 0");
 
   const Network net = load_onnx(vm["model"].as<std::string>());
-  const Vector x = read_input(input_path, row);
+  const Vector x = read_input_for(net.input_shape(), input_path, row);
   const ForwardPass fp = forward_pass(net, x, input_path + (row >= 0 ? " row " + std::to_string(row) : ""));
   const AffineMap map = affine_map(net, fp.pattern);
   const Vector p = softmax(fp.logits());
@@ -110,7 +110,7 @@ int run_affine(const std::vector<std::string>& args) {
                                     {"V", to_json(m.map.V)},
                                     {"a", to_json(m.map.a)}});
     }
-    std::cout << j.dump() << "\n";
+    std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kOk;
   }
 

@@ -59,7 +59,7 @@ int run_info(const std::vector<std::string>& args) {
                             {"parameters", n.parameter_count()},
                             {"role", role(n)}});
     }
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kOk;
   }
   std::ostringstream out;

@@ -12,9 +12,12 @@ void check_input(const Vector& x, int size, const std::string& what) {
   if (x.size() != size)
     throw Error(what + ": has " + std::to_string(x.size()) + " values but the network expects " +
                 std::to_string(size));
-  for (Eigen::Index i = 0; i < x.size(); ++i)
+  for (Eigen::Index i = 0; i < x.size(); ++i) {
     if (!std::isfinite(x[i]))
       throw Error(what + ": value " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "Inf"));
+    if (std::abs(x[i]) > tol::kMaxAbsParameter)
+      throw Error(what + ": value " + std::to_string(i) + " (" + std::to_string(x[i]) + ") is too large (limit 1e150)");
+  }
 }
 
 ForwardPass forward_pass(const Network& net, const Vector& x, const std::string& what) {

@@ -27,6 +27,11 @@ Image read_png(const std::string& path, const std::string& bytes) {
   if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()))
     throw Error(path + ": not a readable PNG image (" + img.message + ")");
   const bool color = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
+  if (static_cast<std::int64_t>(img.width) * img.height > (std::int64_t{1} << 26))
+    throw Error(path + ": image of " + std::to_string(img.width) + "x" + std::to_string(img.height) + " pixels is too large");
+  // Keep 16-bit files' values as stored (no gamma conversion); alpha is
+  // composed onto black by libpng's simplified reader.
+  img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
   img.format = color ? PNG_FORMAT_RGB : PNG_FORMAT_GRAY;
   const int C = color ? 3 : 1;
   std::vector<unsigned char> pixels(PNG_IMAGE_SIZE(img));
@@ -76,6 +81,9 @@ Image read_pgm(const std::string& path, const std::string& bytes) {
   const int maxval = next_int("maxval");
   if (maxval > 65535) throw Error(path + ": bad PGM header (maxval)");
   const std::int64_t n = static_cast<std::int64_t>(out.width) * out.height;
+  const std::int64_t available = static_cast<std::int64_t>(bytes.size());
+  if (binary ? available < n : available < n * 2 - 1)  // at least one byte / digit+space per pixel
+    throw Error(path + ": truncated PGM image (expected " + std::to_string(n) + " pixels)");
   out.values.resize(n);
   if (binary) {
     ++pos;  // the single whitespace after maxval
@@ -157,7 +165,12 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
     if (d > (1u << 30)) throw Error(path + ": IDX dimension " + std::to_string(i) + " is implausibly large");
     a.dims.push_back(static_cast<int>(d));
   }
-  const std::int64_t items = a.dims[0], item = a.item_size();
+  std::int64_t item = 1;
+  for (size_t i = 1; i < a.dims.size(); ++i) {
+    item *= a.dims[i];
+    if (item > (std::int64_t{1} << 28)) throw Error(path + ": IDX items of more than 2^28 values are not supported");
+  }
+  const std::int64_t items = a.dims[0];
   if (count < 0) count = items - first;
   if (first < 0 || first >= items || first + count > items)
     throw Error(path + ": row " + std::to_string(first + (count > 1 ? count - 1 : 0)) + " out of range (the file has " +
@@ -249,6 +262,36 @@ Vector read_vector_file(const std::string& path, int row) {
                 " rows)");
   if (values.empty()) throw Error(path + ": no numbers found");
   return Eigen::Map<Vector>(values.data(), static_cast<Eigen::Index>(values.size()));
+}
+
+namespace {
+bool is_image_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char head[4] = {0, 0, 0, 0};
+  in.read(head, 4);
+  const std::string h(head, static_cast<size_t>(in.gcount()));
+  return starts_with(h, "\x89PNG", 4) || starts_with(h, "P5", 2) || starts_with(h, "P2", 2);
+}
+}  // namespace
+
+Vector read_input_for(const Shape& expected, const std::string& path, int row) {
+  if (!is_image_file(path)) return read_input(path, row);
+  if (row > 0) throw Error(path + ": an image has no rows to choose from (row " + std::to_string(row) + ")");
+  const Image im = read_image(path);
+  const Shape chw{im.channels, im.height, im.width};
+  if (expected == chw) return im.values;
+  if (expected.dims.size() == 1 && expected.size() == chw.size()) return im.values;
+  if (expected == Shape{im.height, im.width, im.channels} && im.channels > 1) {
+    Vector hwc(im.values.size());
+    for (int c = 0; c < im.channels; ++c)
+      for (int y = 0; y < im.height; ++y)
+        for (int x = 0; x < im.width; ++x)
+          hwc[(static_cast<Eigen::Index>(y) * im.width + x) * im.channels + c] =
+              im.values[(static_cast<Eigen::Index>(c) * im.height + y) * im.width + x];
+    return hwc;
+  }
+  throw Error(path + ": the image is " + chw.str() + " (channels x height x width) but the model expects " +
+              expected.str());
 }
 
 Vector read_input(const std::string& path, int row) {

@@ -12,7 +12,8 @@ namespace tessera {
 
 // Reads one input. The format is recognised from the file's first bytes:
 //   PNG / PGM (P2, P5) image -> pixel values / maxval in [0,1], C-H-W order
-//                               (gray: 1 channel; colour: 3, alpha dropped);
+//                               (gray: 1 channel; colour: 3; transparent
+//                               pixels are composed onto black);
 //   IDX (optionally gzipped) -> item `row` (default 0); unsigned-byte data is
 //                               divided by 255, other types are read as is;
 //   anything else            -> text: numbers separated by whitespace or
@@ -20,6 +21,12 @@ namespace tessera {
 //                               only that non-empty line is read.
 // Throws tessera::Error naming the file, and the line or row, on bad input.
 Vector read_input(const std::string& path, int row = -1);
+
+// read_input for a network whose input has the given shape: an image must
+// have the model's channels, height and width (given as C-H-W, or H-W-C for
+// models that take NHWC images, which are then reordered), or exactly as
+// many values for a flat input; otherwise tessera::Error says what differs.
+Vector read_input_for(const Shape& expected, const std::string& path, int row = -1);
 
 struct Image {
   int channels = 0, height = 0, width = 0;

@@ -267,11 +267,14 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
       value[k] = apply_linear(n, pattern.layer_for_node(k), value[n.inputs[0]]);
       if (with_offsets) add_offset(n, value[k]);
     }
-    for (int in : n.inputs)
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const int in = n.inputs[j];
+      if (j > 0 && in == n.inputs[0]) continue;  // x + x: free once
       if (last_use[in] == k) {
         if (keep && keep_mask && (*keep_mask)[in]) (*keep)[in] = std::move(value[in]);
         value[in] = Matrix();
       }
+    }
   }
   if (keep && keep_mask && (*keep_mask)[N - 1]) (*keep)[N - 1] = value[N - 1];
   return std::move(value[N - 1]);

@@ -33,11 +33,11 @@ class Exporter {
 
     std::string out = names_.back();
     if (net_.softmax_output) {
-      auto* sm = node("Softmax", {out}, "probabilities");
-      add_int(sm, "axis", 1);
-      out = "probabilities";
+      const std::string probabilities = unique("probabilities");
+      add_int(node("Softmax", {out}, probabilities), "axis", 1);
+      out = probabilities;
     }
-    value_info(g_->add_output(), out, {net_.output_size()});
+    value_info(g_->add_output(), out, net_.output_shape().dims);
     std::string bytes;
     if (!model.SerializeToString(&bytes)) throw Error("cannot serialise the ONNX model");
     return bytes;
@@ -87,8 +87,9 @@ class Exporter {
   }
 
   // Adds an initializer with the given dims and row-major values.
-  std::string weights(const std::string& name, const std::vector<std::int64_t>& dims, const double* data,
+  std::string weights(const std::string& base, const std::vector<std::int64_t>& dims, const double* data,
                       std::int64_t n) {
+    const std::string name = unique(base);
     auto* t = g_->add_initializer();
     t->set_name(name);
     for (auto d : dims) t->add_dims(d);
@@ -108,7 +109,8 @@ class Exporter {
     t->set_raw_data(raw);
     return name;
   }
-  std::string int_weights(const std::string& name, const std::vector<std::int64_t>& values) {
+  std::string int_weights(const std::string& base, const std::vector<std::int64_t>& values) {
+    const std::string name = unique(base);
     auto* t = g_->add_initializer();
     t->set_name(name);
     t->add_dims(static_cast<std::int64_t>(values.size()));
@@ -128,11 +130,7 @@ class Exporter {
     const Node& n = net_.nodes[k];
     // The node's own name, made unique, names its output tensor (and so
     // the node when the file is read back).
-    std::string out = sanitize(n.name.empty() ? "node" + std::to_string(k) : n.name);
-    if (!used_.insert(out).second) {
-      out += "_" + std::to_string(k);
-      used_.insert(out);
-    }
+    const std::string out = unique(sanitize(n.name.empty() ? "node" + std::to_string(k) : n.name));
     names_[k] = out;
     if (n.kind == OpKind::Input) {
       names_[k] = out;
@@ -144,7 +142,7 @@ class Exporter {
       case OpKind::Dense: {
         std::string x = in;
         if (net_.nodes[n.inputs[0]].shape.dims.size() != 1) {
-          x = out + "_flat";
+          x = unique(out + "_flat");
           add_int(node("Flatten", {in}, x), "axis", 1);
         }
         const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> W = n.weight;
@@ -185,26 +183,36 @@ class Exporter {
       case OpKind::Add: node("Add", {in, names_[n.inputs[1]]}, out); break;
       case OpKind::ElementwiseAffine: {
         const auto dims = batch_dims(n.shape);
-        node("Mul", {in, weights(out + "_scale", dims, n.scale.data(), n.scale.size())}, out + "_scaled");
-        node("Add", {out + "_scaled", weights(out + "_shift", dims, n.shift.data(), n.shift.size())}, out);
+        const std::string scaled = unique(out + "_scaled");
+        node("Mul", {in, weights(out + "_scale", dims, n.scale.data(), n.scale.size())}, scaled);
+        node("Add", {scaled, weights(out + "_shift", dims, n.shift.data(), n.shift.size())}, out);
         break;
       }
       case OpKind::Reshape: node("Reshape", {in, int_weights(out + "_shape", batch_dims(n.shape))}, out); break;
       case OpKind::Permute: {
         // Flatten, append one zero (read by index -1), gather, reshape.
         const std::int64_t size = net_.nodes[n.inputs[0]].shape.size();
-        node("Reshape", {in, int_weights(out + "_flat_shape", {1, size})}, out + "_flat");
+        const std::string flat = unique(out + "_flat"), padded = unique(out + "_padded"),
+                          gathered = unique(out + "_gathered");
+        node("Reshape", {in, int_weights(out + "_flat_shape", {1, size})}, flat);
         const double zero = 0.0;
-        add_int(node("Concat", {out + "_flat", weights(out + "_zero", {1, 1}, &zero, 1)}, out + "_padded"), "axis", 1);
+        add_int(node("Concat", {flat, weights(out + "_zero", {1, 1}, &zero, 1)}, padded), "axis", 1);
         std::vector<std::int64_t> index(n.index.begin(), n.index.end());
         for (auto& i : index)
           if (i < 0) i = size;
-        add_int(node("Gather", {out + "_padded", int_weights(out + "_index", index)}, out + "_gathered"), "axis", 1);
-        node("Reshape", {out + "_gathered", int_weights(out + "_shape", batch_dims(n.shape))}, out);
+        add_int(node("Gather", {padded, int_weights(out + "_index", index)}, gathered), "axis", 1);
+        node("Reshape", {gathered, int_weights(out + "_shape", batch_dims(n.shape))}, out);
         break;
       }
       case OpKind::Input: break;
     }
+  }
+
+  // A tensor name not used before in this graph (base, or base_2, base_3...).
+  std::string unique(const std::string& base) {
+    std::string name = base;
+    for (int i = 2; !used_.insert(name).second; ++i) name = base + "_" + std::to_string(i);
+    return name;
   }
 
   static std::string sanitize(const std::string& s) {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <set>
@@ -19,9 +20,19 @@ namespace {
 
 using Dims = std::vector<std::int64_t>;
 
+// Largest number of values Tessera accepts in one tensor or activation
+// (2^31 - 1, so that indices fit an int and sizes never overflow).
+constexpr std::int64_t kMaxValues = std::numeric_limits<int>::max();
+
+// Number of values, or -1 when a dimension is negative or the product
+// exceeds kMaxValues.
 std::int64_t numel(const Dims& d) {
   std::int64_t n = 1;
-  for (auto v : d) n *= v;
+  for (auto v : d) {
+    if (v < 0) return -1;
+    if (v != 0 && n > kMaxValues / v) return -1;
+    n *= v;
+  }
   return n;
 }
 
@@ -103,7 +114,7 @@ Dims broadcast_dims(const Dims& a, const Dims& b) {
     const std::int64_t x = i < a.size() ? a[a.size() - 1 - i] : 1;
     const std::int64_t y = i < b.size() ? b[b.size() - 1 - i] : 1;
     if (x != y && x != 1 && y != 1) return {};
-    out[r - 1 - i] = std::max(x, y);
+    out[r - 1 - i] = x == 1 ? y : x;
   }
   return out;
 }
@@ -124,20 +135,11 @@ class Importer {
       throw Error(source_ + ": ONNX opset " + std::to_string(opset_) + " is not supported (7-21)");
     const onnx::GraphProto& g = model.graph();
 
-    std::int64_t bytes_needed = 0;
-    for (const auto& t : g.initializer()) {
-      Dims d(t.dims().begin(), t.dims().end());
-      for (auto v : d)
-        if (v < 0) throw Error(source_ + ": initializer '" + t.name() + "' has a negative dimension");
-      bytes_needed += numel(d) * 8;
-      if (bytes_needed > options_.max_parameter_bytes)
-        throw Error(source_ + ": the model's weights need more than " +
-                    std::to_string(options_.max_parameter_bytes >> 20) + " MiB (limit)");
-    }
     for (const auto& t : g.initializer()) {
       Value v;
       v.is_const = true;
       v.c = read_tensor(t, "initializer '" + t.name() + "'");
+      if (values_.count(t.name())) throw Error(source_ + ": initializer '" + t.name() + "' is defined twice");
       values_[t.name()] = std::move(v);
     }
 
@@ -176,6 +178,22 @@ class Importer {
     ConstTensor c;
     c.dims.assign(t.dims().begin(), t.dims().end());
     const std::int64_t n = numel(c.dims);
+    if (n < 0) throw Error(source_ + ": " + what + " has a negative or too large shape " + dims_str(c.dims));
+    budget_ += 8 * n;
+    if (budget_ > options_.max_parameter_bytes)
+      throw Error(source_ + ": the model's tensors need more than " + std::to_string(options_.max_parameter_bytes >> 20) +
+                  " MiB (limit)");
+    {
+      // The stored data must be there before anything is allocated for it.
+      const std::int64_t stored = !t.raw_data().empty() ? static_cast<std::int64_t>(t.raw_data().size())
+                                  : t.float_data_size() + t.double_data_size() + t.int64_data_size() + t.int32_data_size();
+      const std::int64_t min_bytes = t.raw_data().empty() ? 1 : (t.data_type() == onnx::TensorProto::INT8 ||
+                                                                  t.data_type() == onnx::TensorProto::UINT8 ||
+                                                                  t.data_type() == onnx::TensorProto::BOOL) ? 1 : 4;
+      if (stored < n * min_bytes && !(n == 0))
+        throw Error(source_ + ": " + what + " holds fewer values than its shape " + dims_str(c.dims) +
+                    " needs (truncated or corrupt)");
+    }
     if (t.data_location() == onnx::TensorProto::EXTERNAL)
       throw Error(source_ + ": " + what + " uses external data files, which are not supported");
     c.data.resize(n);
@@ -300,13 +318,17 @@ class Importer {
     bind(name, std::move(v));
   }
 
-  static Shape to_shape(const Dims& dims) {
+  Shape to_shape(const Dims& dims) const {
+    if (numel(dims) < 0 || numel(dims) == 0)
+      throw Error(source_ + ": activation shape " + dims_str(dims) + " is empty or too large");
     std::vector<int> s;
     for (size_t i = 1; i < dims.size(); ++i) s.push_back(static_cast<int>(dims[i]));
     return Shape(s);
   }
 
   void bind(const std::string& name, Value v) {
+    if (values_.count(name) && name != "")
+      throw Error(source_ + ": value '" + name + "' is defined twice (not a valid ONNX graph)");
     if (!v.is_const) node_uses_[v.node] += uses_[name];
     values_[name] = std::move(v);
   }
@@ -443,13 +465,18 @@ class Importer {
   Window2d window_from(const onnx::NodeProto& n, int index, const Dims& in, std::int64_t kh, std::int64_t kw,
                        bool ceil_ok) {
     Window2d w;
-    w.kernel_h = static_cast<int>(kh);
-    w.kernel_w = static_cast<int>(kw);
     const auto strides = attr_ints(n, "strides", {1, 1});
     const auto dil = attr_ints(n, "dilations", {1, 1});
     auto pads = attr_ints(n, "pads", {0, 0, 0, 0});
     if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
       fail(n, index, "only 2-D windows are supported (strides/dilations/pads of the wrong length)");
+    constexpr std::int64_t kMaxWindow = 1 << 16;
+    for (auto v : {kh, kw, strides[0], strides[1], dil[0], dil[1]})
+      if (v < 1 || v > kMaxWindow) fail(n, index, "kernel sizes, strides and dilations must be between 1 and 65536");
+    for (auto v : pads)
+      if (v < 0 || v > kMaxWindow) fail(n, index, "pads must be between 0 and 65536");
+    w.kernel_h = static_cast<int>(kh);
+    w.kernel_w = static_cast<int>(kw);
     w.stride_h = static_cast<int>(strides[0]);
     w.stride_w = static_cast<int>(strides[1]);
     w.dilation_h = static_cast<int>(dil[0]);
@@ -504,9 +531,8 @@ class Importer {
   static ConstTensor elementwise_const(const ConstTensor& a, const ConstTensor& b, const Dims& out,
                                        const std::function<double(double, double)>& f) {
     Vector va, vb;
-    broadcast_to(a, out, va);
-    broadcast_to(b, out, vb);
     ConstTensor c;
+    if (numel(out) < 0 || !broadcast_to(a, out, va) || !broadcast_to(b, out, vb)) return c;
     c.dims = out;
     c.integer = a.integer && b.integer;
     c.data.resize(numel(out));
@@ -559,7 +585,9 @@ class Importer {
       const auto to = attr_int(n, "to", onnx::TensorProto::FLOAT);
       const bool to_float = to == onnx::TensorProto::FLOAT || to == onnx::TensorProto::DOUBLE;
       if (v.is_const) {
-        if (!to_float)
+        if (to == onnx::TensorProto::BOOL)
+          for (double& x : v.c.data) x = x != 0.0;
+        else if (!to_float)
           for (double& x : v.c.data) x = std::trunc(x);
         v.c.integer = !to_float;
       } else if (!to_float) {
@@ -613,6 +641,8 @@ class Importer {
       for (std::int64_t i = 0; i < axis; ++i) outer *= data.c.dims[i];
       for (std::int64_t i = axis + 1; i < r; ++i) inner *= data.c.dims[i];
       const std::int64_t len = data.c.dims[axis];
+      if (numel(idx.dims) < 0 || (len > 0 && numel(idx.dims) > 0 && outer * inner > (std::int64_t{1} << 28) / std::max<std::int64_t>(numel(idx.dims), 1)))
+        fail(n, index, "the gathered constant would be too large");
       ConstTensor c;
       c.integer = data.c.integer;
       c.dims.assign(data.c.dims.begin(), data.c.dims.begin() + axis);
@@ -672,6 +702,7 @@ class Importer {
       }
       if (dynamic >= 0) return concat_with_constants(n, index, dynamic, axis);
       for (int k = 0; k < n.input_size(); ++k) parts.push_back(&get(n, index, k).c);
+      if (parts.empty()) fail(n, index, "has no inputs");
       const Dims d0 = parts[0]->dims;
       const auto r = static_cast<std::int64_t>(d0.size());
       if (axis < 0) axis += r;
@@ -684,6 +715,9 @@ class Importer {
       c.dims[axis] = 0;
       for (const auto* p : parts) {
         if (p->dims.size() != d0.size()) fail(n, index, "inputs of different ranks");
+        for (size_t i = 0; i < d0.size(); ++i)
+          if (static_cast<std::int64_t>(i) != axis && p->dims[i] != d0[i])
+            fail(n, index, "inputs " + dims_str(d0) + " and " + dims_str(p->dims) + " differ off the concatenation axis");
         c.dims[axis] += p->dims[axis];
         c.integer = c.integer && p->integer;
       }
@@ -820,6 +854,7 @@ class Importer {
       if (identity) return out_node(n, x.node, out);
       Dims in_stride(r, 1);
       for (std::int64_t i = r - 1; i > 0; --i) in_stride[i - 1] = in_stride[i] * x.dims[i];
+      if (numel(out) <= 0) fail(n, index, "padded shape " + dims_str(out) + " is empty or too large");
       std::vector<int> gather(static_cast<size_t>(numel(out)));
       Dims pos(r, 0);
       for (auto& g : gather) {
@@ -879,7 +914,8 @@ class Importer {
         if (!broadcast_to(C, Dims{1, W.rows()}, cb)) fail(n, index, "bias " + dims_str(C.dims) + " does not fit");
         b = beta * cb;
       }
-      return out_node(n, dense(n, index, a, std::move(W), std::move(b)), Dims{1, W.rows()});
+      const Dims out{1, W.rows()};
+      return out_node(n, dense(n, index, a, std::move(W), std::move(b)), out);
     }
     if (op == "MatMul") {
       const Value& a = get(n, index, 0);
@@ -909,7 +945,9 @@ class Importer {
         if (op == "Sub") f = [](double x, double y) { return x - y; };
         if (op == "Mul") f = [](double x, double y) { return x * y; };
         if (op == "Div") f = [integer](double x, double y) { return integer ? std::trunc(x / y) : x / y; };
-        return out_const(n, elementwise_const(a.c, b.c, out, f));
+        ConstTensor r = elementwise_const(a.c, b.c, out, f);
+        if (r.dims.empty() && !out.empty()) fail(n, index, "constant shapes do not broadcast or are too large");
+        return out_const(n, std::move(r));
       }
       if (!a.is_const && !b.is_const) {
         if (op != "Add") fail(n, index, op + " of two activations is not piecewise affine in Tessera's model");
@@ -943,7 +981,9 @@ class Importer {
         if ((cv.array() == 0).any()) fail(n, index, "division by zero");
         s = cv.cwiseInverse();
       }
-      return out_node(n, elementwise(n, index, x, s, t), x.dims);
+      const Dims out = broadcast_dims(x.dims, c.dims);
+      if (numel(out) != numel(x.dims)) fail(n, index, "the constant would broadcast the activation to " + dims_str(out));
+      return out_node(n, elementwise(n, index, x, s, t), out);
     }
     if (op == "BatchNormalization") {
       check_extra_outputs_unused(n, index);
@@ -1101,6 +1141,7 @@ class Importer {
   std::string source_;
   OnnxLoadOptions options_;
   std::int64_t opset_ = 0;
+  std::int64_t budget_ = 0;  // bytes of tensors read so far (double precision)
   NetworkBuilder builder_;
   std::map<std::string, Value> values_;
   std::map<std::string, int> uses_;

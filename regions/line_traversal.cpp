@@ -100,11 +100,14 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
       add_offset(n, c);
       v[k].col(0) = c;
     }
-    for (int in_node : n.inputs)
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const int in_node = n.inputs[j];
+      if (j > 0 && in_node == n.inputs[0]) continue;  // x + x: release once
       if (last_use[in_node] == k) {
         if (keep[in_node]) s.cw[in_node] = std::move(v[in_node]);
         v[in_node] = Matrix();
       }
+    }
   }
   s.cw[N - 1] = std::move(v[N - 1]);
   return s;

@@ -87,6 +87,40 @@ TEST_F(InputIo, PngGrayAndColourInChwOrder) {
   EXPECT_NE(error_of(write("broken.png", "\x89PNG\r\n\x1a\n garbage")).find("PNG"), std::string::npos);
 }
 
+TEST_F(InputIo, ImagesMustMatchTheModelsLayout) {
+  png_image img{};
+  img.version = PNG_IMAGE_VERSION;
+  img.width = 2;
+  img.height = 1;
+  img.format = PNG_FORMAT_RGB;
+  const unsigned char rgb[] = {255, 0, 51, 0, 255, 102};
+  const std::string path = (dir_ / "c.png").string();
+  ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, rgb, 0, nullptr));
+  // C-H-W model: as read. Flat model of 6 values: as read.
+  Vector chw(6);
+  chw << 1, 0, 0, 1, 0.2, 0.4;
+  EXPECT_LT((read_input_for(Shape{3, 1, 2}, path) - chw).cwiseAbs().maxCoeff(), 1e-12);
+  EXPECT_LT((read_input_for(Shape{6}, path) - chw).cwiseAbs().maxCoeff(), 1e-12);
+  // H-W-C model (NHWC export): reordered pixel by pixel.
+  Vector hwc(6);
+  hwc << 1, 0, 0.2, 0, 1, 0.4;
+  EXPECT_LT((read_input_for(Shape{1, 2, 3}, path) - hwc).cwiseAbs().maxCoeff(), 1e-12);
+  // Same number of values, other geometry: refused.
+  try {
+    read_input_for(Shape{1, 2, 3 * 1}, (dir_ / "c.png").string());
+  } catch (const Error&) {
+    FAIL() << "1x2x3 is the HWC layout of this image and must be accepted";
+  }
+  try {
+    read_input_for(Shape{3, 2, 1}, path);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the image is 3x1x2 (channels x height x width) but the model expects 3x2x1"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST_F(InputIo, IdxRowsPlainAndGzipped) {
   const std::string bytes = idx_bytes({3, 2, 2}, {0, 255, 51, 102, 1, 2, 3, 4, 255, 255, 0, 0});
   const std::string plain = write("x.idx", bytes);

@@ -278,22 +278,74 @@ TEST(OnnxBadInput, UnsupportedInputShapesAndGraphs) {
 }
 
 TEST(OnnxBadInput, OversizedModelIsRefusedBeforeAllocation) {
-  OnnxBuilder b;
-  b.input({1, 2}).output("y");
-  auto* t = b.model().mutable_graph()->add_initializer();
-  t->set_name("W");
-  t->set_data_type(onnx::TensorProto::FLOAT);
-  t->add_dims(1 << 20);
-  t->add_dims(1 << 20);  // 2^40 values declared, none stored
-  b.node("MatMul", {"input", "W"}, {"y"});
-  OnnxLoadOptions o;
-  o.max_parameter_bytes = std::int64_t{1} << 30;
-  try {
-    parse_onnx(b.bytes(), "big.onnx", o);
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("limit"), std::string::npos) << e.what();
+  // Declared shapes alone (no data stored) must be refused before anything
+  // is allocated: over the memory limit, and beyond what an index can hold.
+  for (const auto& [rows, fragment] :
+       {std::pair<std::int64_t, std::string>{1 << 8, "limit"}, {std::int64_t{1} << 20, "too large"}}) {
+    OnnxBuilder b;
+    b.input({1, 2}).output("y");
+    auto* t = b.model().mutable_graph()->add_initializer();
+    t->set_name("W");
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(1 << 20);
+    t->add_dims(rows);
+    b.node("MatMul", {"input", "W"}, {"y"});
+    OnnxLoadOptions o;
+    o.max_parameter_bytes = std::int64_t{1} << 30;
+    try {
+      parse_onnx(b.bytes(), "big.onnx", o);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
   }
+}
+
+TEST(OnnxBadInput, MalformedAttributesAndGraphs) {
+  // Zero stride with SAME padding (would divide by zero).
+  OnnxBuilder a;
+  a.input({1, 1, 4, 4}).output("y");
+  auto& mp = a.node("MaxPool", {"input"}, {"y"}, "pool");
+  OnnxBuilder::set_ints(mp, "kernel_shape", {2, 2});
+  OnnxBuilder::set_ints(mp, "strides", {0, 1});
+  auto* ap = mp.add_attribute();
+  ap->set_name("auto_pad");
+  ap->set_type(onnx::AttributeProto::STRING);
+  ap->set_s("SAME_UPPER");
+  expect_error(a.bytes(), {"node 'pool'", "strides"});
+  // Concat without inputs.
+  OnnxBuilder c;
+  c.input({1, 2}).output("y");
+  c.node("Concat", {}, {"k"}, "cat");
+  c.node("Relu", {"input"}, {"y"});
+  expect_error(c.bytes(), {"node 'cat'", "no inputs"});
+  // A value defined twice.
+  OnnxBuilder d;
+  d.input({1, 2}).output("y");
+  d.node("Relu", {"input"}, {"y"});
+  d.node("Relu", {"input"}, {"y"}, "again");
+  expect_error(d.bytes(), {"'y' is defined twice"});
+  // Concatenated constants that differ off the axis.
+  OnnxBuilder e;
+  e.input({1, 2}).output("y");
+  e.initializer("p", {2, 1}, {1, 2}).initializer("q", {1, 1}, {3});
+  auto& cat = e.node("Concat", {"p", "q"}, {"k"}, "cat");
+  OnnxBuilder::set_int(cat, "axis", 1);
+  e.node("Relu", {"input"}, {"y"});
+  expect_error(e.bytes(), {"node 'cat'", "differ off the concatenation axis"});
+}
+
+TEST(AffineMap, ResidualOfANodeWithItselfKeepsEveryLayerMap) {
+  // y = relu(h + h): the same input twice must not lose h's map.
+  NetworkBuilder b;
+  int x = b.input(Shape{2});
+  int h = b.dense(x, Matrix::Identity(2, 2), Eigen::Vector2d(1, -1));
+  int s = b.add(h, h);
+  const Network net = b.build(b.relu(s));
+  const auto maps = node_affine_maps(net, activation_pattern(net, Eigen::Vector2d(1, 3)), {1, 2, 3});
+  EXPECT_EQ(maps[0].map.V, Matrix::Identity(2, 2));
+  EXPECT_EQ(maps[1].map.V, 2 * Matrix::Identity(2, 2));
+  EXPECT_EQ(maps[1].map.a, Eigen::Vector2d(2, -2));
 }
 
 TEST(InputChecks, WrongDimensionAndNonFiniteInputs) {

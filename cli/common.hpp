@@ -16,6 +16,7 @@ enum ExitStatus : int {
   kBadInput = 1,   // a model, data file or value was rejected (message names it)
   kUsage = 2,      // unknown command, unknown or missing option
   kInternal = 3,   // a bug: please report it
+  kIncomplete = 4, // a traversal stopped at --max-segments (or was interrupted): partial result
 };
 
 namespace po = boost::program_options;

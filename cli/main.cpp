@@ -20,6 +20,8 @@ struct Command {
 const Command kCommands[] = {
     {"info", "describe a model: layers, shapes, parameters, piecewise-affine structure", tessera::cli::run_info},
     {"affine", "logits, activation pattern and local affine map V(x), a(x) at an input", tessera::cli::run_affine},
+    {"ray", "the linear regions crossed by the ray alpha*x or a line, exactly", tessera::cli::run_ray},
+    {"certify", "Theorem 3.1 for an input or a set: last region, limit class, alpha*", tessera::cli::run_certify},
     {"convert", "load a model and write it back as ONNX (normalised, folded)", tessera::cli::run_convert},
     {"examples", "regenerate the example models and inputs shipped in data/", tessera::cli::run_examples},
 };
@@ -28,7 +30,8 @@ void print_usage(std::ostream& out) {
   out << "tessera - compute, certify and show the linear regions of ReLU networks\n\n"
          "Usage: tessera <command> [options]   (tessera <command> --help for details)\n\nCommands:\n";
   for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
-  out << "\nExit status: 0 success, 1 bad input (model, data or value), 2 usage error, 3 internal error.\n";
+  out << "\nExit status: 0 success, 1 bad input (model, data or value), 2 usage error, 3 internal error,\n"
+         "4 incomplete (a traversal hit --max-segments or was interrupted; partial result printed).\n";
 }
 
 }  // namespace

@@ -34,7 +34,7 @@ inline int right_sign(double c, double w, double t) {
 
 // Index into `values` (c, w columns) of the max-pool winner just right of t
 // among the window's entries (or at t itself when right_limit is false).
-int window_winner(const Matrix& cw, const int* window, int K, double t, bool right_limit) {
+int window_winner(const Matrix& cw, const int* window, int K, double t, bool right_limit, bool* tied = nullptr) {
   int best = -1;
   for (int k = 0; k < K; ++k) {
     const int j = window[k];
@@ -50,6 +50,7 @@ int window_winner(const Matrix& cw, const int* window, int K, double t, bool rig
     const double scale = scale_at(cw(j, 0), cw(j, 1), t) + scale_at(cw(best, 0), cw(best, 1), t);
     const double diff = value_at(diff_c, diff_w, t);
     if (std::isfinite(zj) && std::isfinite(zb) && std::abs(diff) <= tol::kBreakpointRelTol * scale) {
+      if (tied) *tied = true;
       if (right_limit && diff_w > 0) best = j;
     } else if (diff > 0) {
       best = j;
@@ -87,10 +88,16 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
       LayerPattern& l = s.pattern.layers[layer++];
       if (n.kind == OpKind::MaxPool2d) {
         const int K = n.window.kernel_h * n.window.kernel_w;
-        for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, true);
+        for (int o = 0; o < l.size; ++o) {
+          bool tied = false;
+          l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, true, &tied);
+          s.zero_units += tied;
+        }
       } else {
-        for (int i = 0; i < l.size; ++i)
+        for (int i = 0; i < l.size; ++i) {
+          if (is_zero_at(in(i, 0), in(i, 1), t)) ++s.zero_units;
           if (right_sign(in(i, 0), in(i, 1), t) > 0) l.set_active(i);
+        }
       }
       v[k] = apply_linear(n, &l, in);
     } else {
@@ -215,7 +222,7 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
     if (t_next >= t1) break;
     t = t_next;
     LineState next = line_state(net, x0, d, t);
-    if (o.point_segments) {
+    if (o.point_segments && next.zero_units >= 2) {
       // A region met only at this point: its pattern differs from both sides.
       const ActivationPattern at = point_pattern(net, next);
       const std::uint64_t h = at.hash();

@@ -72,6 +72,9 @@ struct LineState {
   double t = 0;
   ActivationPattern pattern;
   std::vector<Matrix> cw;
+  // Units exactly on their hyperplane at t, plus tied max-pool windows: a
+  // single-point region needs at least two.
+  std::size_t zero_units = 0;
 };
 LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t);
 

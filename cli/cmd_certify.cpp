@@ -1,0 +1,266 @@
+// tessera certify: the certificate of Theorem 3.1 for one input or a set.
+#include <csignal>
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/inputs.hpp"
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/input_io.hpp"
+#include "core/noise.hpp"
+#include "core/onnx_io.hpp"
+#include "regions/certify_set.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) { g_interrupted.store(true); }
+
+nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+
+std::string hex(std::uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+nlohmann::json certificate_json(const Certificate& c) {
+  nlohmann::json j;
+  j["complete"] = c.complete;
+  if (!c.complete) j["stop_reason"] = c.stop_reason;
+  j["segments"] = c.segments;
+  j["predicted_class"] = c.predicted_class;
+  j["confidence_at_input"] = c.confidence_at_input;
+  j["last_region_alpha"] = c.complete ? nlohmann::json(c.last_region_alpha) : nlohmann::json(nullptr);
+  j["last_region_hash"] = c.complete ? nlohmann::json(hex(c.last_region_hash)) : nlohmann::json(nullptr);
+  j["limit_class"] = c.complete ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
+  j["limit_confidence"] = c.complete ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
+  j["limit_ties"] = c.limit_ties;
+  j["limit_logits"] = c.complete ? to_json(c.limit_logits) : nlohmann::json(nullptr);
+  j["bias_free_residual"] = c.bias_free_residual;
+  j["alpha_star"] = opt(c.alpha_star);
+  j["first_alpha"] = opt(c.first_alpha);
+  j["box_entry_alpha"] = opt(c.box_entry_alpha);
+  j["box_exit_alpha"] = opt(c.box_exit_alpha);
+  j["max_confidence_in_box"] = opt(c.max_confidence_in_box);
+  j["first_alpha_in_box"] = opt(c.first_alpha_in_box);
+  return j;
+}
+
+std::string alpha_text(const std::optional<double>& v) { return v ? fmt(*v, 6) : "never"; }
+
+void describe(std::ostringstream& out, const Certificate& c, const CertifyOptions& o) {
+  out << "at alpha = 1   class " << c.predicted_class << ", confidence " << fmt(c.confidence_at_input) << "\n";
+  out << "ray            alpha*x from alpha = " << fmt(o.alpha0) << ": " << c.segments << " regions crossed\n";
+  if (!c.complete) {
+    out << "last region    NOT REACHED: " << c.stop_reason << "\n";
+  } else {
+    out << "last region    entered at alpha = " << fmt(c.last_region_alpha, 8) << " (pattern " << hex(c.last_region_hash)
+        << "); no unit changes sign after it\n";
+    out << "limit          class " << c.limit_class << ", confidence " << fmt(c.limit_confidence);
+    if (c.limit_ties > 1) out << " (" << c.limit_ties << " classes tie in V*x)";
+    out << "   [V*x = bias-free network at x, residual " << fmt(c.bias_free_residual, 2) << "]\n";
+  }
+  out << "threshold " << fmt(o.threshold) << "  confidence >= t for every alpha >= alpha* = " << alpha_text(c.alpha_star)
+      << "; first reached at alpha = " << alpha_text(c.first_alpha) << "\n";
+  if (o.has_box) {
+    const std::string box = "[" + fmt(o.box_lo) + ", " + fmt(o.box_hi) + "]^d";
+    if (!c.box_exit_alpha) {
+      out << "box " << box << "  the ray never lies inside it\n";
+    } else {
+      out << "box " << box << "  inside for alpha in [" << fmt(*c.box_entry_alpha) << ", " << fmt(*c.box_exit_alpha)
+          << "]; largest confidence inside " << fmt(*c.max_confidence_in_box) << "; threshold reached inside at "
+          << alpha_text(c.first_alpha_in_box) << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int run_certify(const std::vector<std::string>& args) {
+  po::options_description common("Options");
+  common.add_options()("help,h", "show this help")(
+      "input,i", po::value<std::string>(), "input file (vector, PNG/PGM image, IDX data file)")(
+      "row,r", po::value<int>(), "one row of an IDX or text file")(
+      "rows", po::value<std::string>(), "a set of rows: A:B (A..B-1), A: (to the end)")(
+      "noise", po::value<std::string>(), "certify generated noise instead: uniform (in the box or [0,1]^d) or "
+                                          "permuted (pixels of the --input rows, shuffled)")(
+      "count,n", po::value<int>()->default_value(100), "number of noise samples")(
+      "seed", po::value<std::uint64_t>()->default_value(1), "seed for the noise")(
+      "threshold,t", po::value<double>()->default_value(0.999), "confidence threshold t in (0, 1)")(
+      "box", po::value<std::string>(), "box lo:hi for the bounded-domain report, or none "
+                                        "(default: 0:1 for image models, none otherwise)")(
+      "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)");
+  po::options_description advanced("Advanced");
+  advanced.add_options()("alpha0", po::value<double>()->default_value(1e-6), "start of the ray (> 0)")(
+      "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after this many regions")(
+      "threads", po::value<int>()->default_value(0), "threads for sets (0: all cores)")(
+      "progress", "always show the progress bar")("no-progress", "never show it")(
+      "output,o", po::value<std::string>(), "write the report to this file (atomically)");
+  po::options_description visible;
+  visible.add(common).add(advanced);
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse(args, visible, pos, vm, "tessera certify MODEL.onnx (--input FILE [--row N | --rows A:B] | --noise KIND) [options]",
+             "  tessera certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
+             "  tessera certify data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --threshold 0.99\n"
+             "  tessera certify data/models/mnist_mlp.onnx --noise uniform --count 1000 --json > table2.json\n"
+             "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n",
+             &hidden))
+    return kOk;
+
+  const Network net = load_onnx(vm["model"].as<std::string>());
+  CertifyOptions o;
+  o.threshold = vm["threshold"].as<double>();
+  o.alpha0 = vm["alpha0"].as<double>();
+  o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
+  o.has_box = net.input_shape().is_image();
+  if (vm.count("box")) {
+    const std::string b = vm["box"].as<std::string>();
+    if (b == "none") {
+      o.has_box = false;
+    } else {
+      const auto colon = b.find(':');
+      size_t u1 = 0, u2 = 0;
+      try {
+        o.box_lo = std::stod(b.substr(0, colon), &u1);
+        o.box_hi = std::stod(b.substr(colon + 1), &u2);
+      } catch (...) {
+        u1 = 0;
+      }
+      if (colon == std::string::npos || u1 != colon || u2 != b.size() - colon - 1)
+        throw Error("--box '" + b + "': expected lo:hi (for example 0:1) or none");
+      o.has_box = true;
+    }
+  }
+  if (const std::string why = o.validate(); !why.empty()) throw Error(why);
+
+  // Which inputs.
+  Matrix X;
+  std::string source;
+  bool single = false;
+  if (vm.count("noise")) {
+    const std::string kind = vm["noise"].as<std::string>();
+    const int count = vm["count"].as<int>();
+    if (count < 1) throw Error("--count must be at least 1");
+    if (kind == "uniform") {
+      X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), o.has_box ? o.box_lo : 0.0,
+                        o.has_box ? o.box_hi : 1.0);
+      source = std::to_string(count) + " uniform noise samples (seed " + std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
+    } else if (kind == "permuted") {
+      if (!vm.count("input")) throw po::error("--noise permuted needs --input (the images to shuffle)");
+      const RowRange r = vm.count("rows") ? parse_rows(vm["rows"].as<std::string>()) : RowRange{0, count};
+      X = permuted_noise(read_input_rows(net.input_shape(), vm["input"].as<std::string>(), r), vm["seed"].as<std::uint64_t>());
+      source = std::to_string(X.cols()) + " permuted-pixel images of " + vm["input"].as<std::string>();
+    } else {
+      throw Error("--noise '" + kind + "': expected uniform or permuted");
+    }
+  } else {
+    if (!vm.count("input")) throw po::error("give --input FILE or --noise KIND");
+    if (vm.count("row") && vm.count("rows")) throw po::error("--row and --rows exclude each other");
+    const std::string path = vm["input"].as<std::string>();
+    if (vm.count("rows")) {
+      X = read_input_rows(net.input_shape(), path, parse_rows(vm["rows"].as<std::string>()));
+      source = path + " rows " + vm["rows"].as<std::string>();
+    } else {
+      const int row = vm.count("row") ? vm["row"].as<int>() : -1;
+      if (row < -1) throw Error("--row must be >= 0");
+      X = read_input_for(net.input_shape(), path, row);
+      source = path + (row >= 0 ? " row " + std::to_string(row) : "");
+      single = true;
+    }
+  }
+
+  std::ostringstream out;
+  const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  if (single) {
+    const Certificate c = certify(net, X.col(0), o);
+    if (vm.count("json")) {
+      nlohmann::json j = certificate_json(c);
+      j["model"] = net.source;
+      j["input"] = source;
+      j["threshold"] = o.threshold;
+      out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    } else {
+      out << "model          " << net.source << "\ninput          " << source << "\n";
+      describe(out, c, o);
+    }
+    emit(out.str(), output);
+    return c.complete ? kOk : kIncomplete;
+  }
+
+  CertifySetOptions so;
+  so.certify = o;
+  so.threads = vm["threads"].as<int>();
+  const bool show = vm.count("progress") || (!vm.count("no-progress") && ProgressBar::stderr_is_terminal());
+  ProgressBar bar("certify", show);
+  so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+  g_interrupted = false;
+  so.cancel = &g_interrupted;
+  auto previous = std::signal(SIGINT, on_interrupt);
+  const std::vector<Certificate> certs = certify_set(net, X, so);
+  std::signal(SIGINT, previous);
+  bar.finish();
+  if (g_interrupted) {
+    std::cerr << "tessera certify: interrupted; no report written\n";
+    return kIncomplete;
+  }
+  const CertifySetSummary s = summarize(certs);
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  if (vm.count("json")) {
+    nlohmann::json j;
+    j["model"] = net.source;
+    j["inputs"] = source;
+    j["threshold"] = o.threshold;
+    j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
+    j["summary"] = {{"count", s.count},
+                    {"complete", s.complete},
+                    {"with_alpha_star", s.with_alpha_star},
+                    {"median_alpha_star", num(s.median_alpha_star)},
+                    {"with_first_alpha", s.with_first_alpha},
+                    {"median_first_alpha", num(s.median_first_alpha)},
+                    {"with_first_alpha_in_box", s.with_first_alpha_in_box},
+                    {"median_first_alpha_in_box", num(s.median_first_alpha_in_box)},
+                    {"median_max_confidence_in_box", num(s.median_max_confidence_in_box)},
+                    {"fraction_limit_is_prediction", num(s.fraction_limit_is_prediction)},
+                    {"mean_limit_confidence", num(s.mean_limit_confidence)},
+                    {"median_segments", num(s.median_segments)},
+                    {"mean_segments", num(s.mean_segments)},
+                    {"max_segments", s.max_segments},
+                    {"segment_histogram_log2", s.segment_histogram},
+                    {"max_bias_free_residual", s.max_bias_free_residual}};
+    j["certificates"] = nlohmann::json::array();
+    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(c));
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << "model                 " << net.source << "\ninputs                " << source << "\n"
+        << "threshold             " << fmt(o.threshold) << "\n"
+        << "certified             " << s.complete << " of " << s.count << " reached their last region\n"
+        << "limit = prediction    " << fmt(100 * s.fraction_limit_is_prediction, 4)
+        << " % (limit class equals the class at alpha = 1)\n"
+        << "mean limit confidence " << fmt(s.mean_limit_confidence) << "\n"
+        << "alpha*                " << s.with_alpha_star << " have one; median " << fmt(s.median_alpha_star) << "\n"
+        << "first alpha >= t      " << s.with_first_alpha << " reach t; median " << fmt(s.median_first_alpha) << "\n";
+    if (o.has_box)
+      out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside [" << fmt(o.box_lo) << ", "
+          << fmt(o.box_hi) << "]^d; median first alpha " << fmt(s.median_first_alpha_in_box)
+          << "; median largest confidence inside " << fmt(s.median_max_confidence_in_box) << "\n";
+    out << "regions crossed       median " << fmt(s.median_segments) << ", mean " << fmt(s.mean_segments) << ", max "
+        << s.max_segments << "\nhistogram             ";
+    for (size_t i = 0; i < s.segment_histogram.size(); ++i)
+      if (s.segment_histogram[i]) out << "[" << (1u << i) << "," << (2u << i) << "):" << s.segment_histogram[i] << "  ";
+    out << "\nbias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
+  }
+  emit(out.str(), output);
+  return s.complete == s.count ? kOk : kIncomplete;
+}
+
+}  // namespace tessera::cli

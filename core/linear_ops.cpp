@@ -147,7 +147,11 @@ std::vector<Eigen::Index> nonzero_rows(const Matrix& X) {
 
 // W X, skipping the zero rows of X (columns of W) when that saves work.
 Matrix dense_apply(const Matrix& W, const Matrix& X) {
-  if (X.cols() == 1) return W * X.col(0);  // matrix-vector: no packing
+  if (X.cols() <= 4) {  // matrix-vector products: no packing of W
+    Matrix Y(W.rows(), X.cols());
+    for (Eigen::Index j = 0; j < X.cols(); ++j) Y.col(j).noalias() = W * X.col(j);
+    return Y;
+  }
   const std::vector<Eigen::Index> rows = nonzero_rows(X);
   if (rows.size() * 4 > static_cast<size_t>(X.rows()) * 3) return W * X;
   Matrix Wc(W.rows(), static_cast<Eigen::Index>(rows.size())), Xc(static_cast<Eigen::Index>(rows.size()), X.cols());

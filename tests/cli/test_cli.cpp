@@ -146,4 +146,77 @@ TEST(Cli, ExamplesAreReproducible) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, RayJsonSegmentsCoverTheRayAndEndInTheLastRegion) {
+  const Result r = run("ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["complete"].get<bool>());
+  const auto& segs = j["segments"];
+  ASSERT_GT(segs.size(), 1u);
+  EXPECT_DOUBLE_EQ(segs[0]["t_begin"].get<double>(), 1e-6);
+  for (size_t i = 1; i < segs.size(); ++i)
+    EXPECT_EQ(segs[i]["t_begin"].get<double>(), segs[i - 1]["t_end"].get<double>());
+  EXPECT_TRUE(segs.back()["t_end"].is_null());  // +inf
+  for (const char* key : {"pattern_hash", "class", "confidence_min", "confidence_max"})
+    EXPECT_TRUE(segs[0].contains(key)) << key;
+  const Result csv = run("ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --csv");
+  ASSERT_EQ(csv.status, 0);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.out.begin(), csv.out.end(), '\n')), segs.size() + 1);
+}
+
+TEST(Cli, CertifyJsonHasTheDocumentedFields) {
+  const Result r = run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --json --threshold 0.99");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"limit_class", "limit_confidence", "last_region_alpha", "alpha_star", "first_alpha",
+                          "box_exit_alpha", "max_confidence_in_box", "segments"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_EQ(j["limit_confidence"].get<double>(), 1.0);
+  EXPECT_TRUE(j["box_exit_alpha"].is_null());  // a flat 784-vector model: no box by default
+  const Result boxed =
+      run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --json --box 0:1 --threshold 0.99");
+  ASSERT_EQ(boxed.status, 0) << boxed.err;
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(boxed.out)["box_exit_alpha"].get<double>(), 1.0);  // brightest pixel is 1
+}
+
+TEST(Cli, CertifyNoiseSetSummarises) {
+  const Result r = run("certify data/models/mnist_mlp.onnx --noise uniform --count 20 --json --no-progress");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["summary"]["count"].get<int>(), 20);
+  EXPECT_EQ(j["certificates"].size(), 20u);
+  EXPECT_LT(j["summary"]["max_bias_free_residual"].get<double>(), 1e-9);
+}
+
+TEST(Cli, RayAndCertifyBadInputs) {
+  const std::string zero = std::filesystem::temp_directory_path() / "tessera_cli_zero.txt";
+  std::ofstream(zero) << "0 0\n";
+  expect_failure("certify data/models/toy2d.onnx --input " + zero, 1, {"zero vector"});
+  expect_failure("ray data/models/toy2d.onnx --origin data/inputs/toy2d_point.txt --direction " + zero, 1,
+                 {"direction: is zero"});
+  std::filesystem::remove(zero);
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --threshold 1.5", 1,
+                 {"threshold must lie strictly between 0 and 1"});
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --alpha0 0", 1,
+                 {"alpha0 must be a positive"});
+  expect_failure("ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --alpha0 -1", 1,
+                 {"alpha0 must be a positive"});
+  expect_failure("certify data/models/mnist_mlp.onnx --input data/inputs/toy2d_point.txt", 1,
+                 {"has 2 values but the network expects 784"});
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box 1:0", 1, {"lo < hi"});
+  expect_failure("certify data/models/toy2d.onnx --noise pink", 1, {"expected uniform or permuted"});
+  expect_failure("ray data/models/toy2d.onnx", 2, {"exactly one of --input"});
+}
+
+TEST(Cli, SegmentLimitGivesAPartialResultAndStatusFour) {
+  const Result r = run("ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --max-segments 3 --json");
+  EXPECT_EQ(r.status, 4);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_EQ(j["segments"].size(), 3u);
+  const Result c = run("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --max-segments 3");
+  EXPECT_EQ(c.status, 4);
+  EXPECT_NE(c.out.find("NOT REACHED"), std::string::npos);
+}
+
 }  // namespace

@@ -215,6 +215,7 @@ int run_certify(const std::vector<std::string>& args) {
   }
   const CertifySetSummary s = summarize(certs);
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  auto text = [](double v) { return std::isfinite(v) ? fmt(v) : std::string("-"); };
   if (vm.count("json")) {
     nlohmann::json j;
     j["model"] = net.source;
@@ -244,15 +245,15 @@ int run_certify(const std::vector<std::string>& args) {
     out << "model                 " << net.source << "\ninputs                " << source << "\n"
         << "threshold             " << fmt(o.threshold) << "\n"
         << "certified             " << s.complete << " of " << s.count << " reached their last region\n"
-        << "limit = prediction    " << fmt(100 * s.fraction_limit_is_prediction, 4)
+        << "limit = prediction    " << text(100 * s.fraction_limit_is_prediction)
         << " % (limit class equals the class at alpha = 1)\n"
-        << "mean limit confidence " << fmt(s.mean_limit_confidence) << "\n"
-        << "alpha*                " << s.with_alpha_star << " have one; median " << fmt(s.median_alpha_star) << "\n"
-        << "first alpha >= t      " << s.with_first_alpha << " reach t; median " << fmt(s.median_first_alpha) << "\n";
+        << "mean limit confidence " << text(s.mean_limit_confidence) << "\n"
+        << "alpha*                " << s.with_alpha_star << " have one; median " << text(s.median_alpha_star) << "\n"
+        << "first alpha >= t      " << s.with_first_alpha << " reach t; median " << text(s.median_first_alpha) << "\n";
     if (o.has_box)
       out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside [" << fmt(o.box_lo) << ", "
-          << fmt(o.box_hi) << "]^d; median first alpha " << fmt(s.median_first_alpha_in_box)
-          << "; median largest confidence inside " << fmt(s.median_max_confidence_in_box) << "\n";
+          << fmt(o.box_hi) << "]^d; median first alpha " << text(s.median_first_alpha_in_box)
+          << "; median largest confidence inside " << text(s.median_max_confidence_in_box) << "\n";
     out << "regions crossed       median " << fmt(s.median_segments) << ", mean " << fmt(s.mean_segments) << ", max "
         << s.max_segments << "\nhistogram             ";
     for (size_t i = 0; i < s.segment_histogram.size(); ++i)

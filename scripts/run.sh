@@ -9,6 +9,8 @@ set -x
 "$T" info data/models/toy2d.onnx
 "$T" affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --layers
 "$T" affine data/models/mnist_cnn.onnx --input data/inputs/seven.pgm
+"$T" certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt
+"$T" certify data/models/mnist_cnn.onnx --input data/inputs/seven.pgm
 { set +x; } 2>/dev/null
 echo
 echo "Next: 'tessera --help', docs/user-guide.md and docs/theory.md."

@@ -23,12 +23,6 @@ extern "C" void on_interrupt(int) { g_interrupted.store(true); }
 
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
-std::string hex(std::uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 nlohmann::json certificate_json(const Certificate& c) {
   nlohmann::json j;
   j["complete"] = c.complete;
@@ -37,7 +31,7 @@ nlohmann::json certificate_json(const Certificate& c) {
   j["predicted_class"] = c.predicted_class;
   j["confidence_at_input"] = c.confidence_at_input;
   j["last_region_alpha"] = c.complete ? nlohmann::json(c.last_region_alpha) : nlohmann::json(nullptr);
-  j["last_region_hash"] = c.complete ? nlohmann::json(hex(c.last_region_hash)) : nlohmann::json(nullptr);
+  j["last_region_hash"] = c.complete ? nlohmann::json(hash_to_hex(c.last_region_hash)) : nlohmann::json(nullptr);
   j["limit_class"] = c.complete ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
   j["limit_confidence"] = c.complete ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
   j["limit_ties"] = c.limit_ties;
@@ -60,7 +54,7 @@ void describe(std::ostringstream& out, const Certificate& c, const CertifyOption
   if (!c.complete) {
     out << "last region    NOT REACHED: " << c.stop_reason << "\n";
   } else {
-    out << "last region    entered at alpha = " << fmt(c.last_region_alpha, 8) << " (pattern " << hex(c.last_region_hash)
+    out << "last region    entered at alpha = " << fmt(c.last_region_alpha, 8) << " (pattern " << hash_to_hex(c.last_region_hash)
         << "); no unit changes sign after it\n";
     out << "limit          class " << c.limit_class << ", confidence " << fmt(c.limit_confidence);
     if (c.limit_ties > 1) out << " (" << c.limit_ties << " classes tie in V*x)";

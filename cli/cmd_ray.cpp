@@ -16,12 +16,6 @@ namespace {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-std::string hex(std::uint64_t h) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 double parse_t(const std::string& s, const char* what) {
   if (s == "inf" || s == "+inf") return std::numeric_limits<double>::infinity();
   size_t used = 0;
@@ -120,7 +114,7 @@ int run_ray(const std::vector<std::string>& args) {
       j["segments"].push_back({{"t_begin", s.t_begin},
                                {"t_end", number_or_null(s.t_end)},
                                {"is_point", s.is_point},
-                               {"pattern_hash", hex(s.pattern_hash)},
+                               {"pattern_hash", hash_to_hex(s.pattern_hash)},
                                {"class", s.predicted_class},
                                {"confidence_min", s.min_confidence},
                                {"confidence_max", s.max_confidence},
@@ -134,7 +128,7 @@ int run_ray(const std::vector<std::string>& args) {
       char line[256];
       std::snprintf(line, sizeof line, "%zu,%.17g,%s,%d,%s,%d,%.17g,%.17g\n", i, s.t_begin,
                     std::isfinite(s.t_end) ? fmt(s.t_end, 17).c_str() : "inf", s.is_point ? 1 : 0,
-                    hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
+                    hash_to_hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
       out << line;
     }
   } else {
@@ -147,7 +141,7 @@ int run_ray(const std::vector<std::string>& args) {
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
       std::snprintf(line, sizeof line, "%6zu  %14s  %14s  %-16s  %5d  %10s  %10s%s\n", i, fmt(s.t_begin, 8).c_str(),
-                    std::isfinite(s.t_end) ? fmt(s.t_end, 8).c_str() : "inf", hex(s.pattern_hash).c_str(),
+                    std::isfinite(s.t_end) ? fmt(s.t_end, 8).c_str() : "inf", hash_to_hex(s.pattern_hash).c_str(),
                     s.predicted_class, fmt(s.min_confidence, 6).c_str(), fmt(s.max_confidence, 6).c_str(),
                     s.is_point ? "  (single point)" : "");
       out << line;

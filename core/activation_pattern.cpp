@@ -35,11 +35,13 @@ std::uint64_t ActivationPattern::hash() const {
   return h;
 }
 
-std::string ActivationPattern::hash_hex() const {
+std::string hash_to_hex(std::uint64_t hash) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash()));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash));
   return buf;
 }
+
+std::string ActivationPattern::hash_hex() const { return hash_to_hex(hash()); }
 
 const LayerPattern* ActivationPattern::layer_for_node(int node) const {
   for (const LayerPattern& l : layers)

@@ -43,6 +43,9 @@ struct ActivationPattern {
   bool operator!=(const ActivationPattern& o) const { return !(*this == o); }
 };
 
+// 16 lower-case hex digits, as pattern hashes are printed everywhere.
+std::string hash_to_hex(std::uint64_t hash);
+
 // A blank pattern with one LayerPattern of the right size per piecewise node.
 ActivationPattern empty_pattern(const Network& net);
 

@@ -123,7 +123,9 @@ TEST_P(RandomRays, LimitMatchesTheBiasFreeNetworkAndAlphaStarHolds) {
     ASSERT_TRUE(c.alpha_star.has_value());
     const double a = *c.alpha_star;
     for (double f : {1.0, 2.0, 1e6}) EXPECT_GE(conf(net, x, f * a), o.threshold * (1 - 1e-12)) << f;
-    if (a > o.alpha0) EXPECT_LT(conf(net, x, a * (1 - 1e-4)), o.threshold);
+    if (a > o.alpha0) {
+      EXPECT_LT(conf(net, x, a * (1 - 1e-4)), o.threshold);
+    }
     ASSERT_TRUE(c.first_alpha.has_value());
     EXPECT_LE(*c.first_alpha, a);
     EXPECT_GE(conf(net, x, *c.first_alpha), o.threshold * (1 - 1e-12));

@@ -135,7 +135,9 @@ TEST_P(RandomLines, SegmentsMatchTheNetworkEverywhere) {
     EXPECT_EQ(tr.segments.back().t_end, t1);
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
-      if (i > 0) EXPECT_EQ(s.t_begin, tr.segments[i - 1].t_end);
+      if (i > 0) {
+        EXPECT_EQ(s.t_begin, tr.segments[i - 1].t_end);
+      }
       if (s.is_point) continue;
       ASSERT_LT(s.t_begin, s.t_end);
       // The pattern of the open segment is the network's pattern inside it.

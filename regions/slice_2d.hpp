@@ -1,0 +1,65 @@
+// Exact linear regions of a network on a 2-D affine slice
+// P(u, v) = origin + u·e1 + v·e2 over a window [u0, u1] x [v0, v1].
+//
+// Layer by layer cutting (as in SplineCam and Hanin & Rolnick's counting):
+// every polygon carries each node's values as affine functions of (u, v)
+// (an n x 3 matrix acting on (u, v, 1)); at a ReLU/LeakyReLU layer each
+// unit's pre-activation is such a function, so its zero set is a line, and
+// the polygon is cut by the lines of the layer's units; at a max-pool layer
+// by the lines where two entries of a window are equal. The pieces that
+// survive all layers tile the window exactly: on each one the network is one
+// affine map of (u, v).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/activation_pattern.hpp"
+#include "core/network.hpp"
+#include "regions/convex_polygon.hpp"
+
+namespace tessera {
+
+struct Plane2d {
+  Vector origin, e1, e2;  // each of the network's input size
+};
+
+struct SliceWindow {
+  double u0 = -1, u1 = 1, v0 = -1, v1 = 1;
+};
+
+struct SliceOptions {
+  std::size_t max_regions = 1'000'000;  // stop with a partial, marked result beyond this
+  bool keep_patterns = false;           // keep each polygon's full pattern (hashes always)
+  bool decision_boundary = true;        // compute decision-boundary segments and exact confidence ranges
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SlicePolygon {
+  ConvexPolygon polygon;        // (u, v) vertices, counter-clockwise
+  std::uint64_t pattern_hash = 0;
+  ActivationPattern pattern;    // only with keep_patterns
+  Matrix logits;                // K x 3: logits(u, v) = logits * (u, v, 1)
+  int predicted_class = -1;     // at the centroid
+  double area = 0;
+  double min_confidence = 0, max_confidence = 0;  // over the polygon (with decision_boundary)
+};
+
+struct Slice2d {
+  std::vector<SlicePolygon> polygons;
+  // Segments where the two largest logits tie (class changes), in (u, v).
+  std::vector<std::array<Eigen::Vector2d, 2>> decision_boundary;
+  double window_area = 0;
+  bool complete = false;
+  std::string stop_reason;
+};
+
+// Throws tessera::Error for a degenerate plane (zero or parallel e1, e2),
+// an empty or inverted window, or vectors of the wrong size.
+Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWindow& window,
+                         const SliceOptions& options = {});
+
+}  // namespace tessera

@@ -71,7 +71,15 @@ int run_examples(const std::vector<std::string>& args) {
   }
   write_file_atomically((dir / "inputs" / "toy2d_point.txt").string(), "# a point in the plane\n0.5 -0.25\n");
   write_file_atomically((dir / "inputs" / "seven.pgm").string(), seven_pgm());
-  std::cout << "wrote " << (dir / "inputs").string() << "/toy2d_point.txt, seven.pgm\n";
+  {
+    // Seeded uniform noise as a 28x28 image: a generic point, on no
+    // max-pool tie (unlike the seven's constant background).
+    SeededRandom rng(28);
+    std::string pixels(28 * 28, '\0');
+    for (char& p : pixels) p = static_cast<char>(static_cast<unsigned char>(rng.next() >> 56));
+    write_file_atomically((dir / "inputs" / "noise.pgm").string(), "P5\n# uniform noise made by `tessera examples`\n28 28\n255\n" + pixels);
+  }
+  std::cout << "wrote " << (dir / "inputs").string() << "/toy2d_point.txt, seven.pgm, noise.pgm\n";
   return kOk;
 }
 

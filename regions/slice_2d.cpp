@@ -175,6 +175,11 @@ class Slicer {
       stop_.store(true);
       return;
     }
+    const std::size_t done = emitted_.load();
+    if (o_.progress && done % 1024 == 0) {
+      std::lock_guard<std::mutex> lock(progress_mutex_);
+      o_.progress(done);
+    }
     SlicePolygon s;
     s.logits = std::move(piece.values.back());
     s.pattern_hash = piece.pattern.hash();
@@ -193,6 +198,7 @@ class Slicer {
   const SliceOptions& o_;
   std::vector<int> last_use_;
   std::map<int, int> layer_of_;
+  std::mutex progress_mutex_;
 };
 
 // log p_k at (u, v) and its gradient / Hessian, for interior maxima.
@@ -250,11 +256,14 @@ void confidence_and_boundary(SlicePolygon& s, std::vector<std::array<Eigen::Vect
   for (int k = 0; k < K; ++k) {
     ConvexPolygon cell = s.polygon;
     for (int j = 0; j < K && !cell.empty(); ++j)
-      if (j != k) cell = clip_polygon(cell, (L.row(k) - L.row(j)).transpose(), j, kCutTol);
+      // Decision lines are labelled -2 - j, apart from the window border (-1)
+      // and the units' lines (>= 0).
+      if (j != k) cell = clip_polygon(cell, (L.row(k) - L.row(j)).transpose(), -2 - j, kCutTol);
     if (cell.empty()) continue;
+    s.class_cells.emplace_back(k, cell);
     for (size_t i = 0; i < cell.vertices.size(); ++i) {
       lo = std::min(lo, conf_at(cell.vertices[i]));
-      const long j = cell.labels[i];
+      const long j = -2 - cell.labels[i];
       if (j > k) boundary.push_back({cell.vertices[i], cell.vertices[(i + 1) % cell.vertices.size()]});
     }
   }

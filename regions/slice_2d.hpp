@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct SliceOptions {
   bool keep_patterns = false;           // keep each polygon's full pattern (hashes always)
   bool decision_boundary = true;        // compute decision-boundary segments and exact confidence ranges
   const std::atomic<bool>* cancel = nullptr;
+  // Called now and then (from one thread at a time) with the number of
+  // regions found so far; may be empty.
+  std::function<void(std::size_t)> progress;
 };
 
 struct SlicePolygon {
@@ -46,6 +50,9 @@ struct SlicePolygon {
   int predicted_class = -1;     // at the centroid
   double area = 0;
   double min_confidence = 0, max_confidence = 0;  // over the polygon (with decision_boundary)
+  // The polygon split where the arg-max class changes: (class, cell) pairs
+  // (with decision_boundary).
+  std::vector<std::pair<int, ConvexPolygon>> class_cells;
 };
 
 struct Slice2d {

@@ -219,4 +219,47 @@ TEST(Cli, SegmentLimitGivesAPartialResultAndStatusFour) {
   EXPECT_NE(c.out.find("NOT REACHED"), std::string::npos);
 }
 
+TEST(Cli, SliceJsonTilesTheWindowAndTheSvgIsWritten) {
+  const std::string svg = std::filesystem::temp_directory_path() / "tessera_cli_slice.svg";
+  const Result r = run("slice data/models/toy2d.onnx --window -3:3:-2:2 --json --svg " + svg);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["regions"].get<size_t>(), j["polygons"].size());
+  double area = 0;
+  for (const auto& p : j["polygons"]) {
+    for (const char* key : {"vertices", "pattern_hash", "class", "area", "confidence_min", "confidence_max"})
+      EXPECT_TRUE(p.contains(key)) << key;
+    EXPECT_GE(p["vertices"].size(), 3u);
+    area += p["area"].get<double>();
+  }
+  EXPECT_NEAR(area, 24.0, 24.0 * 1e-9);
+  std::ifstream in(svg);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  EXPECT_NE(text.find("</svg>"), std::string::npos);
+  std::filesystem::remove(svg);
+  // Every example model slices: the input plane for 2-D models, a plane
+  // through an example image for the others. (Through the seven, whose
+  // background puts it on thousands of max-pool ties at once, the CNN has a
+  // fan of tens of thousands of regions at every scale.)
+  EXPECT_EQ(run("slice data/models/toy2d_leaky.onnx").status, 0);
+  EXPECT_EQ(run("slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --window -0.5:0.5:-0.5:0.5").status, 0);
+  EXPECT_EQ(run("slice data/models/mnist_cnn.onnx --input data/inputs/noise.pgm --window -0.05:0.05:-0.05:0.05").status, 0);
+}
+
+TEST(Cli, SliceBadInputs) {
+  expect_failure("slice data/models/toy2d.onnx --window 1:-1:0:1", 1, {"window is empty or inverted"});
+  expect_failure("slice data/models/toy2d.onnx --window 1:2", 1, {"expected u0:u1:v0:v1"});
+  expect_failure("slice data/models/mnist_mlp.onnx", 2, {"choose a plane"});
+  expect_failure("slice data/models/toy2d.onnx --points data/inputs/toy2d_point.txt data/inputs/toy2d_point.txt "
+                 "data/inputs/toy2d_point.txt",
+                 1, {"is zero"});
+  expect_failure("slice data/models/toy2d.onnx --color rainbow", 1, {"--color 'rainbow'"});
+  const Result partial = run("slice data/models/toy2d.onnx --window -3:3:-3:3 --max-regions 5 --json");
+  EXPECT_EQ(partial.status, 4);
+  const auto j = nlohmann::json::parse(partial.out);
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_EQ(j["polygons"].size(), 5u);
+}
+
 }  // namespace

@@ -1,0 +1,236 @@
+// tessera slice: the exact linear regions on a 2-D slice of input space.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cmath>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/example_networks.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+#include "regions/slice_2d.hpp"
+#include "regions/slice_export.hpp"
+
+namespace tessera::cli {
+
+namespace {
+
+SliceWindow parse_window(const std::string& text) {
+  SliceWindow w;
+  double v[4];
+  size_t pos = 0;
+  for (int i = 0; i < 4; ++i) {
+    const size_t end = i < 3 ? text.find(':', pos) : text.size();
+    if (end == std::string::npos) throw Error("--window '" + text + "': expected u0:u1:v0:v1");
+    size_t used = 0;
+    try {
+      v[i] = std::stod(text.substr(pos, end - pos), &used);
+    } catch (...) {
+      used = 0;
+    }
+    if (used != end - pos) throw Error("--window '" + text + "': expected u0:u1:v0:v1");
+    pos = end + 1;
+  }
+  w.u0 = v[0];
+  w.u1 = v[1];
+  w.v0 = v[2];
+  w.v1 = v[3];
+  return w;
+}
+
+// Two random orthonormal directions: (u, v) are Euclidean distances in input
+// space.
+void random_directions(Plane2d& p, std::uint64_t seed) {
+  SeededRandom rng(seed);
+  const Eigen::Index d = p.origin.size();
+  auto gaussian = [&]() {
+    Vector g(d);
+    for (Eigen::Index i = 0; i < d; ++i) {
+      const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
+      g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
+    }
+    return g;
+  };
+  Vector a = gaussian(), b = gaussian();
+  a.normalize();
+  b -= b.dot(a) * a;
+  b.normalize();
+  p.e1 = a;
+  p.e2 = b;
+}
+
+}  // namespace
+
+int run_slice(const std::vector<std::string>& args) {
+  po::options_description common("Options");
+  common.add_options()("help,h", "show this help")(
+      "input,i", po::value<std::string>(), "a plane through this input, spanned by two random directions")(
+      "row,r", po::value<int>()->default_value(-1), "row of an IDX or text file")(
+      "seed", po::value<std::uint64_t>()->default_value(1), "seed of the random directions")(
+      "points", po::value<std::vector<std::string>>()->multitoken(),
+      "three inputs A B C: the plane A + u (B - A) + v (C - A)")(
+      "window,w", po::value<std::string>(), "u0:u1:v0:v1 (default -1:1:-1:1; -0.25:1.25:-0.25:1.25 with --points)")(
+      "json", "print every polygon as JSON")("svg", po::value<std::string>(), "write an SVG picture to this file")(
+      "color", po::value<std::string>()->default_value("class"), "SVG colouring: region, class or confidence")(
+      "output,o", po::value<std::string>(), "write the text/JSON report to this file (atomically)");
+  po::options_description advanced("Advanced");
+  advanced.add_options()("origin", po::value<std::string>(), "explicit plane: origin (file), with --e1 and --e2")(
+      "e1", po::value<std::string>(), "first direction (file)")("e2", po::value<std::string>(), "second direction (file)")(
+      "max-regions", po::value<std::size_t>()->default_value(1'000'000), "stop after this many regions (partial result)")(
+      "growth", po::value<int>()->default_value(0),
+      "also count regions in the window scaled by 2, 4, ... 2^N around its centre");
+  po::options_description visible;
+  visible.add(common).add(advanced);
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse(args, visible, pos, vm, "tessera slice MODEL.onnx [plane] [--window u0:u1:v0:v1] [--json] [--svg FILE]",
+             "  tessera slice data/models/toy2d.onnx --window -3:3:-3:3 --svg toy2d.svg\n"
+             "  tessera slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --color confidence --svg s.svg\n"
+             "  tessera slice model.onnx --points a.txt b.txt c.txt --json > slice.json\n"
+             "  tessera slice data/models/toy2d.onnx --growth 6     # far out only a few regions remain\n",
+             &hidden))
+    return kOk;
+
+  const Network net = load_onnx(vm["model"].as<std::string>());
+  const Shape& shape = net.input_shape();
+  Plane2d plane;
+  SliceWindow window;
+  std::string described;
+  const int ways = (vm.count("input") > 0) + (vm.count("points") > 0) + (vm.count("origin") || vm.count("e1") || vm.count("e2"));
+  if (ways > 1) throw po::error("give one of --input, --points, or --origin/--e1/--e2");
+  if (vm.count("input")) {
+    plane.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
+    random_directions(plane, vm["seed"].as<std::uint64_t>());
+    described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions (seed " +
+                std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
+  } else if (vm.count("points")) {
+    const auto p = vm["points"].as<std::vector<std::string>>();
+    if (p.size() != 3) throw po::error("--points needs exactly three files");
+    plane.origin = read_input_for(shape, p[0]);
+    plane.e1 = read_input_for(shape, p[1]) - plane.origin;
+    plane.e2 = read_input_for(shape, p[2]) - plane.origin;
+    window = SliceWindow{-0.25, 1.25, -0.25, 1.25};
+    described = p[0] + " + u (" + p[1] + " - " + p[0] + ") + v (" + p[2] + " - " + p[0] + ")";
+  } else if (vm.count("origin")) {
+    if (!vm.count("e1") || !vm.count("e2")) throw po::error("--origin needs --e1 and --e2");
+    plane.origin = read_input_for(shape, vm["origin"].as<std::string>());
+    plane.e1 = read_input_for(shape, vm["e1"].as<std::string>());
+    plane.e2 = read_input_for(shape, vm["e2"].as<std::string>());
+    described = "explicit origin and directions";
+  } else {
+    if (net.input_size() != 2)
+      throw po::error("the model has " + std::to_string(net.input_size()) +
+                      " inputs: choose a plane with --input, --points or --origin/--e1/--e2");
+    plane.origin = Vector::Zero(2);
+    plane.e1 = Eigen::Vector2d(1, 0);
+    plane.e2 = Eigen::Vector2d(0, 1);
+    described = "the input plane (u, v) = (x1, x2)";
+  }
+  if (vm.count("window")) window = parse_window(vm["window"].as<std::string>());
+  SliceOptions o;
+  o.max_regions = vm["max-regions"].as<std::size_t>();
+  const std::string colour = vm["color"].as<std::string>();
+  SliceColouring colouring;
+  if (colour == "region") colouring = SliceColouring::Region;
+  else if (colour == "class") colouring = SliceColouring::Class;
+  else if (colour == "confidence") colouring = SliceColouring::Confidence;
+  else throw Error("--color '" + colour + "': expected region, class or confidence");
+  const int growth = vm["growth"].as<int>();
+  if (growth < 0 || growth > 30) throw Error("--growth must be between 0 and 30");
+
+  // Progress (regions found, rate) on a terminal; Ctrl-C stops with a partial result.
+  static std::atomic<bool> interrupted{false};
+  interrupted = false;
+  o.cancel = &interrupted;
+  const bool show = ProgressBar::stderr_is_terminal() && !vm.count("json");
+  const auto start = std::chrono::steady_clock::now();
+  if (show)
+    o.progress = [&](std::size_t n) {
+      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::fprintf(stderr, "\rslice: %zu regions, %.0f/s   ", n, t > 0 ? n / t : 0.0);
+    };
+  auto previous = std::signal(SIGINT, [](int) { interrupted.store(true); });
+  const Slice2d s = slice_regions_2d(net, plane, window, o);
+  std::signal(SIGINT, previous);
+  if (show) std::fprintf(stderr, "\r%60s\r", "");
+  if (vm.count("svg"))
+    emit(slice_to_svg(s, window, colouring, 800, net.source + ": " + std::to_string(s.polygons.size()) + " regions"),
+         vm["svg"].as<std::string>());
+
+  std::ostringstream out;
+  if (vm.count("json")) {
+    nlohmann::json j;
+    j["model"] = net.source;
+    j["plane"] = described;
+    j["window"] = {window.u0, window.u1, window.v0, window.v1};
+    j["regions"] = s.polygons.size();
+    j["complete"] = s.complete;
+    if (!s.complete) j["stop_reason"] = s.stop_reason;
+    j["polygons"] = nlohmann::json::array();
+    for (const SlicePolygon& p : s.polygons) {
+      nlohmann::json v = nlohmann::json::array();
+      for (const auto& q : p.polygon.vertices) v.push_back({q[0], q[1]});
+      j["polygons"].push_back({{"vertices", v},
+                               {"pattern_hash", hash_to_hex(p.pattern_hash)},
+                               {"class", p.predicted_class},
+                               {"area", p.area},
+                               {"confidence_min", p.min_confidence},
+                               {"confidence_max", p.max_confidence},
+                               {"logits_map", to_json(p.logits)}});
+    }
+    j["decision_boundary"] = nlohmann::json::array();
+    for (const auto& seg : s.decision_boundary)
+      j["decision_boundary"].push_back({{seg[0][0], seg[0][1]}, {seg[1][0], seg[1][1]}});
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::vector<double> areas;
+    std::map<int, double> class_area;
+    for (const auto& p : s.polygons) {
+      areas.push_back(p.area);
+      class_area[p.predicted_class] += p.area;
+    }
+    std::sort(areas.begin(), areas.end());
+    double boundary = 0;
+    for (const auto& seg : s.decision_boundary) boundary += (seg[1] - seg[0]).norm();
+    out << "model      " << net.source << "\nplane      " << described << "\nwindow     u " << fmt(window.u0) << " .. "
+        << fmt(window.u1) << ", v " << fmt(window.v0) << " .. " << fmt(window.v1) << " (area " << fmt(s.window_area)
+        << ")\nregions    " << s.polygons.size() << (s.complete ? "" : " (PARTIAL: " + s.stop_reason + ")")
+        << ", density " << fmt(s.polygons.size() / s.window_area) << " per unit area\n";
+    if (!areas.empty())
+      out << "areas      min " << fmt(areas.front()) << ", median " << fmt(areas[areas.size() / 2]) << ", max "
+          << fmt(areas.back()) << "\n";
+    out << "classes   ";
+    for (const auto& [k, a] : class_area) out << " " << k << ": " << fmt(100 * a / s.window_area, 3) << "%";
+    out << "  (by area, class at each region's centroid)\ndecision boundary length " << fmt(boundary) << "\n";
+    if (growth > 0) {
+      out << "\nregion count as the window grows (centre fixed):\n   scale      regions\n";
+      const double cu = 0.5 * (window.u0 + window.u1), cv = 0.5 * (window.v0 + window.v1);
+      SliceOptions g = o;
+      g.decision_boundary = false;
+      for (int i = 0; i <= growth; ++i) {
+        const double f = std::ldexp(1.0, i);
+        const SliceWindow big{cu + f * (window.u0 - cu), cu + f * (window.u1 - cu), cv + f * (window.v0 - cv),
+                              cv + f * (window.v1 - cv)};
+        const Slice2d sg = slice_regions_2d(net, plane, big, g);
+        char line[96];
+        std::snprintf(line, sizeof line, "%8g  %11zu%s\n", f, sg.polygons.size(), sg.complete ? "" : " (partial)");
+        out << line;
+      }
+    }
+  }
+  emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
+  return s.complete ? kOk : kIncomplete;
+}
+
+}  // namespace tessera::cli

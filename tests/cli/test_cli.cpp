@@ -262,4 +262,28 @@ TEST(Cli, SliceBadInputs) {
   EXPECT_EQ(j["polygons"].size(), 5u);
 }
 
+TEST(Cli, RegionJsonHasTheDocumentedFields) {
+  const Result r = run("region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* key : {"facets", "bounded", "chebyshev_center", "inradius"}) EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_TRUE(j["bounded"].get<bool>());
+  EXPECT_GT(j["facets"].size(), 2u);  // a bounded 2-D polygon has at least three sides
+  EXPECT_GT(j["inradius"].get<double>(), 0);
+  // The other small example models.
+  for (const char* m : {"toy2d_leaky", "mnist_mlp"}) {
+    const std::string in = std::string(m) == "mnist_mlp" ? "data/inputs/noise.pgm" : "data/inputs/toy2d_point.txt";
+    EXPECT_EQ(run(std::string("region data/models/") + m + ".onnx --input " + in).status, 0) << m;
+  }
+  // (The CNN's region has ~18 000 rows over 784 inputs; its two LPs take about
+  // a minute on this machine, too long for the default suite.)
+}
+
+TEST(Cli, RegionBadInputs) {
+  expect_failure("region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box 2:1", 1, {"lo < hi"});
+  expect_failure("region data/models/toy2d.onnx", 2, {"input"});
+  expect_failure("region data/models/mnist_mlp.onnx --input data/inputs/toy2d_point.txt", 1,
+                 {"has 2 values but the network expects 784"});
+}
+
 }  // namespace

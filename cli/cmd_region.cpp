@@ -1,0 +1,140 @@
+// tessera region: the linear region of one input as a polytope.
+#include <cmath>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "cli/common.hpp"
+#include "core/error.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+#include "regions/polytope.hpp"
+
+namespace tessera::cli {
+
+int run_region(const std::vector<std::string>& args) {
+  po::options_description common("Options");
+  common.add_options()("help,h", "show this help")("input,i", po::value<std::string>()->required(),
+                                                   "the input x whose region Q(x) is described")(
+      "row,r", po::value<int>()->default_value(-1), "row of an IDX or text file")(
+      "box", po::value<std::string>(), "intersect with the box lo:hi, or none (default: 0:1 for image models)")(
+      "json", "print JSON")("output,o", po::value<std::string>(), "write the report to this file (atomically)");
+  po::options_description advanced("Advanced");
+  advanced.add_options()("no-facets", "skip facet reduction (one LP per row)")(
+      "max-facet-rows", po::value<std::size_t>()->default_value(5000), "skip facet reduction above this many rows");
+  po::options_description visible;
+  visible.add(common).add(advanced);
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  po::variables_map vm;
+  if (!parse(args, visible, pos, vm, "tessera region MODEL.onnx --input FILE [--box lo:hi|none] [--json]",
+             "  tessera region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
+             "  tessera region data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --json\n",
+             &hidden))
+    return kOk;
+  const Network net = load_onnx(vm["model"].as<std::string>());
+  const std::string path = vm["input"].as<std::string>();
+  const Vector x = read_input_for(net.input_shape(), path, vm["row"].as<int>());
+  RegionOptions o;
+  o.has_box = net.input_shape().is_image();
+  if (vm.count("box")) {
+    const std::string b = vm["box"].as<std::string>();
+    if (b == "none") {
+      o.has_box = false;
+    } else {
+      const auto colon = b.find(':');
+      size_t u1 = 0, u2 = 0;
+      try {
+        o.box_lo = std::stod(b.substr(0, colon), &u1);
+        o.box_hi = std::stod(b.substr(colon + 1), &u2);
+      } catch (...) {
+        u1 = 0;
+      }
+      if (colon == std::string::npos || u1 != colon || u2 != b.size() - colon - 1)
+        throw Error("--box '" + b + "': expected lo:hi (for example 0:1) or none");
+      o.has_box = true;
+    }
+  }
+  o.find_facets = vm.count("no-facets") == 0;
+  o.max_facet_rows = vm["max-facet-rows"].as<std::size_t>();
+  const RegionReport r = analyse_region(net, x, o);
+
+  auto describe = [&](int row) {
+    const RowOrigin& g = r.origin[row];
+    if (g.box) return std::string("box: x_") + std::to_string(g.unit / 2) + (g.unit % 2 ? " >= lo" : " <= hi");
+    std::string s = net.nodes[g.node].name + " unit " + std::to_string(g.unit);
+    if (g.other >= 0) s += " (winner vs input " + std::to_string(g.other) + ")";
+    return s;
+  };
+  std::ostringstream out;
+  if (vm.count("json")) {
+    nlohmann::json j;
+    j["model"] = net.source;
+    j["input"] = path;
+    j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
+    j["rows"] = r.A.rows();
+    j["constant_rows"] = r.constant_rows;
+    j["facets_computed"] = r.facets_computed;
+    if (!r.facets_computed) j["facets_note"] = r.facets_note;
+    j["facets"] = nlohmann::json::array();
+    for (int f : r.facets) {
+      const RowOrigin& g = r.origin[f];
+      j["facets"].push_back({{"row", f},
+                             {"node", g.box ? nlohmann::json(nullptr) : nlohmann::json(net.nodes[g.node].name)},
+                             {"unit", g.unit},
+                             {"against", g.other >= 0 ? nlohmann::json(g.other) : nlohmann::json(nullptr)},
+                             {"box", g.box},
+                             {"normal", to_json(Vector(r.A.row(f).transpose()))},
+                             {"offset", r.b[f]}});
+    }
+    j["bounded"] = r.bounded;
+    j["recession_direction"] = r.bounded ? nlohmann::json(nullptr) : to_json(r.recession_direction);
+    j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
+    j["inradius"] = std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    out << "model        " << net.source << "\ninput        " << path << "\nregion       Q(x) = { z : A z <= b }, "
+        << r.A.rows() << " half-spaces";
+    if (o.has_box) out << " (including the box [" << fmt(o.box_lo) << ", " << fmt(o.box_hi) << "]^d)";
+    if (r.constant_rows) out << "; " << r.constant_rows << " units are constant and cut nothing";
+    out << "\n";
+    if (r.facets_computed) {
+      out << "facets       " << r.facets.size() << " of the rows are facets (irredundant):\n";
+      const size_t shown = std::min<size_t>(r.facets.size(), 40);
+      for (size_t i = 0; i < shown; ++i) out << "               " << describe(r.facets[i]) << "\n";
+      if (shown < r.facets.size()) out << "               ... " << r.facets.size() - shown << " more (--json)\n";
+    } else {
+      out << "facets       " << r.facets_note << "\n";
+    }
+    out << "bounded      " << (r.bounded ? "yes" : "no") << "\n";
+    if (!r.bounded) {
+      out << "recession    direction d with A d <= 0";
+      if (r.recession_direction.size() <= 10) {
+        out << ": [";
+        for (Eigen::Index i = 0; i < r.recession_direction.size(); ++i)
+          out << (i ? " " : "") << fmt(r.recession_direction[i], 4);
+        out << "]";
+      }
+      out << "\n";
+    }
+    if (r.chebyshev_center) {
+      out << "inradius     " << fmt(r.inradius) << " (largest ball inside the region)\ncentre       ";
+      if (x.size() <= 10) {
+        out << "[";
+        for (Eigen::Index i = 0; i < x.size(); ++i) out << (i ? " " : "") << fmt((*r.chebyshev_center)[i], 6);
+        out << "]";
+      } else {
+        out << "at distance " << fmt((*r.chebyshev_center - x).norm()) << " from x (--json for its coordinates)";
+      }
+      out << "\n";
+    } else {
+      out << "inradius     unbounded (the region contains balls of every radius)\n";
+    }
+  }
+  emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
+  return kOk;
+}
+
+}  // namespace tessera::cli

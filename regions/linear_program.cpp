@@ -1,0 +1,55 @@
+#include "regions/linear_program.hpp"
+
+#include <ClpSimplex.hpp>
+
+#include <limits>
+#include <vector>
+
+namespace tessera {
+
+LpSolution solve_lp(const LinearProgram& lp) {
+  const int m = static_cast<int>(lp.A.rows()), n = static_cast<int>(lp.A.cols());
+  const double inf = std::numeric_limits<double>::infinity();
+  // Column-major sparse copy of A.
+  std::vector<CoinBigIndex> start(n + 1, 0);
+  std::vector<int> index;
+  std::vector<double> value;
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < m; ++i)
+      if (lp.A(i, j) != 0.0) {
+        index.push_back(i);
+        value.push_back(lp.A(i, j));
+      }
+    start[j + 1] = static_cast<CoinBigIndex>(index.size());
+  }
+  std::vector<double> col_lb(n, -COIN_DBL_MAX), col_ub(n, COIN_DBL_MAX), obj(n), row_lb(m, -COIN_DBL_MAX), row_ub(m);
+  for (int j = 0; j < n; ++j) {
+    if (lp.lower.size() && lp.lower[j] > -inf) col_lb[j] = lp.lower[j];
+    if (lp.upper.size() && lp.upper[j] < inf) col_ub[j] = lp.upper[j];
+    obj[j] = lp.c[j];
+  }
+  for (int i = 0; i < m; ++i) row_ub[i] = lp.b[i];
+  ClpSimplex model;
+  model.setLogLevel(0);
+  model.loadProblem(n, m, start.data(), index.data(), value.data(), col_lb.data(), col_ub.data(), obj.data(),
+                    row_lb.data(), row_ub.data());
+  model.setOptimizationDirection(lp.maximise ? -1.0 : 1.0);
+  model.initialSolve();
+  LpSolution s;
+  if (model.isProvenOptimal()) {
+    s.status = LpSolution::Status::Optimal;
+    s.objective = model.objectiveValue();
+    s.z = Eigen::Map<const Vector>(model.getColSolution(), n);
+  } else if (model.isProvenPrimalInfeasible()) {
+    s.status = LpSolution::Status::Infeasible;
+  } else if (model.isProvenDualInfeasible()) {
+    s.status = LpSolution::Status::Unbounded;
+  } else {
+    s.status = LpSolution::Status::Failed;
+    s.message = "Clp stopped with status " + std::to_string(model.status()) + " (secondary " +
+                std::to_string(model.secondaryStatus()) + ")";
+  }
+  return s;
+}
+
+}  // namespace tessera

@@ -1,0 +1,157 @@
+#include "regions/polytope.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "core/affine_map.hpp"
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "regions/linear_program.hpp"
+
+namespace tessera {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+std::string describe(const RowOrigin& r, const Network& net) {
+  if (r.box) return "box row " + std::to_string(r.unit);
+  std::string s = "unit " + std::to_string(r.unit) + " of node '" + net.nodes[r.node].name + "'";
+  if (r.other >= 0) s += " (against input " + std::to_string(r.other) + ")";
+  return s;
+}
+
+}  // namespace
+
+RegionReport analyse_region(const Network& net, const Vector& x, const RegionOptions& o) {
+  if (o.has_box && !(o.box_lo < o.box_hi)) throw Error("region: the box needs lo < hi");
+  const ForwardPass fp = forward_pass(net, x, "input");
+  const std::vector<int> pre = pre_activation_nodes(net);
+  const auto maps = node_affine_maps(net, fp.pattern, pre);
+  RegionReport r;
+  std::vector<Vector> rows;
+  std::vector<double> rhs;
+  // Adds a·z + c >= 0 as -a·z <= c (normalised), unless a = 0.
+  auto add = [&](const Vector& a, double c, const RowOrigin& origin) {
+    const double norm = a.norm();
+    if (norm == 0.0) {
+      ++r.constant_rows;
+      return;
+    }
+    rows.push_back(-a / norm);
+    rhs.push_back(c / norm);
+    r.origin.push_back(origin);
+  };
+  const auto piecewise = net.piecewise_nodes();
+  for (size_t l = 0; l < piecewise.size(); ++l) {
+    const int node = piecewise[l];
+    const Node& n = net.nodes[node];
+    const AffineMap& m = maps[l].map;
+    const auto& layer = fp.pattern.layers[l];
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o2 = 0; o2 < layer.size; ++o2) {
+        const int j = layer.selection[o2];
+        for (int k = 0; k < K; ++k) {
+          const int q = n.gather[static_cast<size_t>(o2) * K + k];
+          if (q < 0 || q == j) continue;
+          // z_j - z_q >= 0
+          add((m.V.row(j) - m.V.row(q)).transpose(), m.a[j] - m.a[q], RowOrigin{node, o2, q, false});
+        }
+      }
+    } else {
+      for (int i = 0; i < layer.size; ++i) {
+        // Active: V_i z + a_i >= 0; inactive: -(V_i z + a_i) >= 0.
+        const double s = layer.active(i) ? 1.0 : -1.0;
+        add(s * m.V.row(i).transpose(), s * m.a[i], RowOrigin{node, i, -1, false});
+      }
+    }
+  }
+  const int d = net.input_size();
+  if (o.has_box)
+    for (int k = 0; k < d; ++k) {
+      Vector e = Vector::Zero(d);
+      e[k] = 1;
+      add(-e, o.box_hi, RowOrigin{-1, 2 * k, -1, true});  // z_k <= hi
+      add(e, -o.box_lo, RowOrigin{-1, 2 * k + 1, -1, true});  // z_k >= lo
+    }
+  const auto m = static_cast<Eigen::Index>(rows.size());
+  r.A.resize(m, d);
+  r.b.resize(m);
+  for (Eigen::Index i = 0; i < m; ++i) {
+    r.A.row(i) = rows[i].transpose();
+    r.b[i] = rhs[i];
+  }
+
+  // Boundedness: A must have full column rank and no d != 0 with A d <= 0.
+  {
+    LinearProgram lp;
+    lp.A = r.A;
+    lp.b = Vector::Zero(m);
+    lp.c = -r.A.colwise().sum().transpose();  // maximise sum_i (-A_i d)
+    lp.lower = Vector::Constant(d, -1.0);
+    lp.upper = Vector::Constant(d, 1.0);
+    const LpSolution s = solve_lp(lp);
+    if (s.status != LpSolution::Status::Optimal)
+      throw Error("region: the recession-cone LP failed: " + (s.message.empty() ? "not optimal" : s.message));
+    if (s.objective > 1e-9) {
+      r.recession_direction = s.z;
+    } else {
+      Eigen::ColPivHouseholderQR<Matrix> qr(r.A);
+      if (qr.rank() < d) {
+        // A direction in the null space of A: a line through the region.
+        Eigen::FullPivLU<Matrix> lu(r.A);
+        r.recession_direction = lu.kernel().col(0);
+      }
+    }
+    r.bounded = r.recession_direction.size() == 0;
+  }
+
+  // Chebyshev centre: max t with A z + t <= b (rows have unit norm).
+  {
+    LinearProgram lp;
+    lp.A.resize(m, d + 1);
+    lp.A.leftCols(d) = r.A;
+    lp.A.col(d).setOnes();
+    lp.b = r.b;
+    lp.c = Vector::Zero(d + 1);
+    lp.c[d] = 1;
+    const LpSolution s = solve_lp(lp);
+    if (s.status == LpSolution::Status::Unbounded) {
+      r.inradius = kInf;
+    } else if (s.status == LpSolution::Status::Optimal) {
+      r.inradius = s.objective;
+      r.chebyshev_center = s.z.head(d);
+    } else {
+      throw Error("region: the Chebyshev-centre LP failed: " + (s.message.empty() ? "infeasible" : s.message));
+    }
+  }
+
+  // Facets: row i is irredundant when relaxing it lets A_i z exceed b_i.
+  if (!o.find_facets) {
+    r.facets_note = "not requested";
+    return r;
+  }
+  if (static_cast<std::size_t>(m) > o.max_facet_rows) {
+    r.facets_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_facet_rows) +
+                    " (--max-facet-rows)";
+    return r;
+  }
+  LinearProgram lp;
+  lp.A = r.A;
+  lp.b = r.b;
+  for (Eigen::Index i = 0; i < m; ++i) {
+    lp.b[i] = r.b[i] + 1.0;
+    lp.c = r.A.row(i).transpose();
+    const LpSolution s = solve_lp(lp);
+    lp.b[i] = r.b[i];
+    if (s.status == LpSolution::Status::Failed || s.status == LpSolution::Status::Infeasible)
+      throw Error("region: the facet LP for row " + std::to_string(i) + " (" + describe(r.origin[i], net) +
+                  ") failed: " + (s.message.empty() ? "infeasible" : s.message));
+    if (s.status == LpSolution::Status::Unbounded || s.objective > r.b[i] + 1e-9) r.facets.push_back(static_cast<int>(i));
+  }
+  r.facets_computed = true;
+  return r;
+}
+
+}  // namespace tessera

@@ -1,0 +1,49 @@
+// The linear region Q(x) of an input as a polytope: every unit keeps the
+// sign it has at x, every max-pool window keeps its winner. In input space
+// each condition is a half-space (the unit's pre-activation is affine on the
+// region), so Q(x) = { z : A z <= b }, optionally intersected with a box.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/network.hpp"
+
+namespace tessera {
+
+// Where a row of A z <= b comes from.
+struct RowOrigin {
+  int node = -1;   // the Relu/LeakyRelu/MaxPool2d node (-1: the box)
+  int unit = -1;   // unit of that node (for max-pool: the output window)
+  int other = -1;  // max-pool: the input index that must not beat the winner
+  bool box = false;
+};
+
+struct RegionOptions {
+  bool has_box = false;
+  double box_lo = 0.0, box_hi = 1.0;
+  bool find_facets = true;
+  // Facet reduction solves one LP per row; skipped above this many rows.
+  std::size_t max_facet_rows = 5000;
+};
+
+struct RegionReport {
+  Matrix A;                       // rows normalised to unit length
+  Vector b;
+  std::vector<RowOrigin> origin;  // per row
+  std::size_t constant_rows = 0;  // units constant on the whole input space (no half-space)
+  bool facets_computed = false;
+  std::string facets_note;        // why not, if not
+  std::vector<int> facets;        // indices of the irredundant rows
+  bool bounded = false;
+  Vector recession_direction;     // when unbounded: d != 0 with A d <= 0
+  std::optional<Vector> chebyshev_center;  // empty when the inradius is unbounded
+  double inradius = 0;            // +inf when unbounded
+};
+
+// Throws tessera::Error for a bad input or options, or when an LP fails
+// (naming the row and Clp's status).
+RegionReport analyse_region(const Network& net, const Vector& x, const RegionOptions& options = {});
+
+}  // namespace tessera

@@ -1,0 +1,126 @@
+// Region polytopes: hand-solved regions and LP checks on random networks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "regions/linear_program.hpp"
+#include "regions/polytope.hpp"
+#include "tests/support/random_networks.hpp"
+
+namespace tessera {
+namespace {
+
+// Two orthogonal ReLU neurons: at x = (1, 2) the region is the quadrant
+// z1 >= 0, z2 >= 0. With the box [-10, 10]^2: a 10 x 10 square with
+// Chebyshev centre (5, 5) and inradius 5; four facets (two units, two box
+// rows), the other two box rows redundant.
+Network orthogonal() {
+  NetworkBuilder b;
+  int x = b.relu(b.dense(b.input(Shape{2}), Matrix::Identity(2, 2), Vector::Zero(2)));
+  return b.build(b.dense(x, Matrix::Ones(1, 2), Vector::Zero(1)));
+}
+
+TEST(Polytope, QuadrantOfTwoOrthogonalNeurons) {
+  RegionOptions o;
+  o.has_box = true;
+  o.box_lo = -10;
+  o.box_hi = 10;
+  const RegionReport r = analyse_region(orthogonal(), Eigen::Vector2d(1, 2), o);
+  EXPECT_TRUE(r.bounded);
+  ASSERT_TRUE(r.chebyshev_center.has_value());
+  EXPECT_NEAR((*r.chebyshev_center - Eigen::Vector2d(5, 5)).norm(), 0, 1e-9);
+  EXPECT_NEAR(r.inradius, 5, 1e-9);
+  ASSERT_TRUE(r.facets_computed);
+  EXPECT_EQ(r.facets.size(), 4u);
+  int unit_facets = 0;
+  for (int f : r.facets) unit_facets += !r.origin[f].box;
+  EXPECT_EQ(unit_facets, 2);
+  // Without a box the quadrant is unbounded, in a direction inside it.
+  const RegionReport open = analyse_region(orthogonal(), Eigen::Vector2d(1, 2));
+  EXPECT_FALSE(open.bounded);
+  EXPECT_GE(open.recession_direction.minCoeff(), -1e-12);
+  EXPECT_GT(open.recession_direction.norm(), 0);
+  EXPECT_TRUE(std::isinf(open.inradius));
+}
+
+TEST(Polytope, FacetsAreTightAndIrredundantAndTheCentreIsInside) {
+  for (int seed : {1, 2, 3}) {
+    const Network net = random_mlp(3, {10, 8}, 3, 300 + seed);
+    SeededRandom rng(seed);
+    const Vector x = test::random_input(net, rng);
+    RegionOptions o;
+    o.has_box = true;
+    o.box_lo = -3;
+    o.box_hi = 3;
+    const RegionReport r = analyse_region(net, x, o);
+    EXPECT_TRUE(r.bounded);
+    EXPECT_LE((r.A * x - r.b).maxCoeff(), 1e-9);  // x lies in its region
+    ASSERT_TRUE(r.chebyshev_center.has_value());
+    EXPECT_GT(r.inradius, 0);
+    EXPECT_EQ(activation_pattern(net, *r.chebyshev_center), activation_pattern(net, x));
+    ASSERT_TRUE(r.facets_computed);
+    ASSERT_FALSE(r.facets.empty());
+    std::vector<char> is_facet(r.A.rows(), 0);
+    for (int f : r.facets) is_facet[f] = 1;
+    for (Eigen::Index i = 0; i < r.A.rows(); ++i) {
+      // Tight somewhere: max A_i z over the region reaches b_i.
+      LinearProgram lp;
+      lp.A = r.A;
+      lp.b = r.b;
+      lp.c = r.A.row(i).transpose();
+      const LpSolution tight = solve_lp(lp);
+      ASSERT_EQ(tight.status, LpSolution::Status::Optimal);
+      // Dropping the row enlarges the region exactly for facets.
+      LinearProgram without;
+      without.A.resize(r.A.rows() - 1, r.A.cols());
+      without.b.resize(r.A.rows() - 1);
+      for (Eigen::Index j = 0, k = 0; j < r.A.rows(); ++j)
+        if (j != i) {
+          without.A.row(k) = r.A.row(j);
+          without.b[k++] = r.b[j];
+        }
+      without.c = lp.c;
+      const LpSolution relaxed = solve_lp(without);
+      const bool enlarges = relaxed.status == LpSolution::Status::Unbounded ||
+                            (relaxed.status == LpSolution::Status::Optimal && relaxed.objective > r.b[i] + 1e-7);
+      if (is_facet[i]) {
+        EXPECT_NEAR(tight.objective, r.b[i], 1e-7) << "facet " << i << " is not tight";
+        EXPECT_TRUE(enlarges) << "facet " << i;
+      } else {
+        EXPECT_FALSE(enlarges) << "row " << i << " was called redundant";
+      }
+    }
+  }
+}
+
+TEST(Polytope, MaxPoolWinnersBecomeRows) {
+  // 1x1x2 image, max pool over both entries: the region of x = (2, 1) is
+  // z1 >= z2 (one row), unbounded along (1, 1).
+  NetworkBuilder b;
+  int x = b.input(Shape{1, 1, 2});
+  Window2d w;
+  w.kernel_h = 1;
+  w.kernel_w = 2;
+  x = b.max_pool2d(x, w);
+  const Network net = b.build(b.reshape(x, Shape{1}));
+  const RegionReport r = analyse_region(net, Eigen::Vector2d(2, 1));
+  ASSERT_EQ(r.A.rows(), 1);
+  EXPECT_NEAR(r.A(0, 0), -1 / std::sqrt(2.0), 1e-12);
+  EXPECT_NEAR(r.A(0, 1), 1 / std::sqrt(2.0), 1e-12);
+  EXPECT_FALSE(r.bounded);
+  EXPECT_EQ(r.origin[0].other, 1);
+}
+
+TEST(Polytope, BadOptions) {
+  RegionOptions o;
+  o.has_box = true;
+  o.box_lo = 1;
+  o.box_hi = 0;
+  EXPECT_THROW(analyse_region(orthogonal(), Eigen::Vector2d(1, 2), o), Error);
+  EXPECT_THROW(analyse_region(orthogonal(), Eigen::Vector3d(1, 2, 3)), Error);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -79,6 +79,8 @@ int run_slice(const std::vector<std::string>& args) {
       "three inputs A B C: the plane A + u (B - A) + v (C - A)")(
       "window,w", po::value<std::string>(), "u0:u1:v0:v1 (default -1:1:-1:1; -0.25:1.25:-0.25:1.25 with --points)")(
       "json", "print every polygon as JSON")("svg", po::value<std::string>(), "write an SVG picture to this file")(
+      "png", po::value<std::string>(), "write a PNG picture to this file")(
+      "vtp", po::value<std::string>(), "write the polygons as VTK PolyData (.vtp, opens in ParaView)")(
       "color", po::value<std::string>()->default_value("class"), "SVG colouring: region, class or confidence")(
       "output,o", po::value<std::string>(), "write the text/JSON report to this file (atomically)");
   po::options_description advanced("Advanced");
@@ -164,9 +166,10 @@ int run_slice(const std::vector<std::string>& args) {
   const Slice2d s = slice_regions_2d(net, plane, window, o);
   std::signal(SIGINT, previous);
   if (show) std::fprintf(stderr, "\r%60s\r", "");
-  if (vm.count("svg"))
-    emit(slice_to_svg(s, window, colouring, 800, net.source + ": " + std::to_string(s.polygons.size()) + " regions"),
-         vm["svg"].as<std::string>());
+  const std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
+  if (vm.count("svg")) emit(slice_to_svg(s, window, colouring, 800, title), vm["svg"].as<std::string>());
+  if (vm.count("png")) emit(slice_to_png(s, window, colouring, 800, title), vm["png"].as<std::string>());
+  if (vm.count("vtp")) emit(slice_to_vtp(s), vm["vtp"].as<std::string>());
 
   std::ostringstream out;
   if (vm.count("json")) {

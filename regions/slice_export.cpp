@@ -1,5 +1,7 @@
 #include "regions/slice_export.hpp"
 
+#include <cairo.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -69,73 +71,243 @@ std::string escape(const std::string& s) {
   return o;
 }
 
+// A drawing surface: the slice picture is drawn once, onto SVG text or a
+// Cairo image.
+class Canvas {
+ public:
+  virtual ~Canvas() = default;
+  // Filled polygon (fill may be null: outline only); stroke_width 0: none.
+  virtual void polygon(const std::vector<std::pair<double, double>>& pts, const Rgb* fill, double stroke_width,
+                       double stroke_opacity) = 0;
+  virtual void line(double x1, double y1, double x2, double y2, double width) = 0;
+  virtual void rect(double x, double y, double w, double h, const Rgb& fill) = 0;
+  virtual void text(double x, double y, const std::string& s, double size) = 0;
+};
+
+class SvgCanvas : public Canvas {
+ public:
+  SvgCanvas(int w, int h) {
+    o_.precision(6);
+    o_ << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << w << "\" height=\"" << h
+       << "\" font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  }
+  void polygon(const std::vector<std::pair<double, double>>& pts, const Rgb* fill, double sw, double so) override {
+    o_ << "<polygon fill=\"" << (fill ? hex(*fill) : "none") << "\"";
+    if (sw > 0) o_ << " stroke=\"#333\" stroke-opacity=\"" << so << "\" stroke-width=\"" << sw << "\"";
+    o_ << " points=\"";
+    for (const auto& [x, y] : pts) o_ << x << "," << y << " ";
+    o_ << "\"/>\n";
+  }
+  void line(double x1, double y1, double x2, double y2, double w) override {
+    o_ << "<line stroke=\"black\" stroke-linecap=\"round\" stroke-width=\"" << w << "\" x1=\"" << x1 << "\" y1=\""
+       << y1 << "\" x2=\"" << x2 << "\" y2=\"" << y2 << "\"/>\n";
+  }
+  void rect(double x, double y, double w, double h, const Rgb& fill) override {
+    o_ << "<rect x=\"" << x << "\" y=\"" << y << "\" width=\"" << w << "\" height=\"" << h << "\" fill=\"" << hex(fill)
+       << "\"/>\n";
+  }
+  void text(double x, double y, const std::string& s, double size) override {
+    o_ << "<text x=\"" << x << "\" y=\"" << y << "\" font-size=\"" << size << "\">" << escape(s) << "</text>\n";
+  }
+  std::string finish() {
+    o_ << "</svg>\n";
+    return o_.str();
+  }
+
+ private:
+  std::ostringstream o_;
+};
+
+class CairoCanvas : public Canvas {
+ public:
+  CairoCanvas(int w, int h)
+      : surface_(cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h)), cr_(cairo_create(surface_)) {
+    cairo_set_source_rgb(cr_, 1, 1, 1);
+    cairo_paint(cr_);
+    cairo_select_font_face(cr_, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  }
+  ~CairoCanvas() override {
+    cairo_destroy(cr_);
+    cairo_surface_destroy(surface_);
+  }
+  void polygon(const std::vector<std::pair<double, double>>& pts, const Rgb* fill, double sw, double so) override {
+    if (pts.empty()) return;
+    cairo_move_to(cr_, pts[0].first, pts[0].second);
+    for (size_t i = 1; i < pts.size(); ++i) cairo_line_to(cr_, pts[i].first, pts[i].second);
+    cairo_close_path(cr_);
+    if (fill) {
+      cairo_set_source_rgb(cr_, fill->r, fill->g, fill->b);
+      if (sw > 0)
+        cairo_fill_preserve(cr_);
+      else
+        cairo_fill(cr_);
+    }
+    if (sw > 0) {
+      cairo_set_source_rgba(cr_, 0.2, 0.2, 0.2, so);
+      cairo_set_line_width(cr_, sw);
+      cairo_stroke(cr_);
+    }
+    cairo_new_path(cr_);
+  }
+  void line(double x1, double y1, double x2, double y2, double w) override {
+    cairo_set_source_rgb(cr_, 0, 0, 0);
+    cairo_set_line_width(cr_, w);
+    cairo_set_line_cap(cr_, CAIRO_LINE_CAP_ROUND);
+    cairo_move_to(cr_, x1, y1);
+    cairo_line_to(cr_, x2, y2);
+    cairo_stroke(cr_);
+  }
+  void rect(double x, double y, double w, double h, const Rgb& fill) override {
+    cairo_set_source_rgb(cr_, fill.r, fill.g, fill.b);
+    cairo_rectangle(cr_, x, y, w, h);
+    cairo_fill(cr_);
+  }
+  void text(double x, double y, const std::string& s, double size) override {
+    cairo_set_source_rgb(cr_, 0, 0, 0);
+    cairo_set_font_size(cr_, size);
+    cairo_move_to(cr_, x, y);
+    cairo_show_text(cr_, s.c_str());
+  }
+  std::string finish() {
+    cairo_surface_flush(surface_);
+    std::string bytes;
+    cairo_surface_write_to_png_stream(
+        surface_,
+        [](void* closure, const unsigned char* data, unsigned int length) {
+          static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+          return CAIRO_STATUS_SUCCESS;
+        },
+        &bytes);
+    return bytes;
+  }
+
+ private:
+  cairo_surface_t* surface_;
+  cairo_t* cr_;
+};
+
+struct Layout {
+  int plot_w, plot_h, legend, top;
+  int width() const { return plot_w + 20 + legend; }
+  int height() const { return plot_h + top + 30; }
+};
+
+Layout layout_for(const SliceWindow& w, SliceColouring colouring, int width, const std::string& title) {
+  Layout l;
+  l.plot_w = width;
+  l.plot_h = std::max(50, static_cast<int>(std::lround(width * (w.v1 - w.v0) / (w.u1 - w.u0))));
+  l.legend = colouring == SliceColouring::Region ? 0 : 80;
+  l.top = title.empty() ? 10 : 34;
+  return l;
+}
+
+void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow& w, SliceColouring colouring,
+                const std::string& title) {
+  auto X = [&](double u) { return 10 + (u - w.u0) / (w.u1 - w.u0) * l.plot_w; };
+  auto Y = [&](double v) { return l.top + (w.v1 - v) / (w.v1 - w.v0) * l.plot_h; };
+  auto points = [&](const ConvexPolygon& p) {
+    std::vector<std::pair<double, double>> pts;
+    for (const auto& v : p.vertices) pts.emplace_back(X(v[0]), Y(v[1]));
+    return pts;
+  };
+  if (!title.empty()) c.text(10, 22, title, 15);
+  const double stroke =
+      std::max(0.2, std::min(1.0, 400.0 / std::sqrt(static_cast<double>(s.polygons.size()) + 1) / 20));
+  if (colouring == SliceColouring::Class) {
+    // Class cells (polygons split by the decision boundary), then the region edges.
+    for (const SlicePolygon& p : s.polygons) {
+      if (p.class_cells.empty()) {
+        const Rgb col = class_colour(p.predicted_class);
+        c.polygon(points(p.polygon), &col, 0, 0);
+      }
+      for (const auto& [k, cell] : p.class_cells) {
+        const Rgb col = class_colour(k);
+        c.polygon(points(cell), &col, 0, 0);
+      }
+    }
+    for (const SlicePolygon& p : s.polygons) c.polygon(points(p.polygon), nullptr, stroke, 0.35);
+  } else {
+    for (const SlicePolygon& p : s.polygons) {
+      const Rgb col = colouring == SliceColouring::Region ? region_colour(p.pattern_hash) : viridis(p.max_confidence);
+      c.polygon(points(p.polygon), &col, stroke, 0.35);
+    }
+  }
+  for (const auto& seg : s.decision_boundary) c.line(X(seg[0][0]), Y(seg[0][1]), X(seg[1][0]), Y(seg[1][1]), 2);
+  char caption[160];
+  std::snprintf(caption, sizeof caption, "u %g .. %g,  v %g .. %g,  %zu regions%s", w.u0, w.u1, w.v0, w.v1,
+                s.polygons.size(), s.complete ? "" : " (partial)");
+  c.text(10, l.top + l.plot_h + 20, caption, 12);
+  const int x0 = l.plot_w + 25;
+  if (colouring == SliceColouring::Confidence) {
+    const double h = l.plot_h;
+    for (int i = 0; i < 50; ++i) c.rect(x0, l.top + h * (49 - i) / 50.0, 16, h / 50.0 + 0.5, viridis(i / 49.0));
+    c.text(x0 + 20, l.top + 10, "1", 12);
+    c.text(x0 + 20, l.top + h, "0", 12);
+    c.text(x0, l.top + h + 20, "max conf", 12);
+  } else if (colouring == SliceColouring::Class) {
+    int K = 0;
+    for (const auto& p : s.polygons) K = std::max(K, p.predicted_class + 1);
+    for (const auto& p : s.polygons)
+      for (const auto& cell : p.class_cells) K = std::max(K, cell.first + 1);
+    for (int k = 0; k < std::min(K, 10); ++k) {
+      c.rect(x0, l.top + 20 * k, 14, 14, class_colour(k));
+      c.text(x0 + 20, l.top + 20 * k + 12, "class " + std::to_string(k), 12);
+    }
+  }
+}
+
 }  // namespace
 
 std::string slice_to_svg(const Slice2d& s, const SliceWindow& w, SliceColouring colouring, int width,
                          const std::string& title) {
-  const double aspect = (w.v1 - w.v0) / (w.u1 - w.u0);
-  const int plot_w = width, plot_h = std::max(50, static_cast<int>(std::lround(width * aspect)));
-  const int legend = colouring == SliceColouring::Region ? 0 : 70;
-  const int top = title.empty() ? 10 : 34;
-  auto X = [&](double u) { return 10 + (u - w.u0) / (w.u1 - w.u0) * plot_w; };
-  auto Y = [&](double v) { return top + (w.v1 - v) / (w.v1 - w.v0) * plot_h; };
+  const Layout l = layout_for(w, colouring, width, title);
+  SvgCanvas c(l.width(), l.height());
+  draw_slice(c, l, s, w, colouring, title);
+  return c.finish();
+}
+
+std::string slice_to_png(const Slice2d& s, const SliceWindow& w, SliceColouring colouring, int width,
+                         const std::string& title) {
+  const Layout l = layout_for(w, colouring, width, title);
+  CairoCanvas c(l.width(), l.height());
+  draw_slice(c, l, s, w, colouring, title);
+  return c.finish();
+}
+
+std::string slice_to_vtp(const Slice2d& s) {
+  std::size_t points = 0;
+  for (const auto& p : s.polygons) points += p.polygon.vertices.size();
   std::ostringstream o;
-  o.precision(6);
-  o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << plot_w + 20 + legend << "\" height=\"" << plot_h + top + 30
-    << "\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  if (!title.empty()) o << "<text x=\"10\" y=\"22\" font-size=\"15\">" << escape(title) << "</text>\n";
-  const double stroke = std::max(0.2, std::min(1.0, 400.0 / std::sqrt(static_cast<double>(s.polygons.size()) + 1) / 20));
-  o << "<g stroke=\"#333\" stroke-opacity=\"0.35\" stroke-width=\"" << stroke << "\">\n";
-  if (colouring == SliceColouring::Class) {
-    // Class cells (polygons split by the decision boundary) without strokes,
-    // then the region edges on top.
-    o << "</g>\n<g stroke=\"none\">\n";
-    for (const SlicePolygon& p : s.polygons) {
-      const auto draw = [&](int k, const ConvexPolygon& poly) {
-        o << "<polygon fill=\"" << hex(class_colour(k)) << "\" points=\"";
-        for (const auto& v : poly.vertices) o << X(v[0]) << "," << Y(v[1]) << " ";
-        o << "\"/>\n";
-      };
-      if (p.class_cells.empty()) draw(p.predicted_class, p.polygon);
-      for (const auto& [k, cell] : p.class_cells) draw(k, cell);
-    }
-    o << "</g>\n<g stroke=\"#333\" stroke-opacity=\"0.35\" stroke-width=\"" << stroke << "\" fill=\"none\">\n";
+  o.precision(17);
+  o << "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\" byte_order=\"LittleEndian\">\n<PolyData>\n"
+    << "<Piece NumberOfPoints=\"" << points << "\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" "
+    << "NumberOfPolys=\"" << s.polygons.size() << "\">\n<Points>\n"
+    << "<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">\n";
+  for (const auto& p : s.polygons)
+    for (const auto& v : p.polygon.vertices) o << v[0] << " " << v[1] << " 0\n";
+  o << "</DataArray>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">\n";
+  std::size_t next = 0;
+  for (const auto& p : s.polygons) {
+    for (size_t i = 0; i < p.polygon.vertices.size(); ++i) o << next++ << " ";
+    o << "\n";
   }
-  for (const SlicePolygon& p : s.polygons) {
-    Rgb c{};
-    switch (colouring) {
-      case SliceColouring::Region: c = region_colour(p.pattern_hash); break;
-      case SliceColouring::Class: c = class_colour(p.predicted_class); break;
-      case SliceColouring::Confidence: c = viridis(p.max_confidence); break;
-    }
-    o << "<polygon fill=\"" << (colouring == SliceColouring::Class ? std::string("none") : hex(c)) << "\" points=\"";
-    for (const auto& v : p.polygon.vertices) o << X(v[0]) << "," << Y(v[1]) << " ";
-    o << "\"/>\n";
-  }
-  o << "</g>\n<g stroke=\"black\" stroke-width=\"2\" stroke-linecap=\"round\">\n";
-  for (const auto& seg : s.decision_boundary)
-    o << "<line x1=\"" << X(seg[0][0]) << "\" y1=\"" << Y(seg[0][1]) << "\" x2=\"" << X(seg[1][0]) << "\" y2=\""
-      << Y(seg[1][1]) << "\"/>\n";
-  o << "</g>\n";
-  // Axes labels: the window.
-  o << "<text x=\"10\" y=\"" << top + plot_h + 20 << "\">u " << w.u0 << " .. " << w.u1 << ",  v " << w.v0 << " .. " << w.v1
-    << ",  " << s.polygons.size() << " regions" << (s.complete ? "" : " (partial)") << "</text>\n";
-  if (colouring == SliceColouring::Confidence) {
-    const int x0 = plot_w + 25, h = plot_h;
-    for (int i = 0; i < 50; ++i)
-      o << "<rect x=\"" << x0 << "\" y=\"" << top + h * (49 - i) / 50.0 << "\" width=\"16\" height=\"" << h / 50.0 + 0.5
-        << "\" fill=\"" << hex(viridis(i / 49.0)) << "\"/>\n";
-    o << "<text x=\"" << x0 + 20 << "\" y=\"" << top + 10 << "\">1</text><text x=\"" << x0 + 20 << "\" y=\"" << top + h
-      << "\">0</text><text x=\"" << x0 << "\" y=\"" << top + h + 20 << "\">max conf</text>\n";
-  } else if (colouring == SliceColouring::Class) {
-    int K = 0;
-    for (const auto& p : s.polygons) K = std::max(K, p.predicted_class + 1);
-    for (int k = 0; k < std::min(K, 10); ++k)
-      o << "<rect x=\"" << plot_w + 25 << "\" y=\"" << top + 20 * k << "\" width=\"14\" height=\"14\" fill=\""
-        << hex(class_colour(k)) << "\"/><text x=\"" << plot_w + 45 << "\" y=\"" << top + 20 * k + 12 << "\">class " << k
-        << "</text>\n";
-  }
-  o << "</svg>\n";
+  o << "</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">\n";
+  next = 0;
+  for (const auto& p : s.polygons) o << (next += p.polygon.vertices.size()) << "\n";
+  o << "</DataArray>\n</Polys>\n<CellData Scalars=\"class\">\n";
+  auto array = [&](const char* type, const char* name, auto value) {
+    o << "<DataArray type=\"" << type << "\" Name=\"" << name << "\" format=\"ascii\">\n";
+    for (size_t i = 0; i < s.polygons.size(); ++i) o << value(i) << "\n";
+    o << "</DataArray>\n";
+  };
+  array("Int64", "region_id", [&](size_t i) { return static_cast<long long>(i); });
+  array("UInt32", "pattern_hash_hi", [&](size_t i) { return s.polygons[i].pattern_hash >> 32; });
+  array("UInt32", "pattern_hash_lo", [&](size_t i) { return s.polygons[i].pattern_hash & 0xffffffffu; });
+  array("Int32", "class", [&](size_t i) { return s.polygons[i].predicted_class; });
+  array("Float64", "confidence_min", [&](size_t i) { return s.polygons[i].min_confidence; });
+  array("Float64", "confidence_max", [&](size_t i) { return s.polygons[i].max_confidence; });
+  array("Float64", "area", [&](size_t i) { return s.polygons[i].area; });
+  o << "</CellData>\n</Piece>\n</PolyData>\n</VTKFile>\n";
   return o.str();
 }
 

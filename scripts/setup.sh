@@ -11,6 +11,7 @@ PACKAGES=(
   libonnx-dev libprotobuf-dev protobuf-compiler          # core: ONNX I/O (Debian's schema library)
   libpng-dev zlib1g-dev                                  # core: PNG images, gzipped IDX files
   coinor-libclp-dev                                      # regions: linear programs (COIN-OR Clp)
+  libcairo2-dev                                          # regions: PNG pictures of slices
   libboost-program-options-dev nlohmann-json3-dev        # cli: options, JSON output
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   python3 python3-torch                                  # PyTorch oracle tests and baselines

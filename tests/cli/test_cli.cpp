@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "core/affine_map.hpp"
@@ -245,6 +246,41 @@ TEST(Cli, SliceJsonTilesTheWindowAndTheSvgIsWritten) {
   EXPECT_EQ(run("slice data/models/toy2d_leaky.onnx").status, 0);
   EXPECT_EQ(run("slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --window -0.5:0.5:-0.5:0.5").status, 0);
   EXPECT_EQ(run("slice data/models/mnist_cnn.onnx --input data/inputs/noise.pgm --window -0.05:0.05:-0.05:0.05").status, 0);
+}
+
+TEST(Cli, SlicePngAndVtpFilesAreValid) {
+  const auto dir = std::filesystem::temp_directory_path() / "tessera_cli_slice_files";
+  std::filesystem::create_directories(dir);
+  const std::string png = (dir / "s.png").string(), vtp = (dir / "s.vtp").string();
+  const Result r = run("slice data/models/toy2d.onnx --window -3:3:-3:3 --color confidence --json --png " + png +
+                       " --vtp " + vtp);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const size_t regions = nlohmann::json::parse(r.out)["regions"].get<size_t>();
+  // The PNG decodes (through Tessera's own libpng reader) at the layout's size.
+  const tessera::Image im = tessera::read_image(png);
+  EXPECT_EQ(im.width, 800 + 20 + 80);
+  EXPECT_EQ(im.channels, 3);
+  // The .vtp: one polygon per region, offsets ending at the number of points.
+  std::ifstream in(vtp);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("NumberOfPolys=\"" + std::to_string(regions) + "\""), std::string::npos);
+  const auto points_at = text.find("NumberOfPoints=\"") + 16;
+  const long points = std::stol(text.substr(points_at));
+  const auto offsets = text.find("Name=\"offsets\"");
+  const auto end = text.find("</DataArray>", offsets);
+  std::istringstream numbers(text.substr(text.find('>', offsets) + 1, end - text.find('>', offsets) - 1));
+  long value = 0, last = 0, count = 0;
+  while (numbers >> value) {
+    EXPECT_GT(value, last);
+    last = value;
+    ++count;
+  }
+  EXPECT_EQ(count, static_cast<long>(regions));
+  EXPECT_EQ(last, points);
+  for (const char* name : {"region_id", "pattern_hash_hi", "pattern_hash_lo", "class", "confidence_min",
+                           "confidence_max", "area"})
+    EXPECT_NE(text.find(std::string("Name=\"") + name + "\""), std::string::npos) << name;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Cli, SliceBadInputs) {

@@ -12,193 +12,23 @@
 #include "core/forward.hpp"
 #include "core/linear_ops.hpp"
 #include "core/tolerances.hpp"
+#include "regions/layer_slicer.hpp"
 #include "regions/segment_confidence.hpp"
 
 namespace tessera {
 
 namespace {
 
-constexpr double kCutTol = tol::kBreakpointRelTol;
+using detail::kCutTol;
 
-Eigen::Vector3d row3(const Matrix& m, Eigen::Index i) { return m.row(i).transpose(); }
-
-// One polygon on its way through the network: the values of the nodes still
-// needed, as (n x 3) affine maps of (u, v, 1), and the pattern so far.
-struct Piece {
-  ConvexPolygon poly;
-  std::vector<Matrix> values;
-  ActivationPattern pattern;
-};
-
-class Slicer {
- public:
-  Slicer(const Network& net, const SliceOptions& o) : net_(net), o_(o) {
-    const int N = static_cast<int>(net.nodes.size());
-    last_use_.assign(N, -1);
-    for (int k = 0; k < N; ++k)
-      for (int in : net.nodes[k].inputs) last_use_[in] = std::max(last_use_[in], k);
-    last_use_[N - 1] = N;
-    for (int i : net.piecewise_nodes()) layer_of_[i] = static_cast<int>(layer_of_.size());
+struct Geometry2 {
+  using Cell = ConvexPolygon;
+  using Point = Eigen::Vector2d;
+  static constexpr int D = 2;
+  static bool split(const Cell& c, const Eigen::Vector3d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
+    return split_polygon(c, a, label, pos, neg, side, tol);
   }
-
-  // Runs the piece through nodes k.. and appends its final polygons to out.
-  void process(Piece piece, int k, std::vector<SlicePolygon>& out, bool parallel) {
-    const int N = static_cast<int>(net_.nodes.size());
-    for (; k < N; ++k) {
-      if (stop_.load()) return;
-      const Node& n = net_.nodes[k];
-      if (n.kind == OpKind::Add) {
-        piece.values[k] = piece.values[n.inputs[0]] + piece.values[n.inputs[1]];
-      } else if (!n.is_piecewise()) {
-        piece.values[k] = apply_linear(n, nullptr, piece.values[n.inputs[0]]);
-        Matrix c = piece.values[k].col(2);
-        add_offset(n, c);
-        piece.values[k].col(2) = c;
-      } else {
-        std::vector<ConvexPolygon> parts = cut(piece, k);
-        if (parts.size() == 1) {
-          piece.poly = std::move(parts.front());
-          decide(piece, k);
-        } else {
-          std::vector<std::vector<SlicePolygon>> results(parts.size());
-          std::exception_ptr error;
-          std::mutex mutex;
-#pragma omp parallel for schedule(dynamic) if (parallel)
-          for (size_t i = 0; i < parts.size(); ++i) {
-            try {
-              Piece sub;
-              sub.poly = std::move(parts[i]);
-              sub.values = piece.values;
-              sub.pattern = piece.pattern;
-              decide(sub, k);
-              release(sub, k);
-              process(std::move(sub), k + 1, results[i], false);
-            } catch (...) {
-              std::lock_guard<std::mutex> lock(mutex);
-              if (!error) error = std::current_exception();
-            }
-          }
-          if (error) std::rethrow_exception(error);
-          for (auto& r : results)
-            for (auto& p : r) out.push_back(std::move(p));
-          return;
-        }
-      }
-      release(piece, k);
-    }
-    emit(piece, out);
-  }
-
-  std::atomic<bool> stop_{false};
-  std::atomic<std::size_t> emitted_{0};
-
- private:
-  // Frees values no later node reads.
-  void release(Piece& piece, int k) {
-    for (int in : net_.nodes[k].inputs)
-      if (last_use_[in] == k) piece.values[in] = Matrix();
-  }
-
-  // Cuts the piece's polygon by every line of piecewise node k.
-  std::vector<ConvexPolygon> cut(const Piece& piece, int k) const {
-    const Node& n = net_.nodes[k];
-    const Matrix& in = piece.values[n.inputs[0]];
-    std::vector<ConvexPolygon> parts{piece.poly};
-    const long layer = layer_of_.at(k);
-    auto cut_by = [&](const Eigen::Vector3d& line, long unit) {
-      if (line.head<2>().isZero(0.0)) return;  // constant on the plane: no line
-      std::vector<ConvexPolygon> next;
-      next.reserve(parts.size() + 1);
-      for (ConvexPolygon& p : parts) {
-        ConvexPolygon pos, neg;
-        int side = 0;
-        if (split_polygon(p, line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
-          next.push_back(std::move(pos));
-          next.push_back(std::move(neg));
-        } else {
-          next.push_back(std::move(p));
-        }
-      }
-      parts = std::move(next);
-    };
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < n.shape.size(); ++o) {
-        const int* w = &n.gather[static_cast<size_t>(o) * K];
-        for (int a = 0; a < K; ++a)
-          for (int b = a + 1; b < K; ++b)
-            if (w[a] >= 0 && w[b] >= 0) cut_by(row3(in, w[a]) - row3(in, w[b]), o);
-      }
-    } else {
-      for (Eigen::Index i = 0; i < in.rows(); ++i) cut_by(row3(in, i), i);
-    }
-    return parts;
-  }
-
-  // Fixes node k's pattern on the piece (decided at its centroid, an
-  // interior point) and computes the node's values.
-  void decide(Piece& piece, int k) const {
-    const Node& n = net_.nodes[k];
-    const Matrix& in = piece.values[n.inputs[0]];
-    const Eigen::Vector2d c = piece.poly.centroid();
-    LayerPattern& l = piece.pattern.layers[layer_of_.at(k)];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int* w = &n.gather[static_cast<size_t>(o) * K];
-        int best = -1;
-        double best_v = 0;
-        for (int a = 0; a < K; ++a) {
-          if (w[a] < 0) continue;
-          const double v = affine_at(row3(in, w[a]), c);
-          if (best < 0 || v > best_v) {
-            best = w[a];
-            best_v = v;
-          }
-        }
-        l.selection[o] = best;
-      }
-    } else {
-      std::fill(l.bits.begin(), l.bits.end(), 0);
-      for (int i = 0; i < l.size; ++i)
-        if (affine_at(row3(in, i), c) > tol::kActiveThreshold) l.set_active(i);
-    }
-    piece.values[k] = apply_linear(n, &l, in);
-  }
-
-  void emit(Piece& piece, std::vector<SlicePolygon>& out) {
-    if (emitted_.fetch_add(1) >= o_.max_regions) {
-      stop_.store(true);
-      return;
-    }
-    if (o_.cancel && o_.cancel->load()) {
-      stop_.store(true);
-      return;
-    }
-    const std::size_t done = emitted_.load();
-    if (o_.progress && done % 1024 == 0) {
-      std::lock_guard<std::mutex> lock(progress_mutex_);
-      o_.progress(done);
-    }
-    SlicePolygon s;
-    s.logits = std::move(piece.values.back());
-    s.pattern_hash = piece.pattern.hash();
-    if (o_.keep_patterns) s.pattern = piece.pattern;
-    s.area = piece.poly.area();
-    const Eigen::Vector2d c = piece.poly.centroid();
-    const Vector z = s.logits.leftCols<2>() * c + s.logits.col(2);
-    Eigen::Index cls;
-    z.maxCoeff(&cls);
-    s.predicted_class = static_cast<int>(cls);
-    s.polygon = std::move(piece.poly);
-    out.push_back(std::move(s));
-  }
-
-  const Network& net_;
-  const SliceOptions& o_;
-  std::vector<int> last_use_;
-  std::map<int, int> layer_of_;
-  std::mutex progress_mutex_;
+  static Point centroid(const Cell& c) { return c.centroid(); }
 };
 
 // log p_k at (u, v) and its gradient / Hessian, for interior maxima.
@@ -287,8 +117,8 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   if (!(w.u0 < w.u1) || !(w.v0 < w.v1)) throw Error("slice: the window is empty or inverted (need u0 < u1 and v0 < v1)");
   if (o.max_regions == 0) throw Error("slice: the region limit must be positive");
 
-  Slicer slicer(net, o);
-  Piece start;
+  detail::LayerSlicer<Geometry2> slicer(net, o);
+  detail::Piece<Geometry2> start;
   start.poly = ConvexPolygon::rectangle(w.u0, w.u1, w.v0, w.v1);
   start.values.resize(net.nodes.size());
   start.values[0].resize(net.input_size(), 3);
@@ -298,14 +128,25 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   start.pattern = empty_pattern(net);
   Slice2d out;
   out.window_area = (w.u1 - w.u0) * (w.v1 - w.v0);
-  slicer.process(std::move(start), 1, out.polygons, true);
+  std::vector<detail::SlicedCell<Geometry2>> cells;
+  slicer.process(std::move(start), 1, cells, true);
   out.complete = !slicer.stop_.load();
   if (!out.complete) {
     if (o.cancel && o.cancel->load())
       out.stop_reason = "cancelled";
     else
       out.stop_reason = "stopped at " + std::to_string(o.max_regions) + " regions (--max-regions)";
-    if (out.polygons.size() > o.max_regions) out.polygons.resize(o.max_regions);
+    if (cells.size() > o.max_regions) cells.resize(o.max_regions);
+  }
+  out.polygons.resize(cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    SlicePolygon& p = out.polygons[i];
+    p.polygon = std::move(cells[i].cell);
+    p.pattern_hash = cells[i].pattern_hash;
+    p.pattern = std::move(cells[i].pattern);
+    p.logits = std::move(cells[i].logits);
+    p.predicted_class = cells[i].predicted_class;
+    p.area = p.polygon.area();
   }
   if (o.decision_boundary) {
     std::vector<std::vector<std::array<Eigen::Vector2d, 2>>> parts(out.polygons.size());

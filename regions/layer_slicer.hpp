@@ -1,0 +1,226 @@
+// Internal: layer-by-layer cutting shared by the 2-D and 3-D slices.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "core/activation_pattern.hpp"
+#include "core/linear_ops.hpp"
+#include "core/tolerances.hpp"
+#include "regions/slice_2d.hpp"
+
+namespace tessera::detail {
+
+constexpr double kCutTol = tol::kBreakpointRelTol;
+
+// One cell on its way through the network: the values of the nodes still
+// needed, as (n x (D+1)) affine maps of (slice coordinates, 1), and the
+// pattern so far.
+template <class Geometry>
+struct Piece {
+  typename Geometry::Cell poly;
+  std::vector<Matrix> values;
+  ActivationPattern pattern;
+};
+
+// A finished cell: its pattern and the logits as an affine map (K x (D+1)).
+template <class Geometry>
+struct SlicedCell {
+  typename Geometry::Cell cell;
+  std::uint64_t pattern_hash = 0;
+  ActivationPattern pattern;
+  Matrix logits;
+  int predicted_class = -1;
+};
+
+// Layer-by-layer cutting of cells by the zero sets of the units' affine
+// functions. Geometry provides Cell, Point, D, split(cell, a, label, pos,
+// neg, side, tol) and centroid(cell).
+template <class Geometry>
+class LayerSlicer {
+ public:
+  using Cell = typename Geometry::Cell;
+  using Point = typename Geometry::Point;
+  static constexpr int D = Geometry::D;
+  using Affine = Eigen::Matrix<double, D + 1, 1>;
+
+  LayerSlicer(const Network& net, const SliceOptions& o) : net_(net), o_(o) {
+    const int N = static_cast<int>(net.nodes.size());
+    last_use_.assign(N, -1);
+    for (int k = 0; k < N; ++k)
+      for (int in : net.nodes[k].inputs) last_use_[in] = std::max(last_use_[in], k);
+    last_use_[N - 1] = N;
+    for (int i : net.piecewise_nodes()) layer_of_[i] = static_cast<int>(layer_of_.size());
+  }
+
+  // Runs the piece through nodes k.. and appends its final polygons to out.
+  void process(Piece<Geometry> piece, int k, std::vector<SlicedCell<Geometry>>& out, bool parallel) {
+    const int N = static_cast<int>(net_.nodes.size());
+    for (; k < N; ++k) {
+      if (stop_.load()) return;
+      const Node& n = net_.nodes[k];
+      if (n.kind == OpKind::Add) {
+        piece.values[k] = piece.values[n.inputs[0]] + piece.values[n.inputs[1]];
+      } else if (!n.is_piecewise()) {
+        piece.values[k] = apply_linear(n, nullptr, piece.values[n.inputs[0]]);
+        Matrix c = piece.values[k].col(D);
+        add_offset(n, c);
+        piece.values[k].col(D) = c;
+      } else {
+        std::vector<Cell> parts = cut(piece, k);
+        if (parts.size() == 1) {
+          piece.poly = std::move(parts.front());
+          decide(piece, k);
+        } else {
+          std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
+          std::exception_ptr error;
+          std::mutex mutex;
+#pragma omp parallel for schedule(dynamic) if (parallel)
+          for (size_t i = 0; i < parts.size(); ++i) {
+            try {
+              Piece<Geometry> sub;
+              sub.poly = std::move(parts[i]);
+              sub.values = piece.values;
+              sub.pattern = piece.pattern;
+              decide(sub, k);
+              release(sub, k);
+              process(std::move(sub), k + 1, results[i], false);
+            } catch (...) {
+              std::lock_guard<std::mutex> lock(mutex);
+              if (!error) error = std::current_exception();
+            }
+          }
+          if (error) std::rethrow_exception(error);
+          for (auto& r : results)
+            for (auto& p : r) out.push_back(std::move(p));
+          return;
+        }
+      }
+      release(piece, k);
+    }
+    emit(piece, out);
+  }
+
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> emitted_{0};
+
+ private:
+  // Frees values no later node reads.
+  void release(Piece<Geometry>& piece, int k) {
+    for (int in : net_.nodes[k].inputs)
+      if (last_use_[in] == k) piece.values[in] = Matrix();
+  }
+
+  // Cuts the piece's polygon by every line of piecewise node k.
+  std::vector<Cell> cut(const Piece<Geometry>& piece, int k) const {
+    const Node& n = net_.nodes[k];
+    const Matrix& in = piece.values[n.inputs[0]];
+    std::vector<Cell> parts{piece.poly};
+    const long layer = layer_of_.at(k);
+    auto cut_by = [&](const Affine& line, long unit) {
+      if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
+      std::vector<Cell> next;
+      next.reserve(parts.size() + 1);
+      for (Cell& p : parts) {
+        Cell pos, neg;
+        int side = 0;
+        if (Geometry::split(p, line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
+          next.push_back(std::move(pos));
+          next.push_back(std::move(neg));
+        } else {
+          next.push_back(std::move(p));
+        }
+      }
+      parts = std::move(next);
+    };
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o = 0; o < n.shape.size(); ++o) {
+        const int* w = &n.gather[static_cast<size_t>(o) * K];
+        for (int a = 0; a < K; ++a)
+          for (int b = a + 1; b < K; ++b)
+            if (w[a] >= 0 && w[b] >= 0) cut_by(row(in, w[a]) - row(in, w[b]), o);
+      }
+    } else {
+      for (Eigen::Index i = 0; i < in.rows(); ++i) cut_by(row(in, i), i);
+    }
+    return parts;
+  }
+
+  // Fixes node k's pattern on the piece (decided at its centroid, an
+  // interior point) and computes the node's values.
+  void decide(Piece<Geometry>& piece, int k) const {
+    const Node& n = net_.nodes[k];
+    const Matrix& in = piece.values[n.inputs[0]];
+    const Point c = Geometry::centroid(piece.poly);
+    LayerPattern& l = piece.pattern.layers[layer_of_.at(k)];
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o = 0; o < l.size; ++o) {
+        const int* w = &n.gather[static_cast<size_t>(o) * K];
+        int best = -1;
+        double best_v = 0;
+        for (int a = 0; a < K; ++a) {
+          if (w[a] < 0) continue;
+          const double v = eval(row(in, w[a]), c);
+          if (best < 0 || v > best_v) {
+            best = w[a];
+            best_v = v;
+          }
+        }
+        l.selection[o] = best;
+      }
+    } else {
+      std::fill(l.bits.begin(), l.bits.end(), 0);
+      for (int i = 0; i < l.size; ++i)
+        if (eval(row(in, i), c) > tol::kActiveThreshold) l.set_active(i);
+    }
+    piece.values[k] = apply_linear(n, &l, in);
+  }
+
+  void emit(Piece<Geometry>& piece, std::vector<SlicedCell<Geometry>>& out) {
+    if (emitted_.fetch_add(1) >= o_.max_regions) {
+      stop_.store(true);
+      return;
+    }
+    if (o_.cancel && o_.cancel->load()) {
+      stop_.store(true);
+      return;
+    }
+    const std::size_t done = emitted_.load();
+    if (o_.progress && done % 1024 == 0) {
+      std::lock_guard<std::mutex> lock(progress_mutex_);
+      o_.progress(done);
+    }
+    SlicedCell<Geometry> s;
+    s.logits = std::move(piece.values.back());
+    s.pattern_hash = piece.pattern.hash();
+    if (o_.keep_patterns) s.pattern = piece.pattern;
+    const Point c = Geometry::centroid(piece.poly);
+    Vector z(s.logits.rows());
+    for (Eigen::Index k2 = 0; k2 < z.size(); ++k2) z[k2] = eval(row(s.logits, k2), c);
+    Eigen::Index cls;
+    z.maxCoeff(&cls);
+    s.predicted_class = static_cast<int>(cls);
+    s.cell = std::move(piece.poly);
+    out.push_back(std::move(s));
+  }
+
+  static Affine row(const Matrix& m, Eigen::Index i) { return m.row(i).transpose(); }
+  static double eval(const Affine& a, const Point& p) { return a.template head<D>().dot(p) + a[D]; }
+
+  const Network& net_;
+  const SliceOptions& o_;
+  std::vector<int> last_use_;
+  std::map<int, int> layer_of_;
+  std::mutex progress_mutex_;
+};
+
+
+}  // namespace tessera::detail

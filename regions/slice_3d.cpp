@@ -1,0 +1,73 @@
+#include "regions/slice_3d.hpp"
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "regions/layer_slicer.hpp"
+
+namespace tessera {
+
+namespace {
+struct Geometry3 {
+  using Cell = ConvexPolyhedron;
+  using Point = Eigen::Vector3d;
+  static constexpr int D = 3;
+  static bool split(const Cell& c, const Eigen::Vector4d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
+    return split_polyhedron(c, a, label, pos, neg, side, tol);
+  }
+  static Point centroid(const Cell& c) { return c.centroid(); }
+};
+}  // namespace
+
+Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& box, const SliceOptions& o) {
+  check_input(s.origin, net.input_size(), "slice origin");
+  check_input(s.e1, net.input_size(), "slice direction e1");
+  check_input(s.e2, net.input_size(), "slice direction e2");
+  check_input(s.e3, net.input_size(), "slice direction e3");
+  Matrix E(net.input_size(), 3);
+  E << s.e1, s.e2, s.e3;
+  if (s.e1.isZero(0.0) || s.e2.isZero(0.0) || s.e3.isZero(0.0)) throw Error("slice: a direction (e1, e2 or e3) is zero");
+  {
+    Eigen::JacobiSVD<Matrix> svd(E);
+    const Vector sv = svd.singularValues();
+    if (sv[2] <= 1e-12 * sv[0]) throw Error("slice: e1, e2 and e3 are linearly dependent, so they span no 3-D slice");
+  }
+  for (int i = 0; i < 3; ++i)
+    if (!std::isfinite(box.lo[i]) || !std::isfinite(box.hi[i]) || !(box.lo[i] < box.hi[i]))
+      throw Error("slice: the box is empty, inverted or not finite (need lo < hi in every coordinate)");
+  if (o.max_regions == 0) throw Error("slice: the region limit must be positive");
+
+  detail::LayerSlicer<Geometry3> slicer(net, o);
+  detail::Piece<Geometry3> start;
+  start.poly = ConvexPolyhedron::box(box.lo, box.hi);
+  start.values.resize(net.nodes.size());
+  start.values[0].resize(net.input_size(), 4);
+  start.values[0].leftCols(3) = E;
+  start.values[0].col(3) = s.origin;
+  start.pattern = empty_pattern(net);
+  std::vector<detail::SlicedCell<Geometry3>> cells;
+  slicer.process(std::move(start), 1, cells, true);
+  Slice3d out;
+  out.box_volume = (box.hi - box.lo).prod();
+  out.complete = !slicer.stop_.load();
+  if (!out.complete) {
+    out.stop_reason = o.cancel && o.cancel->load()
+                          ? "cancelled"
+                          : "stopped at " + std::to_string(o.max_regions) + " regions (--max-regions)";
+    if (cells.size() > o.max_regions) cells.resize(o.max_regions);
+  }
+  out.polyhedra.resize(cells.size());
+  for (size_t i = 0; i < cells.size(); ++i) {
+    SlicePolyhedron& p = out.polyhedra[i];
+    p.cell = std::move(cells[i].cell);
+    p.pattern_hash = cells[i].pattern_hash;
+    p.pattern = std::move(cells[i].pattern);
+    p.logits = std::move(cells[i].logits);
+    p.predicted_class = cells[i].predicted_class;
+    p.volume = p.cell.volume();
+  }
+  return out;
+}
+
+}  // namespace tessera

@@ -1,0 +1,123 @@
+// Exact 3-D slices: plane arrangements and random networks.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "regions/slice_3d.hpp"
+#include "tests/support/random_networks.hpp"
+
+namespace tessera {
+namespace {
+
+Plane3d input_space() {
+  Plane3d s;
+  s.origin = Eigen::Vector3d::Zero();
+  s.e1 = Eigen::Vector3d::UnitX();
+  s.e2 = Eigen::Vector3d::UnitY();
+  s.e3 = Eigen::Vector3d::UnitZ();
+  return s;
+}
+
+TEST(ConvexPolyhedron, CubeVolumeCentroidAndASplit) {
+  const ConvexPolyhedron cube = ConvexPolyhedron::box(Eigen::Vector3d(0, 0, 0), Eigen::Vector3d(2, 1, 1));
+  EXPECT_NEAR(cube.volume(), 2.0, 1e-15);
+  EXPECT_NEAR((cube.centroid() - Eigen::Vector3d(1, 0.5, 0.5)).norm(), 0, 1e-15);
+  // x + y + z = 1 cuts off the corner tetrahedron of volume 1/6.
+  ConvexPolyhedron pos, neg;
+  int side = 0;
+  ASSERT_TRUE(split_polyhedron(cube, Eigen::Vector4d(1, 1, 1, -1), 7, &pos, &neg, &side, 1e-12));
+  EXPECT_NEAR(neg.volume(), 1.0 / 6, 1e-14);
+  EXPECT_NEAR(pos.volume(), 2.0 - 1.0 / 6, 1e-14);
+  EXPECT_NEAR((neg.centroid() - Eigen::Vector3d(0.25, 0.25, 0.25)).norm(), 0, 1e-14);
+  EXPECT_FALSE(split_polyhedron(cube, Eigen::Vector4d(1, 0, 0, 5), 7, &pos, &neg, &side, 1e-12));
+  EXPECT_EQ(side, 1);
+}
+
+// k planes in general position cut space into 1 + k + C(k,2) + C(k,3)
+// regions; all their vertices lie inside the box used.
+TEST(Slice3d, PlanesInGeneralPositionGiveTheArrangementCount) {
+  for (int k : {1, 2, 3, 4, 6}) {
+    SeededRandom rng(10 + k);
+    Matrix W(k, 3);
+    Vector b(k);
+    for (int i = 0; i < k; ++i) {
+      W.row(i) = Eigen::Vector3d(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1)).normalized().transpose();
+      b[i] = rng.uniform(-1, 1);
+    }
+    // Precondition: every triple meets inside the box.
+    const double half = 1000;
+    for (int i = 0; i < k; ++i)
+      for (int j = i + 1; j < k; ++j)
+        for (int l = j + 1; l < k; ++l) {
+          Eigen::Matrix3d M;
+          M << W.row(i), W.row(j), W.row(l);
+          const Eigen::Vector3d p = M.fullPivLu().solve(-Eigen::Vector3d(b[i], b[j], b[l]));
+          ASSERT_LT(p.cwiseAbs().maxCoeff(), half / 2) << "pick another seed: planes nearly degenerate";
+        }
+    NetworkBuilder nb;
+    int x = nb.relu(nb.dense(nb.input(Shape{3}), W, b));
+    const Network net = nb.build(nb.dense(x, Matrix::Ones(2, k), Vector::Zero(2)));
+    SliceBox box;
+    box.lo = Eigen::Vector3d::Constant(-half);
+    box.hi = Eigen::Vector3d::Constant(half);
+    const Slice3d s = slice_regions_3d(net, input_space(), box);
+    EXPECT_EQ(s.polyhedra.size(), static_cast<size_t>(1 + k + k * (k - 1) / 2 + k * (k - 1) * (k - 2) / 6)) << k;
+  }
+}
+
+TEST(Slice3d, PolyhedraTileTheBoxAndMatchTheNetwork) {
+  std::vector<std::pair<std::string, std::pair<Network, Plane3d>>> cases;
+  cases.push_back({"mlp3d", {random_mlp(3, {8, 6}, 3, 5), input_space()}});
+  SeededRandom rng(3);
+  for (auto& [name, net] : test::random_networks_of_every_kind(77)) {
+    if (name != "cnn_residual" && name != "mlp_leaky") continue;
+    Plane3d p;
+    p.origin = test::random_input(net, rng);
+    p.e1 = test::random_input(net, rng);
+    p.e2 = test::random_input(net, rng);
+    p.e3 = test::random_input(net, rng);
+    cases.push_back({name, {std::move(net), p}});
+  }
+  for (const auto& [name, np] : cases) {
+    SCOPED_TRACE(name);
+    const auto& [net, slice] = np;
+    SliceBox box;
+    box.lo = Eigen::Vector3d(-1, -0.5, -0.75);
+    box.hi = Eigen::Vector3d(1, 1, 0.5);
+    const Slice3d s = slice_regions_3d(net, slice, box);
+    ASSERT_TRUE(s.complete);
+    ASSERT_GT(s.polyhedra.size(), 1u);
+    double volume = 0;
+    for (const SlicePolyhedron& p : s.polyhedra) {
+      EXPECT_GT(p.volume, 0);
+      volume += p.volume;
+      const Eigen::Vector3d c = p.cell.centroid();
+      const Vector x = slice.origin + c[0] * slice.e1 + c[1] * slice.e2 + c[2] * slice.e3;
+      const ForwardPass fp = forward_pass(net, x);
+      EXPECT_EQ(fp.pattern.hash(), p.pattern_hash);
+      EXPECT_LT(test::relative_error(p.logits.leftCols<3>() * c + p.logits.col(3), fp.logits()), 1e-9);
+    }
+    EXPECT_NEAR(volume / s.box_volume, 1.0, 1e-9);
+  }
+}
+
+TEST(Slice3d, BadInputs) {
+  const Network net = random_mlp(3, {4}, 2, 1);
+  Plane3d s = input_space();
+  s.e3 = s.e1 + s.e2;
+  EXPECT_THROW(slice_regions_3d(net, s, SliceBox{}), Error);
+  SliceBox inverted;
+  inverted.lo = Eigen::Vector3d(1, -1, -1);
+  inverted.hi = Eigen::Vector3d(0, 1, 1);
+  EXPECT_THROW(slice_regions_3d(net, input_space(), inverted), Error);
+  SliceOptions o;
+  o.max_regions = 2;
+  const Slice3d partial = slice_regions_3d(random_mlp(3, {10}, 2, 2), input_space(), SliceBox{}, o);
+  EXPECT_FALSE(partial.complete);
+  EXPECT_EQ(partial.polyhedra.size(), 2u);
+}
+
+}  // namespace
+}  // namespace tessera

@@ -17,6 +17,7 @@
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
 #include "regions/slice_2d.hpp"
+#include "regions/slice_3d.hpp"
 #include "regions/slice_export.hpp"
 
 namespace tessera::cli {
@@ -46,28 +47,143 @@ SliceWindow parse_window(const std::string& text) {
   return w;
 }
 
-// Two random orthonormal directions: (u, v) are Euclidean distances in input
-// space.
-void random_directions(Plane2d& p, std::uint64_t seed) {
+// Random orthonormal directions (Gram-Schmidt on Gaussian vectors): slice
+// coordinates are Euclidean distances in input space.
+std::vector<Vector> random_directions(Eigen::Index d, int count, std::uint64_t seed) {
   SeededRandom rng(seed);
-  const Eigen::Index d = p.origin.size();
-  auto gaussian = [&]() {
+  std::vector<Vector> out;
+  for (int k = 0; k < count; ++k) {
     Vector g(d);
     for (Eigen::Index i = 0; i < d; ++i) {
       const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
       g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
     }
-    return g;
-  };
-  Vector a = gaussian(), b = gaussian();
-  a.normalize();
-  b -= b.dot(a) * a;
-  b.normalize();
-  p.e1 = a;
-  p.e2 = b;
+    for (const Vector& q : out) g -= g.dot(q) * q;
+    out.push_back(g.normalized());
+  }
+  return out;
 }
 
+void random_directions(Plane2d& p, std::uint64_t seed) {
+  const auto e = random_directions(p.origin.size(), 2, seed);
+  p.e1 = e[0];
+  p.e2 = e[1];
+}
+
+
 }  // namespace
+
+// --dims 3: polyhedra, JSON and .vtp.
+int run_slice_3d(const Network& net, const po::variables_map& vm) {
+  const Shape& shape = net.input_shape();
+  if (vm.count("svg") || vm.count("png")) throw Error("--svg/--png draw 2-D slices; use --vtp for 3-D slices");
+  Plane3d s;
+  std::string described;
+  if (vm.count("input")) {
+    s.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
+    const auto e = random_directions(s.origin.size(), 3, vm["seed"].as<std::uint64_t>());
+    s.e1 = e[0];
+    s.e2 = e[1];
+    s.e3 = e[2];
+    described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions";
+  } else if (vm.count("points")) {
+    const auto p = vm["points"].as<std::vector<std::string>>();
+    if (p.size() != 4) throw po::error("--points needs four files with --dims 3");
+    s.origin = read_input_for(shape, p[0]);
+    s.e1 = read_input_for(shape, p[1]) - s.origin;
+    s.e2 = read_input_for(shape, p[2]) - s.origin;
+    s.e3 = read_input_for(shape, p[3]) - s.origin;
+    described = "four points";
+  } else if (vm.count("origin")) {
+    if (!vm.count("e1") || !vm.count("e2") || !vm.count("e3")) throw po::error("--origin needs --e1, --e2 and --e3");
+    s.origin = read_input_for(shape, vm["origin"].as<std::string>());
+    s.e1 = read_input_for(shape, vm["e1"].as<std::string>());
+    s.e2 = read_input_for(shape, vm["e2"].as<std::string>());
+    s.e3 = read_input_for(shape, vm["e3"].as<std::string>());
+    described = "explicit origin and directions";
+  } else {
+    if (net.input_size() != 3)
+      throw po::error("the model has " + std::to_string(net.input_size()) +
+                      " inputs: choose a 3-D slice with --input, --points or --origin/--e1/--e2/--e3");
+    s.origin = Vector::Zero(3);
+    s.e1 = Eigen::Vector3d::UnitX();
+    s.e2 = Eigen::Vector3d::UnitY();
+    s.e3 = Eigen::Vector3d::UnitZ();
+    described = "the input space (u, v, w) = (x1, x2, x3)";
+  }
+  SliceBox box;
+  if (vm.count("box")) {
+    const std::string t = vm["box"].as<std::string>();
+    std::vector<double> v;
+    size_t pos = 0;
+    while (pos <= t.size()) {
+      const size_t end = std::min(t.find(':', pos), t.size());
+      size_t used = 0;
+      double x = 0;
+      try {
+        x = std::stod(t.substr(pos, end - pos), &used);
+      } catch (...) {
+        used = 0;
+      }
+      if (used == 0 || used != end - pos) throw Error("--box '" + t + "': expected u0:u1:v0:v1:w0:w1");
+      v.push_back(x);
+      pos = end + 1;
+    }
+    if (v.size() != 6) throw Error("--box '" + t + "': expected u0:u1:v0:v1:w0:w1");
+    box.lo = Eigen::Vector3d(v[0], v[2], v[4]);
+    box.hi = Eigen::Vector3d(v[1], v[3], v[5]);
+  }
+  SliceOptions o;
+  o.max_regions = vm["max-regions"].as<std::size_t>();
+  const Slice3d r = slice_regions_3d(net, s, box, o);
+  if (vm.count("vtp")) emit(slice_to_vtp(r), vm["vtp"].as<std::string>());
+  std::ostringstream out;
+  if (vm.count("json")) {
+    nlohmann::json j;
+    j["model"] = net.source;
+    j["slice"] = described;
+    j["box"] = {box.lo[0], box.hi[0], box.lo[1], box.hi[1], box.lo[2], box.hi[2]};
+    j["regions"] = r.polyhedra.size();
+    j["complete"] = r.complete;
+    if (!r.complete) j["stop_reason"] = r.stop_reason;
+    j["polyhedra"] = nlohmann::json::array();
+    for (const auto& p : r.polyhedra) {
+      nlohmann::json faces = nlohmann::json::array();
+      for (const auto& f : p.cell.faces) {
+        nlohmann::json face = nlohmann::json::array();
+        for (const auto& v : f.vertices) face.push_back({v[0], v[1], v[2]});
+        faces.push_back(face);
+      }
+      j["polyhedra"].push_back({{"faces", faces},
+                                {"pattern_hash", hash_to_hex(p.pattern_hash)},
+                                {"class", p.predicted_class},
+                                {"volume", p.volume},
+                                {"logits_map", to_json(p.logits)}});
+    }
+    out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::vector<double> volumes;
+    std::map<int, double> class_volume;
+    for (const auto& p : r.polyhedra) {
+      volumes.push_back(p.volume);
+      class_volume[p.predicted_class] += p.volume;
+    }
+    std::sort(volumes.begin(), volumes.end());
+    out << "model      " << net.source << "\nslice      " << described << "\nbox        u " << fmt(box.lo[0]) << " .. "
+        << fmt(box.hi[0]) << ", v " << fmt(box.lo[1]) << " .. " << fmt(box.hi[1]) << ", w " << fmt(box.lo[2]) << " .. "
+        << fmt(box.hi[2]) << " (volume " << fmt(r.box_volume) << ")\nregions    " << r.polyhedra.size()
+        << (r.complete ? "" : " (PARTIAL: " + r.stop_reason + ")") << ", density "
+        << fmt(r.polyhedra.size() / r.box_volume) << " per unit volume\n";
+    if (!volumes.empty())
+      out << "volumes    min " << fmt(volumes.front()) << ", median " << fmt(volumes[volumes.size() / 2]) << ", max "
+          << fmt(volumes.back()) << "\n";
+    out << "classes   ";
+    for (const auto& [k, v] : class_volume) out << " " << k << ": " << fmt(100 * v / r.box_volume, 3) << "%";
+    out << "  (by volume, class at each region's centroid)\n";
+  }
+  emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
+  return r.complete ? kOk : kIncomplete;
+}
 
 int run_slice(const std::vector<std::string>& args) {
   po::options_description common("Options");
@@ -80,6 +196,9 @@ int run_slice(const std::vector<std::string>& args) {
       "window,w", po::value<std::string>(), "u0:u1:v0:v1 (default -1:1:-1:1; -0.25:1.25:-0.25:1.25 with --points)")(
       "json", "print every polygon as JSON")("svg", po::value<std::string>(), "write an SVG picture to this file")(
       "png", po::value<std::string>(), "write a PNG picture to this file")(
+      "dims", po::value<int>()->default_value(2), "2 (polygons) or 3 (polyhedra: --box, --e3, four --points)")(
+      "box", po::value<std::string>(), "3-D window u0:u1:v0:v1:w0:w1 (default -1:1 in each)")(
+      "e3", po::value<std::string>(), "third direction (file), with --origin/--e1/--e2 and --dims 3")(
       "vtp", po::value<std::string>(), "write the polygons as VTK PolyData (.vtp, opens in ParaView)")(
       "color", po::value<std::string>()->default_value("class"), "SVG colouring: region, class or confidence")(
       "output,o", po::value<std::string>(), "write the text/JSON report to this file (atomically)");
@@ -100,12 +219,16 @@ int run_slice(const std::vector<std::string>& args) {
              "  tessera slice data/models/toy2d.onnx --window -3:3:-3:3 --svg toy2d.svg\n"
              "  tessera slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --color confidence --svg s.svg\n"
              "  tessera slice model.onnx --points a.txt b.txt c.txt --json > slice.json\n"
-             "  tessera slice data/models/toy2d.onnx --growth 6     # far out only a few regions remain\n",
+             "  tessera slice data/models/toy2d.onnx --growth 6     # far out only a few regions remain\n"
+             "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n",
              &hidden))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
   const Shape& shape = net.input_shape();
+  const int dims = vm["dims"].as<int>();
+  if (dims != 2 && dims != 3) throw Error("--dims must be 2 or 3");
+  if (dims == 3) return run_slice_3d(net, vm);
   Plane2d plane;
   SliceWindow window;
   std::string described;

@@ -311,4 +311,46 @@ std::string slice_to_vtp(const Slice2d& s) {
   return o.str();
 }
 
+std::string slice_to_vtp(const Slice3d& s) {
+  std::size_t points = 0, cells = 0;
+  for (const auto& p : s.polyhedra)
+    for (const auto& f : p.cell.faces) {
+      points += f.vertices.size();
+      ++cells;
+    }
+  std::ostringstream o;
+  o.precision(17);
+  o << "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\" byte_order=\"LittleEndian\">\n<PolyData>\n"
+    << "<Piece NumberOfPoints=\"" << points << "\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" "
+    << "NumberOfPolys=\"" << cells << "\">\n<Points>\n<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">\n";
+  for (const auto& p : s.polyhedra)
+    for (const auto& f : p.cell.faces)
+      for (const auto& v : f.vertices) o << v[0] << " " << v[1] << " " << v[2] << "\n";
+  o << "</DataArray>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">\n";
+  std::size_t next = 0;
+  for (const auto& p : s.polyhedra)
+    for (const auto& f : p.cell.faces) {
+      for (size_t i = 0; i < f.vertices.size(); ++i) o << next++ << " ";
+      o << "\n";
+    }
+  o << "</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">\n";
+  next = 0;
+  for (const auto& p : s.polyhedra)
+    for (const auto& f : p.cell.faces) o << (next += f.vertices.size()) << "\n";
+  o << "</DataArray>\n</Polys>\n<CellData Scalars=\"class\">\n";
+  auto array = [&](const char* type, const char* name, auto value) {
+    o << "<DataArray type=\"" << type << "\" Name=\"" << name << "\" format=\"ascii\">\n";
+    for (size_t i = 0; i < s.polyhedra.size(); ++i)
+      for (size_t f = 0; f < s.polyhedra[i].cell.faces.size(); ++f) o << value(i) << "\n";
+    o << "</DataArray>\n";
+  };
+  array("Int64", "region_id", [&](size_t i) { return static_cast<long long>(i); });
+  array("UInt32", "pattern_hash_hi", [&](size_t i) { return s.polyhedra[i].pattern_hash >> 32; });
+  array("UInt32", "pattern_hash_lo", [&](size_t i) { return s.polyhedra[i].pattern_hash & 0xffffffffu; });
+  array("Int32", "class", [&](size_t i) { return s.polyhedra[i].predicted_class; });
+  array("Float64", "volume", [&](size_t i) { return s.polyhedra[i].volume; });
+  o << "</CellData>\n</Piece>\n</PolyData>\n</VTKFile>\n";
+  return o.str();
+}
+
 }  // namespace tessera

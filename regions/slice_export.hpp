@@ -5,6 +5,7 @@
 #include <string>
 
 #include "regions/slice_2d.hpp"
+#include "regions/slice_3d.hpp"
 
 namespace tessera {
 
@@ -31,5 +32,10 @@ std::string slice_to_png(const Slice2d& slice, const SliceWindow& window, SliceC
 // unsigned 64-bit array in ASCII), class, confidence_min, confidence_max and
 // area. ParaView opens it directly.
 std::string slice_to_vtp(const Slice2d& slice);
+
+// A 3-D slice as VTK PolyData: every face of every polyhedron is a polygon
+// cell carrying its polyhedron's region_id, pattern_hash_hi/lo, class and
+// volume, so that ParaView can colour, threshold and clip the regions.
+std::string slice_to_vtp(const Slice3d& slice);
 
 }  // namespace tessera

@@ -283,6 +283,27 @@ TEST(Cli, SlicePngAndVtpFilesAreValid) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(Cli, Slice3dJsonAndVtp) {
+  const std::string vtp = std::filesystem::temp_directory_path() / "tessera_cli_slice3d.vtp";
+  const Result r = run("slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -2:2:-2:2:-2:2 "
+                       "--json --vtp " + vtp);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  double volume = 0;
+  for (const auto& p : j["polyhedra"]) {
+    EXPECT_GE(p["faces"].size(), 4u);
+    volume += p["volume"].get<double>();
+  }
+  EXPECT_NEAR(volume, 64.0, 64.0 * 1e-9);
+  std::ifstream in(vtp);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("Name=\"volume\""), std::string::npos);
+  std::filesystem::remove(vtp);
+  expect_failure("slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --svg x.svg", 1, {"--vtp"});
+  expect_failure("slice data/models/toy2d.onnx --dims 3", 2, {"choose a 3-D slice"});
+  expect_failure("slice data/models/toy2d.onnx --dims 4", 1, {"--dims must be 2 or 3"});
+}
+
 TEST(Cli, SliceBadInputs) {
   expect_failure("slice data/models/toy2d.onnx --window 1:-1:0:1", 1, {"window is empty or inverted"});
   expect_failure("slice data/models/toy2d.onnx --window 1:2", 1, {"expected u0:u1:v0:v1"});

@@ -73,6 +73,7 @@ int run_ray(const std::vector<std::string>& args) {
 
   LineTraversal tr;
   std::string kind, described;
+  double direction_norm = 1;
   const bool ray = vm.count("input") > 0;
   const bool segment = vm.count("from") || vm.count("to");
   const bool general = vm.count("origin") || vm.count("direction");
@@ -90,6 +91,7 @@ int run_ray(const std::vector<std::string>& args) {
     if (a.size() != b.size()) throw Error("--from and --to have different sizes");
     kind = "line";
     described = "segment from " + vm["from"].as<std::string>() + " (t = 0) to " + vm["to"].as<std::string>() + " (t = 1)";
+    direction_norm = (b - a).norm();
     tr = traverse_line(net, a, b - a, 0.0, 1.0, o);
   } else {
     if (!vm.count("origin") || !vm.count("direction")) throw po::error("--origin and --direction go together");
@@ -99,6 +101,7 @@ int run_ray(const std::vector<std::string>& args) {
     const double t1 = parse_t(vm["t1"].as<std::string>(), "--t1");
     kind = "line";
     described = "line " + vm["origin"].as<std::string>() + " + t * " + vm["direction"].as<std::string>();
+    direction_norm = d.norm();
     tr = traverse_line(net, a, d, t0, t1, o);
   }
 
@@ -133,7 +136,13 @@ int run_ray(const std::vector<std::string>& args) {
     }
   } else {
     out << "model     " << net.source << "\n" << kind << "      " << described << "\n"
-        << tr.segments.size() << " segments" << (tr.complete ? "" : " (PARTIAL: " + tr.stop_reason + ")") << "\n\n";
+        << tr.segments.size() << " segments" << (tr.complete ? "" : " (PARTIAL: " + tr.stop_reason + ")");
+    if (kind == "line" && !tr.segments.empty() && std::isfinite(tr.segments.back().t_end)) {
+      // Regions per unit of Euclidean length along the line.
+      const double length = (tr.segments.back().t_end - tr.segments.front().t_begin) * direction_norm;
+      out << ", " << fmt(tr.segments.size() / length) << " per unit length (length " << fmt(length) << ")";
+    }
+    out << "\n\n";
     char line[256];
     std::snprintf(line, sizeof line, "%6s  %14s  %14s  %-16s  %5s  %10s  %10s\n", "#", "t_begin", "t_end", "pattern",
                   "class", "conf_min", "conf_max");

@@ -21,7 +21,8 @@ int run_region(const std::vector<std::string>& args) {
       "json", "print JSON")("output,o", po::value<std::string>(), "write the report to this file (atomically)");
   po::options_description advanced("Advanced");
   advanced.add_options()("no-facets", "skip facet reduction (one LP per row)")(
-      "max-facet-rows", po::value<std::size_t>()->default_value(5000), "skip facet reduction above this many rows");
+      "max-facet-rows", po::value<std::size_t>()->default_value(5000), "skip facet reduction above this many rows")(
+      "no-confidence", "skip the confidence bounds (K^2 LPs for K classes)");
   po::options_description visible;
   visible.add(common).add(advanced);
   po::options_description hidden;
@@ -59,6 +60,7 @@ int run_region(const std::vector<std::string>& args) {
   }
   o.find_facets = vm.count("no-facets") == 0;
   o.max_facet_rows = vm["max-facet-rows"].as<std::size_t>();
+  o.confidence = vm.count("no-confidence") == 0;
   const RegionReport r = analyse_region(net, x, o);
 
   auto describe = [&](int row) {
@@ -93,6 +95,13 @@ int run_region(const std::vector<std::string>& args) {
     j["recession_direction"] = r.bounded ? nlohmann::json(nullptr) : to_json(r.recession_direction);
     j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
     j["inradius"] = std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
+    if (r.confidence_computed) {
+      j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
+      nlohmann::json margins = nlohmann::json::array();
+      for (Eigen::Index k = 0; k < r.max_margin.size(); ++k)
+        margins.push_back(std::isfinite(r.max_margin[k]) ? nlohmann::json(r.max_margin[k]) : nlohmann::json(nullptr));
+      j["max_margin"] = margins;
+    }
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model        " << net.source << "\ninput        " << path << "\nregion       Q(x) = { z : A z <= b }, "
@@ -131,6 +140,13 @@ int run_region(const std::vector<std::string>& args) {
       out << "\n";
     } else {
       out << "inradius     unbounded (the region contains balls of every radius)\n";
+    }
+    if (r.confidence_computed) {
+      out << "confidence   the largest confidence in the region lies in [" << fmt(r.largest_confidence_lower) << ", "
+          << fmt(r.largest_confidence_upper) << "]\nclasses      winning somewhere in the region (margin >= 0):";
+      for (Eigen::Index k = 0; k < r.max_margin.size(); ++k)
+        if (r.max_margin[k] >= 0) out << " " << k;
+      out << "\n";
     }
   }
   emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");

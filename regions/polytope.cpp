@@ -21,6 +21,59 @@ std::string describe(const RowOrigin& r, const Network& net) {
   return s;
 }
 
+// Confidence bounds from LPs on the logit differences (see polytope.hpp).
+void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& r) {
+  const AffineMap out = affine_map(net, fp.pattern);
+  const auto K = static_cast<int>(out.V.rows());
+  const Eigen::Index m = r.A.rows(), d = r.A.cols();
+  r.max_margin.resize(K);
+  double lower = 0, upper = 0;
+  for (int k = 0; k < K; ++k) {
+    // max s  s.t.  A z <= b,  s - (V_k - V_j) z <= a_k - a_j  for j != k.
+    LinearProgram lp;
+    lp.A = Matrix::Zero(m + K - 1, d + 1);
+    lp.b.resize(m + K - 1);
+    lp.A.topLeftCorner(m, d) = r.A;
+    lp.b.head(m) = r.b;
+    for (int j = 0, row = static_cast<int>(m); j < K; ++j) {
+      if (j == k) continue;
+      lp.A.block(row, 0, 1, d) = -(out.V.row(k) - out.V.row(j));
+      lp.A(row, d) = 1;
+      lp.b[row++] = out.a[k] - out.a[j];
+    }
+    lp.c = Vector::Zero(d + 1);
+    lp.c[d] = 1;
+    const LpSolution s = solve_lp(lp);
+    if (s.status == LpSolution::Status::Unbounded) {
+      r.max_margin[k] = std::numeric_limits<double>::infinity();
+    } else if (s.status == LpSolution::Status::Optimal) {
+      r.max_margin[k] = s.objective;
+    } else {
+      throw Error("region: the margin LP for class " + std::to_string(k) + " failed: " +
+                  (s.message.empty() ? "infeasible" : s.message));
+    }
+    lower = std::max(lower, 1.0 / (1.0 + (K - 1) * std::exp(-r.max_margin[k])));
+    // Upper bound for class k: min over j of the largest pairwise margin.
+    double bound = 1.0;
+    for (int j = 0; j < K; ++j) {
+      if (j == k) continue;
+      LinearProgram pair;
+      pair.A = r.A;
+      pair.b = r.b;
+      pair.c = (out.V.row(k) - out.V.row(j)).transpose();
+      const LpSolution p = solve_lp(pair);
+      if (p.status == LpSolution::Status::Optimal)
+        bound = std::min(bound, 1.0 / (1.0 + std::exp(-(p.objective + out.a[k] - out.a[j]))));
+      else if (p.status != LpSolution::Status::Unbounded)
+        throw Error("region: the margin LP for classes " + std::to_string(k) + " and " + std::to_string(j) + " failed");
+    }
+    upper = std::max(upper, bound);
+  }
+  r.largest_confidence_lower = lower;
+  r.largest_confidence_upper = std::max(upper, lower);
+  r.confidence_computed = true;
+}
+
 }  // namespace
 
 RegionReport analyse_region(const Network& net, const Vector& x, const RegionOptions& o) {
@@ -126,6 +179,8 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
       throw Error("region: the Chebyshev-centre LP failed: " + (s.message.empty() ? "infeasible" : s.message));
     }
   }
+
+  if (o.confidence) confidence_bounds(net, fp, r);
 
   // Facets: row i is irredundant when relaxing it lets A_i z exceed b_i.
   if (!o.find_facets) {

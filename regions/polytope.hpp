@@ -24,6 +24,9 @@ struct RegionOptions {
   bool has_box = false;
   double box_lo = 0.0, box_hi = 1.0;
   bool find_facets = true;
+  // Confidence bounds over the region by LPs on the logit differences
+  // (K + K(K-1) LPs for K classes).
+  bool confidence = true;
   // Facet reduction solves one LP per row; skipped above this many rows.
   std::size_t max_facet_rows = 5000;
 };
@@ -40,6 +43,19 @@ struct RegionReport {
   Vector recession_direction;     // when unbounded: d != 0 with A d <= 0
   std::optional<Vector> chebyshev_center;  // empty when the inradius is unbounded
   double inradius = 0;            // +inf when unbounded
+
+  // Over the region (with the box), from LPs on the logit differences,
+  // which are affine there (valid when confidence_computed):
+  //  max_margin[k] = max over z of min_j (z_k - z_j): class k is the
+  //  arg-max somewhere in the region iff it is >= 0;
+  //  the largest confidence over the region lies in
+  //  [largest_confidence_lower, largest_confidence_upper], where
+  //  lower = max_k 1 / (1 + (K-1) exp(-max_margin[k])) (attained at the
+  //  margin's optimum) and upper = max_k min_j 1 / (1 + exp(-M_kj)) with
+  //  M_kj = max over z of (z_k - z_j). Unbounded LPs give upper = 1.
+  bool confidence_computed = false;
+  Vector max_margin;
+  double largest_confidence_lower = 0, largest_confidence_upper = 1;
 };
 
 // Throws tessera::Error for a bad input or options, or when an LP fails

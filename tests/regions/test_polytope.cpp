@@ -95,6 +95,50 @@ TEST(Polytope, FacetsAreTightAndIrredundantAndTheCentreIsInside) {
   }
 }
 
+// logits = (relu(z1), relu(z2)) on the quadrant z >= 0 of [-10, 10]^2: the
+// class-0 margin z1 - z2 is at most 10 (at (10, 0)), so the largest
+// confidence is exactly 1 / (1 + e^-10), and both bounds meet there.
+TEST(Polytope, ConfidenceBoundsHandSolved) {
+  NetworkBuilder b;
+  int x = b.relu(b.dense(b.input(Shape{2}), Matrix::Identity(2, 2), Vector::Zero(2)));
+  const Network net = b.build(b.dense(x, Matrix::Identity(2, 2), Vector::Zero(2)));
+  RegionOptions o;
+  o.has_box = true;
+  o.box_lo = -10;
+  o.box_hi = 10;
+  const RegionReport r = analyse_region(net, Eigen::Vector2d(1, 2), o);
+  ASSERT_TRUE(r.confidence_computed);
+  EXPECT_NEAR(r.max_margin[0], 10, 1e-9);
+  EXPECT_NEAR(r.max_margin[1], 10, 1e-9);
+  const double exact = 1 / (1 + std::exp(-10.0));
+  EXPECT_NEAR(r.largest_confidence_lower, exact, 1e-12);
+  EXPECT_NEAR(r.largest_confidence_upper, exact, 1e-12);
+}
+
+TEST(Polytope, ConfidenceBoundsBracketConfidencesInsideTheRegion) {
+  for (int seed : {4, 5}) {
+    const Network net = random_mlp(3, {10, 8}, 4, 500 + seed);
+    SeededRandom rng(seed);
+    const Vector x = test::random_input(net, rng);
+    RegionOptions o;
+    o.has_box = true;
+    o.box_lo = -2;
+    o.box_hi = 2;
+    const RegionReport r = analyse_region(net, x, o);
+    ASSERT_TRUE(r.confidence_computed);
+    EXPECT_LE(r.largest_confidence_lower, r.largest_confidence_upper);
+    // Points of the region: x, the centre, and points between them.
+    for (double f : {0.0, 0.25, 0.5, 0.75, 1.0}) {
+      const Vector z = x + f * (*r.chebyshev_center - x);
+      EXPECT_LE(softmax(logits(net, z)).maxCoeff(), r.largest_confidence_upper + 1e-12);
+    }
+    // The class at x wins somewhere in the region: its margin is >= 0.
+    Eigen::Index k;
+    logits(net, x).maxCoeff(&k);
+    EXPECT_GE(r.max_margin[k], -1e-9);
+  }
+}
+
 TEST(Polytope, MaxPoolWinnersBecomeRows) {
   // 1x1x2 image, max pool over both entries: the region of x = (2, 1) is
   // z1 >= z2 (one row), unbounded along (1, 1).

@@ -50,16 +50,11 @@ int run_affine(const std::vector<std::string>& args) {
       "json", "print every number as JSON (V as a list of rows)")(
       "layers", "also give the affine map of every hidden layer's pre-activation")(
       "precision", po::value<int>()->default_value(6), "significant digits in the human-readable output");
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm, "tessera affine MODEL.onnx --input FILE [--row N] [--json] [--layers]",
+  if (!parse_model_command(args, opts, vm, "tessera affine MODEL.onnx --input FILE [--row N] [--json] [--layers]",
              "  tessera affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
              "  tessera affine data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --layers\n"
-             "  tessera affine model.onnx --input t10k-images-idx3-ubyte.gz --row 7 --json > map.json\n",
-             &hidden))
+             "  tessera affine model.onnx --input t10k-images-idx3-ubyte.gz --row 7 --json > map.json\n"))
     return kOk;
   const int precision = vm["precision"].as<int>();
   if (precision < 1 || precision > 17) throw Error("--precision must be between 1 and 17");

@@ -98,17 +98,12 @@ int run_certify(const std::vector<std::string>& args) {
       "output,o", po::value<std::string>(), "write the report to this file (atomically)");
   po::options_description visible;
   visible.add(common).add(advanced);
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, visible, pos, vm, "tessera certify MODEL.onnx (--input FILE [--row N | --rows A:B] | --noise KIND) [options]",
+  if (!parse_model_command(args, visible, vm, "tessera certify MODEL.onnx (--input FILE [--row N | --rows A:B] | --noise KIND) [options]",
              "  tessera certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
              "  tessera certify data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --threshold 0.99\n"
              "  tessera certify data/models/mnist_mlp.onnx --noise uniform --count 1000 --json > table2.json\n"
-             "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n",
-             &hidden))
+             "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
@@ -116,24 +111,11 @@ int run_certify(const std::vector<std::string>& args) {
   o.threshold = vm["threshold"].as<double>();
   o.alpha0 = vm["alpha0"].as<double>();
   o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
-  o.has_box = net.input_shape().is_image();
-  if (vm.count("box")) {
-    const std::string b = vm["box"].as<std::string>();
-    if (b == "none") {
-      o.has_box = false;
-    } else {
-      const auto colon = b.find(':');
-      size_t u1 = 0, u2 = 0;
-      try {
-        o.box_lo = std::stod(b.substr(0, colon), &u1);
-        o.box_hi = std::stod(b.substr(colon + 1), &u2);
-      } catch (...) {
-        u1 = 0;
-      }
-      if (colon == std::string::npos || u1 != colon || u2 != b.size() - colon - 1)
-        throw Error("--box '" + b + "': expected lo:hi (for example 0:1) or none");
-      o.has_box = true;
-    }
+  {
+    const BoxOption box = parse_box(vm, net.input_shape().is_image());
+    o.has_box = box.enabled;
+    o.box_lo = box.lo;
+    o.box_hi = box.hi;
   }
   if (const std::string why = o.validate(); !why.empty()) throw Error(why);
 

@@ -22,14 +22,9 @@ const char* role(const Node& n) {
 int run_info(const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table");
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, opts, pos, vm, "tessera info MODEL.onnx [--json]",
-             "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n",
-             &hidden))
+  if (!parse_model_command(args, opts, vm, "tessera info MODEL.onnx [--json]",
+             "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());

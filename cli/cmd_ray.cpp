@@ -52,16 +52,11 @@ int run_ray(const std::vector<std::string>& args) {
       "no-point-segments", "do not report regions met only at a single point");
   po::options_description visible;
   visible.add(common).add(line).add(advanced);
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, visible, pos, vm, "tessera ray MODEL.onnx (--input FILE | --from A --to B | --origin A --direction D) [options]",
+  if (!parse_model_command(args, visible, vm, "tessera ray MODEL.onnx (--input FILE | --from A --to B | --origin A --direction D) [options]",
              "  tessera ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
              "  tessera ray data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --csv > segments.csv\n"
-             "  tessera ray model.onnx --from a.txt --to b.txt --json\n",
-             &hidden))
+             "  tessera ray model.onnx --from a.txt --to b.txt --json\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());

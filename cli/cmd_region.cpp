@@ -25,38 +25,20 @@ int run_region(const std::vector<std::string>& args) {
       "no-confidence", "skip the confidence bounds (K^2 LPs for K classes)");
   po::options_description visible;
   visible.add(common).add(advanced);
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, visible, pos, vm, "tessera region MODEL.onnx --input FILE [--box lo:hi|none] [--json]",
+  if (!parse_model_command(args, visible, vm, "tessera region MODEL.onnx --input FILE [--box lo:hi|none] [--json]",
              "  tessera region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
-             "  tessera region data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --json\n",
-             &hidden))
+             "  tessera region data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --json\n"))
     return kOk;
   const Network net = load_onnx(vm["model"].as<std::string>());
   const std::string path = vm["input"].as<std::string>();
   const Vector x = read_input_for(net.input_shape(), path, vm["row"].as<int>());
   RegionOptions o;
-  o.has_box = net.input_shape().is_image();
-  if (vm.count("box")) {
-    const std::string b = vm["box"].as<std::string>();
-    if (b == "none") {
-      o.has_box = false;
-    } else {
-      const auto colon = b.find(':');
-      size_t u1 = 0, u2 = 0;
-      try {
-        o.box_lo = std::stod(b.substr(0, colon), &u1);
-        o.box_hi = std::stod(b.substr(colon + 1), &u2);
-      } catch (...) {
-        u1 = 0;
-      }
-      if (colon == std::string::npos || u1 != colon || u2 != b.size() - colon - 1)
-        throw Error("--box '" + b + "': expected lo:hi (for example 0:1) or none");
-      o.has_box = true;
-    }
+  {
+    const BoxOption box = parse_box(vm, net.input_shape().is_image());
+    o.has_box = box.enabled;
+    o.box_lo = box.lo;
+    o.box_hi = box.hi;
   }
   o.find_facets = vm.count("no-facets") == 0;
   o.max_facet_rows = vm["max-facet-rows"].as<std::size_t>();

@@ -210,18 +210,13 @@ int run_slice(const std::vector<std::string>& args) {
       "also count regions in the window scaled by 2, 4, ... 2^N around its centre");
   po::options_description visible;
   visible.add(common).add(advanced);
-  po::options_description hidden;
-  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
-  po::positional_options_description pos;
-  pos.add("model", 1);
   po::variables_map vm;
-  if (!parse(args, visible, pos, vm, "tessera slice MODEL.onnx [plane] [--window u0:u1:v0:v1] [--json] [--svg FILE]",
+  if (!parse_model_command(args, visible, vm, "tessera slice MODEL.onnx [plane] [--window u0:u1:v0:v1] [--json] [--svg FILE]",
              "  tessera slice data/models/toy2d.onnx --window -3:3:-3:3 --svg toy2d.svg\n"
              "  tessera slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --color confidence --svg s.svg\n"
              "  tessera slice model.onnx --points a.txt b.txt c.txt --json > slice.json\n"
              "  tessera slice data/models/toy2d.onnx --growth 6     # far out only a few regions remain\n"
-             "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n",
-             &hidden))
+             "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/error.hpp"
 #include "core/file_util.hpp"
 
 namespace tessera::cli {
@@ -20,6 +21,38 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   }
   po::notify(vm);
   return true;
+}
+
+BoxOption parse_box(const po::variables_map& vm, bool image_default) {
+  BoxOption box;
+  box.enabled = image_default;
+  if (!vm.count("box")) return box;
+  const std::string b = vm["box"].as<std::string>();
+  if (b == "none") {
+    box.enabled = false;
+    return box;
+  }
+  const auto colon = b.find(':');
+  size_t u1 = 0, u2 = 0;
+  try {
+    box.lo = std::stod(b.substr(0, colon), &u1);
+    box.hi = std::stod(b.substr(colon + 1), &u2);
+  } catch (...) {
+    u1 = 0;
+  }
+  if (colon == std::string::npos || u1 != colon || u2 != b.size() - colon - 1)
+    throw Error("--box '" + b + "': expected lo:hi (for example 0:1) or none");
+  box.enabled = true;
+  return box;
+}
+
+bool parse_model_command(const std::vector<std::string>& args, const po::options_description& visible,
+                         po::variables_map& vm, const std::string& usage, const std::string& examples) {
+  po::options_description hidden;
+  hidden.add_options()("model", po::value<std::string>()->required(), "ONNX model");
+  po::positional_options_description pos;
+  pos.add("model", 1);
+  return parse(args, visible, pos, vm, usage, examples, &hidden);
 }
 
 nlohmann::json to_json(const Vector& v) {

@@ -30,6 +30,18 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
 nlohmann::json to_json(const Vector& v);
 nlohmann::json to_json(const Matrix& m);  // list of rows
 
+// Parses --box: "lo:hi" or "none"; without the option, a box [0, 1] is on
+// for image models (image_default) and off otherwise.
+struct BoxOption {
+  bool enabled = false;
+  double lo = 0.0, hi = 1.0;
+};
+BoxOption parse_box(const po::variables_map& vm, bool image_default);
+
+// parse() for the usual shape of a subcommand: one positional MODEL.onnx.
+bool parse_model_command(const std::vector<std::string>& args, const po::options_description& visible,
+                         po::variables_map& vm, const std::string& usage, const std::string& examples);
+
 // Formats numbers for tables: %.*g.
 std::string fmt(double v, int precision = 6);
 

@@ -15,6 +15,7 @@ PACKAGES=(
   libboost-program-options-dev nlohmann-json3-dev        # cli: options, JSON output
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   python3 python3-torch                                  # PyTorch oracle tests and baselines
+  python3-vtk9                                           # test: .vtp files open in VTK
 )
 
 missing=()

@@ -21,7 +21,8 @@ int run_region(const std::vector<std::string>& args) {
       "json", "print JSON")("output,o", po::value<std::string>(), "write the report to this file (atomically)");
   po::options_description advanced("Advanced");
   advanced.add_options()("no-facets", "skip facet reduction (one LP per row)")(
-      "max-facet-rows", po::value<std::size_t>()->default_value(5000), "skip facet reduction above this many rows")(
+      "max-lp-rows", po::value<std::size_t>()->default_value(5000),
+      "skip facets and confidence bounds for regions with more half-spaces")(
       "no-confidence", "skip the confidence bounds (K^2 LPs for K classes)");
   po::options_description visible;
   visible.add(common).add(advanced);
@@ -41,7 +42,7 @@ int run_region(const std::vector<std::string>& args) {
     o.box_hi = box.hi;
   }
   o.find_facets = vm.count("no-facets") == 0;
-  o.max_facet_rows = vm["max-facet-rows"].as<std::size_t>();
+  o.max_lp_rows = vm["max-lp-rows"].as<std::size_t>();
   o.confidence = vm.count("no-confidence") == 0;
   const RegionReport r = analyse_region(net, x, o);
 
@@ -77,6 +78,7 @@ int run_region(const std::vector<std::string>& args) {
     j["recession_direction"] = r.bounded ? nlohmann::json(nullptr) : to_json(r.recession_direction);
     j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
     j["inradius"] = std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
+    if (!r.confidence_computed) j["confidence_note"] = r.confidence_note;
     if (r.confidence_computed) {
       j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
       nlohmann::json margins = nlohmann::json::array();
@@ -123,6 +125,7 @@ int run_region(const std::vector<std::string>& args) {
     } else {
       out << "inradius     unbounded (the region contains balls of every radius)\n";
     }
+    if (!r.confidence_computed) out << "confidence   " << r.confidence_note << "\n";
     if (r.confidence_computed) {
       out << "confidence   the largest confidence in the region lies in [" << fmt(r.largest_confidence_lower) << ", "
           << fmt(r.largest_confidence_upper) << "]\nclasses      winning somewhere in the region (margin >= 0):";

@@ -180,16 +180,22 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     }
   }
 
-  if (o.confidence) confidence_bounds(net, fp, r);
+  if (!o.confidence)
+    r.confidence_note = "not requested";
+  else if (static_cast<std::size_t>(m) > o.max_lp_rows)
+    r.confidence_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_lp_rows) +
+                        " (--max-lp-rows)";
+  else
+    confidence_bounds(net, fp, r);
 
   // Facets: row i is irredundant when relaxing it lets A_i z exceed b_i.
   if (!o.find_facets) {
     r.facets_note = "not requested";
     return r;
   }
-  if (static_cast<std::size_t>(m) > o.max_facet_rows) {
-    r.facets_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_facet_rows) +
-                    " (--max-facet-rows)";
+  if (static_cast<std::size_t>(m) > o.max_lp_rows) {
+    r.facets_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_lp_rows) +
+                    " (--max-lp-rows)";
     return r;
   }
   LinearProgram lp;

@@ -27,8 +27,9 @@ struct RegionOptions {
   // Confidence bounds over the region by LPs on the logit differences
   // (K + K(K-1) LPs for K classes).
   bool confidence = true;
-  // Facet reduction solves one LP per row; skipped above this many rows.
-  std::size_t max_facet_rows = 5000;
+  // Facets (one LP per row) and confidence bounds (K^2 LPs over all rows)
+  // are skipped above this many rows.
+  std::size_t max_lp_rows = 5000;
 };
 
 struct RegionReport {
@@ -54,6 +55,7 @@ struct RegionReport {
   //  margin's optimum) and upper = max_k min_j 1 / (1 + exp(-M_kj)) with
   //  M_kj = max over z of (z_k - z_j). Unbounded LPs give upper = 1.
   bool confidence_computed = false;
+  std::string confidence_note;    // why not, if not
   Vector max_margin;
   double largest_confidence_lower = 0, largest_confidence_upper = 1;
 };

@@ -81,6 +81,7 @@ int run_region(const std::vector<std::string>& args) {
     if (!r.confidence_computed) j["confidence_note"] = r.confidence_note;
     if (r.confidence_computed) {
       j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
+      j["smallest_confidence"] = {r.smallest_confidence_lower, r.smallest_confidence_upper};
       nlohmann::json margins = nlohmann::json::array();
       for (Eigen::Index k = 0; k < r.max_margin.size(); ++k)
         margins.push_back(std::isfinite(r.max_margin[k]) ? nlohmann::json(r.max_margin[k]) : nlohmann::json(nullptr));
@@ -128,7 +129,8 @@ int run_region(const std::vector<std::string>& args) {
     if (!r.confidence_computed) out << "confidence   " << r.confidence_note << "\n";
     if (r.confidence_computed) {
       out << "confidence   the largest confidence in the region lies in [" << fmt(r.largest_confidence_lower) << ", "
-          << fmt(r.largest_confidence_upper) << "]\nclasses      winning somewhere in the region (margin >= 0):";
+          << fmt(r.largest_confidence_upper) << "], the smallest in [" << fmt(r.smallest_confidence_lower) << ", "
+          << fmt(r.smallest_confidence_upper) << "]\nclasses      winning somewhere in the region (margin >= 0):";
       for (Eigen::Index k = 0; k < r.max_margin.size(); ++k)
         if (r.max_margin[k] >= 0) out << " " << k;
       out << "\n";

@@ -28,6 +28,7 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
   const Eigen::Index m = r.A.rows(), d = r.A.cols();
   r.max_margin.resize(K);
   double lower = 0, upper = 0;
+  Matrix M = Matrix::Constant(K, K, std::numeric_limits<double>::infinity());  // M(k, j) = max (z_k - z_j)
   for (int k = 0; k < K; ++k) {
     // max s  s.t.  A z <= b,  s - (V_k - V_j) z <= a_k - a_j  for j != k.
     LinearProgram lp;
@@ -62,8 +63,10 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
       pair.b = r.b;
       pair.c = (out.V.row(k) - out.V.row(j)).transpose();
       const LpSolution p = solve_lp(pair);
-      if (p.status == LpSolution::Status::Optimal)
-        bound = std::min(bound, 1.0 / (1.0 + std::exp(-(p.objective + out.a[k] - out.a[j]))));
+      if (p.status == LpSolution::Status::Optimal) {
+        M(k, j) = p.objective + out.a[k] - out.a[j];
+        bound = std::min(bound, 1.0 / (1.0 + std::exp(-M(k, j))));
+      }
       else if (p.status != LpSolution::Status::Unbounded)
         throw Error("region: the margin LP for classes " + std::to_string(k) + " and " + std::to_string(j) + " failed");
     }
@@ -71,6 +74,19 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
   }
   r.largest_confidence_lower = lower;
   r.largest_confidence_upper = std::max(upper, lower);
+  // Smallest confidence: where t is the arg-max, z_j - z_t <= min(0, M(j, t)).
+  double small_lower = 1.0;
+  for (int t = 0; t < K; ++t) {
+    if (!(r.max_margin[t] >= 0)) continue;
+    double s = 1.0;
+    for (int j = 0; j < K; ++j)
+      if (j != t) s += std::exp(std::min(0.0, M(j, t)));
+    small_lower = std::min(small_lower, 1.0 / s);
+  }
+  r.smallest_confidence_lower = small_lower;
+  double small_upper = softmax(fp.logits()).maxCoeff();
+  if (r.chebyshev_center) small_upper = std::min(small_upper, softmax(logits(net, *r.chebyshev_center)).maxCoeff());
+  r.smallest_confidence_upper = std::max(small_upper, small_lower);
   r.confidence_computed = true;
 }
 
@@ -181,7 +197,7 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   }
 
   if (!o.confidence)
-    r.confidence_note = "not requested";
+    r.confidence_note = "not requested";  // (computed after the Chebyshev centre, which it uses)
   else if (static_cast<std::size_t>(m) > o.max_lp_rows)
     r.confidence_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_lp_rows) +
                         " (--max-lp-rows)";

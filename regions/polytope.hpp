@@ -58,6 +58,12 @@ struct RegionReport {
   std::string confidence_note;    // why not, if not
   Vector max_margin;
   double largest_confidence_lower = 0, largest_confidence_upper = 1;
+  // The smallest confidence over the region lies in [smallest_confidence_lower,
+  // smallest_confidence_upper]: lower = min over classes t that win somewhere
+  // of 1 / (1 + sum_{j != t} exp(min(0, M_jt))) (where t is the arg-max,
+  // z_j - z_t <= min(0, M_jt)); upper = the smaller confidence at x and at
+  // the Chebyshev centre, both points of the region.
+  double smallest_confidence_lower = 0, smallest_confidence_upper = 1;
 };
 
 // Throws tessera::Error for a bad input or options, or when an LP fails

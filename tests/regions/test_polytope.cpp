@@ -113,6 +113,10 @@ TEST(Polytope, ConfidenceBoundsHandSolved) {
   const double exact = 1 / (1 + std::exp(-10.0));
   EXPECT_NEAR(r.largest_confidence_lower, exact, 1e-12);
   EXPECT_NEAR(r.largest_confidence_upper, exact, 1e-12);
+  // The smallest: on the diagonal z1 = z2 the two classes tie at 1/2, which
+  // both bounds find (M_10 = 10 >= 0, so exp(min(0, .)) = 1).
+  EXPECT_NEAR(r.smallest_confidence_lower, 0.5, 1e-12);
+  EXPECT_GE(r.smallest_confidence_upper, 0.5);
 }
 
 TEST(Polytope, ConfidenceBoundsBracketConfidencesInsideTheRegion) {
@@ -128,9 +132,12 @@ TEST(Polytope, ConfidenceBoundsBracketConfidencesInsideTheRegion) {
     ASSERT_TRUE(r.confidence_computed);
     EXPECT_LE(r.largest_confidence_lower, r.largest_confidence_upper);
     // Points of the region: x, the centre, and points between them.
+    EXPECT_LE(r.smallest_confidence_lower, r.smallest_confidence_upper);
     for (double f : {0.0, 0.25, 0.5, 0.75, 1.0}) {
       const Vector z = x + f * (*r.chebyshev_center - x);
-      EXPECT_LE(softmax(logits(net, z)).maxCoeff(), r.largest_confidence_upper + 1e-12);
+      const double c = softmax(logits(net, z)).maxCoeff();
+      EXPECT_LE(c, r.largest_confidence_upper + 1e-12);
+      EXPECT_GE(c, r.smallest_confidence_lower - 1e-12);
     }
     // The class at x wins somewhere in the region: its margin is >= 0.
     Eigen::Index k;

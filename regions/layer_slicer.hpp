@@ -8,6 +8,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "core/activation_pattern.hpp"
@@ -105,6 +106,21 @@ class LayerSlicer {
       release(piece, k);
     }
     emit(piece, out);
+  }
+
+  // Runs the whole slice from `start` and returns its cells; *stop_reason is
+  // empty when complete, else why it stopped (the cells are then partial).
+  std::vector<SlicedCell<Geometry>> run(Piece<Geometry> start, std::string* stop_reason) {
+    std::vector<SlicedCell<Geometry>> cells;
+    process(std::move(start), 1, cells, true);
+    stop_reason->clear();
+    if (stop_.load()) {
+      *stop_reason = o_.cancel && o_.cancel->load()
+                         ? "cancelled"
+                         : "stopped at " + std::to_string(o_.max_regions) + " regions (--max-regions)";
+      if (cells.size() > o_.max_regions) cells.resize(o_.max_regions);
+    }
+    return cells;
   }
 
   std::atomic<bool> stop_{false};

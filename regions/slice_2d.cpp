@@ -128,16 +128,8 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   start.pattern = empty_pattern(net);
   Slice2d out;
   out.window_area = (w.u1 - w.u0) * (w.v1 - w.v0);
-  std::vector<detail::SlicedCell<Geometry2>> cells;
-  slicer.process(std::move(start), 1, cells, true);
-  out.complete = !slicer.stop_.load();
-  if (!out.complete) {
-    if (o.cancel && o.cancel->load())
-      out.stop_reason = "cancelled";
-    else
-      out.stop_reason = "stopped at " + std::to_string(o.max_regions) + " regions (--max-regions)";
-    if (cells.size() > o.max_regions) cells.resize(o.max_regions);
-  }
+  auto cells = slicer.run(std::move(start), &out.stop_reason);
+  out.complete = out.stop_reason.empty();
   out.polygons.resize(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {
     SlicePolygon& p = out.polygons[i];

@@ -46,17 +46,10 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
   start.values[0].leftCols(3) = E;
   start.values[0].col(3) = s.origin;
   start.pattern = empty_pattern(net);
-  std::vector<detail::SlicedCell<Geometry3>> cells;
-  slicer.process(std::move(start), 1, cells, true);
   Slice3d out;
   out.box_volume = (box.hi - box.lo).prod();
-  out.complete = !slicer.stop_.load();
-  if (!out.complete) {
-    out.stop_reason = o.cancel && o.cancel->load()
-                          ? "cancelled"
-                          : "stopped at " + std::to_string(o.max_regions) + " regions (--max-regions)";
-    if (cells.size() > o.max_regions) cells.resize(o.max_regions);
-  }
+  auto cells = slicer.run(std::move(start), &out.stop_reason);
+  out.complete = out.stop_reason.empty();
   out.polyhedra.resize(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {
     SlicePolyhedron& p = out.polyhedra[i];

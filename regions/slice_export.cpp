@@ -274,83 +274,84 @@ std::string slice_to_png(const Slice2d& s, const SliceWindow& w, SliceColouring 
   return c.finish();
 }
 
-std::string slice_to_vtp(const Slice2d& s) {
+namespace {
+
+// One cell-data array of a .vtp file (every value fits a double exactly).
+struct CellArray {
+  const char* type;
+  const char* name;
+  std::vector<double> values;
+};
+
+// VTK XML PolyData, ASCII: one polygon cell per entry of `polygons`.
+std::string polydata_xml(const std::vector<const std::vector<Eigen::Vector3d>*>& polygons,
+                         const std::vector<CellArray>& arrays) {
   std::size_t points = 0;
-  for (const auto& p : s.polygons) points += p.polygon.vertices.size();
+  for (const auto* p : polygons) points += p->size();
   std::ostringstream o;
   o.precision(17);
   o << "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\" byte_order=\"LittleEndian\">\n<PolyData>\n"
     << "<Piece NumberOfPoints=\"" << points << "\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" "
-    << "NumberOfPolys=\"" << s.polygons.size() << "\">\n<Points>\n"
+    << "NumberOfPolys=\"" << polygons.size() << "\">\n<Points>\n"
     << "<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">\n";
-  for (const auto& p : s.polygons)
-    for (const auto& v : p.polygon.vertices) o << v[0] << " " << v[1] << " 0\n";
+  for (const auto* p : polygons)
+    for (const auto& v : *p) o << v[0] << " " << v[1] << " " << v[2] << "\n";
   o << "</DataArray>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">\n";
   std::size_t next = 0;
-  for (const auto& p : s.polygons) {
-    for (size_t i = 0; i < p.polygon.vertices.size(); ++i) o << next++ << " ";
+  for (const auto* p : polygons) {
+    for (size_t i = 0; i < p->size(); ++i) o << next++ << " ";
     o << "\n";
   }
   o << "</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">\n";
   next = 0;
-  for (const auto& p : s.polygons) o << (next += p.polygon.vertices.size()) << "\n";
+  for (const auto* p : polygons) o << (next += p->size()) << "\n";
   o << "</DataArray>\n</Polys>\n<CellData Scalars=\"class\">\n";
-  auto array = [&](const char* type, const char* name, auto value) {
-    o << "<DataArray type=\"" << type << "\" Name=\"" << name << "\" format=\"ascii\">\n";
-    for (size_t i = 0; i < s.polygons.size(); ++i) o << value(i) << "\n";
+  for (const CellArray& a : arrays) {
+    o << "<DataArray type=\"" << a.type << "\" Name=\"" << a.name << "\" format=\"ascii\">\n";
+    for (double v : a.values) o << v << "\n";
     o << "</DataArray>\n";
-  };
-  array("Int64", "region_id", [&](size_t i) { return static_cast<long long>(i); });
-  array("UInt32", "pattern_hash_hi", [&](size_t i) { return s.polygons[i].pattern_hash >> 32; });
-  array("UInt32", "pattern_hash_lo", [&](size_t i) { return s.polygons[i].pattern_hash & 0xffffffffu; });
-  array("Int32", "class", [&](size_t i) { return s.polygons[i].predicted_class; });
-  array("Float64", "confidence_min", [&](size_t i) { return s.polygons[i].min_confidence; });
-  array("Float64", "confidence_max", [&](size_t i) { return s.polygons[i].max_confidence; });
-  array("Float64", "area", [&](size_t i) { return s.polygons[i].area; });
+  }
   o << "</CellData>\n</Piece>\n</PolyData>\n</VTKFile>\n";
   return o.str();
 }
 
+}  // namespace
+
+std::string slice_to_vtp(const Slice2d& s) {
+  std::vector<std::vector<Eigen::Vector3d>> points(s.polygons.size());
+  std::vector<const std::vector<Eigen::Vector3d>*> polys;
+  std::vector<CellArray> arrays = {{"Int64", "region_id", {}},      {"UInt32", "pattern_hash_hi", {}},
+                                   {"UInt32", "pattern_hash_lo", {}}, {"Int32", "class", {}},
+                                   {"Float64", "confidence_min", {}}, {"Float64", "confidence_max", {}},
+                                   {"Float64", "area", {}}};
+  for (size_t i = 0; i < s.polygons.size(); ++i) {
+    const SlicePolygon& p = s.polygons[i];
+    for (const auto& v : p.polygon.vertices) points[i].emplace_back(v[0], v[1], 0.0);
+    polys.push_back(&points[i]);
+    const double values[] = {static_cast<double>(i), static_cast<double>(p.pattern_hash >> 32),
+                             static_cast<double>(p.pattern_hash & 0xffffffffu), static_cast<double>(p.predicted_class),
+                             p.min_confidence, p.max_confidence, p.area};
+    for (size_t k = 0; k < arrays.size(); ++k) arrays[k].values.push_back(values[k]);
+  }
+  return polydata_xml(polys, arrays);
+}
+
 std::string slice_to_vtp(const Slice3d& s) {
-  std::size_t points = 0, cells = 0;
-  for (const auto& p : s.polyhedra)
+  std::vector<const std::vector<Eigen::Vector3d>*> faces;
+  std::vector<CellArray> arrays = {{"Int64", "region_id", {}},       {"UInt32", "pattern_hash_hi", {}},
+                                   {"UInt32", "pattern_hash_lo", {}}, {"Int32", "class", {}},
+                                   {"Float64", "volume", {}}};
+  for (size_t i = 0; i < s.polyhedra.size(); ++i) {
+    const SlicePolyhedron& p = s.polyhedra[i];
     for (const auto& f : p.cell.faces) {
-      points += f.vertices.size();
-      ++cells;
+      faces.push_back(&f.vertices);
+      const double values[] = {static_cast<double>(i), static_cast<double>(p.pattern_hash >> 32),
+                               static_cast<double>(p.pattern_hash & 0xffffffffu),
+                               static_cast<double>(p.predicted_class), p.volume};
+      for (size_t k = 0; k < arrays.size(); ++k) arrays[k].values.push_back(values[k]);
     }
-  std::ostringstream o;
-  o.precision(17);
-  o << "<?xml version=\"1.0\"?>\n<VTKFile type=\"PolyData\" version=\"0.1\" byte_order=\"LittleEndian\">\n<PolyData>\n"
-    << "<Piece NumberOfPoints=\"" << points << "\" NumberOfVerts=\"0\" NumberOfLines=\"0\" NumberOfStrips=\"0\" "
-    << "NumberOfPolys=\"" << cells << "\">\n<Points>\n<DataArray type=\"Float64\" NumberOfComponents=\"3\" format=\"ascii\">\n";
-  for (const auto& p : s.polyhedra)
-    for (const auto& f : p.cell.faces)
-      for (const auto& v : f.vertices) o << v[0] << " " << v[1] << " " << v[2] << "\n";
-  o << "</DataArray>\n</Points>\n<Polys>\n<DataArray type=\"Int64\" Name=\"connectivity\" format=\"ascii\">\n";
-  std::size_t next = 0;
-  for (const auto& p : s.polyhedra)
-    for (const auto& f : p.cell.faces) {
-      for (size_t i = 0; i < f.vertices.size(); ++i) o << next++ << " ";
-      o << "\n";
-    }
-  o << "</DataArray>\n<DataArray type=\"Int64\" Name=\"offsets\" format=\"ascii\">\n";
-  next = 0;
-  for (const auto& p : s.polyhedra)
-    for (const auto& f : p.cell.faces) o << (next += f.vertices.size()) << "\n";
-  o << "</DataArray>\n</Polys>\n<CellData Scalars=\"class\">\n";
-  auto array = [&](const char* type, const char* name, auto value) {
-    o << "<DataArray type=\"" << type << "\" Name=\"" << name << "\" format=\"ascii\">\n";
-    for (size_t i = 0; i < s.polyhedra.size(); ++i)
-      for (size_t f = 0; f < s.polyhedra[i].cell.faces.size(); ++f) o << value(i) << "\n";
-    o << "</DataArray>\n";
-  };
-  array("Int64", "region_id", [&](size_t i) { return static_cast<long long>(i); });
-  array("UInt32", "pattern_hash_hi", [&](size_t i) { return s.polyhedra[i].pattern_hash >> 32; });
-  array("UInt32", "pattern_hash_lo", [&](size_t i) { return s.polyhedra[i].pattern_hash & 0xffffffffu; });
-  array("Int32", "class", [&](size_t i) { return s.polyhedra[i].predicted_class; });
-  array("Float64", "volume", [&](size_t i) { return s.polyhedra[i].volume; });
-  o << "</CellData>\n</Piece>\n</PolyData>\n</VTKFile>\n";
-  return o.str();
+  }
+  return polydata_xml(faces, arrays);
 }
 
 }  // namespace tessera

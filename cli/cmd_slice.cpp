@@ -24,28 +24,37 @@ namespace tessera::cli {
 
 namespace {
 
-SliceWindow parse_window(const std::string& text) {
-  SliceWindow w;
-  double v[4];
+// "a:b:c..." with exactly `count` numbers; `what` names the option and form.
+std::vector<double> parse_numbers(const std::string& text, size_t count, const std::string& what) {
+  std::vector<double> v;
   size_t pos = 0;
-  for (int i = 0; i < 4; ++i) {
-    const size_t end = i < 3 ? text.find(':', pos) : text.size();
-    if (end == std::string::npos) throw Error("--window '" + text + "': expected u0:u1:v0:v1");
+  while (pos <= text.size()) {
+    const size_t end = std::min(text.find(':', pos), text.size());
     size_t used = 0;
+    double x = 0;
     try {
-      v[i] = std::stod(text.substr(pos, end - pos), &used);
+      x = std::stod(text.substr(pos, end - pos), &used);
     } catch (...) {
       used = 0;
     }
-    if (used != end - pos) throw Error("--window '" + text + "': expected u0:u1:v0:v1");
+    if (used == 0 || used != end - pos) break;
+    v.push_back(x);
     pos = end + 1;
   }
-  w.u0 = v[0];
-  w.u1 = v[1];
-  w.v0 = v[2];
-  w.v1 = v[3];
-  return w;
+  if (v.size() != count || pos <= text.size())
+    throw Error(what + " '" + text + "': expected " + (count == 4 ? "u0:u1:v0:v1" : "u0:u1:v0:v1:w0:w1"));
+  return v;
 }
+
+// The slice's origin and directions, from --input (random orthonormal
+// directions), --points, --origin/--e1/--e2[/--e3], or the input space of a
+// model with exactly `dims` inputs.
+struct Frame {
+  Vector origin;
+  std::vector<Vector> e;
+  std::string described;
+  bool from_points = false;
+};
 
 // Random orthonormal directions (Gram-Schmidt on Gaussian vectors): slice
 // coordinates are Euclidean distances in input space.
@@ -64,10 +73,46 @@ std::vector<Vector> random_directions(Eigen::Index d, int count, std::uint64_t s
   return out;
 }
 
-void random_directions(Plane2d& p, std::uint64_t seed) {
-  const auto e = random_directions(p.origin.size(), 2, seed);
-  p.e1 = e[0];
-  p.e2 = e[1];
+Frame choose_frame(const Network& net, const po::variables_map& vm, int dims) {
+  const Shape& shape = net.input_shape();
+  const char* names[] = {"e1", "e2", "e3"};
+  const int ways = (vm.count("input") > 0) + (vm.count("points") > 0) +
+                   (vm.count("origin") || vm.count("e1") || vm.count("e2") || vm.count("e3"));
+  if (ways > 1) throw po::error("give one of --input, --points, or --origin/--e1/--e2");
+  Frame f;
+  if (vm.count("input")) {
+    f.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
+    f.e = random_directions(f.origin.size(), dims, vm["seed"].as<std::uint64_t>());
+    f.described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions (seed " +
+                  std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
+  } else if (vm.count("points")) {
+    const auto p = vm["points"].as<std::vector<std::string>>();
+    if (static_cast<int>(p.size()) != dims + 1)
+      throw po::error("--points needs " + std::to_string(dims + 1) + " files with --dims " + std::to_string(dims));
+    f.origin = read_input_for(shape, p[0]);
+    f.described = p[0];
+    for (int k = 1; k <= dims; ++k) {
+      f.e.push_back(read_input_for(shape, p[k]) - f.origin);
+      f.described += std::string(" + ") + "uvw"[k - 1] + " (" + p[k] + " - " + p[0] + ")";
+    }
+    f.from_points = true;
+  } else if (vm.count("origin")) {
+    f.origin = read_input_for(shape, vm["origin"].as<std::string>());
+    for (int k = 0; k < dims; ++k) {
+      if (!vm.count(names[k])) throw po::error(std::string("--origin needs --") + names[k]);
+      f.e.push_back(read_input_for(shape, vm[names[k]].as<std::string>()));
+    }
+    f.described = "explicit origin and directions";
+  } else {
+    if (net.input_size() != dims)
+      throw po::error("the model has " + std::to_string(net.input_size()) + " inputs: choose " +
+                      (dims == 2 ? "a plane with --input, --points or --origin/--e1/--e2"
+                                 : "a 3-D slice with --input, --points or --origin/--e1/--e2/--e3"));
+    f.origin = Vector::Zero(dims);
+    for (int k = 0; k < dims; ++k) f.e.push_back(Vector::Unit(dims, k));
+    f.described = dims == 2 ? "the input plane (u, v) = (x1, x2)" : "the input space (u, v, w) = (x1, x2, x3)";
+  }
+  return f;
 }
 
 
@@ -75,61 +120,13 @@ void random_directions(Plane2d& p, std::uint64_t seed) {
 
 // --dims 3: polyhedra, JSON and .vtp.
 int run_slice_3d(const Network& net, const po::variables_map& vm) {
-  const Shape& shape = net.input_shape();
   if (vm.count("svg") || vm.count("png")) throw Error("--svg/--png draw 2-D slices; use --vtp for 3-D slices");
-  Plane3d s;
-  std::string described;
-  if (vm.count("input")) {
-    s.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
-    const auto e = random_directions(s.origin.size(), 3, vm["seed"].as<std::uint64_t>());
-    s.e1 = e[0];
-    s.e2 = e[1];
-    s.e3 = e[2];
-    described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions";
-  } else if (vm.count("points")) {
-    const auto p = vm["points"].as<std::vector<std::string>>();
-    if (p.size() != 4) throw po::error("--points needs four files with --dims 3");
-    s.origin = read_input_for(shape, p[0]);
-    s.e1 = read_input_for(shape, p[1]) - s.origin;
-    s.e2 = read_input_for(shape, p[2]) - s.origin;
-    s.e3 = read_input_for(shape, p[3]) - s.origin;
-    described = "four points";
-  } else if (vm.count("origin")) {
-    if (!vm.count("e1") || !vm.count("e2") || !vm.count("e3")) throw po::error("--origin needs --e1, --e2 and --e3");
-    s.origin = read_input_for(shape, vm["origin"].as<std::string>());
-    s.e1 = read_input_for(shape, vm["e1"].as<std::string>());
-    s.e2 = read_input_for(shape, vm["e2"].as<std::string>());
-    s.e3 = read_input_for(shape, vm["e3"].as<std::string>());
-    described = "explicit origin and directions";
-  } else {
-    if (net.input_size() != 3)
-      throw po::error("the model has " + std::to_string(net.input_size()) +
-                      " inputs: choose a 3-D slice with --input, --points or --origin/--e1/--e2/--e3");
-    s.origin = Vector::Zero(3);
-    s.e1 = Eigen::Vector3d::UnitX();
-    s.e2 = Eigen::Vector3d::UnitY();
-    s.e3 = Eigen::Vector3d::UnitZ();
-    described = "the input space (u, v, w) = (x1, x2, x3)";
-  }
+  const Frame f = choose_frame(net, vm, 3);
+  const std::string& described = f.described;
+  Plane3d s{f.origin, f.e[0], f.e[1], f.e[2]};
   SliceBox box;
   if (vm.count("box")) {
-    const std::string t = vm["box"].as<std::string>();
-    std::vector<double> v;
-    size_t pos = 0;
-    while (pos <= t.size()) {
-      const size_t end = std::min(t.find(':', pos), t.size());
-      size_t used = 0;
-      double x = 0;
-      try {
-        x = std::stod(t.substr(pos, end - pos), &used);
-      } catch (...) {
-        used = 0;
-      }
-      if (used == 0 || used != end - pos) throw Error("--box '" + t + "': expected u0:u1:v0:v1:w0:w1");
-      v.push_back(x);
-      pos = end + 1;
-    }
-    if (v.size() != 6) throw Error("--box '" + t + "': expected u0:u1:v0:v1:w0:w1");
+    const auto v = parse_numbers(vm["box"].as<std::string>(), 6, "--box");
     box.lo = Eigen::Vector3d(v[0], v[2], v[4]);
     box.hi = Eigen::Vector3d(v[1], v[3], v[5]);
   }
@@ -220,44 +217,18 @@ int run_slice(const std::vector<std::string>& args) {
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
-  const Shape& shape = net.input_shape();
   const int dims = vm["dims"].as<int>();
   if (dims != 2 && dims != 3) throw Error("--dims must be 2 or 3");
   if (dims == 3) return run_slice_3d(net, vm);
-  Plane2d plane;
+  const Frame f = choose_frame(net, vm, 2);
+  const std::string& described = f.described;
+  const Plane2d plane{f.origin, f.e[0], f.e[1]};
   SliceWindow window;
-  std::string described;
-  const int ways = (vm.count("input") > 0) + (vm.count("points") > 0) + (vm.count("origin") || vm.count("e1") || vm.count("e2"));
-  if (ways > 1) throw po::error("give one of --input, --points, or --origin/--e1/--e2");
-  if (vm.count("input")) {
-    plane.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
-    random_directions(plane, vm["seed"].as<std::uint64_t>());
-    described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions (seed " +
-                std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
-  } else if (vm.count("points")) {
-    const auto p = vm["points"].as<std::vector<std::string>>();
-    if (p.size() != 3) throw po::error("--points needs exactly three files");
-    plane.origin = read_input_for(shape, p[0]);
-    plane.e1 = read_input_for(shape, p[1]) - plane.origin;
-    plane.e2 = read_input_for(shape, p[2]) - plane.origin;
-    window = SliceWindow{-0.25, 1.25, -0.25, 1.25};
-    described = p[0] + " + u (" + p[1] + " - " + p[0] + ") + v (" + p[2] + " - " + p[0] + ")";
-  } else if (vm.count("origin")) {
-    if (!vm.count("e1") || !vm.count("e2")) throw po::error("--origin needs --e1 and --e2");
-    plane.origin = read_input_for(shape, vm["origin"].as<std::string>());
-    plane.e1 = read_input_for(shape, vm["e1"].as<std::string>());
-    plane.e2 = read_input_for(shape, vm["e2"].as<std::string>());
-    described = "explicit origin and directions";
-  } else {
-    if (net.input_size() != 2)
-      throw po::error("the model has " + std::to_string(net.input_size()) +
-                      " inputs: choose a plane with --input, --points or --origin/--e1/--e2");
-    plane.origin = Vector::Zero(2);
-    plane.e1 = Eigen::Vector2d(1, 0);
-    plane.e2 = Eigen::Vector2d(0, 1);
-    described = "the input plane (u, v) = (x1, x2)";
+  if (f.from_points) window = SliceWindow{-0.25, 1.25, -0.25, 1.25};
+  if (vm.count("window")) {
+    const auto v = parse_numbers(vm["window"].as<std::string>(), 4, "--window");
+    window = SliceWindow{v[0], v[1], v[2], v[3]};
   }
-  if (vm.count("window")) window = parse_window(vm["window"].as<std::string>());
   SliceOptions o;
   o.max_regions = vm["max-regions"].as<std::size_t>();
   const std::string colour = vm["color"].as<std::string>();

@@ -33,6 +33,18 @@ class InputIo : public ::testing::Test {
     }
     return "(no error)";
   }
+  // A 2x1 RGB PNG: pixel 0 = (255, 0, 51), pixel 1 = (0, 255, 102).
+  std::string write_rgb_png() {
+    png_image img{};
+    img.version = PNG_IMAGE_VERSION;
+    img.width = 2;
+    img.height = 1;
+    img.format = PNG_FORMAT_RGB;
+    const unsigned char rgb[] = {255, 0, 51, 0, 255, 102};
+    const std::string path = (dir_ / "c.png").string();
+    EXPECT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, rgb, 0, nullptr));
+    return path;
+  }
   std::filesystem::path dir_;
 };
 
@@ -71,14 +83,7 @@ TEST_F(InputIo, PgmBinaryAndAscii) {
 }
 
 TEST_F(InputIo, PngGrayAndColourInChwOrder) {
-  png_image img{};
-  img.version = PNG_IMAGE_VERSION;
-  img.width = 2;
-  img.height = 1;
-  img.format = PNG_FORMAT_RGB;
-  const unsigned char rgb[] = {255, 0, 51, 0, 255, 102};
-  const std::string path = (dir_ / "c.png").string();
-  ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, rgb, 0, nullptr));
+  const std::string path = write_rgb_png();
   const Image im = read_image(path);
   EXPECT_EQ(im.channels, 3);
   Vector expected(6);
@@ -88,14 +93,7 @@ TEST_F(InputIo, PngGrayAndColourInChwOrder) {
 }
 
 TEST_F(InputIo, ImagesMustMatchTheModelsLayout) {
-  png_image img{};
-  img.version = PNG_IMAGE_VERSION;
-  img.width = 2;
-  img.height = 1;
-  img.format = PNG_FORMAT_RGB;
-  const unsigned char rgb[] = {255, 0, 51, 0, 255, 102};
-  const std::string path = (dir_ / "c.png").string();
-  ASSERT_TRUE(png_image_write_to_file(&img, path.c_str(), 0, rgb, 0, nullptr));
+  const std::string path = write_rgb_png();
   // C-H-W model: as read. Flat model of 6 values: as read.
   Vector chw(6);
   chw << 1, 0, 0, 1, 0.2, 0.4;

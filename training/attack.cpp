@@ -1,0 +1,52 @@
+#include "training/attack.hpp"
+
+#include "core/error.hpp"
+#include "training/models.hpp"
+
+namespace tessera::training {
+
+torch::Tensor log_max_confidence(const torch::Tensor& logits) {
+  return std::get<0>(torch::log_softmax(logits, 1).max(1));
+}
+
+torch::Tensor cross_entropy_each(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return -torch::log_softmax(logits, 1).gather(1, labels.unsqueeze(1)).squeeze(1);
+}
+
+torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
+                           const std::function<torch::Tensor(const torch::Tensor&)>& objective, const PgdOptions& o,
+                           torch::Tensor* best_value) {
+  if (!(o.eps >= 0) || o.steps < 0 || !(o.lo < o.hi)) throw Error("PGD: need eps >= 0, steps >= 0 and lo < hi");
+  const double step = o.step_size >= 0 ? o.step_size : (o.steps > 0 ? o.eps / o.steps : 0.0);
+  const torch::Tensor start = x0.detach();
+  const torch::Tensor lower = (start - o.eps).clamp_min(o.lo);
+  const torch::Tensor upper = (start + o.eps).clamp_max(o.hi);
+  torch::Tensor x = start;
+  if (o.random_start && o.eps > 0) x = start + (torch::rand_like(start) * 2 - 1) * o.eps;
+  x = torch::max(torch::min(x, upper), lower).detach();
+
+  const auto per_sample = [](const torch::Tensor& t) { return t.view({t.size(0), -1}); };
+  torch::Tensor best = x.clone(), best_obj;
+  for (int k = 0; k <= o.steps; ++k) {
+    x.requires_grad_(true);
+    const torch::Tensor value = objective(model.forward(x));
+    torch::Tensor grad;
+    if (k < o.steps) grad = torch::autograd::grad({value.sum()}, {x})[0];
+    torch::NoGradGuard no_grad;
+    const torch::Tensor v = value.detach();
+    if (!best_obj.defined()) {
+      best_obj = v.clone();
+    } else {
+      const torch::Tensor better = v > best_obj;
+      best_obj = torch::where(better, v, best_obj);
+      const torch::Tensor mask = better.view({-1, 1}).expand_as(per_sample(best)).view_as(best);
+      best = torch::where(mask, x.detach(), best);
+    }
+    if (k == o.steps) break;
+    x = torch::max(torch::min(x.detach() + step * grad.sign(), upper), lower);
+  }
+  if (best_value) *best_value = best_obj;
+  return best.detach();
+}
+
+}  // namespace tessera::training

@@ -1,0 +1,34 @@
+// Projected gradient ascent in an l-infinity ball (Madry et al.), used by
+// ACET to move noise to where the model is most confident and by the
+// evaluation's adversarial noise and adversarial samples.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <functional>
+
+namespace tessera::training {
+
+class Model;
+
+struct PgdOptions {
+  double eps = 0.3;         // radius of the l-infinity ball around the start
+  int steps = 40;
+  double step_size = -1.0;  // < 0: eps / steps
+  bool random_start = true; // start at a uniform point of the ball
+  double lo = 0.0, hi = 1.0;  // the input domain (clipped to)
+};
+
+// Per-sample objectives (higher is what the attack wants).
+torch::Tensor log_max_confidence(const torch::Tensor& logits);                   // log max_k p_k
+torch::Tensor cross_entropy_each(const torch::Tensor& logits, const torch::Tensor& labels);
+
+// Signed-gradient ascent on objective(model(x)) within the ball around x0 and
+// [lo, hi]; returns, per sample, the best iterate seen (the start included)
+// and, in best_value when given, its objective. Parameter gradients are not
+// touched. The caller chooses the model's mode (eval for batch norm).
+torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
+                           const std::function<torch::Tensor(const torch::Tensor&)>& objective,
+                           const PgdOptions& options, torch::Tensor* best_value = nullptr);
+
+}  // namespace tessera::training

@@ -1,0 +1,36 @@
+// The models Tessera trains: an MLP of any widths, the paper's LeNet and a
+// small pre-activation ResNet. Each is a LibTorch module that also converts
+// itself into a tessera::Network (for ONNX export through the core); the
+// conversion reproduces the module's eval-mode outputs.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/network.hpp"
+
+namespace tessera::training {
+
+// "mlp:256,256", "lenet" (= lenet:32,64,1024, the paper's), "resnet" (= resnet:16).
+struct ModelSpec {
+  std::string kind;        // mlp | lenet | resnet
+  std::vector<int> sizes;  // widths / channels
+  std::string str() const;
+};
+ModelSpec parse_model_spec(const std::string& text);
+
+class Model : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor x) = 0;  // logits
+  // The module in eval mode as a Network (float32 parameters, exactly).
+  virtual Network to_network() const = 0;
+};
+
+// input: one sample's shape ({d} or {C,H,W}); throws tessera::Error when the
+// model does not fit the data (a CNN on non-image data, images too small).
+std::shared_ptr<Model> make_model(const ModelSpec& spec, const Shape& input, int classes);
+
+}  // namespace tessera::training

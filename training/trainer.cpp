@@ -1,0 +1,433 @@
+#include "training/trainer.hpp"
+
+#include <csignal>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "core/onnx_io.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace tessera::training {
+namespace {
+
+constexpr const char* kCheckpointFormat = "tessera-checkpoint-1";
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a + 0x9E3779B97F4A7C15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+void on_signal(int) { stop_requested().store(true); }
+
+template <typename T>
+T get_field(const json& j, const char* key, const T& fallback) {
+  if (!j.contains(key)) return fallback;
+  try {
+    return j.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error(std::string("config field '") + key + "' has the wrong type");
+  }
+}
+
+// Running sums of one epoch (kept in the checkpoint for mid-epoch resume).
+struct EpochSums {
+  double loss = 0, clean = 0, noise = 0, correct = 0, seen = 0, seconds = 0;
+  json to_json() const { return {{"loss", loss}, {"clean", clean}, {"noise", noise}, {"correct", correct}, {"seen", seen}, {"seconds", seconds}}; }
+  static EpochSums from(const json& j) {
+    EpochSums s;
+    s.loss = j.at("loss"); s.clean = j.at("clean"); s.noise = j.at("noise");
+    s.correct = j.at("correct"); s.seen = j.at("seen"); s.seconds = j.at("seconds");
+    return s;
+  }
+};
+
+double learning_rate_at(const TrainConfig& c, int epoch) {
+  double lr = c.learning_rate;
+  for (double f : c.milestones)
+    if (epoch >= static_cast<int>(std::floor(f * c.epochs))) lr *= c.lr_factor;
+  return lr;
+}
+
+std::string csv_of(const json& log) {
+  std::ostringstream out;
+  out << "epoch,learning_rate,loss,clean_loss,noise_loss,train_accuracy,test_accuracy,noise_mmc,seconds,images_per_second\n";
+  for (const json& r : log) {
+    out << r["epoch"].get<int>() << ',' << r["learning_rate"].get<double>() << ',' << r["loss"].get<double>() << ','
+        << r["clean_loss"].get<double>() << ',' << r["noise_loss"].get<double>() << ',' << r["train_accuracy"].get<double>()
+        << ',' << r["test_accuracy"].get<double>() << ',' << r["noise_mmc"].get<double>() << ',' << r["seconds"].get<double>()
+        << ',' << r["images_per_second"].get<double>() << '\n';
+  }
+  return out.str();
+}
+
+void save_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const json& meta) {
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+  model.save(model_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("meta", c10::IValue(meta.dump()));
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+json load_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const TrainConfig& config,
+                     const torch::Device& device) {
+  const std::string bytes = read_file(path);
+  torch::serialize::InputArchive archive;
+  json meta;
+  try {
+    std::istringstream in(bytes);
+    archive.load_from(in, device);
+    c10::IValue meta_value;
+    archive.read("meta", meta_value);
+    meta = json::parse(meta_value.toStringRef());
+  } catch (const std::exception& e) {
+    throw Error(path + ": not a readable Tessera checkpoint (" + std::string(e.what()).substr(0, 200) + ")");
+  }
+  if (meta.value("format", "") != kCheckpointFormat) throw Error(path + ": not a Tessera checkpoint (format field missing)");
+  const std::string want = parse_model_spec(config.model).str();
+  if (meta.value("model", "") != want || meta.value("data", "") != config.data || meta.value("method", "") != config.method)
+    throw Error(path + ": checkpoint of " + meta.value("method", "?") + " " + meta.value("model", "?") + " on " +
+                meta.value("data", "?") + " does not match the run's " + config.method + " " + want + " on " + config.data);
+  try {
+    torch::serialize::InputArchive model_archive, optimizer_archive;
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model.load(model_archive);
+    optimizer.load(optimizer_archive);
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    throw Error(path + ": checkpoint does not match the model: " + msg.substr(0, msg.find('\n')));
+  }
+  return meta;
+}
+
+}  // namespace
+
+json TrainConfig::to_json() const {
+  return {{"method", method},
+          {"model", model},
+          {"data", data},
+          {"preset", preset},
+          {"epochs", epochs},
+          {"batch_size", batch_size},
+          {"learning_rate", learning_rate},
+          {"weight_decay", weight_decay},
+          {"milestones", milestones},
+          {"lr_factor", lr_factor},
+          {"lambda", lambda},
+          {"noise", {{"permuted_fraction", noise.permuted_fraction}, {"blur", noise.blur}, {"sigma_min", noise.sigma_min},
+                     {"sigma_max", noise.sigma_max}, {"rescale", noise.rescale}}},
+          {"acet", {{"eps", acet.eps}, {"steps", acet.steps}, {"step_size", acet.step_size}, {"random_start", acet.random_start}}},
+          {"augment", augment},
+          {"crop_pad", crop_pad},
+          {"data_options", {{"data_dir", data_options.data_dir}, {"fmnist_dir", data_options.fmnist_dir},
+                            {"synthetic_train", data_options.synthetic_train}, {"synthetic_test", data_options.synthetic_test},
+                            {"synthetic_noise", data_options.synthetic_noise}, {"train_limit", data_options.train_limit},
+                            {"test_limit", data_options.test_limit}}},
+          {"seed", seed}};
+}
+
+TrainConfig TrainConfig::from_json(const json& j) {
+  if (!j.is_object()) throw Error("config: expected a JSON object");
+  TrainConfig c;
+  c.method = get_field(j, "method", c.method);
+  c.model = get_field(j, "model", c.model);
+  c.data = get_field(j, "data", c.data);
+  c.preset = get_field(j, "preset", c.preset);
+  c.epochs = get_field(j, "epochs", c.epochs);
+  c.batch_size = get_field(j, "batch_size", c.batch_size);
+  c.learning_rate = get_field(j, "learning_rate", c.learning_rate);
+  c.weight_decay = get_field(j, "weight_decay", c.weight_decay);
+  c.milestones = get_field(j, "milestones", c.milestones);
+  c.lr_factor = get_field(j, "lr_factor", c.lr_factor);
+  c.lambda = get_field(j, "lambda", c.lambda);
+  const json noise = j.value("noise", json::object());
+  c.noise.permuted_fraction = get_field(noise, "permuted_fraction", c.noise.permuted_fraction);
+  c.noise.blur = get_field(noise, "blur", c.noise.blur);
+  c.noise.sigma_min = get_field(noise, "sigma_min", c.noise.sigma_min);
+  c.noise.sigma_max = get_field(noise, "sigma_max", c.noise.sigma_max);
+  c.noise.rescale = get_field(noise, "rescale", c.noise.rescale);
+  const json acet = j.value("acet", json::object());
+  c.acet.eps = get_field(acet, "eps", c.acet.eps);
+  c.acet.steps = get_field(acet, "steps", c.acet.steps);
+  c.acet.step_size = get_field(acet, "step_size", c.acet.step_size);
+  c.acet.random_start = get_field(acet, "random_start", c.acet.random_start);
+  c.augment = get_field(j, "augment", c.augment);
+  c.crop_pad = get_field(j, "crop_pad", c.crop_pad);
+  const json d = j.value("data_options", json::object());
+  c.data_options.data_dir = get_field(d, "data_dir", c.data_options.data_dir);
+  c.data_options.fmnist_dir = get_field(d, "fmnist_dir", c.data_options.fmnist_dir);
+  c.data_options.synthetic_train = get_field(d, "synthetic_train", c.data_options.synthetic_train);
+  c.data_options.synthetic_test = get_field(d, "synthetic_test", c.data_options.synthetic_test);
+  c.data_options.synthetic_noise = get_field(d, "synthetic_noise", c.data_options.synthetic_noise);
+  c.data_options.train_limit = get_field(d, "train_limit", c.data_options.train_limit);
+  c.data_options.test_limit = get_field(d, "test_limit", c.data_options.test_limit);
+  c.seed = get_field(j, "seed", c.seed);
+  return c;
+}
+
+std::vector<std::string> preset_names() { return {"paper", "quick", "toy"}; }
+
+void apply_preset(const std::string& name, TrainConfig& c) {
+  c.preset = name;
+  c.milestones = {0.5, 0.75, 0.9};
+  c.learning_rate = 1e-3;
+  c.lr_factor = 0.1;
+  if (name == "paper") {
+    c.epochs = 100;
+    c.batch_size = 128;
+    c.data_options.train_limit = -1;
+    c.acet.steps = 40;
+  } else if (name == "quick") {
+    c.epochs = 10;
+    c.batch_size = 128;
+    c.data_options.train_limit = 10000;
+    c.acet.steps = 10;
+  } else if (name == "toy") {
+    c.epochs = 60;
+    c.batch_size = 64;
+    c.learning_rate = 3e-3;
+    c.acet.steps = 10;
+  } else {
+    throw Error("unknown preset '" + name + "' (known: paper, quick, toy)");
+  }
+}
+
+std::atomic<bool>& stop_requested() {
+  static std::atomic<bool> flag{false};
+  return flag;
+}
+
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available())
+      throw Error("--device " + name + ": this LibTorch build has no CUDA support or sees no GPU; use --device cpu or auto");
+    torch::Device d(name);
+    if (d.has_index() && d.index() >= static_cast<int>(torch::cuda::device_count()))
+      throw Error("--device " + name + ": only " + std::to_string(torch::cuda::device_count()) + " CUDA device(s) present");
+    return d;
+  }
+  throw Error("unknown device '" + name + "' (known: auto, cpu, cuda, cuda:N)");
+}
+
+double accuracy(Model& model, const torch::Tensor& x, const torch::Tensor& y, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  std::int64_t correct = 0;
+  for (std::int64_t i = 0; i < x.size(0); i += 1000) {
+    const std::int64_t n = std::min<std::int64_t>(1000, x.size(0) - i);
+    const torch::Tensor logits = model.forward(x.narrow(0, i, n).to(device));
+    correct += logits.argmax(1).eq(y.narrow(0, i, n).to(device)).sum().item<std::int64_t>();
+  }
+  model.train(was_training);
+  return x.size(0) ? static_cast<double>(correct) / x.size(0) : 0.0;
+}
+
+double mean_max_confidence(Model& model, const torch::Tensor& x, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  double sum = 0;
+  for (std::int64_t i = 0; i < x.size(0); i += 1000) {
+    const std::int64_t n = std::min<std::int64_t>(1000, x.size(0) - i);
+    sum += log_max_confidence(model.forward(x.narrow(0, i, n).to(device))).exp().sum().item<double>();
+  }
+  model.train(was_training);
+  return x.size(0) ? sum / x.size(0) : 0.0;
+}
+
+RunResult train(const TrainConfig& config, const RunOptions& run) {
+  // Check everything before touching the run folder.
+  if (config.method != "plain" && config.method != "ceda" && config.method != "acet")
+    throw Error("unknown method '" + config.method + "' (known: plain, ceda, acet)");
+  if (config.epochs < 1 || config.epochs > 100000) throw Error("--epochs must lie in [1, 100000]");
+  if (config.batch_size < 1 || config.batch_size > 1 << 20) throw Error("--batch-size must be positive");
+  if (!(config.learning_rate > 0) || !std::isfinite(config.learning_rate)) throw Error("--lr must be positive");
+  if (!(config.weight_decay >= 0)) throw Error("--weight-decay must not be negative");
+  if (!(config.lambda >= 0)) throw Error("--lambda must not be negative");
+  if (run.out_dir.empty()) throw Error("--out: a run folder is needed");
+  const ModelSpec spec = parse_model_spec(config.model);
+  const torch::Device device = resolve_device(run.device);
+  torch::set_num_threads(run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+
+  const std::string checkpoint_path = run.out_dir + "/checkpoint.pt";
+  if (!run.resume && !run.overwrite && fs::exists(checkpoint_path))
+    throw Error(run.out_dir + " already holds a training run; use --resume to continue it or --overwrite to start afresh");
+  if (run.resume && !fs::exists(checkpoint_path)) throw Error(run.out_dir + ": no checkpoint.pt to resume from");
+
+  Dataset data = load_dataset(config.data, config.data_options);
+  torch::manual_seed(config.seed);
+  std::shared_ptr<Model> model = make_model(spec, data.shape, data.classes);
+  model->to(device);
+  torch::optim::Adam optimizer(model->parameters(),
+                               torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay));
+
+  std::error_code ec;
+  fs::create_directories(run.out_dir, ec);
+  if (ec || !fs::is_directory(run.out_dir)) throw Error(run.out_dir + ": cannot create the run folder (" + ec.message() + ")");
+  int epoch = 0;
+  std::int64_t batch = 0;
+  EpochSums sums;
+  json log = json::array();
+  if (run.resume) {
+    const json meta = load_checkpoint(checkpoint_path, *model, optimizer, config, device);
+    epoch = meta.at("epoch");
+    batch = meta.at("batch");
+    sums = EpochSums::from(meta.at("sums"));
+    log = meta.at("log");
+    if (!run.quiet) std::cout << "resuming " << run.out_dir << " at epoch " << epoch + 1 << ", batch " << batch << "\n";
+  }
+  write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
+
+  const std::int64_t n = data.train_x.size(0);
+  const std::int64_t batches = (n + config.batch_size - 1) / config.batch_size;
+  const torch::Tensor train_x = data.train_x.to(device), train_y = data.train_y.to(device);
+  const bool crop = config.augment && data.is_image() && data.shape.height() >= 28 && data.shape.width() >= 28;
+  PgdOptions acet = config.acet;
+  acet.lo = data.lo;
+  acet.hi = data.hi;
+  // A fixed uniform-noise set to watch the mean max-confidence far from the data.
+  torch::Tensor watch_noise;
+  {
+    torch::manual_seed(mix(config.seed, 0xFEED));
+    std::vector<std::int64_t> shape(data.train_x.sizes().begin(), data.train_x.sizes().end());
+    shape[0] = 1000;
+    watch_noise = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+  }
+
+  const auto meta_of = [&](int e, std::int64_t b, const EpochSums& s) {
+    return json{{"format", kCheckpointFormat}, {"model", spec.str()}, {"data", config.data}, {"method", config.method},
+                {"epoch", e}, {"batch", b}, {"sums", s.to_json()}, {"log", log}};
+  };
+  const auto write_logs = [&] {
+    write_file_atomically(run.out_dir + "/log.json", log.dump(2) + "\n");
+    write_file_atomically(run.out_dir + "/log.csv", csv_of(log));
+  };
+
+  RunResult result;
+  std::int64_t batches_run = 0;
+  model->train();
+  for (; epoch < config.epochs; ++epoch, batch = 0, sums = EpochSums{}) {
+    const double lr = learning_rate_at(config, epoch);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    torch::Generator order_gen = at::detail::createCPUGenerator(mix(config.seed, static_cast<std::uint64_t>(epoch)));
+    const torch::Tensor order = torch::randperm(n, order_gen, torch::kInt64).to(device);
+    cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs), run.progress);
+    const auto epoch_start = std::chrono::steady_clock::now();
+    const double seconds_before = sums.seconds;
+    for (; batch < batches; ++batch) {
+      if (stop_requested().load() || (run.stop_after_batches >= 0 && batches_run >= run.stop_after_batches)) {
+        bar.finish();
+        sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+        save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch, batch, sums));
+        write_logs();
+        result.epochs_done = epoch;
+        return result;
+      }
+      torch::manual_seed(mix(mix(config.seed, static_cast<std::uint64_t>(epoch)), static_cast<std::uint64_t>(batch) + 1));
+      const std::int64_t first = batch * config.batch_size, count = std::min<std::int64_t>(config.batch_size, n - first);
+      const torch::Tensor idx = order.narrow(0, first, count);
+      torch::Tensor x = train_x.index_select(0, idx);
+      const torch::Tensor y = train_y.index_select(0, idx);
+      if (crop) x = random_crop(x, config.crop_pad);
+
+      torch::Tensor noise;
+      if (config.method != "plain") {
+        noise = make_noise(data, train_x, count, config.noise);
+        if (config.method == "acet") {
+          model->eval();
+          noise = pgd_maximise(*model, noise, log_max_confidence, acet);
+          model->train();
+        }
+      }
+      optimizer.zero_grad();
+      const torch::Tensor logits = model->forward(x);
+      const torch::Tensor clean = torch::nn::functional::cross_entropy(logits, y);
+      torch::Tensor loss = clean;
+      double noise_value = 0;
+      if (noise.defined()) {
+        const torch::Tensor noise_term = log_max_confidence(model->forward(noise)).mean();
+        loss = clean + config.lambda * noise_term;
+        noise_value = noise_term.item<double>();
+      }
+      loss.backward();
+      optimizer.step();
+      if (!std::isfinite(loss.item<double>()))
+        throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
+      sums.loss += loss.item<double>() * count;
+      sums.clean += clean.item<double>() * count;
+      sums.noise += noise_value * count;
+      sums.correct += logits.argmax(1).eq(y).sum().item<double>();
+      sums.seen += count;
+      ++batches_run;
+      bar.update(static_cast<std::size_t>(first + count), static_cast<std::size_t>(n));
+    }
+    bar.finish();
+    sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    const double test_acc = accuracy(*model, data.test_x, data.test_y, device);
+    const double mmc = mean_max_confidence(*model, watch_noise, device);
+    json row{{"epoch", epoch + 1},
+             {"learning_rate", lr},
+             {"loss", sums.loss / sums.seen},
+             {"clean_loss", sums.clean / sums.seen},
+             {"noise_loss", sums.noise / sums.seen},
+             {"train_accuracy", sums.correct / sums.seen},
+             {"test_accuracy", test_acc},
+             {"noise_mmc", mmc},
+             {"seconds", sums.seconds},
+             {"images_per_second", sums.seen / std::max(1e-9, sums.seconds)}};
+    log.push_back(row);
+    if (!run.quiet) {
+      std::printf("epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", epoch + 1,
+                  config.epochs, row["loss"].get<double>(), row["train_accuracy"].get<double>(), test_acc, mmc, sums.seconds,
+                  row["images_per_second"].get<double>());
+      std::fflush(stdout);
+    }
+    save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch + 1, 0, EpochSums{}));
+    write_logs();
+    result.test_accuracy = test_acc;
+    result.noise_mmc = mmc;
+  }
+  model->eval();
+  Network net = model->to_network();
+  net.source = run.out_dir + "/model.onnx";
+  net.softmax_output = false;
+  result.onnx_path = run.out_dir + "/model.onnx";
+  save_onnx(net, result.onnx_path);
+  if (!log.empty()) {
+    result.test_accuracy = log.back()["test_accuracy"];
+    result.noise_mmc = log.back()["noise_mmc"];
+  }
+  result.completed = true;
+  result.epochs_done = config.epochs;
+  return result;
+}
+
+}  // namespace tessera::training

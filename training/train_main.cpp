@@ -148,6 +148,7 @@ int main(int argc, char** argv) {
     run.device = vm["device"].as<std::string>();
     run.threads = vm["threads"].as<int>();
     run.quiet = vm.count("quiet") > 0;
+    run.lines_to_stderr = vm.count("json") > 0;
     const std::string progress = vm["progress"].as<std::string>();
     if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
     run.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());

@@ -302,7 +302,7 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
     batch = meta.at("batch");
     sums = EpochSums::from(meta.at("sums"));
     log = meta.at("log");
-    if (!run.quiet) std::cout << "resuming " << run.out_dir << " at epoch " << epoch + 1 << ", batch " << batch << "\n";
+    if (!run.quiet) (run.lines_to_stderr ? std::cerr : std::cout) << "resuming " << run.out_dir << " at epoch " << epoch + 1 << ", batch " << batch << "\n";
   }
   write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
 
@@ -405,10 +405,10 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
              {"images_per_second", sums.seen / std::max(1e-9, sums.seconds)}};
     log.push_back(row);
     if (!run.quiet) {
-      std::printf("epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", epoch + 1,
+      std::fprintf(run.lines_to_stderr ? stderr : stdout, "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", epoch + 1,
                   config.epochs, row["loss"].get<double>(), row["train_accuracy"].get<double>(), test_acc, mmc, sums.seconds,
                   row["images_per_second"].get<double>());
-      std::fflush(stdout);
+      std::fflush(run.lines_to_stderr ? stderr : stdout);
     }
     save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch + 1, 0, EpochSums{}));
     write_logs();

@@ -57,7 +57,8 @@ struct RunOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;          // CPU threads (0: all cores)
   bool progress = false;    // progress bar on stderr
-  bool quiet = false;       // no per-epoch lines on stdout
+  bool quiet = false;       // no per-epoch lines
+  bool lines_to_stderr = false;  // per-epoch lines on stderr (stdout holds JSON)
   std::int64_t stop_after_batches = -1;  // testing: act as if interrupted after this many batches
 };
 

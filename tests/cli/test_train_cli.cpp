@@ -1,0 +1,199 @@
+// End-to-end tests of `tessera train` (tessera-train): options, errors, run
+// folders that other commands load, Ctrl-C and SIGKILL at random moments.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Result run(const std::string& exe, const std::string& args) {
+  const std::string err_file = fs::temp_directory_path() / ("tessera_train_err_" + std::to_string(::getpid()));
+  const std::string cmd = "cd '" + std::string(TESSERA_SOURCE_DIR) + "' && OMP_NUM_THREADS=1 '" + exe + "' " + args + " 2>'" + err_file + "'";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.err = slurp(err_file);
+  fs::remove(err_file);
+  return r;
+}
+Result tessera(const std::string& args) { return run(TESSERA_EXE, args); }
+
+std::string temp_dir(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("tessera_train_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  return p.string();
+}
+
+void expect_failure(const std::string& args, int status, const std::vector<std::string>& fragments) {
+  const Result r = tessera(args);
+  EXPECT_EQ(r.status, status) << args << "\n" << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line: " << r.err;
+  for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << args << ": " << r.err;
+}
+
+// Starts `tessera train ARGS` in the background; returns its pid.
+pid_t spawn(const std::vector<std::string>& args) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    setenv("OMP_NUM_THREADS", "1", 1);
+    std::vector<char*> argv{const_cast<char*>(TESSERA_EXE), const_cast<char*>("train")};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TESSERA_EXE, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return -1;
+}
+
+bool wait_for_file(const std::string& path, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (fs::exists(path)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+const std::vector<std::string> kLongRun{"--data", "moons", "--model", "mlp:64,64", "--synthetic-size", "20000,200", "--epochs", "1000",
+                                        "--method", "ceda", "--threads", "1", "-q", "--progress", "off"};
+
+}  // namespace
+
+TEST(TrainCli, HelpListsMethodsPresetsAndDataSets) {
+  const Result r = tessera("train --help");
+  EXPECT_EQ(r.status, 0);
+  for (const char* s : {"plain | ceda | acet", "paper", "quick", "fmnist", "spirals-3d", "--resume", "Examples:"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST(TrainCli, BadOptionsAreOneLineErrors) {
+  const std::string dir = temp_dir("bad");
+  expect_failure("train --data moons", 2, {"'--out' is required"});
+  expect_failure("train --bogus 1 --out " + dir, 2, {"unrecognised option '--bogus'"});
+  expect_failure("train --data mnist2 --out " + dir, 1, {"unknown dataset 'mnist2'"});
+  expect_failure("train --method mixup --out " + dir, 1, {"unknown method 'mixup'"});
+  expect_failure("train --model cnn --out " + dir, 1, {"unknown model 'cnn'"});
+  expect_failure("train --model mlp:0 --out " + dir, 1, {"'0' is not a layer size"});
+  expect_failure("train --preset slow --out " + dir, 1, {"unknown preset 'slow'"});
+  expect_failure("train --epochs 0 --out " + dir, 1, {"--epochs"});
+  expect_failure("train --noise-sigma 3,1 --out " + dir, 1, {"--noise-sigma"});
+  expect_failure("train --data idx:/nonexistent --out " + dir, 1, {"/nonexistent", "does not exist"});
+  expect_failure("train --data fmnist --fmnist-dir /nonexistent/fm --out " + dir, 1, {"dataset-fashion-mnist"});
+  expect_failure("train --resume --out " + dir, 1, {"config.json"});
+  expect_failure("train --device tpu --out " + dir, 1, {"unknown device 'tpu'"});
+  EXPECT_FALSE(fs::exists(dir + "/checkpoint.pt"));
+  fs::remove_all(dir);
+}
+
+TEST(TrainCli, RunFolderHoldsEverythingAndTheModelLoads) {
+  const std::string dir = temp_dir("run");
+  const Result r = tessera("train --data blobs --model mlp:16,16 --method acet --epochs 3 --threads 1 --json --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto summary = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(summary["completed"].get<bool>());
+  EXPECT_EQ(summary["model"], "mlp:16,16");
+  for (const char* f : {"config.json", "checkpoint.pt", "log.csv", "log.json", "summary.json", "model.onnx"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  const std::string csv = slurp(dir + "/log.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;
+  EXPECT_EQ(csv.rfind("epoch,learning_rate,loss,clean_loss,noise_loss,train_accuracy,test_accuracy,noise_mmc,seconds,images_per_second", 0), 0u);
+  const Result info = tessera("info " + dir + "/model.onnx --json");
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["classes"], 4) << info.out;
+  const Result cert = tessera("certify " + dir + "/model.onnx --noise uniform --count 20 --json");
+  EXPECT_EQ(cert.status, 0) << cert.err;
+  // A second run into the same folder is refused; --overwrite starts afresh.
+  expect_failure("train --data blobs --out " + dir, 1, {"already holds a training run", "--resume"});
+  expect_failure("train --resume --model lenet --out " + dir, 2, {"cannot change when resuming"});
+  EXPECT_EQ(tessera("train --data blobs --model mlp:4 --epochs 1 -q --overwrite --out " + dir).status, 0);
+  fs::remove_all(dir);
+}
+
+TEST(TrainCli, CtrlCSavesACheckpointAndResumeFinishes) {
+  const std::string dir = temp_dir("sigint");
+  std::vector<std::string> args = kLongRun;
+  args.insert(args.end(), {"--out", dir});
+  const pid_t pid = spawn(args);
+  ASSERT_TRUE(wait_for_file(dir + "/checkpoint.pt", 120)) << "no checkpoint after the first epoch";
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  kill(pid, SIGINT);
+  EXPECT_EQ(wait_status(pid), 4) << "interrupted runs exit with 4";
+  const auto log = nlohmann::json::parse(slurp(dir + "/log.json"));
+  const int done = static_cast<int>(log.size());
+  ASSERT_GE(done, 1);
+  EXPECT_FALSE(fs::exists(dir + "/model.onnx"));
+  const Result r = tessera("train --resume --epochs " + std::to_string(done + 1) + " -q --threads 1 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(slurp(dir + "/log.json")).size(), static_cast<size_t>(done + 1));
+  EXPECT_EQ(tessera("info " + dir + "/model.onnx").status, 0);
+  fs::remove_all(dir);
+}
+
+// SIGKILL at random moments (mid-batch, mid-write): the checkpoint on disk is
+// always whole, loads, and the run resumes.
+TEST(TrainCli, SigkillNeverLeavesABrokenCheckpoint) {
+  const std::string dir = temp_dir("sigkill");
+  std::mt19937 rng(12345);
+  std::uniform_int_distribution<int> delay_ms(0, 400);
+  std::vector<std::string> first = kLongRun;
+  first.insert(first.end(), {"--out", dir});
+  pid_t pid = spawn(first);
+  ASSERT_TRUE(wait_for_file(dir + "/checkpoint.pt", 120));
+  int kills = 0;
+  for (int round = 0; round < 6; ++round) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));
+    kill(pid, SIGKILL);
+    EXPECT_EQ(wait_status(pid), 128 + SIGKILL);
+    ++kills;
+    // The checkpoint loads: a resume that stops at once re-saves it and exits 4.
+    const Result check = tessera("train --resume --stop-after-batches 0 -q --threads 1 --out " + dir);
+    ASSERT_EQ(check.status, 4) << "round " << round << ": " << check.err;
+    pid = spawn({"--resume", "--out", dir, "-q", "--threads", "1", "--progress", "off"});
+  }
+  kill(pid, SIGKILL);
+  wait_status(pid);
+  const int done = static_cast<int>(nlohmann::json::parse(slurp(dir + "/log.json")).size());
+  const Result r = tessera("train --resume --epochs " + std::to_string(done + 1) + " -q --threads 1 --out " + dir);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(tessera("info " + dir + "/model.onnx").status, 0);
+  EXPECT_EQ(kills, 6);
+  fs::remove_all(dir);
+}

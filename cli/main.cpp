@@ -32,24 +32,26 @@ const Command kCommands[] = {
     {"examples", "regenerate the example models and inputs shipped in data/", tessera::cli::run_examples},
 };
 
-// `tessera train` runs tessera-train, the LibTorch program next to this one
-// (a separate program so that the other commands do not load LibTorch).
-int run_train(char** argv) {
+// `tessera train` and `tessera eval` run tessera-train and tessera-eval, the
+// LibTorch programs next to this one (separate programs so that the other
+// commands do not load LibTorch).
+int run_torch_program(const std::string& command, char** argv) {
+  const std::string program = "tessera-" + command;
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
   std::vector<std::string> candidates;
-  if (!ec) candidates.push_back((self.parent_path() / "tessera-train").string());
+  if (!ec) candidates.push_back((self.parent_path() / program).string());
 #ifdef TESSERA_TRAIN_EXE
-  candidates.push_back(TESSERA_TRAIN_EXE);
+  candidates.push_back(std::filesystem::path(TESSERA_TRAIN_EXE).parent_path() / program);
 #endif
   for (const std::string& exe : candidates) {
     if (access(exe.c_str(), X_OK) != 0) continue;
     argv[1] = const_cast<char*>(exe.c_str());
     execv(exe.c_str(), argv + 1);
-    std::cerr << "tessera train: error: cannot run " << exe << ": " << std::strerror(errno) << "\n";
+    std::cerr << "tessera " << command << ": error: cannot run " << exe << ": " << std::strerror(errno) << "\n";
     return tessera::cli::kInternal;
   }
-  std::cerr << "tessera train: error: this build has no training module; install libtorch-dev and configure with "
+  std::cerr << "tessera " << command << ": error: this build has no training module; install libtorch-dev and configure with "
                "-DTESSERA_BUILD_TRAINING=ON (scripts/setup.sh does both)\n";
   return tessera::cli::kBadInput;
 }
@@ -59,6 +61,7 @@ void print_usage(std::ostream& out) {
          "Usage: tessera <command> [options]   (tessera <command> --help for details)\n\nCommands:\n";
   for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   out << "  train     train plain, CEDA or ACET models (LibTorch, CPU or CUDA) and export them to ONNX\n";
+  out << "  eval      the out-of-distribution table (MMC, AUROC, FPR@95) of models, far-away inputs included\n";
   out << "\nExit status: 0 success, 1 bad input (model, data or value), 2 usage error, 3 internal error,\n"
          "4 incomplete (a traversal hit --max-segments, or a run was interrupted; partial result printed or checkpoint saved).\n";
 }
@@ -79,7 +82,7 @@ int main(int argc, char** argv) {
     std::cout << "tessera 0.1.0\n";
     return tessera::cli::kOk;
   }
-  if (name == "train") return run_train(argv);
+  if (name == "train" || name == "eval") return run_torch_program(name, argv);
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const Command& c : kCommands) {
     if (name != c.name) continue;

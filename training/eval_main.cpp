@@ -1,0 +1,163 @@
+// tessera-eval (also run as `tessera eval`): the paper's out-of-distribution
+// table (MMC, AUROC, FPR@95, AUPR) for one or more models.
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <sstream>
+
+#include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "training/evaluation.hpp"
+#include "training/roc_plot.hpp"
+#include "training/trainer.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using tessera::Error;
+using namespace tessera::training;
+using namespace tessera::cli;
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+const char* kHelp = R"(Usage: tessera eval MODEL.onnx [MODEL.onnx ...] --data NAME [options]
+
+Evaluates each model on the test split of NAME and on out-distributions, as in
+Hein et al. (CVPR 2019), Table 1: test error; mean max-confidence (MMC) on the
+test set; per out-distribution MMC, AUROC and FPR@95 (in-distribution =
+positive, max softmax = score), and AUPR-In/AUPR-Out. Far-away inputs A*x are
+scored in double precision through the core, and A = inf exactly through the
+certificate of Theorem 3.1 (the limit confidence of the ray's last region).
+Prints a Markdown table; --csv/--json/--markdown write files, --roc plots.
+
+Examples:
+  tessera eval data/models/trained/mnist_{plain,ceda,acet}.onnx --data mnist --names plain,ceda,acet
+  tessera eval runs/a/model.onnx --data fmnist --out-dist mnist,uniform,far-test:1000 --count 500
+  tessera eval m.onnx --data mnist --out-dist file:/data/emnist-letters-test-images-idx3-ubyte.gz
+  tessera eval m1.onnx m2.onnx --data moons --json results.json --roc plots/
+
+Out-distributions (--out-dist, comma-separated; default: the other MNIST-type
+set, uniform, noise, adv-noise, adv-samples, far-test:10,100,1000,inf and
+far-noise:10,100,1000,inf):
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    po::options_description opts("Options");
+    opts.add_options()
+      ("data", po::value<std::string>()->default_value("mnist"), "in-distribution data set (its test split): mnist, fmnist, idx:DIR, moons, ...")
+      ("names", po::value<std::string>(), "column headings, comma-separated (default: file names)")
+      ("out-dist", po::value<std::string>(), "out-distributions, comma-separated (see above)")
+      ("count", po::value<int>()->default_value(1000), "points per out-distribution")
+      ("test-count", po::value<int>()->default_value(-1), "in-distribution test points (-1: all)")
+      ("eps", po::value<double>()->default_value(0.3), "l-inf radius of both attacks")
+      ("adv-noise-steps", po::value<int>()->default_value(200), "PGD steps for adversarial noise (step eps/steps... see docs)")
+      ("adv-sample-steps", po::value<int>()->default_value(40), "PGD steps for adversarial samples")
+      ("seed", po::value<std::uint64_t>()->default_value(1), "seed for noise and attacks")
+      ("markdown", po::value<std::string>(), "write the Markdown table to FILE")
+      ("csv", po::value<std::string>(), "write CSV (one row per model and distribution) to FILE")
+      ("json", po::value<std::string>()->implicit_value("-"), "write JSON to FILE (no FILE: stdout instead of the table)")
+      ("roc", po::value<std::string>(), "write ROC curves DIR/roc_<model>.svg and .png")
+      ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N")
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
+      ("data-dir", po::value<std::string>(), "where provisioned data sets live")
+      ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder")
+      ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto | on | off")
+      ("help,h", "show this help");
+    po::options_description hidden;
+    hidden.add_options()("model", po::value<std::vector<std::string>>(), "models");
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::positional_options_description pos;
+    pos.add("model", -1);
+    po::variables_map vm;
+    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) {
+      std::cout << kHelp;
+      for (const auto& [n, d] : out_distribution_names()) std::cout << "  " << n << std::string(n.size() < 24 ? 24 - n.size() : 1, ' ') << d << "\n";
+      std::cout << "\n" << opts << "\nExit status: 0 done, 1 bad input, 2 usage, 3 internal error, 4 interrupted (partial table).\n";
+      return kOk;
+    }
+    po::notify(vm);
+    if (!vm.count("model")) throw po::error("at least one MODEL.onnx is needed");
+
+    EvalOptions o;
+    o.data = vm["data"].as<std::string>();
+    o.count = vm["count"].as<int>();
+    o.test_count = vm["test-count"].as<int>();
+    if (o.test_count == 0) throw Error("--test-count 0 leaves no test points");
+    o.adv_noise.eps = o.adv_samples.eps = vm["eps"].as<double>();
+    o.adv_noise.steps = vm["adv-noise-steps"].as<int>();
+    o.adv_samples.steps = vm["adv-sample-steps"].as<int>();
+    if (!(o.adv_noise.eps >= 0) || o.adv_noise.steps < 0 || o.adv_samples.steps < 0) throw Error("--eps and the step counts must not be negative");
+    o.seed = vm["seed"].as<std::uint64_t>();
+    o.device = vm["device"].as<std::string>();
+    o.threads = vm["threads"].as<int>();
+    if (vm.count("data-dir")) o.data_options.data_dir = vm["data-dir"].as<std::string>();
+    if (vm.count("fmnist-dir")) o.data_options.fmnist_dir = vm["fmnist-dir"].as<std::string>();
+    if (vm.count("out-dist")) {
+      o.out_distributions = split(vm["out-dist"].as<std::string>());
+      if (o.out_distributions.empty()) throw Error("--out-dist: no out-distribution named");
+    }
+    const std::string progress = vm["progress"].as<std::string>();
+    if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
+    o.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());
+    install_stop_handlers();
+    o.stop = &stop_requested();
+    const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
+
+    const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
+    const std::string markdown = to_markdown(table);
+    if (vm.count("markdown")) tessera::write_file_atomically(vm["markdown"].as<std::string>(), markdown);
+    if (vm.count("csv")) tessera::write_file_atomically(vm["csv"].as<std::string>(), to_csv(table));
+    const bool json_stdout = vm.count("json") && vm["json"].as<std::string>() == "-";
+    if (vm.count("json") && !json_stdout) tessera::write_file_atomically(vm["json"].as<std::string>(), to_json(table).dump(2) + "\n");
+    if (vm.count("roc")) {
+      const std::string dir = vm["roc"].as<std::string>();
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (!fs::is_directory(dir)) throw Error(dir + ": cannot create the folder for ROC plots");
+      for (const auto& m : table.models) {
+        std::string stem = m.name;
+        for (char& c : stem)
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+        write_roc_plot(dir + "/roc_" + stem + ".svg", m);
+        write_roc_plot(dir + "/roc_" + stem + ".png", m);
+      }
+    }
+    std::cout << (json_stdout ? to_json(table).dump(2) + "\n" : markdown);
+    if (!table.complete) {
+      std::cerr << "tessera eval: interrupted; the table above is partial\n";
+      return kIncomplete;
+    }
+    return kOk;
+  } catch (const Error& e) {
+    std::cerr << "tessera eval: error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const po::error& e) {
+    std::cerr << "tessera eval: usage error: " << e.what() << " (see tessera eval --help)\n";
+    return kUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << "tessera eval: error: out of memory\n";
+    return kBadInput;
+  } catch (const c10::Error& e) {
+    const std::string msg = e.what_without_backtrace();
+    std::cerr << "tessera eval: internal error (LibTorch): " << msg.substr(0, msg.find('\n')) << "\n";
+    return kInternal;
+  } catch (const std::exception& e) {
+    std::cerr << "tessera eval: internal error: " << e.what() << "\n";
+    return kInternal;
+  }
+}

@@ -1,0 +1,44 @@
+// The evaluation table: rows = out-distributions, column groups = models,
+// written as Markdown (laid out like the paper's Table 1), CSV and JSON.
+// Torch-free.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tessera::training {
+
+struct OutDistributionResult {
+  std::string name;    // e.g. "fmnist", "adv-noise", "far-test:1000"
+  std::string label;   // for tables, e.g. "FMNIST", "Adv. Noise", "1000·test"
+  int count = 0;       // points scored (0: nothing to score, e.g. no successful adversarial sample)
+  double mmc = 0, auroc = 0, fpr95 = 0, aupr_in = 0, aupr_out = 0;
+  std::vector<double> scores;  // max softmax of each point (not written to tables)
+};
+
+struct ModelEvaluation {
+  std::string name;   // column group heading
+  std::string path;   // the model file
+  double test_error = 0;
+  double in_mmc = 0;
+  int test_count = 0;
+  std::vector<double> in_scores;
+  std::vector<OutDistributionResult> outs;
+};
+
+struct EvalTable {
+  std::string data;        // in-distribution name
+  std::string data_label;  // e.g. "MNIST"
+  std::vector<ModelEvaluation> models;
+  bool complete = true;    // false: interrupted, some rows missing
+};
+
+std::string to_markdown(const EvalTable& t);  // three decimals
+std::string to_csv(const EvalTable& t);       // one row per (model, distribution), full precision
+nlohmann::json to_json(const EvalTable& t);   // full precision
+EvalTable table_from_json(const nlohmann::json& j);  // scores are not stored
+EvalTable table_from_csv(const std::string& csv);
+
+}  // namespace tessera::training

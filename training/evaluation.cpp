@@ -1,0 +1,329 @@
+#include "training/evaluation.hpp"
+
+#include <cmath>
+#include <filesystem>
+
+#include "cli/progress.hpp"
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+#include "regions/certificate.hpp"
+#include "training/metrics.hpp"
+#include "training/network_module.hpp"
+#include "training/noise.hpp"
+#include "training/trainer.hpp"
+
+namespace fs = std::filesystem;
+
+namespace tessera::training {
+namespace {
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a + 0x9E3779B97F4A7C15ULL * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string data_label(const std::string& name) {
+  if (name.rfind("idx:", 0) == 0) return fs::path(name.substr(4)).filename().string();
+  if (name.rfind("file:", 0) == 0) return fs::path(name.substr(5)).filename().string();
+  return upper(name);
+}
+
+// "far-test:100" -> {"test", 100}; alpha = inf for ":inf".
+bool parse_far(const std::string& name, std::string& base, double& alpha) {
+  for (const char* prefix : {"far-test:", "far-noise:"}) {
+    const std::string p = prefix;
+    if (name.rfind(p, 0) != 0) continue;
+    base = p == "far-test:" ? "test" : "uniform";
+    const std::string a = name.substr(p.size());
+    if (a == "inf") {
+      alpha = std::numeric_limits<double>::infinity();
+      return true;
+    }
+    std::size_t used = 0;
+    try {
+      alpha = std::stod(a, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != a.size() || !(alpha > 0) || !std::isfinite(alpha))
+      throw Error("out-distribution '" + name + "': the factor must be a positive number or inf");
+    return true;
+  }
+  return false;
+}
+
+std::string label_of(const std::string& name) {
+  std::string base;
+  double alpha = 0;
+  if (parse_far(name, base, alpha)) {
+    char buf[64];
+    if (std::isinf(alpha))
+      std::snprintf(buf, sizeof buf, "α→∞ · %s", base.c_str());
+    else
+      std::snprintf(buf, sizeof buf, "%g · %s", alpha, base.c_str());
+    return buf;
+  }
+  if (name == "uniform") return "Uniform noise";
+  if (name == "noise") return "Noise";
+  if (name == "adv-noise") return "Adv. Noise";
+  if (name == "adv-samples") return "Adv. Samples";
+  return data_label(name);
+}
+
+// Max softmax of each row, in double precision, in the module (batched).
+std::vector<double> confidences(NetworkModule& module, const torch::Tensor& x, const torch::Device& device,
+                                torch::Tensor* predictions = nullptr) {
+  torch::NoGradGuard no_grad;
+  std::vector<double> out;
+  std::vector<torch::Tensor> preds;
+  for (std::int64_t i = 0; i < x.size(0); i += 500) {
+    const std::int64_t n = std::min<std::int64_t>(500, x.size(0) - i);
+    const torch::Tensor logits = module.forward(x.narrow(0, i, n).to(device));
+    const torch::Tensor c = std::get<0>(torch::softmax(logits, 1).max(1)).to(torch::kCPU, torch::kFloat64).contiguous();
+    out.insert(out.end(), c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    if (predictions) preds.push_back(logits.argmax(1).cpu());
+  }
+  if (predictions) *predictions = preds.empty() ? torch::empty({0}, torch::kInt64) : torch::cat(preds);
+  return out;
+}
+
+// Max softmax of alpha * x for each row through the core, in double; for
+// alpha = inf the limit confidence of Theorem 3.1's certificate (the exact
+// last region of the ray).
+std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, double alpha) {
+  const std::int64_t n = x.size(0);
+  std::vector<double> out(n);
+  const torch::Tensor flat = x.to(torch::kCPU, torch::kFloat64).reshape({n, -1}).contiguous();
+  std::string error;
+  CertifyOptions opts;
+#pragma omp parallel for schedule(dynamic)
+  for (std::int64_t i = 0; i < n; ++i) {
+    try {
+      const Vector xi = Eigen::Map<const Vector>(flat.data_ptr<double>() + i * flat.size(1), flat.size(1));
+      if (std::isinf(alpha)) {
+        if (xi.cwiseAbs().maxCoeff() == 0) {
+          out[i] = softmax(logits(net, xi)).maxCoeff();  // the ray stays at 0
+        } else {
+          const Certificate c = certify(net, xi, opts);
+          if (!c.complete) throw Error("the ray of point " + std::to_string(i) + " did not reach its last region: " + c.stop_reason);
+          out[i] = c.limit_confidence;
+        }
+      } else {
+        out[i] = softmax(logits(net, (alpha * xi).eval())).maxCoeff();
+      }
+    } catch (const std::exception& e) {
+#pragma omp critical
+      error = e.what();
+    }
+  }
+  if (!error.empty()) throw Error(error);
+  return out;
+}
+
+torch::Tensor first(const torch::Tensor& x, int count) { return x.narrow(0, 0, std::min<std::int64_t>(count, x.size(0))); }
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> out_distribution_names() {
+  return {{"mnist, fmnist, idx:DIR", "the test images of that data set (first --count)"},
+          {"file:PATH", "the images of one IDX file (gzipped or not)"},
+          {"uniform", "uniform noise on [0,1]^d (the data's box for synthetic sets)"},
+          {"noise", "the paper's noise: permuted pixels / uniform, low-pass filtered, rescaled"},
+          {"adv-noise", "uniform noise moved by l-inf PGD to maximise the confidence (per model)"},
+          {"adv-samples", "test points moved by l-inf PGD to raise the loss; only misclassified ones count"},
+          {"far-test:A", "A * x for test points x, unclipped (A a number or inf: the exact limit)"},
+          {"far-noise:A", "A * u for uniform noise u, unclipped"}};
+}
+
+std::vector<std::string> default_out_distributions(const std::string& data) {
+  std::vector<std::string> d;
+  if (data == "mnist") d.push_back("fmnist");
+  if (data == "fmnist") d.push_back("mnist");
+  for (const char* s : {"uniform", "noise", "adv-noise", "adv-samples", "far-test:10", "far-test:100", "far-test:1000",
+                        "far-test:inf", "far-noise:10", "far-noise:100", "far-noise:1000", "far-noise:inf"})
+    d.push_back(s);
+  return d;
+}
+
+EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vector<std::string>& names_in, const EvalOptions& o) {
+  if (model_paths.empty()) throw Error("no model to evaluate");
+  if (!names_in.empty() && names_in.size() != model_paths.size())
+    throw Error("--names: " + std::to_string(names_in.size()) + " names for " + std::to_string(model_paths.size()) + " models");
+  if (o.count < 1) throw Error("--count must be positive");
+  const torch::Device device = resolve_device(o.device);
+  if (o.threads > 0) torch::set_num_threads(o.threads);
+
+  // Models first (cheap, and their errors are the likeliest).
+  std::vector<Network> nets;
+  for (const std::string& p : model_paths) nets.push_back(load_onnx(p));
+  for (std::size_t i = 1; i < nets.size(); ++i)
+    if (nets[i].input_shape() != nets[0].input_shape())
+      throw Error("models " + model_paths[0] + " and " + model_paths[i] + " take inputs of different shapes (" +
+                  nets[0].input_shape().str() + " and " + nets[i].input_shape().str() + ")");
+
+  DataOptions dopts = o.data_options;
+  dopts.train_limit = 2000;  // only a pool for the permuted noise
+  if (o.test_count > 0) dopts.test_limit = o.test_count;
+  const Dataset data = load_dataset(o.data, dopts);
+  if (data.test_x.size(0) == 0) throw Error(o.data + ": the test set is empty");
+  for (std::size_t i = 0; i < nets.size(); ++i) {
+    const Shape& s = nets[i].input_shape();
+    if (s.size() != data.shape.size() || (s.is_image() && s != data.shape))
+      throw Error("model " + model_paths[i] + " takes inputs of shape " + s.str() + " but " + o.data + " holds " + data.shape.str());
+    if (nets[i].output_size() < data.classes)
+      throw Error("model " + model_paths[i] + " has " + std::to_string(nets[i].output_size()) + " outputs but " + o.data + " has " +
+                  std::to_string(data.classes) + " classes");
+  }
+
+  const std::vector<std::string> outs = o.out_distributions.empty() ? default_out_distributions(o.data) : o.out_distributions;
+  // Shared out-distribution points (the same for every model).
+  std::map<std::string, torch::Tensor> shared;
+  std::int64_t k = 0;
+  for (const std::string& name : outs) {
+    ++k;
+    torch::manual_seed(mix(o.seed, static_cast<std::uint64_t>(k)));
+    std::string base;
+    double alpha = 0;
+    torch::Tensor x;
+    if (name == "adv-noise" || name == "adv-samples") continue;
+    if (parse_far(name, base, alpha)) {
+      if (base == "test") continue;  // the test points themselves
+      std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
+      shape[0] = o.count;
+      x = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+    } else if (name == "uniform") {
+      std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
+      shape[0] = o.count;
+      x = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+    } else if (name == "noise") {
+      x = make_noise(data, data.train_x, o.count, NoiseOptions{});
+    } else if (name.rfind("file:", 0) == 0) {
+      const std::string path = name.substr(5);
+      const IdxArray a = read_idx(path, 0, -1, true);
+      const std::int64_t items = a.dims.at(0), item = a.item_size();
+      if (item != data.shape.size())
+        throw Error(path + ": its items hold " + std::to_string(item) + " values but " + o.data + " images hold " +
+                    std::to_string(data.shape.size()) + " (" + data.shape.str() + ")");
+      const std::int64_t n = std::min<std::int64_t>(items, o.count);
+      std::vector<float> v(a.values.begin(), a.values.begin() + n * item);
+      std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
+      shape[0] = n;
+      x = torch::from_blob(v.data(), {n * item}, torch::kFloat32).clone().view(shape);
+    } else {
+      const bool known = name == "mnist" || name == "fmnist" || name.rfind("idx:", 0) == 0;
+      if (!known) {
+        std::string list;
+        for (const auto& [n, _] : out_distribution_names()) list += (list.empty() ? "" : "; ") + n;
+        throw Error("unknown out-distribution '" + name + "' (known: " + list + ")");
+      }
+      DataOptions od = o.data_options;
+      od.train_limit = 1;
+      od.test_limit = o.count;
+      const Dataset other = load_dataset(name, od);
+      if (other.shape != data.shape)
+        throw Error("out-distribution " + name + " holds images of " + other.shape.str() + " but " + o.data + " holds " + data.shape.str());
+      x = other.test_x;
+    }
+    if (x.size(0) == 0) throw Error("out-distribution " + name + " is empty");
+    shared[name] = x;
+  }
+
+  EvalTable table;
+  table.data = o.data;
+  table.data_label = data_label(o.data);
+  cli::ProgressBar bar("evaluating", o.progress);
+  const std::size_t total = nets.size() * (outs.size() + 1);
+  std::size_t done = 0;
+  auto stopped = [&] { return o.stop && o.stop->load(); };
+
+  for (std::size_t mi = 0; mi < nets.size() && !stopped(); ++mi) {
+    const Network& net = nets[mi];
+    NetworkModule exact(net, torch::kFloat64), fast(net, torch::kFloat32);
+    exact.to(device);
+    fast.to(device);
+    exact.eval();
+    fast.eval();
+    ModelEvaluation m;
+    m.path = model_paths[mi];
+    m.name = names_in.empty() ? fs::path(model_paths[mi]).stem().string() : names_in[mi];
+    torch::Tensor pred;
+    m.in_scores = confidences(exact, data.test_x, device, &pred);
+    m.test_count = static_cast<int>(data.test_x.size(0));
+    m.test_error = 1.0 - pred.eq(data.test_y).to(torch::kFloat64).mean().item<double>();
+    m.in_mmc = mean(m.in_scores);
+    bar.update(++done, total);
+    std::int64_t k2 = 0;
+    for (const std::string& name : outs) {
+      ++k2;
+      if (stopped()) break;
+      OutDistributionResult r;
+      r.name = name;
+      r.label = label_of(name);
+      std::string base;
+      double alpha = 0;
+      torch::manual_seed(mix(mix(o.seed, 0xE7A1), static_cast<std::uint64_t>(k2)));
+      if (parse_far(name, base, alpha)) {
+        const torch::Tensor x = base == "test" ? first(data.test_x, o.count) : shared.at(name);
+        r.scores = far_confidences(net, x, alpha);
+      } else if (name == "adv-noise") {
+        PgdOptions p = o.adv_noise;
+        p.lo = data.lo;
+        p.hi = data.hi;
+        std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
+        shape[0] = o.count;
+        const torch::Tensor start = (torch::rand(shape) * (data.hi - data.lo) + data.lo).to(device);
+        std::vector<torch::Tensor> moved;
+        for (std::int64_t i = 0; i < start.size(0); i += 250)
+          moved.push_back(pgd_maximise(fast, start.narrow(0, i, std::min<std::int64_t>(250, start.size(0) - i)),
+                                       [](const torch::Tensor& l) { return log_max_confidence(l); }, p));
+        r.scores = confidences(exact, torch::cat(moved).view(shape), device);
+      } else if (name == "adv-samples") {
+        PgdOptions p = o.adv_samples;
+        p.lo = data.lo;
+        p.hi = data.hi;
+        const torch::Tensor x = first(data.test_x, o.count).to(device), y = first(data.test_y, o.count).to(device);
+        std::vector<torch::Tensor> moved;
+        for (std::int64_t i = 0; i < x.size(0); i += 250) {
+          const std::int64_t n = std::min<std::int64_t>(250, x.size(0) - i);
+          const torch::Tensor labels = y.narrow(0, i, n);
+          moved.push_back(pgd_maximise(fast, x.narrow(0, i, n), [&](const torch::Tensor& l) { return cross_entropy_each(l, labels); }, p));
+        }
+        const torch::Tensor adv = torch::cat(moved);
+        torch::Tensor adv_pred;
+        const std::vector<double> conf = confidences(exact, adv, device, &adv_pred);
+        const torch::Tensor wrong = adv_pred.ne(y.cpu());
+        auto acc = wrong.accessor<bool, 1>();
+        for (std::int64_t i = 0; i < wrong.size(0); ++i)
+          if (acc[i]) r.scores.push_back(conf[i]);
+      } else {
+        r.scores = confidences(exact, shared.at(name), device);
+      }
+      r.count = static_cast<int>(r.scores.size());
+      if (r.count > 0) {
+        r.mmc = mean(r.scores);
+        r.auroc = auroc(m.in_scores, r.scores);
+        r.fpr95 = fpr_at_95(m.in_scores, r.scores);
+        r.aupr_in = aupr_in(m.in_scores, r.scores);
+        r.aupr_out = aupr_out(m.in_scores, r.scores);
+      }
+      m.outs.push_back(std::move(r));
+      bar.update(++done, total);
+    }
+    table.models.push_back(std::move(m));
+  }
+  bar.finish();
+  table.complete = !stopped() && table.models.size() == nets.size() &&
+                   std::all_of(table.models.begin(), table.models.end(), [&](const ModelEvaluation& m) { return m.outs.size() == outs.size(); });
+  return table;
+}
+
+}  // namespace tessera::training

@@ -1,0 +1,166 @@
+#include "gui/charts.hpp"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QPainterPath>
+#include <cmath>
+
+namespace tessera::gui {
+namespace {
+QColor qcolour(const Rgb& c) { return QColor(c[0], c[1], c[2]); }
+}  // namespace
+
+ConfidenceChart::ConfidenceChart(QWidget* parent) : QWidget(parent) { setMinimumHeight(160); }
+
+void ConfidenceChart::setRay(const RayView* ray) {
+  ray_ = ray;
+  samples_.clear();
+  sample_alpha_.clear();
+  if (ray_) {
+    const int n = 800;
+    for (int i = 0; i <= n; ++i) {
+      const double a = std::pow(10.0, scale_.log10_min + (scale_.log10_max - scale_.log10_min) * i / n);
+      sample_alpha_.push_back(a);
+      samples_.push_back(ray_->probabilities(a));
+    }
+  }
+  update();
+}
+
+void ConfidenceChart::setAlpha(double alpha) {
+  alpha_ = alpha;
+  update();
+}
+
+QRectF ConfidenceChart::plotRect() const { return QRectF(44, 10, width() - 56, height() - 40); }
+
+double ConfidenceChart::xOf(double alpha, const QRectF& r) const {
+  const double t = (std::log10(std::max(alpha, 1e-300)) - scale_.log10_min) / (scale_.log10_max - scale_.log10_min);
+  return r.left() + std::clamp(t, 0.0, 1.0) * r.width();
+}
+
+void ConfidenceChart::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.setRenderHint(QPainter::Antialiasing);
+  p.fillRect(rect(), Qt::white);
+  const QRectF r = plotRect();
+  p.setPen(QColor(225, 225, 225));
+  for (int e = static_cast<int>(std::ceil(scale_.log10_min)); e <= scale_.log10_max; ++e) {
+    const double x = xOf(std::pow(10.0, e), r);
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
+  }
+  for (double c : {0.25, 0.5, 0.75}) p.drawLine(QPointF(r.left(), r.bottom() - c * r.height()), QPointF(r.right(), r.bottom() - c * r.height()));
+  p.setPen(Qt::black);
+  p.drawRect(r);
+  QFont f = p.font();
+  f.setPointSizeF(8);
+  p.setFont(f);
+  for (int e = static_cast<int>(std::ceil(scale_.log10_min)); e <= scale_.log10_max; e += 2)
+    p.drawText(QPointF(xOf(std::pow(10.0, e), r) - 10, r.bottom() + 13), QString("1e%1").arg(e));
+  p.drawText(QPointF(r.center().x() - 20, height() - 4), "alpha (log)");
+  for (double c : {0.0, 0.5, 1.0}) p.drawText(QPointF(4, r.bottom() - c * r.height() + 4), QString::number(c, 'f', 1));
+  if (!ray_ || samples_.empty()) {
+    p.drawText(r, Qt::AlignCenter, "click a point on the region map to follow its ray");
+    return;
+  }
+  // Region boundaries along the ray (thin ticks at the top).
+  p.setPen(QColor(150, 150, 150));
+  const auto& segs = ray_->traversal.segments;
+  const std::size_t stride = std::max<std::size_t>(1, segs.size() / 400);
+  for (std::size_t i = 1; i < segs.size(); i += stride) {
+    const double x = xOf(segs[i].t_begin, r);
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.top() + 6));
+  }
+  // Class probabilities (thin) and the confidence (thick).
+  const std::size_t classes = samples_.front().size();
+  auto curve = [&](auto value) {
+    QPainterPath path;
+    bool started = false;
+    for (std::size_t i = 0; i < samples_.size(); ++i) {
+      if (samples_[i].empty()) continue;
+      const QPointF pt(xOf(sample_alpha_[i], r), r.bottom() - value(samples_[i]) * r.height());
+      if (!started) path.moveTo(pt), started = true;
+      else path.lineTo(pt);
+    }
+    return path;
+  };
+  for (std::size_t k = 0; k < classes; ++k) {
+    p.setPen(QPen(qcolour(class_colour(static_cast<int>(k))), 1.2));
+    p.drawPath(curve([k](const std::vector<double>& s) { return s[k]; }));
+  }
+  p.setPen(QPen(Qt::black, 2.2));
+  p.drawPath(curve([](const std::vector<double>& s) { return *std::max_element(s.begin(), s.end()); }));
+  // The threshold, the last region's entry and alpha*.
+  const Certificate& c = ray_->certificate;
+  p.setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
+  p.drawLine(QPointF(r.left(), r.bottom() - ray_->threshold * r.height()), QPointF(r.right(), r.bottom() - ray_->threshold * r.height()));
+  if (c.complete) {
+    p.setPen(QPen(QColor(0, 120, 0), 1.5, Qt::DashLine));
+    const double x = xOf(c.last_region_alpha, r);
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
+    p.drawText(QPointF(std::min(x + 3, r.right() - 70), r.top() + 20), "last region");
+  }
+  if (c.alpha_star) {
+    p.setPen(QPen(QColor(200, 0, 0), 1.5));
+    const double x = xOf(*c.alpha_star, r);
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
+    p.drawText(QPointF(std::min(x + 3, r.right() - 40), r.top() + 34), "alpha*");
+  }
+  // Current alpha.
+  p.setPen(QPen(QColor(30, 90, 200), 2));
+  const double xa = xOf(alpha_, r);
+  p.drawLine(QPointF(xa, r.top()), QPointF(xa, r.bottom()));
+}
+
+void ConfidenceChart::mousePressEvent(QMouseEvent* e) {
+  const QRectF r = plotRect();
+  const double t = (e->position().x() - r.left()) / r.width();
+  Q_EMIT alphaPicked(std::pow(10.0, scale_.log10_min + std::clamp(t, 0.0, 1.0) * (scale_.log10_max - scale_.log10_min)));
+}
+
+void SoftmaxBars::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.fillRect(rect(), Qt::white);
+  if (p_.empty()) return;
+  const int n = static_cast<int>(p_.size());
+  const double w = (width() - 20.0) / n;
+  const double h = height() - 30.0;
+  QFont f = p.font();
+  f.setPointSizeF(8);
+  p.setFont(f);
+  for (int k = 0; k < n; ++k) {
+    const double bh = p_[k] * h;
+    p.fillRect(QRectF(10 + k * w + 2, 8 + h - bh, w - 4, bh), qcolour(class_colour(k)));
+    p.setPen(Qt::black);
+    p.drawText(QRectF(10 + k * w, height() - 20, w, 18), Qt::AlignCenter, QString("%1").arg(k));
+  }
+  p.drawLine(QPointF(10, 8 + h), QPointF(width() - 10, 8 + h));
+}
+
+void PatternGrid::paintEvent(QPaintEvent*) {
+  QPainter p(this);
+  p.fillRect(rect(), Qt::white);
+  if (!p_) return;
+  const int layers = static_cast<int>(p_->layers.size());
+  if (layers == 0) return;
+  const double row_h = std::min(24.0, (height() - 4.0) / layers);
+  QFont f = p.font();
+  f.setPointSizeF(7);
+  p.setFont(f);
+  for (int l = 0; l < layers; ++l) {
+    const LayerPattern& lp = p_->layers[l];
+    const int n = lp.size;
+    const double left = 60, cell = std::max(0.5, (width() - left - 4) / std::max(1, n));
+    const double y = 2 + l * row_h;
+    p.setPen(Qt::black);
+    p.drawText(QRectF(0, y, left - 4, row_h), Qt::AlignRight | Qt::AlignVCenter,
+               QString("%1/%2").arg(lp.kind == OpKind::MaxPool2d ? n : lp.active_count()).arg(n));
+    for (int i = 0; i < n; ++i) {
+      const bool on = lp.kind == OpKind::MaxPool2d ? true : lp.active(i);
+      p.fillRect(QRectF(left + i * cell, y + 1, std::max(0.5, cell - (cell > 3 ? 1 : 0)), row_h - 2),
+                 on ? QColor(40, 40, 40) : QColor(225, 225, 225));
+    }
+  }
+}
+
+}  // namespace tessera::gui

@@ -1,0 +1,127 @@
+// tessera-gui: the desktop app. `tessera-gui [MODEL.onnx]` opens a model (or
+// the last one used); with --screenshot it renders a view without user
+// interaction, saves the picture and exits (for the docs and the tests).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QFile>
+#include <QSettings>
+#include <QTimer>
+#include <cstdio>
+
+#include "gui/main_window.hpp"
+#include "gui/vtk_view.hpp"
+
+using tessera::gui::MainWindow;
+
+int main(int argc, char** argv) {
+  tessera::gui::VtkView::setDefaultSurfaceFormat();
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName("Tessera");
+  QApplication::setApplicationName("tessera-gui");
+  QApplication::setApplicationVersion("0.1.0");
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(
+      "Explore the exact linear regions of a ReLU network and watch the confidence along rays αx.\n\n"
+      "Examples:\n"
+      "  tessera-gui data/models/toy2d.onnx\n"
+      "  tessera-gui data/models/trained/moons_acet.onnx --point 1,0.5 --alpha 100 --screenshot ray.png --view window\n"
+      "  tessera-gui data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --screenshot map.png");
+  parser.addHelpOption();
+  parser.addVersionOption();
+  parser.addPositionalArgument("model", "ONNX model to open (default: the last one used)");
+  parser.addOption({"input", "input file the slice goes through (image models)", "file"});
+  parser.addOption({"colour", "region | class | confidence", "colouring", "class"});
+  parser.addOption({"point", "pick this point (u,v) of the slice and follow its ray", "u,v"});
+  parser.addOption({"alpha", "position on the ray", "alpha", "1"});
+  parser.addOption({"screenshot", "render, save the picture to FILE (PNG) and exit", "file"});
+  parser.addOption({"view", "what --screenshot captures: map (the region map) | window (the whole window)", "view", "map"});
+  parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
+  parser.process(app);
+
+  MainWindow window;
+  const QString colour = parser.value("colour");
+  if (colour == "region") window.setColouring(tessera::gui::Colouring::Region);
+  else if (colour == "confidence") window.setColouring(tessera::gui::Colouring::Confidence);
+  else if (colour == "class") window.setColouring(tessera::gui::Colouring::Class);
+  else {
+    std::fprintf(stderr, "tessera-gui: --colour must be region, class or confidence\n");
+    return 2;
+  }
+  const bool screenshot = parser.isSet("screenshot");
+  const QString view = parser.value("view");
+  if (view != "map" && view != "window") {
+    std::fprintf(stderr, "tessera-gui: --view must be map or window\n");
+    return 2;
+  }
+  QString model = parser.positionalArguments().value(0);
+  if (model.isEmpty()) model = QSettings().value("last_model").toString();
+  window.resize(1280, 800);
+  window.show();
+  if (!model.isEmpty() && !window.openModel(model, screenshot)) {
+    if (screenshot) {
+      std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
+      return 1;
+    }
+  }
+  if (parser.isSet("input") && !window.openInput(parser.value("input"), screenshot) && screenshot) {
+    std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
+    return 1;
+  }
+  if (!screenshot) return app.exec();
+  if (model.isEmpty()) {
+    std::fprintf(stderr, "tessera-gui: --screenshot needs a model\n");
+    return 2;
+  }
+
+  // Screenshot mode: wait for the slice, pick the point, render, save, exit.
+  int status = 0;
+  QObject::connect(&window, &MainWindow::sliceReady, &window, [&] {
+    if (parser.isSet("point")) {
+      const QStringList uv = parser.value("point").split(',');
+      bool ok_u = false, ok_v = false;
+      const double u = uv.value(0).toDouble(&ok_u), v = uv.value(1).toDouble(&ok_v);
+      if (uv.size() != 2 || !ok_u || !ok_v) {
+        std::fprintf(stderr, "tessera-gui: --point must be u,v\n");
+        status = 2;
+        app.exit(status);
+        return;
+      }
+      window.pickPoint(u, v);
+      window.setAlpha(parser.value("alpha").toDouble());
+    }
+    QTimer::singleShot(300, &window, [&] {
+      QImage image = view == "map" ? window.regionView()->grabFramebuffer() : window.grab().toImage();
+      const QString file = parser.value("screenshot");
+      if (!image.save(file, "PNG")) {
+        std::fprintf(stderr, "tessera-gui: error: cannot write %s\n", file.toLocal8Bit().constData());
+        status = 1;
+      }
+      if (parser.isSet("report")) {
+        QFile out(parser.value("report"));
+        if (out.open(QIODevice::WriteOnly)) {
+          const auto* s = window.slice();
+          const auto* r = window.ray();
+          const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
+                                       "\"alpha\": %5, \"width\": %6, \"height\": %7}\n")
+                                   .arg(s ? s->polygons.size() : 0)
+                                   .arg(window.sceneCells())
+                                   .arg(s && s->complete ? "true" : "false")
+                                   .arg(r ? r->traversal.segments.size() : 0)
+                                   .arg(window.alpha(), 0, 'g', 17)
+                                   .arg(image.width())
+                                   .arg(image.height());
+          out.write(json.toUtf8());
+        } else {
+          status = 1;
+        }
+      }
+      app.exit(status);
+    });
+  });
+  QTimer::singleShot(120000, &app, [&] {
+    std::fprintf(stderr, "tessera-gui: error: the slice took longer than two minutes\n");
+    app.exit(4);
+  });
+  return app.exec();
+}

@@ -1,0 +1,442 @@
+#include "gui/main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QComboBox>
+#include <QDir>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSlider>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrent>
+
+#include "core/error.hpp"
+#include "core/file_util.hpp"
+#include "core/forward.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+#include "gui/charts.hpp"
+#include "gui/region_scene.hpp"
+#include "gui/vtk_view.hpp"
+#include "regions/slice_export.hpp"
+
+#ifndef TESSERA_SOURCE_DIR
+#define TESSERA_SOURCE_DIR "."
+#endif
+
+namespace tessera::gui {
+
+MainWindow::MainWindow() {
+  setWindowTitle("Tessera");
+  buildPanels();
+  buildMenus();
+  QSettings settings;
+  colouring_ = static_cast<Colouring>(settings.value("colouring", static_cast<int>(Colouring::Class)).toInt());
+  colour_box_->setCurrentIndex(static_cast<int>(colouring_));
+  if (settings.contains("geometry")) restoreGeometry(settings.value("geometry").toByteArray());
+  else resize(1280, 800);
+  view_timer_.setSingleShot(true);
+  view_timer_.setInterval(250);
+  connect(&view_timer_, &QTimer::timeout, this, &MainWindow::onViewChanged);
+  connect(&watcher_, &QFutureWatcher<std::shared_ptr<Slice2d>>::finished, this, &MainWindow::onSliceFinished);
+  progress_timer_.setInterval(200);
+  connect(&progress_timer_, &QTimer::timeout, this, [this] {
+    if (found_) progress_->setFormat(QString("%1 regions").arg(found_->load()));
+  });
+}
+
+MainWindow::~MainWindow() {
+  if (cancel_) cancel_->store(true);
+  watcher_.waitForFinished();
+  QSettings settings;
+  settings.setValue("geometry", saveGeometry());
+  settings.setValue("colouring", static_cast<int>(colouring_));
+}
+
+void MainWindow::buildPanels() {
+  auto* split = new QSplitter(this);
+  view_ = new VtkView(split);
+  scene_ = std::make_unique<RegionScene>(view_->renderer());
+  connect(view_, &VtkView::clicked, this, [this](double u, double v) { pickPoint(u, v); });
+  connect(view_, &VtkView::viewChanged, this, [this] { view_timer_.start(); });
+  connect(view_, &VtkView::hovered, this, [this](double u, double v) {
+    if (!slice_) return;
+    const int i = polygon_at(*slice_, u, v);
+    QString text = QString("(u, v) = (%1, %2)").arg(u, 0, 'g', 4).arg(v, 0, 'g', 4);
+    if (i >= 0) {
+      const SlicePolygon& p = slice_->polygons[i];
+      text += QString("   region %1   class %2   confidence %3 … %4")
+                  .arg(QString::fromStdString(hash_to_hex(p.pattern_hash)))
+                  .arg(p.predicted_class)
+                  .arg(p.min_confidence, 0, 'f', 4)
+                  .arg(p.max_confidence, 0, 'f', 4);
+    }
+    status_->setText(text);
+  });
+
+  auto* panel = new QWidget(split);
+  auto* layout = new QVBoxLayout(panel);
+  auto* top = new QHBoxLayout;
+  top->addWidget(new QLabel("Colour by"));
+  colour_box_ = new QComboBox;
+  colour_box_->addItems({"region", "predicted class", "largest confidence"});
+  connect(colour_box_, &QComboBox::currentIndexChanged, this, [this](int i) { setColouring(static_cast<Colouring>(i)); });
+  top->addWidget(colour_box_);
+  top->addStretch();
+  layout->addLayout(top);
+
+  info_ = new QPlainTextEdit;
+  info_->setReadOnly(true);
+  info_->setMaximumHeight(170);
+  QFont mono("monospace");
+  mono.setStyleHint(QFont::Monospace);
+  mono.setPointSizeF(8.5);
+  info_->setFont(mono);
+  info_->setPlaceholderText("Click a region: its pattern, class, confidence and affine map appear here.");
+  layout->addWidget(info_);
+
+  auto* ray_box = new QGroupBox("The ray αx through the picked point");
+  auto* ray_layout = new QVBoxLayout(ray_box);
+  auto* slider_row = new QHBoxLayout;
+  slider_ = new QSlider(Qt::Horizontal);
+  slider_->setRange(0, scale_.steps);
+  slider_->setValue(scale_.position(1.0));
+  slider_->setEnabled(false);
+  alpha_label_ = new QLabel("α = 1");
+  alpha_label_->setMinimumWidth(110);
+  connect(slider_, &QSlider::valueChanged, this, [this](int p) { setAlpha(scale_.alpha(p)); });
+  slider_row->addWidget(slider_, 1);
+  slider_row->addWidget(alpha_label_);
+  ray_layout->addLayout(slider_row);
+  chart_ = new ConfidenceChart;
+  chart_->setScale(scale_);
+  connect(chart_, &ConfidenceChart::alphaPicked, this, [this](double a) { slider_->setValue(scale_.position(a)); });
+  ray_layout->addWidget(chart_, 2);
+  ray_layout->addWidget(new QLabel("softmax at αx"));
+  bars_ = new SoftmaxBars;
+  ray_layout->addWidget(bars_, 1);
+  ray_layout->addWidget(new QLabel("activation pattern Σ(αx): active units per layer"));
+  grid_ = new PatternGrid;
+  ray_layout->addWidget(grid_, 1);
+  layout->addWidget(ray_box, 1);
+
+  split->addWidget(view_);
+  split->addWidget(panel);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  split->setSizes({760, 520});
+  setCentralWidget(split);
+
+  status_ = new QLabel("Open a model (File ▸ Open model… or File ▸ Examples).");
+  statusBar()->addWidget(status_, 1);
+  progress_ = new QProgressBar;
+  progress_->setRange(0, 0);
+  progress_->setMaximumWidth(180);
+  progress_->setTextVisible(true);
+  progress_->setVisible(false);
+  cancel_button_ = new QPushButton("Cancel");
+  cancel_button_->setVisible(false);
+  connect(cancel_button_, &QPushButton::clicked, this, [this] {
+    if (cancel_) cancel_->store(true);
+  });
+  statusBar()->addPermanentWidget(progress_);
+  statusBar()->addPermanentWidget(cancel_button_);
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu("&File");
+  QAction* open = file->addAction("&Open model…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open an ONNX model", QFileInfo(model_path_).absolutePath(),
+                                                      "ONNX models (*.onnx);;All files (*)");
+    if (!path.isEmpty()) openModel(path);
+  });
+  open->setShortcut(QKeySequence::Open);
+  QMenu* examples = file->addMenu("&Examples");
+  const QString models = QString(TESSERA_SOURCE_DIR) + "/data/models";
+  for (const QString& name : {"toy2d", "toy2d_leaky", "trained/moons_plain", "trained/moons_ceda", "trained/moons_acet",
+                              "trained/mnist_plain", "trained/mnist_acet", "mnist_mlp", "mnist_cnn"}) {
+    examples->addAction(name, this, [this, models, name] { openModel(models + "/" + name + ".onnx"); });
+  }
+  QAction* input = file->addAction("Open &input for the slice…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open an input (image, vector or IDX file)", QString(TESSERA_SOURCE_DIR) + "/data/inputs",
+                                                      "Inputs (*.png *.pgm *.txt *.csv *.idx *.gz *-ubyte);;All files (*)");
+    if (!path.isEmpty()) openInput(path);
+  });
+  input->setShortcut(QKeySequence("Ctrl+I"));
+  recent_menu_ = file->addMenu("&Recent models");
+  updateRecentMenu();
+  file->addSeparator();
+  QAction* picture = file->addAction("&Export picture…", this, &MainWindow::exportPicture);
+  picture->setShortcut(QKeySequence("Ctrl+E"));
+  file->addAction("Export slice as .&vtp…", this, &MainWindow::exportVtp);
+  file->addSeparator();
+  QAction* quit = file->addAction("&Quit", qApp, &QApplication::quit);
+  quit->setShortcut(QKeySequence::Quit);
+
+  QMenu* view = menuBar()->addMenu("&View");
+  QAction* fit = view->addAction("&Fit slice", this, [this] {
+    view_->fitPlane(computed_.u0, computed_.u1, computed_.v0, computed_.v1);
+  });
+  fit->setShortcut(QKeySequence("Ctrl+0"));
+  QAction* far = view->addAction("Zoom &far out (the unbounded fan)", this, [this] {
+    double x0, x1, y0, y1;
+    view_->visibleRect(x0, x1, y0, y1);
+    const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1), r = 20 * std::max(x1 - x0, y1 - y0);
+    view_->fitPlane(cx - r, cx + r, cy - r, cy + r);
+    view_timer_.start();
+  });
+  far->setShortcut(QKeySequence("Ctrl+-"));
+  for (int i = 0; i < 3; ++i) {
+    QAction* a = view->addAction(QString("Colour by %1").arg(colouring_name(static_cast<Colouring>(i))), this,
+                                 [this, i] { colour_box_->setCurrentIndex(i); });
+    a->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
+  }
+  QMenu* help = menuBar()->addMenu("&Help");
+  help->addAction("&About Tessera", this, [this] {
+    QMessageBox::about(this, "About Tessera",
+                       "<b>Tessera</b> 0.1 — computes, certifies and shows the linear regions of ReLU networks.<br><br>"
+                       "Every region on the map is exact: on it the network is one affine map V·x + a. Click a point to "
+                       "follow its ray αx: it crosses region after region, enters its last, unbounded region and, as "
+                       "Hein, Andriushchenko and Bitterwolf (CVPR 2019) proved, its confidence tends to 1.<br><br>"
+                       "Qt 6, VTK 9, Eigen, COIN-OR Clp.");
+  });
+}
+
+void MainWindow::showError(const QString& title, const QString& text, bool quiet) {
+  last_error_ = text;
+  status_->setText(title + ": " + text);
+  if (!quiet) QMessageBox::critical(this, title, text);
+}
+
+bool MainWindow::openModel(const QString& path, bool quiet) {
+  std::shared_ptr<Network> net;
+  try {
+    net = std::make_shared<Network>(load_onnx(path.toStdString()));
+  } catch (const std::exception& e) {
+    showError("Cannot open model", QString::fromStdString(e.what()), quiet);
+    return false;
+  }
+  if (cancel_) cancel_->store(true);
+  watcher_.waitForFinished();
+  net_ = net;
+  model_path_ = path;
+  origin_.reset();
+  ray_.reset();
+  ray_uv_.reset();
+  slice_.reset();
+  scene_->setRay(std::nullopt, 1);
+  scene_->setHighlight(Slice2d{}, -1);
+  chart_->setRay(nullptr);
+  bars_->setProbabilities({});
+  grid_->setPattern(std::nullopt);
+  slider_->setEnabled(false);
+  info_->clear();
+  frame_ = default_frame(*net_, std::nullopt);
+  setWindowTitle(QString("Tessera — %1").arg(QFileInfo(path).fileName()));
+  rememberRecent(path);
+  computeSlice(frame_.window);
+  view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
+  return true;
+}
+
+bool MainWindow::openInput(const QString& path, bool quiet) {
+  if (!net_) {
+    showError("No model", "open a model first", quiet);
+    return false;
+  }
+  try {
+    origin_ = read_input_for(net_->input_shape(), path.toStdString());
+  } catch (const std::exception& e) {
+    showError("Cannot use input", QString::fromStdString(e.what()), quiet);
+    return false;
+  }
+  frame_ = default_frame(*net_, origin_);
+  ray_.reset();
+  ray_uv_.reset();
+  scene_->setRay(std::nullopt, 1);
+  computeSlice(frame_.window);
+  view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
+  return true;
+}
+
+void MainWindow::computeSlice(const SliceWindow& window) {
+  if (!net_) return;
+  if (cancel_) cancel_->store(true);
+  watcher_.waitForFinished();
+  cancel_ = std::make_shared<std::atomic<bool>>(false);
+  found_ = std::make_shared<std::atomic<std::size_t>>(0);
+  computed_ = window;
+  progress_->setVisible(true);
+  cancel_button_->setVisible(true);
+  progress_timer_.start();
+  status_->setText(QString("Computing the exact regions on %1 …").arg(QString::fromStdString(frame_.description)));
+  auto net = net_;
+  const Plane2d plane = frame_.plane;
+  auto cancel = cancel_;
+  auto found = found_;
+  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found]() -> std::shared_ptr<Slice2d> {
+    SliceOptions o;
+    o.cancel = cancel.get();
+    o.max_regions = 200000;
+    o.progress = [found](std::size_t n) { found->store(n); };
+    try {
+      return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, window, o));
+    } catch (const std::exception& e) {
+      auto s = std::make_shared<Slice2d>();
+      s->stop_reason = e.what();
+      return s;
+    }
+  }));
+}
+
+void MainWindow::onSliceFinished() {
+  progress_timer_.stop();
+  progress_->setVisible(false);
+  cancel_button_->setVisible(false);
+  std::shared_ptr<Slice2d> s = watcher_.result();
+  if (!s) return;
+  if (s->polygons.empty()) {
+    status_->setText(QString("No regions: %1").arg(QString::fromStdString(s->stop_reason)));
+    return;
+  }
+  slice_ = s;
+  scene_->setSlice(*slice_, colouring_, net_->output_size());
+  if (ray_uv_) scene_->setRay(ray_uv_, alpha_);
+  view_->refresh();
+  QString text = QString("%1 regions on [%2, %3] × [%4, %5] of %6")
+                     .arg(slice_->polygons.size())
+                     .arg(computed_.u0, 0, 'g', 3)
+                     .arg(computed_.u1, 0, 'g', 3)
+                     .arg(computed_.v0, 0, 'g', 3)
+                     .arg(computed_.v1, 0, 'g', 3)
+                     .arg(QString::fromStdString(frame_.description));
+  if (!slice_->complete) text += QString(" — partial: %1").arg(QString::fromStdString(slice_->stop_reason));
+  status_->setText(text);
+  Q_EMIT sliceReady();
+}
+
+void MainWindow::onViewChanged() {
+  if (!net_ || !slice_ || busy()) return;
+  double x0, x1, y0, y1;
+  view_->visibleRect(x0, x1, y0, y1);
+  const bool outside = x0 < computed_.u0 || x1 > computed_.u1 || y0 < computed_.v0 || y1 > computed_.v1;
+  if (!outside) return;
+  // Zoomed or panned past the computed window: compute the visible part (a little more).
+  const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1), hw = 0.625 * (x1 - x0), hh = 0.625 * (y1 - y0);
+  computeSlice({cx - hw, cx + hw, cy - hh, cy + hh});
+}
+
+bool MainWindow::busy() const { return watcher_.isRunning(); }
+
+std::size_t MainWindow::sceneCells() const { return static_cast<std::size_t>(scene_->cellCount()); }
+
+void MainWindow::setColouring(Colouring c) {
+  colouring_ = c;
+  if (slice_) {
+    scene_->setColouring(*slice_, colouring_, net_->output_size());
+    view_->refresh();
+  }
+}
+
+void MainWindow::pickPoint(double u, double v) {
+  if (!net_ || !slice_) return;
+  const int i = polygon_at(*slice_, u, v);
+  scene_->setHighlight(*slice_, i);
+  if (i >= 0) info_->setPlainText(QString::fromStdString(describe(*slice_, i).text()));
+  const Vector x = point_at(frame_, u, v);
+  if (x.cwiseAbs().maxCoeff() == 0) {
+    status_->setText("The origin has no ray: pick another point.");
+    return;
+  }
+  try {
+    ray_ = std::make_unique<RayView>(make_ray(*net_, x));
+  } catch (const std::exception& e) {
+    showError("Cannot follow the ray", QString::fromStdString(e.what()), true);
+    return;
+  }
+  // The ray is a line of the map only when the slice plane contains 0 and x.
+  const bool in_plane = frame_.plane.origin.cwiseAbs().maxCoeff() == 0;
+  ray_uv_ = in_plane ? std::optional<Eigen::Vector2d>(Eigen::Vector2d(u, v)) : std::nullopt;
+  chart_->setRay(ray_.get());
+  slider_->setEnabled(true);
+  const Certificate& c = ray_->certificate;
+  QString t = QString("ray through (%1, %2): %3 regions from α = 0.01").arg(u, 0, 'g', 4).arg(v, 0, 'g', 4).arg(ray_->traversal.segments.size());
+  if (c.complete) {
+    t += QString("; last region from α = %1, limit class %2, limit confidence %3").arg(c.last_region_alpha, 0, 'g', 4).arg(c.limit_class).arg(c.limit_confidence, 0, 'f', 4);
+    if (c.alpha_star) t += QString("; α* = %1").arg(*c.alpha_star, 0, 'g', 4);
+  }
+  status_->setText(t);
+  setAlpha(alpha_);
+  Q_EMIT rayReady();
+}
+
+void MainWindow::setAlpha(double alpha) {
+  alpha_ = alpha;
+  const QSignalBlocker block(slider_);
+  slider_->setValue(scale_.position(alpha));
+  alpha_label_->setText(QString("α = %1").arg(alpha, 0, 'g', 4));
+  updateRayPanel();
+}
+
+void MainWindow::updateRayPanel() {
+  chart_->setAlpha(alpha_);
+  if (!ray_) return;
+  bars_->setProbabilities(ray_->probabilities(alpha_));
+  try {
+    grid_->setPattern(activation_pattern(*net_, (alpha_ * ray_->x).eval()));
+  } catch (const std::exception&) {
+    grid_->setPattern(std::nullopt);
+  }
+  scene_->setRay(ray_uv_, alpha_);
+  view_->refresh();
+}
+
+void MainWindow::rememberRecent(const QString& path) {
+  QSettings settings;
+  QStringList recent = settings.value("recent").toStringList();
+  const QString abs = QFileInfo(path).absoluteFilePath();
+  recent.removeAll(abs);
+  recent.prepend(abs);
+  while (recent.size() > 8) recent.removeLast();
+  settings.setValue("recent", recent);
+  settings.setValue("last_model", abs);
+  updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu() {
+  recent_menu_->clear();
+  const QStringList recent = QSettings().value("recent").toStringList();
+  for (const QString& p : recent) recent_menu_->addAction(p, this, [this, p] { openModel(p); });
+  recent_menu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::exportPicture() {
+  const QString path = QFileDialog::getSaveFileName(this, "Export the region map", "regions.png", "PNG images (*.png)");
+  if (path.isEmpty()) return;
+  if (!view_->grabFramebuffer().save(path, "PNG")) showError("Cannot save", path + ": could not be written", false);
+}
+
+void MainWindow::exportVtp() {
+  if (!slice_) return;
+  const QString path = QFileDialog::getSaveFileName(this, "Export the slice for ParaView", "slice.vtp", "VTK PolyData (*.vtp)");
+  if (path.isEmpty()) return;
+  try {
+    write_file_atomically(path.toStdString(), slice_to_vtp(*slice_));
+  } catch (const std::exception& e) {
+    showError("Cannot save", QString::fromStdString(e.what()), false);
+  }
+}
+
+}  // namespace tessera::gui

@@ -1,0 +1,105 @@
+// The Tessera desktop window: the exact region map of a slice (VTK), the ray
+// through a picked point with an alpha slider, its confidence curve, softmax
+// bars and activation pattern, and the usual menus, settings and status bar.
+// Heavy work (slices, rays) runs off the UI thread and can be cancelled.
+#pragma once
+
+#include <QFutureWatcher>
+#include <QMainWindow>
+#include <QTimer>
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include "core/network.hpp"
+#include "gui/scene.hpp"
+
+class QComboBox;
+class QLabel;
+class QMenu;
+class QPlainTextEdit;
+class QProgressBar;
+class QPushButton;
+class QSlider;
+
+namespace tessera::gui {
+
+class ConfidenceChart;
+class PatternGrid;
+class RegionScene;
+class SoftmaxBars;
+class VtkView;
+
+class MainWindow : public QMainWindow {
+  Q_OBJECT
+ public:
+  MainWindow();
+  ~MainWindow() override;
+  // Loads a model; on failure shows the reason (message box unless quiet)
+  // and keeps the previous state. Returns whether it loaded.
+  bool openModel(const QString& path, bool quiet = false);
+  // Sets the slice origin from a data file (image models); same rules.
+  bool openInput(const QString& path, bool quiet = false);
+  void pickPoint(double u, double v);
+  void setAlpha(double alpha);
+  void setColouring(Colouring c);
+  const Slice2d* slice() const { return slice_.get(); }
+  std::size_t sceneCells() const;
+  bool busy() const;
+  const RayView* ray() const { return ray_.get(); }
+  double alpha() const { return alpha_; }
+  QString lastError() const { return last_error_; }
+  VtkView* regionView() const { return view_; }
+
+ Q_SIGNALS:
+  void sliceReady();
+  void rayReady();
+
+ private:
+  void buildMenus();
+  void buildPanels();
+  void computeSlice(const SliceWindow& window);
+  void onSliceFinished();
+  void onViewChanged();
+  void updateRayPanel();
+  void updateRecentMenu();
+  void rememberRecent(const QString& path);
+  void exportPicture();
+  void exportVtp();
+  void showError(const QString& title, const QString& text, bool quiet);
+
+  std::shared_ptr<const Network> net_;
+  QString model_path_;
+  std::optional<Vector> origin_;
+  SliceFrame frame_;
+  std::shared_ptr<Slice2d> slice_;
+  SliceWindow computed_;
+  std::unique_ptr<RayView> ray_;
+  std::optional<Eigen::Vector2d> ray_uv_;
+  double alpha_ = 1.0;
+  Colouring colouring_ = Colouring::Class;
+  AlphaScale scale_;
+  QString last_error_;
+
+  VtkView* view_ = nullptr;
+  std::unique_ptr<RegionScene> scene_;
+  QComboBox* colour_box_ = nullptr;
+  QPlainTextEdit* info_ = nullptr;
+  QSlider* slider_ = nullptr;
+  QLabel* alpha_label_ = nullptr;
+  ConfidenceChart* chart_ = nullptr;
+  SoftmaxBars* bars_ = nullptr;
+  PatternGrid* grid_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QPushButton* cancel_button_ = nullptr;
+  QLabel* status_ = nullptr;
+  QMenu* recent_menu_ = nullptr;
+  QTimer view_timer_;
+
+  std::shared_ptr<std::atomic<bool>> cancel_;
+  std::shared_ptr<std::atomic<std::size_t>> found_;
+  QFutureWatcher<std::shared_ptr<Slice2d>> watcher_;
+  QTimer progress_timer_;
+};
+
+}  // namespace tessera::gui

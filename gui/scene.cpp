@@ -1,0 +1,204 @@
+#include "gui/scene.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "core/activation_pattern.hpp"
+#include "core/error.hpp"
+#include "core/example_networks.hpp"
+#include "core/forward.hpp"
+#include "regions/segment_confidence.hpp"
+
+namespace tessera::gui {
+
+const char* colouring_name(Colouring c) {
+  switch (c) {
+    case Colouring::Region: return "region";
+    case Colouring::Class: return "class";
+    case Colouring::Confidence: return "confidence";
+  }
+  return "?";
+}
+
+Rgb viridis(double t) {
+  // Nine samples of matplotlib's viridis, linearly interpolated.
+  static const double k[9][3] = {{0.267, 0.005, 0.329}, {0.278, 0.175, 0.483}, {0.229, 0.322, 0.546},
+                                 {0.173, 0.449, 0.558}, {0.128, 0.567, 0.551}, {0.153, 0.681, 0.503},
+                                 {0.360, 0.785, 0.388}, {0.668, 0.862, 0.196}, {0.993, 0.906, 0.144}};
+  if (!(t >= 0)) t = 0;
+  if (t > 1) t = 1;
+  const double s = t * 8;
+  const int i = std::min(7, static_cast<int>(s));
+  const double f = s - i;
+  Rgb out;
+  for (int c = 0; c < 3; ++c) out[c] = static_cast<unsigned char>(std::lround(255 * (k[i][c] + f * (k[i + 1][c] - k[i][c]))));
+  return out;
+}
+
+Rgb class_colour(int k) {
+  static const Rgb palette[] = {{0, 114, 178}, {230, 159, 0}, {0, 158, 115}, {204, 121, 167}, {86, 180, 233},
+                                {213, 94, 0},  {240, 228, 66}, {90, 90, 90}, {150, 75, 0},   {120, 60, 170}};
+  if (k < 0) return {200, 200, 200};
+  return palette[k % 10];
+}
+
+Rgb region_colour(std::uint64_t hash) {
+  // Hue from the hash, moderate saturation, high value: light, distinct neighbours.
+  const double h = static_cast<double>(hash % 3600) / 10.0, s = 0.35 + 0.25 * ((hash >> 20) % 100) / 100.0, v = 0.95;
+  const double c = v * s, x = c * (1 - std::fabs(std::fmod(h / 60.0, 2) - 1)), m = v - c;
+  double r = 0, g = 0, b = 0;
+  if (h < 60) r = c, g = x;
+  else if (h < 120) r = x, g = c;
+  else if (h < 180) g = c, b = x;
+  else if (h < 240) g = x, b = c;
+  else if (h < 300) r = x, b = c;
+  else r = c, b = x;
+  return {static_cast<unsigned char>(std::lround(255 * (r + m))), static_cast<unsigned char>(std::lround(255 * (g + m))),
+          static_cast<unsigned char>(std::lround(255 * (b + m)))};
+}
+
+Rgb polygon_colour(const SlicePolygon& p, Colouring c, int classes) {
+  switch (c) {
+    case Colouring::Region: return region_colour(p.pattern_hash);
+    case Colouring::Class: return class_colour(p.predicted_class);
+    case Colouring::Confidence: {
+      const double floor = classes > 1 ? 1.0 / classes : 0.0;
+      return viridis((p.max_confidence - floor) / std::max(1e-12, 1.0 - floor));
+    }
+  }
+  return {0, 0, 0};
+}
+
+double AlphaScale::alpha(int position) const {
+  const int p = std::clamp(position, 0, steps);
+  return std::pow(10.0, log10_min + (log10_max - log10_min) * p / steps);
+}
+
+int AlphaScale::position(double alpha) const {
+  if (!(alpha > 0)) return 0;
+  const double x = (std::log10(alpha) - log10_min) / (log10_max - log10_min) * steps;
+  return std::clamp(static_cast<int>(std::lround(x)), 0, steps);
+}
+
+SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin, std::uint64_t seed) {
+  SliceFrame f;
+  const int d = net.input_size();
+  if (d == 2 && !origin) {
+    f.plane.origin = Vector::Zero(2);
+    f.plane.e1 = Vector::Unit(2, 0);
+    f.plane.e2 = Vector::Unit(2, 1);
+    f.window = {-3, 3, -3, 3};
+    f.description = "the input plane (x1, x2)";
+    return f;
+  }
+  f.plane.origin = origin ? *origin : Vector::Constant(d, net.input_shape().is_image() ? 0.5 : 0.0);
+  // Random orthonormal directions (Gram-Schmidt on Gaussian vectors).
+  SeededRandom rng(seed);
+  std::vector<Vector> e;
+  for (int k = 0; k < 2; ++k) {
+    Vector g(d);
+    for (int i = 0; i < d; ++i) {
+      const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
+      g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
+    }
+    for (const Vector& q : e) g -= g.dot(q) * q;
+    e.push_back(g.normalized());
+  }
+  f.plane.e1 = e[0];
+  f.plane.e2 = e[1];
+  const double r = d == 2 ? 3.0 : 2.0;
+  f.window = {-r, r, -r, r};
+  f.description = std::string(origin ? "through the chosen input" : "through the centre of the input space") +
+                  ", two random orthonormal directions (seed " + std::to_string(seed) + ")";
+  return f;
+}
+
+Vector point_at(const SliceFrame& f, double u, double v) { return f.plane.origin + u * f.plane.e1 + v * f.plane.e2; }
+
+RayView make_ray(const Network& net, const Vector& x, double threshold, std::size_t max_segments) {
+  RayView r;
+  r.x = x;
+  r.threshold = threshold;
+  CertifyOptions c;
+  c.threshold = threshold;
+  c.alpha0 = 1e-2;
+  c.traversal.max_segments = max_segments;
+  r.certificate = certify(net, x, c);
+  TraversalOptions t;
+  t.max_segments = max_segments;
+  r.traversal = traverse_ray(net, x, c.alpha0, t);
+  return r;
+}
+
+int RayView::segment_at(double alpha) const {
+  const auto& s = traversal.segments;
+  if (s.empty() || alpha < s.front().t_begin) return -1;
+  // Last segment whose start is <= alpha.
+  auto it = std::upper_bound(s.begin(), s.end(), alpha, [](double a, const LineSegment& seg) { return a < seg.t_begin; });
+  return static_cast<int>(std::distance(s.begin(), it)) - 1;
+}
+
+std::vector<double> RayView::probabilities(double alpha) const {
+  const int i = segment_at(alpha);
+  if (i < 0) return {};
+  const LineSegment& s = traversal.segments[i];
+  const Vector z = s.logit_c + alpha * s.logit_w;
+  const Vector p = softmax(z);
+  return std::vector<double>(p.data(), p.data() + p.size());
+}
+
+double RayView::confidence(double alpha) const {
+  const int i = segment_at(alpha);
+  if (i < 0) return 0;
+  const LineSegment& s = traversal.segments[i];
+  return confidence_at(s.logit_c, s.logit_w, alpha);
+}
+
+int polygon_at(const Slice2d& slice, double u, double v) {
+  for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
+    const auto& pts = slice.polygons[i].polygon.vertices;
+    if (pts.size() < 3) continue;
+    bool inside = true;
+    for (std::size_t k = 0; k < pts.size() && inside; ++k) {
+      const Eigen::Vector2d& a = pts[k];
+      const Eigen::Vector2d& b = pts[(k + 1) % pts.size()];
+      const double cross = (b.x() - a.x()) * (v - a.y()) - (b.y() - a.y()) * (u - a.x());
+      inside = cross >= -1e-12 * (1 + std::fabs(u) + std::fabs(v));
+    }
+    if (inside) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+RegionInfo describe(const Slice2d& slice, int index) {
+  if (index < 0 || index >= static_cast<int>(slice.polygons.size())) throw Error("no region selected");
+  const SlicePolygon& p = slice.polygons[index];
+  RegionInfo r;
+  r.hash_hex = hash_to_hex(p.pattern_hash);
+  r.predicted_class = p.predicted_class;
+  r.min_confidence = p.min_confidence;
+  r.max_confidence = p.max_confidence;
+  r.area = p.area;
+  r.vertices = p.polygon.vertices.size();
+  r.logits_on_plane = p.logits;
+  return r;
+}
+
+std::string RegionInfo::text() const {
+  std::ostringstream out;
+  char buf[160];
+  out << "pattern hash  " << hash_hex << "\n";
+  std::snprintf(buf, sizeof buf, "class         %d\nconfidence    %.4f ... %.4f\narea          %.4g\nvertices      %zu\n",
+                predicted_class, min_confidence, max_confidence, area, vertices);
+  out << buf << "logits on the plane: f_k(u, v) = a_k u + b_k v + c_k\n";
+  for (Eigen::Index k = 0; k < logits_on_plane.rows(); ++k) {
+    std::snprintf(buf, sizeof buf, "  k=%-2ld  %+.4g u  %+.4g v  %+.4g\n", static_cast<long>(k), logits_on_plane(k, 0),
+                  logits_on_plane(k, 1), logits_on_plane(k, 2));
+    out << buf;
+  }
+  return out.str();
+}
+
+}  // namespace tessera::gui

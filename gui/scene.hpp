@@ -1,0 +1,83 @@
+// What the desktop app shows, computed without Qt or VTK so that it can be
+// tested without a display: the slice a model is viewed on, colours, the
+// logarithmic alpha scale, the ray through a picked point with its exact
+// confidence curve, and the description of a selected region.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/network.hpp"
+#include "regions/certificate.hpp"
+#include "regions/line_traversal.hpp"
+#include "regions/slice_2d.hpp"
+
+namespace tessera::gui {
+
+using Rgb = std::array<unsigned char, 3>;
+
+enum class Colouring { Region, Class, Confidence };
+const char* colouring_name(Colouring c);
+
+// Perceptually uniform colour map (viridis) for t in [0, 1] (clamped).
+Rgb viridis(double t);
+// Distinct colours for classes (colour-blind friendly first eight).
+Rgb class_colour(int k);
+// A stable, light colour per region (from its pattern hash).
+Rgb region_colour(std::uint64_t hash);
+// The colour of one slice polygon under a colouring; confidence uses the
+// polygon's largest confidence mapped from [1/K, 1].
+Rgb polygon_colour(const SlicePolygon& p, Colouring c, int classes);
+
+// The slider's alpha scale: position 0..steps maps to alpha = 10^x with x
+// linear in [log10_min, log10_max].
+struct AlphaScale {
+  double log10_min = -2, log10_max = 16;
+  int steps = 1800;
+  double alpha(int position) const;
+  int position(double alpha) const;  // nearest, clamped
+};
+
+// The plane a model is viewed on. 2-D models: their input plane. Others: the
+// plane through `origin` spanned by two random orthonormal directions (seed).
+struct SliceFrame {
+  Plane2d plane;
+  SliceWindow window;
+  std::string description;
+};
+SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin, std::uint64_t seed = 1);
+// Point of input space at slice coordinates (u, v).
+Vector point_at(const SliceFrame& f, double u, double v);
+
+// The ray alpha * x through a picked input x, with everything the ray panel
+// draws.
+struct RayView {
+  Vector x;                          // the picked input (alpha = 1)
+  LineTraversal traversal;           // exact regions along alpha*x from alpha0
+  Certificate certificate;           // Theorem 3.1 (last region, limit, alpha*)
+  double threshold = 0.999;
+  // Exact softmax of every class at alpha (from the segment containing alpha).
+  std::vector<double> probabilities(double alpha) const;
+  double confidence(double alpha) const;
+  int segment_at(double alpha) const;  // index into traversal.segments, -1 if before alpha0
+};
+RayView make_ray(const Network& net, const Vector& x, double threshold = 0.999, std::size_t max_segments = 200000);
+
+// A region picked on the slice: what the app lists for it.
+struct RegionInfo {
+  std::string hash_hex;
+  int predicted_class = -1;
+  double min_confidence = 0, max_confidence = 0;
+  double area = 0;
+  std::size_t vertices = 0;
+  Matrix logits_on_plane;  // K x 3: logits(u, v) = M * (u, v, 1)
+  std::string text() const;  // several lines, for the side panel
+};
+// The polygon containing (u, v), or -1.
+int polygon_at(const Slice2d& slice, double u, double v);
+RegionInfo describe(const Slice2d& slice, int polygon);
+
+}  // namespace tessera::gui

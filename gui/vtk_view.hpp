@@ -1,0 +1,67 @@
+// A Qt 6 widget that shows a VTK scene. Debian's VTK Qt module is built for
+// Qt 5, so this hosts a vtkGenericOpenGLRenderWindow in a QOpenGLWidget
+// itself: Qt owns the OpenGL context, VTK renders into its own framebuffer
+// with that context current, and paintGL copies (blits) VTK's image into the
+// widget's framebuffer. Mouse: wheel zooms; left drag pans (2-D) or rotates
+// (3-D); a click reports the world point under the cursor on the z = 0 plane.
+#pragma once
+
+#include <vtkGenericOpenGLRenderWindow.h>
+#include <vtkRenderer.h>
+#include <vtkSmartPointer.h>
+
+#include <QOpenGLWidget>
+#include <QPoint>
+#include <QSurface>
+
+namespace tessera::gui {
+
+class VtkView : public QOpenGLWidget {
+  Q_OBJECT
+ public:
+  enum class Navigation { Plane, Orbit };
+  explicit VtkView(QWidget* parent = nullptr);
+  ~VtkView() override;
+
+  vtkRenderer* renderer() const { return renderer_; }
+  vtkGenericOpenGLRenderWindow* renderWindow() const { return window_; }
+  void setNavigation(Navigation n) { navigation_ = n; }
+  // Fit the camera to the bounds (x0, x1, y0, y1) of a 2-D scene.
+  void fitPlane(double x0, double x1, double y0, double y1);
+  // World point (z = 0 plane) under a widget position.
+  bool worldAt(const QPoint& widget_pos, double& x, double& y) const;
+  // The visible world rectangle (2-D navigation).
+  void visibleRect(double& x0, double& x1, double& y0, double& y1) const;
+  // Request a VTK render at the next paint.
+  void refresh();
+
+  // OpenGL 3.2 core, as VTK needs; call before the QApplication is created.
+  static void setDefaultSurfaceFormat();
+
+ Q_SIGNALS:
+  void clicked(double x, double y);
+  void hovered(double x, double y);
+  void viewChanged();
+
+ protected:
+  void initializeGL() override;
+  void resizeGL(int w, int h) override;
+  void paintGL() override;
+  void mousePressEvent(QMouseEvent* e) override;
+  void mouseMoveEvent(QMouseEvent* e) override;
+  void mouseReleaseEvent(QMouseEvent* e) override;
+  void wheelEvent(QWheelEvent* e) override;
+
+ private:
+  void onVtkEvent(vtkObject*, unsigned long event, void* data);
+  vtkSmartPointer<vtkGenericOpenGLRenderWindow> window_;
+  vtkSmartPointer<vtkRenderer> renderer_;
+  Navigation navigation_ = Navigation::Plane;
+  bool in_paint_ = false, render_pending_ = true, initialised_ = false;
+  bool dragging_ = false, moved_ = false;
+  QPoint last_;
+  std::vector<unsigned long> observers_;
+  QSurface* surface_ = nullptr;
+};
+
+}  // namespace tessera::gui

@@ -56,23 +56,6 @@ struct Frame {
   bool from_points = false;
 };
 
-// Random orthonormal directions (Gram-Schmidt on Gaussian vectors): slice
-// coordinates are Euclidean distances in input space.
-std::vector<Vector> random_directions(Eigen::Index d, int count, std::uint64_t seed) {
-  SeededRandom rng(seed);
-  std::vector<Vector> out;
-  for (int k = 0; k < count; ++k) {
-    Vector g(d);
-    for (Eigen::Index i = 0; i < d; ++i) {
-      const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
-      g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
-    }
-    for (const Vector& q : out) g -= g.dot(q) * q;
-    out.push_back(g.normalized());
-  }
-  return out;
-}
-
 Frame choose_frame(const Network& net, const po::variables_map& vm, int dims) {
   const Shape& shape = net.input_shape();
   const char* names[] = {"e1", "e2", "e3"};
@@ -82,7 +65,7 @@ Frame choose_frame(const Network& net, const po::variables_map& vm, int dims) {
   Frame f;
   if (vm.count("input")) {
     f.origin = read_input_for(shape, vm["input"].as<std::string>(), vm["row"].as<int>());
-    f.e = random_directions(f.origin.size(), dims, vm["seed"].as<std::uint64_t>());
+    f.e = random_orthonormal_directions(f.origin.size(), dims, vm["seed"].as<std::uint64_t>());
     f.described = "through " + vm["input"].as<std::string>() + ", random orthogonal directions (seed " +
                   std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
   } else if (vm.count("points")) {

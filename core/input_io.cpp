@@ -275,7 +275,13 @@ bool is_image_file(const std::string& path) {
 }  // namespace
 
 Vector read_input_for(const Shape& expected, const std::string& path, int row) {
-  if (!is_image_file(path)) return read_input(path, row);
+  if (!is_image_file(path)) {
+    Vector v = read_input(path, row);
+    if (v.size() != expected.size())
+      throw Error(path + ": has " + std::to_string(v.size()) + " values but the network expects " + std::to_string(expected.size()) +
+                  (expected.dims.size() > 1 ? " (" + expected.str() + ")" : ""));
+    return v;
+  }
   if (row > 0) throw Error(path + ": an image has no rows to choose from (row " + std::to_string(row) + ")");
   const Image im = read_image(path);
   const Shape chw{im.channels, im.height, im.width};

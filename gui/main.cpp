@@ -103,14 +103,18 @@ int main(int argc, char** argv) {
           const auto* s = window.slice();
           const auto* r = window.ray();
           const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
-                                       "\"alpha\": %5, \"width\": %6, \"height\": %7}\n")
+                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11]}\n")
                                    .arg(s ? s->polygons.size() : 0)
                                    .arg(window.sceneCells())
                                    .arg(s && s->complete ? "true" : "false")
                                    .arg(r ? r->traversal.segments.size() : 0)
                                    .arg(window.alpha(), 0, 'g', 17)
                                    .arg(image.width())
-                                   .arg(image.height());
+                                   .arg(image.height())
+                                   .arg(window.computedWindow().u0, 0, 'g', 17)
+                                   .arg(window.computedWindow().u1, 0, 'g', 17)
+                                   .arg(window.computedWindow().v0, 0, 'g', 17)
+                                   .arg(window.computedWindow().v1, 0, 'g', 17);
           out.write(json.toUtf8());
         } else {
           status = 1;

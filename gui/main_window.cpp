@@ -165,9 +165,9 @@ void MainWindow::buildMenus() {
   open->setShortcut(QKeySequence::Open);
   QMenu* examples = file->addMenu("&Examples");
   const QString models = QString(TESSERA_SOURCE_DIR) + "/data/models";
-  for (const QString& name : {"toy2d", "toy2d_leaky", "trained/moons_plain", "trained/moons_ceda", "trained/moons_acet",
+  for (const char* name : {"toy2d", "toy2d_leaky", "trained/moons_plain", "trained/moons_ceda", "trained/moons_acet",
                               "trained/mnist_plain", "trained/mnist_acet", "mnist_mlp", "mnist_cnn"}) {
-    examples->addAction(name, this, [this, models, name] { openModel(models + "/" + name + ".onnx"); });
+    examples->addAction(name, this, [this, models, name] { openModel(models + "/" + QString(name) + ".onnx"); });
   }
   QAction* input = file->addAction("Open &input for the slice…", this, [this] {
     const QString path = QFileDialog::getOpenFileName(this, "Open an input (image, vector or IDX file)", QString(TESSERA_SOURCE_DIR) + "/data/inputs",

@@ -50,6 +50,8 @@ class MainWindow : public QMainWindow {
   double alpha() const { return alpha_; }
   QString lastError() const { return last_error_; }
   VtkView* regionView() const { return view_; }
+  const SliceWindow& computedWindow() const { return computed_; }
+  const SliceFrame& frame() const { return frame_; }
 
  Q_SIGNALS:
   void sliceReady();

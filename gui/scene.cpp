@@ -7,7 +7,6 @@
 
 #include "core/activation_pattern.hpp"
 #include "core/error.hpp"
-#include "core/example_networks.hpp"
 #include "core/forward.hpp"
 #include "regions/segment_confidence.hpp"
 
@@ -45,7 +44,14 @@ Rgb class_colour(int k) {
 }
 
 Rgb region_colour(std::uint64_t hash) {
-  // Hue from the hash, moderate saturation, high value: light, distinct neighbours.
+  // Mix the bits first (patterns of neighbouring regions differ in one unit,
+  // and their hashes may differ little), then take the hue from the result.
+  hash ^= hash >> 33;
+  hash *= 0xFF51AFD7ED558CCDULL;
+  hash ^= hash >> 33;
+  hash *= 0xC4CEB9FE1A85EC53ULL;
+  hash ^= hash >> 33;
+  // Moderate saturation, high value: light colours that keep edges visible.
   const double h = static_cast<double>(hash % 3600) / 10.0, s = 0.35 + 0.25 * ((hash >> 20) % 100) / 100.0, v = 0.95;
   const double c = v * s, x = c * (1 - std::fabs(std::fmod(h / 60.0, 2) - 1)), m = v - c;
   double r = 0, g = 0, b = 0;
@@ -94,18 +100,7 @@ SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin
     return f;
   }
   f.plane.origin = origin ? *origin : Vector::Constant(d, net.input_shape().is_image() ? 0.5 : 0.0);
-  // Random orthonormal directions (Gram-Schmidt on Gaussian vectors).
-  SeededRandom rng(seed);
-  std::vector<Vector> e;
-  for (int k = 0; k < 2; ++k) {
-    Vector g(d);
-    for (int i = 0; i < d; ++i) {
-      const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
-      g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
-    }
-    for (const Vector& q : e) g -= g.dot(q) * q;
-    e.push_back(g.normalized());
-  }
+  const std::vector<Vector> e = random_orthonormal_directions(d, 2, seed);
   f.plane.e1 = e[0];
   f.plane.e2 = e[1];
   const double r = d == 2 ? 3.0 : 2.0;

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "core/error.hpp"
+#include "core/example_networks.hpp"
 #include "core/forward.hpp"
 #include "core/linear_ops.hpp"
 #include "core/tolerances.hpp"
@@ -145,6 +146,21 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
 #pragma omp parallel for schedule(dynamic)
     for (size_t i = 0; i < out.polygons.size(); ++i) confidence_and_boundary(out.polygons[i], parts[i]);
     for (auto& p : parts) out.decision_boundary.insert(out.decision_boundary.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+std::vector<Vector> random_orthonormal_directions(Eigen::Index d, int count, std::uint64_t seed) {
+  SeededRandom rng(seed);
+  std::vector<Vector> out;
+  for (int k = 0; k < count; ++k) {
+    Vector g(d);
+    for (Eigen::Index i = 0; i < d; ++i) {
+      const double a = rng.uniform(1e-300, 1.0), b = rng.uniform();
+      g[i] = std::sqrt(-2 * std::log(a)) * std::cos(2 * M_PI * b);
+    }
+    for (const Vector& q : out) g -= g.dot(q) * q;
+    out.push_back(g.normalized());
   }
   return out;
 }

@@ -28,6 +28,12 @@ struct Plane2d {
   Vector origin, e1, e2;  // each of the network's input size
 };
 
+// `count` random orthonormal directions in R^d (Gram-Schmidt on Gaussian
+// vectors from SeededRandom(seed)), so that slice coordinates are Euclidean
+// distances in input space. The same seed gives the same directions in the
+// CLI, the desktop app and on every platform.
+std::vector<Vector> random_orthonormal_directions(Eigen::Index d, int count, std::uint64_t seed);
+
 struct SliceWindow {
   double u0 = -1, u1 = 1, v0 = -1, v1 = 1;
 };

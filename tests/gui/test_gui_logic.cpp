@@ -1,0 +1,130 @@
+// The desktop app's logic, without a display: colours, the alpha scale, the
+// default slice, the ray panel's numbers and what a selection shows, each
+// against independent evidence from the core.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/activation_pattern.hpp"
+#include "core/error.hpp"
+#include "core/example_networks.hpp"
+#include "core/forward.hpp"
+#include "core/onnx_io.hpp"
+#include "gui/scene.hpp"
+
+using namespace tessera;
+using namespace tessera::gui;
+
+namespace {
+Network model(const char* name) { return load_onnx(std::string(TESSERA_SOURCE_DIR) + "/data/models/" + name + ".onnx"); }
+}  // namespace
+
+TEST(GuiColours, ViridisRunsFromDarkPurpleToYellowAndClamps) {
+  const Rgb lo = viridis(0), hi = viridis(1);
+  EXPECT_EQ(lo, (Rgb{68, 1, 84}));
+  EXPECT_EQ(hi, (Rgb{253, 231, 37}));
+  EXPECT_EQ(viridis(-3), lo);
+  EXPECT_EQ(viridis(7), hi);
+  EXPECT_EQ(viridis(std::nan("")), lo);
+  // Perceptually ordered: luminance rises monotonically.
+  double last = -1;
+  for (int i = 0; i <= 100; ++i) {
+    const Rgb c = viridis(i / 100.0);
+    const double y = 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    EXPECT_GE(y, last - 1e-9) << i;
+    last = y;
+  }
+}
+
+TEST(GuiColours, ClassesAreDistinctAndRegionsStable) {
+  std::set<Rgb> seen;
+  for (int k = 0; k < 10; ++k) seen.insert(class_colour(k));
+  EXPECT_EQ(seen.size(), 10u);
+  EXPECT_EQ(region_colour(0x1234), region_colour(0x1234));
+  EXPECT_NE(region_colour(0x1234), region_colour(0x1235));
+  SlicePolygon p;
+  p.predicted_class = 2;
+  p.max_confidence = 1.0;
+  EXPECT_EQ(polygon_colour(p, Colouring::Class, 3), class_colour(2));
+  EXPECT_EQ(polygon_colour(p, Colouring::Confidence, 3), viridis(1));
+  p.max_confidence = 1.0 / 3;
+  EXPECT_EQ(polygon_colour(p, Colouring::Confidence, 3), viridis(0));
+}
+
+TEST(GuiAlphaScale, LogarithmicAndInvertible) {
+  AlphaScale s;
+  EXPECT_DOUBLE_EQ(s.alpha(0), 1e-2);
+  EXPECT_NEAR(s.alpha(s.steps), 1e16, 1e3);
+  EXPECT_NEAR(s.alpha(s.position(1.0)), 1.0, 1e-12);
+  for (int p = 0; p <= s.steps; p += 7) {
+    EXPECT_EQ(s.position(s.alpha(p)), p);
+    if (p > 0) {
+      EXPECT_GT(s.alpha(p), s.alpha(p - 1));
+    }
+  }
+  EXPECT_EQ(s.position(1e-300), 0);
+  EXPECT_EQ(s.position(1e300), s.steps);
+  EXPECT_EQ(s.position(-1), 0);
+}
+
+TEST(GuiFrame, TwoInputModelsUseTheirPlaneOthersARandomOrthonormalOne) {
+  const Network toy = model("toy2d");
+  const SliceFrame f = default_frame(toy, std::nullopt);
+  EXPECT_EQ(f.plane.origin, Vector::Zero(2));
+  EXPECT_EQ(f.plane.e1, Vector::Unit(2, 0));
+  EXPECT_EQ(f.plane.e2, Vector::Unit(2, 1));
+  EXPECT_EQ(point_at(f, 0.25, -2), Eigen::Vector2d(0.25, -2));
+  const Network mlp = model("mnist_mlp");
+  const SliceFrame g = default_frame(mlp, std::nullopt, 5);
+  EXPECT_NEAR(g.plane.e1.norm(), 1, 1e-12);
+  EXPECT_NEAR(g.plane.e2.norm(), 1, 1e-12);
+  EXPECT_NEAR(g.plane.e1.dot(g.plane.e2), 0, 1e-12);
+  EXPECT_EQ(g.plane.e1, random_orthonormal_directions(784, 2, 5)[0]) << "the same directions as tessera slice --seed 5";
+  const Vector x = Vector::Constant(784, 0.25);
+  EXPECT_EQ(default_frame(mlp, x, 5).plane.origin, x);
+}
+
+// The ray panel's probabilities are the network's softmax at alpha*x.
+TEST(GuiRay, ProbabilitiesAreTheSoftmaxOfTheNetworkAlongTheRay) {
+  for (const char* name : {"toy2d", "toy2d_leaky", "mnist_mlp"}) {
+    const Network net = model(name);
+    SeededRandom rng(3);
+    Vector x(net.input_size());
+    for (int i = 0; i < x.size(); ++i) x[i] = rng.uniform(-1, 1);
+    const RayView r = make_ray(net, x);
+    ASSERT_TRUE(r.traversal.complete) << name;
+    ASSERT_TRUE(r.certificate.complete) << name;
+    for (double a : {0.01, 0.0137, 0.5, 1.0, 3.3, 47.0, 1e3, 1e6}) {
+      const Vector want = softmax(logits(net, (a * x).eval()));
+      const std::vector<double> got = r.probabilities(a);
+      ASSERT_EQ(got.size(), static_cast<size_t>(want.size()));
+      for (int k = 0; k < want.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-9 * (1 + a)) << name << " alpha " << a;
+      EXPECT_NEAR(r.confidence(a), want.maxCoeff(), 1e-9 * (1 + a));
+    }
+    EXPECT_TRUE(r.probabilities(1e-3).empty()) << "before the ray starts";
+    EXPECT_EQ(r.segment_at(1e300), static_cast<int>(r.traversal.segments.size()) - 1);
+  }
+}
+
+// A click selects the polygon whose pattern is the point's pattern, and the
+// affine map shown reproduces the logits there.
+TEST(GuiSelection, PickedPolygonHasThePointsPatternAndLogits) {
+  const Network net = model("toy2d");
+  const SliceFrame f = default_frame(net, std::nullopt);
+  const Slice2d s = slice_regions_2d(net, f.plane, f.window);
+  SeededRandom rng(9);
+  for (int i = 0; i < 200; ++i) {
+    const double u = rng.uniform(-2.9, 2.9), v = rng.uniform(-2.9, 2.9);
+    const int k = polygon_at(s, u, v);
+    ASSERT_GE(k, 0);
+    const Vector x = point_at(f, u, v);
+    EXPECT_EQ(s.polygons[k].pattern_hash, activation_pattern(net, x).hash()) << u << ", " << v;
+    const RegionInfo info = describe(s, k);
+    const Vector on_plane = info.logits_on_plane * Eigen::Vector3d(u, v, 1);
+    EXPECT_LT((on_plane - logits(net, x)).cwiseAbs().maxCoeff(), 1e-9);
+    EXPECT_EQ(info.hash_hex, hash_to_hex(s.polygons[k].pattern_hash));
+    EXPECT_NE(info.text().find(info.hash_hex), std::string::npos);
+  }
+  EXPECT_EQ(polygon_at(s, 50, 50), -1);
+  EXPECT_THROW(describe(s, -1), Error);
+}

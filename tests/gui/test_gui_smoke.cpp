@@ -1,0 +1,129 @@
+// The desktop app on a virtual X server (xvfb-run): open the shipped models,
+// compute a slice, move along a ray, save a screenshot. The picture must not
+// be blank and the scene must hold exactly the regions that `tessera slice`
+// finds on the same window.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "core/input_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int status = -1;
+  std::string out;
+};
+
+Result sh(const std::string& cmd) {
+  Result r;
+  FILE* p = popen(("cd '" + std::string(TESSERA_SOURCE_DIR) + "' && " + cmd + " 2>&1").c_str(), "r");
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+bool have_xvfb() { return sh("command -v xvfb-run").status == 0; }
+
+std::string gui(const std::string& args) {
+  return std::string("xvfb-run -a -s '-screen 0 1600x1000x24' '") + TESSERA_GUI_EXE + "' " + args;
+}
+
+// Distinct colours in a PNG (read through the core's reader).
+std::size_t distinct_colours(const std::string& path) {
+  const tessera::Image img = tessera::read_image(path);
+  std::set<std::array<int, 3>> colours;
+  const int plane = img.height * img.width;
+  for (int i = 0; i < plane; i += 7) {
+    std::array<int, 3> c{};
+    for (int ch = 0; ch < std::min(3, img.channels); ++ch) c[ch] = static_cast<int>(img.values[ch * plane + i] * 255 + 0.5);
+    colours.insert(c);
+  }
+  return colours.size();
+}
+
+void check_against_cli(const nlohmann::json& report, const std::string& model, const std::string& plane_args) {
+  char window[256];
+  const auto& w = report["window"];
+  std::snprintf(window, sizeof window, "%.17g:%.17g:%.17g:%.17g", w[0].get<double>(), w[1].get<double>(), w[2].get<double>(),
+                w[3].get<double>());
+  const Result cli = sh(std::string("'") + TESSERA_EXE + "' slice " + model + " " + plane_args + " --window=" + window + " --json");
+  ASSERT_EQ(cli.status, 0) << cli.out;
+  const auto j = nlohmann::json::parse(cli.out);
+  EXPECT_EQ(report["scene_cells"].get<std::size_t>(), j["regions"].get<std::size_t>()) << "the scene holds exactly the CLI's regions";
+  EXPECT_EQ(j["polygons"].size(), j["regions"].get<std::size_t>());
+}
+
+class GuiSmoke : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_xvfb()) GTEST_SKIP() << "xvfb-run is not installed (Debian package xvfb)";
+    dir_ = fs::temp_directory_path() / ("tessera_gui_" + std::to_string(::getpid()));
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+}  // namespace
+
+TEST_F(GuiSmoke, RegionMapOfTheToyModel) {
+  const std::string png = dir_ / "map.png", report = dir_ / "map.json";
+  const Result r = sh(gui("data/models/toy2d.onnx --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_TRUE(j["complete"].get<bool>());
+  EXPECT_GT(j["regions"].get<int>(), 100);
+  EXPECT_EQ(j["scene_cells"], j["regions"]);
+  EXPECT_GT(distinct_colours(png), 3u) << "the picture is not blank";
+  check_against_cli(j, "data/models/toy2d.onnx", "");
+}
+
+TEST_F(GuiSmoke, RayAndAlphaSliderOnTheAcetModel) {
+  const std::string png = dir_ / "ray.png", report = dir_ / "ray.json";
+  const Result r = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --point 1,0.5 --alpha 100 --view window "
+                          "--screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_NEAR(j["alpha"].get<double>(), 100, 1e-9);
+  EXPECT_GT(j["ray_segments"].get<int>(), 1);
+  EXPECT_EQ(j["width"], 1280);
+  EXPECT_GT(distinct_colours(png), 20u);
+  // The ray's regions match tessera ray from the same start.
+  const Result ray = sh(std::string("echo '1 0.5' > ") + (dir_ / "p.txt").string() + " && '" + TESSERA_EXE +
+                        "' ray data/models/trained/moons_acet.onnx --input " + (dir_ / "p.txt").string() + " --alpha0 0.01 --json");
+  ASSERT_EQ(ray.status, 0) << ray.out;
+  EXPECT_EQ(nlohmann::json::parse(ray.out)["segments"].size(), j["ray_segments"].get<std::size_t>());
+}
+
+TEST_F(GuiSmoke, ImageModelSlicedThroughAnInput) {
+  const std::string png = dir_ / "mnist.png", report = dir_ / "mnist.json";
+  const Result r = sh(gui("data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --colour region --screenshot " + png +
+                          " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_GT(j["regions"].get<int>(), 10);
+  EXPECT_GT(distinct_colours(png), 10u);
+  check_against_cli(j, "data/models/mnist_mlp.onnx", "--input data/inputs/seven.pgm --seed 1");
+}
+
+TEST_F(GuiSmoke, BadModelsAreRefusedWithAMessage) {
+  const Result r = sh(gui("data/inputs/seven.pgm --screenshot " + (dir_ / "x.png").string()));
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("tessera-gui: error:"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "x.png"));
+  const Result wrong_input = sh(gui("data/models/mnist_mlp.onnx --input data/inputs/toy2d_point.txt --screenshot " + (dir_ / "y.png").string()));
+  EXPECT_EQ(wrong_input.status, 1) << wrong_input.out;
+  EXPECT_NE(wrong_input.out.find("toy2d_point.txt"), std::string::npos) << wrong_input.out;
+}

@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   parser.addOption({"point", "pick this point (u,v) of the slice and follow its ray", "u,v"});
   parser.addOption({"alpha", "position on the ray", "alpha", "1"});
   parser.addOption({"screenshot", "render, save the picture to FILE (PNG) and exit", "file"});
-  parser.addOption({"view", "what --screenshot captures: map (the region map) | window (the whole window)", "view", "map"});
+  parser.addOption({"view", "what --screenshot captures: map (the region map) | 3d (the logit surface) | window (the whole window)", "view", "map"});
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
   parser.process(app);
 
@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
   }
   const bool screenshot = parser.isSet("screenshot");
   const QString view = parser.value("view");
-  if (view != "map" && view != "window") {
-    std::fprintf(stderr, "tessera-gui: --view must be map or window\n");
+  if (view != "map" && view != "window" && view != "3d") {
+    std::fprintf(stderr, "tessera-gui: --view must be map, 3d or window\n");
     return 2;
   }
   QString model = parser.positionalArguments().value(0);
@@ -90,8 +90,11 @@ int main(int argc, char** argv) {
       window.pickPoint(u, v);
       window.setAlpha(parser.value("alpha").toDouble());
     }
+    if (view == "3d") window.showSurface(true);
     QTimer::singleShot(300, &window, [&] {
-      QImage image = view == "map" ? window.regionView()->grabFramebuffer() : window.grab().toImage();
+      QImage image = view == "map"  ? window.regionView()->grabFramebuffer()
+                     : view == "3d" ? window.surfaceView()->grabFramebuffer()
+                                    : window.grab().toImage();
       const QString file = parser.value("screenshot");
       if (!image.save(file, "PNG")) {
         std::fprintf(stderr, "tessera-gui: error: cannot write %s\n", file.toLocal8Bit().constData());
@@ -103,7 +106,8 @@ int main(int argc, char** argv) {
           const auto* s = window.slice();
           const auto* r = window.ray();
           const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
-                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11]}\n")
+                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11], "
+                                       "\"surface_cells\": %12}\n")
                                    .arg(s ? s->polygons.size() : 0)
                                    .arg(window.sceneCells())
                                    .arg(s && s->complete ? "true" : "false")
@@ -114,7 +118,8 @@ int main(int argc, char** argv) {
                                    .arg(window.computedWindow().u0, 0, 'g', 17)
                                    .arg(window.computedWindow().u1, 0, 'g', 17)
                                    .arg(window.computedWindow().v0, 0, 'g', 17)
-                                   .arg(window.computedWindow().v1, 0, 'g', 17);
+                                   .arg(window.computedWindow().v1, 0, 'g', 17)
+                                   .arg(window.surfaceCells());
           out.write(json.toUtf8());
         } else {
           status = 1;

@@ -18,6 +18,7 @@
 #include <QSettings>
 #include <QSlider>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QStatusBar>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrent>
@@ -67,8 +68,21 @@ MainWindow::~MainWindow() {
 
 void MainWindow::buildPanels() {
   auto* split = new QSplitter(this);
-  view_ = new VtkView(split);
+  tabs_ = new QTabWidget(split);
+  view_ = new VtkView;
   scene_ = std::make_unique<RegionScene>(view_->renderer());
+  surface_view_ = new VtkView;
+  surface_view_->setNavigation(VtkView::Navigation::Orbit);
+  surface_ = std::make_unique<SurfaceScene>(surface_view_->renderer());
+  tabs_->addTab(view_, "Region map");
+  tabs_->addTab(surface_view_, "Logit surface (3-D)");
+  connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
+    if (i == 1 && slice_ && !surface_fitted_) {
+      surface_view_->fitOrbit();
+      surface_fitted_ = true;
+    }
+  });
+  tabs_->setTabToolTip(1, "z = the largest logit: one flat facet per class cell of each region; drag to rotate, wheel to zoom");
   connect(view_, &VtkView::clicked, this, [this](double u, double v) { pickPoint(u, v); });
   connect(view_, &VtkView::viewChanged, this, [this] { view_timer_.start(); });
   connect(view_, &VtkView::hovered, this, [this](double u, double v) {
@@ -132,7 +146,7 @@ void MainWindow::buildPanels() {
   ray_layout->addWidget(grid_, 1);
   layout->addWidget(ray_box, 1);
 
-  split->addWidget(view_);
+  split->addWidget(tabs_);
   split->addWidget(panel);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
@@ -236,6 +250,7 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   ray_.reset();
   ray_uv_.reset();
   slice_.reset();
+  surface_fitted_ = false;
   scene_->setRay(std::nullopt, 1);
   scene_->setHighlight(Slice2d{}, -1);
   chart_->setRay(nullptr);
@@ -313,6 +328,12 @@ void MainWindow::onSliceFinished() {
   }
   slice_ = s;
   scene_->setSlice(*slice_, colouring_, net_->output_size());
+  surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
+  if (!surface_fitted_ && tabs_->currentIndex() == 1) {
+    surface_view_->fitOrbit();
+    surface_fitted_ = true;
+  }
+  surface_view_->refresh();
   if (ray_uv_) scene_->setRay(ray_uv_, alpha_);
   view_->refresh();
   QString text = QString("%1 regions on [%2, %3] × [%4, %5] of %6")
@@ -342,11 +363,17 @@ bool MainWindow::busy() const { return watcher_.isRunning(); }
 
 std::size_t MainWindow::sceneCells() const { return static_cast<std::size_t>(scene_->cellCount()); }
 
+std::size_t MainWindow::surfaceCells() const { return static_cast<std::size_t>(surface_->cellCount()); }
+
+void MainWindow::showSurface(bool on) { tabs_->setCurrentIndex(on ? 1 : 0); }
+
 void MainWindow::setColouring(Colouring c) {
   colouring_ = c;
   if (slice_) {
     scene_->setColouring(*slice_, colouring_, net_->output_size());
+    surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
     view_->refresh();
+    surface_view_->refresh();
   }
 }
 

@@ -21,12 +21,14 @@ class QPlainTextEdit;
 class QProgressBar;
 class QPushButton;
 class QSlider;
+class QTabWidget;
 
 namespace tessera::gui {
 
 class ConfidenceChart;
 class PatternGrid;
 class RegionScene;
+class SurfaceScene;
 class SoftmaxBars;
 class VtkView;
 
@@ -50,6 +52,9 @@ class MainWindow : public QMainWindow {
   double alpha() const { return alpha_; }
   QString lastError() const { return last_error_; }
   VtkView* regionView() const { return view_; }
+  VtkView* surfaceView() const { return surface_view_; }
+  void showSurface(bool on);  // the 3-D tab
+  std::size_t surfaceCells() const;
   const SliceWindow& computedWindow() const { return computed_; }
   const SliceFrame& frame() const { return frame_; }
 
@@ -85,6 +90,10 @@ class MainWindow : public QMainWindow {
 
   VtkView* view_ = nullptr;
   std::unique_ptr<RegionScene> scene_;
+  VtkView* surface_view_ = nullptr;
+  std::unique_ptr<SurfaceScene> surface_;
+  QTabWidget* tabs_ = nullptr;
+  bool surface_fitted_ = false;
   QComboBox* colour_box_ = nullptr;
   QPlainTextEdit* info_ = nullptr;
   QSlider* slider_ = nullptr;

@@ -39,3 +39,28 @@ class RegionScene {
 };
 
 }  // namespace tessera::gui
+
+namespace tessera::gui {
+
+// The largest logit over the slice as a surface z = max_k f_k(u, v): on each
+// class cell of each region it is one affine function, so the surface is
+// exactly one flat facet per cell (continuous, piecewise planar). Heights
+// are scaled by `z_scale`; facets coloured like the region map.
+vtkSmartPointer<vtkPolyData> logit_surface(const Slice2d& slice, Colouring colouring, int classes, double z_scale);
+
+class SurfaceScene {
+ public:
+  explicit SurfaceScene(vtkRenderer* renderer);
+  // z_scale is chosen so that the surface is about half as tall as wide.
+  void setSlice(const Slice2d& slice, const SliceWindow& window, Colouring colouring, int classes);
+  vtkIdType cellCount() const;
+  double zScale() const { return z_scale_; }
+
+ private:
+  vtkRenderer* renderer_;
+  vtkSmartPointer<vtkActor> facets_, edges_;
+  vtkSmartPointer<vtkPolyData> data_;
+  double z_scale_ = 1;
+};
+
+}  // namespace tessera::gui

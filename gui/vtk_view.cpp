@@ -157,6 +157,21 @@ void VtkView::fitPlane(double x0, double x1, double y0, double y1) {
   refresh();
 }
 
+void VtkView::fitOrbit() {
+  vtkCamera* cam = renderer_->GetActiveCamera();
+  cam->ParallelProjectionOff();
+  double b[6];
+  renderer_->ComputeVisiblePropBounds(b);
+  const double cx = 0.5 * (b[0] + b[1]), cy = 0.5 * (b[2] + b[3]), cz = 0.5 * (b[4] + b[5]);
+  cam->SetFocalPoint(cx, cy, cz);
+  cam->SetPosition(cx - 0.7, cy - 1.6, cz + 1.1);
+  cam->SetViewUp(0, 0, 1);
+  renderer_->ResetCamera();
+  cam->Zoom(0.95);
+  renderer_->ResetCameraClippingRange();
+  refresh();
+}
+
 bool VtkView::worldAt(const QPoint& p, double& x, double& y) const {
   const double dpr = devicePixelRatioF();
   const double dx = p.x() * dpr, dy = (height() - 1 - p.y()) * dpr;

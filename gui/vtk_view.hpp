@@ -28,6 +28,8 @@ class VtkView : public QOpenGLWidget {
   void setNavigation(Navigation n) { navigation_ = n; }
   // Fit the camera to the bounds (x0, x1, y0, y1) of a 2-D scene.
   void fitPlane(double x0, double x1, double y0, double y1);
+  // Perspective view of the whole scene from above one corner (3-D).
+  void fitOrbit();
   // World point (z = 0 plane) under a widget position.
   bool worldAt(const QPoint& widget_pos, double& x, double& y) const;
   // The visible world rectangle (2-D navigation).

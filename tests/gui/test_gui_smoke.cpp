@@ -118,6 +118,17 @@ TEST_F(GuiSmoke, ImageModelSlicedThroughAnInput) {
   check_against_cli(j, "data/models/mnist_mlp.onnx", "--input data/inputs/seven.pgm --seed 1");
 }
 
+TEST_F(GuiSmoke, LogitSurfaceHasAFacetPerClassCell) {
+  const std::string png = dir_ / "surface.png", report = dir_ / "surface.json";
+  const Result r = sh(gui("data/models/toy2d.onnx --view 3d --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  // Every region contributes one facet per class cell: at least one each,
+  // more where the decision boundary crosses it.
+  EXPECT_GE(j["surface_cells"].get<int>(), j["regions"].get<int>());
+  EXPECT_GT(distinct_colours(png), 10u);
+}
+
 TEST_F(GuiSmoke, BadModelsAreRefusedWithAMessage) {
   const Result r = sh(gui("data/inputs/seven.pgm --screenshot " + (dir_ / "x.png").string()));
   EXPECT_EQ(r.status, 1) << r.out;

@@ -8,6 +8,7 @@
 #include <QTimer>
 #include <cstdio>
 
+#include "gui/compare_window.hpp"
 #include "gui/main_window.hpp"
 #include "gui/vtk_view.hpp"
 
@@ -35,7 +36,8 @@ int main(int argc, char** argv) {
   parser.addOption({"point", "pick this point (u,v) of the slice and follow its ray", "u,v"});
   parser.addOption({"alpha", "position on the ray", "alpha", "1"});
   parser.addOption({"screenshot", "render, save the picture to FILE (PNG) and exit", "file"});
-  parser.addOption({"view", "what --screenshot captures: map (the region map) | 3d (the logit surface) | window (the whole window)", "view", "map"});
+  parser.addOption({"view", "what --screenshot captures: map (the region map) | 3d (the logit surface) | window (the whole window) | compare (the comparison)", "view", "map"});
+  parser.addOption({"compare", "also open these models (comma-separated, one or two) side by side on the same slice", "models"});
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
   parser.process(app);
 
@@ -50,8 +52,8 @@ int main(int argc, char** argv) {
   }
   const bool screenshot = parser.isSet("screenshot");
   const QString view = parser.value("view");
-  if (view != "map" && view != "window" && view != "3d") {
-    std::fprintf(stderr, "tessera-gui: --view must be map, 3d or window\n");
+  if (view != "map" && view != "window" && view != "3d" && view != "compare") {
+    std::fprintf(stderr, "tessera-gui: --view must be map, 3d, window or compare\n");
     return 2;
   }
   QString model = parser.positionalArguments().value(0);
@@ -74,9 +76,57 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  if (!parser.isSet("compare") && view == "compare") {
+    std::fprintf(stderr, "tessera-gui: --view compare needs --compare\n");
+    return 2;
+  }
   // Screenshot mode: wait for the slice, pick the point, render, save, exit.
   int status = 0;
+  tessera::gui::CompareWindow* compare = nullptr;
+  bool done = false;
+  auto finish = [&](const QImage& image) {
+    const QString file = parser.value("screenshot");
+    if (!image.save(file, "PNG")) {
+      std::fprintf(stderr, "tessera-gui: error: cannot write %s\n", file.toLocal8Bit().constData());
+      status = 1;
+    }
+  };
   QObject::connect(&window, &MainWindow::sliceReady, &window, [&] {
+    if (done) return;
+    if (parser.isSet("compare")) {
+      done = true;
+      compare = window.compareWith(parser.value("compare").split(','), true);
+      if (!compare) {
+        std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
+        app.exit(1);
+        return;
+      }
+      QObject::connect(compare, &tessera::gui::CompareWindow::allReady, compare, [&] {
+        if (parser.isSet("point")) {
+          const QStringList uv = parser.value("point").split(',');
+          compare->pickPoint(uv.value(0).toDouble(), uv.value(1).toDouble());
+          compare->setAlpha(parser.value("alpha").toDouble());
+        }
+        QTimer::singleShot(300, compare, [&] {
+          finish(view == "compare" ? compare->grab().toImage() : window.grab().toImage());
+          if (parser.isSet("report")) {
+            QFile out(parser.value("report"));
+            QString cells, rays;
+            for (std::size_t i = 0; i < compare->modelCount(); ++i) {
+              cells += QString(i ? ", %1" : "%1").arg(compare->cells(i));
+              rays += QString(i ? ", %1" : "%1").arg(compare->raySegments(i));
+            }
+            if (out.open(QIODevice::WriteOnly))
+              out.write(QString("{\"models\": %1, \"cells\": [%2], \"ray_segments\": [%3]}\n").arg(compare->modelCount()).arg(cells, rays).toUtf8());
+            else
+              status = 1;
+          }
+          app.exit(status);
+        });
+      });
+      return;
+    }
+    done = true;
     if (parser.isSet("point")) {
       const QStringList uv = parser.value("point").split(',');
       bool ok_u = false, ok_v = false;
@@ -95,11 +145,7 @@ int main(int argc, char** argv) {
       QImage image = view == "map"  ? window.regionView()->grabFramebuffer()
                      : view == "3d" ? window.surfaceView()->grabFramebuffer()
                                     : window.grab().toImage();
-      const QString file = parser.value("screenshot");
-      if (!image.save(file, "PNG")) {
-        std::fprintf(stderr, "tessera-gui: error: cannot write %s\n", file.toLocal8Bit().constData());
-        status = 1;
-      }
+      finish(image);
       if (parser.isSet("report")) {
         QFile out(parser.value("report"));
         if (out.open(QIODevice::WriteOnly)) {

@@ -29,6 +29,7 @@
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
 #include "gui/charts.hpp"
+#include "gui/compare_window.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/vtk_view.hpp"
 #include "regions/slice_export.hpp"
@@ -191,6 +192,12 @@ void MainWindow::buildMenus() {
   input->setShortcut(QKeySequence("Ctrl+I"));
   recent_menu_ = file->addMenu("&Recent models");
   updateRecentMenu();
+  QAction* compare = file->addAction("&Compare with other models…", this, [this] {
+    const QStringList others = QFileDialog::getOpenFileNames(this, "Compare with one or two models (e.g. CEDA, ACET)",
+                                                             QFileInfo(model_path_).absolutePath(), "ONNX models (*.onnx)");
+    if (!others.isEmpty()) compareWith(others);
+  });
+  compare->setShortcut(QKeySequence("Ctrl+K"));
   file->addSeparator();
   QAction* picture = file->addAction("&Export picture…", this, &MainWindow::exportPicture);
   picture->setShortcut(QKeySequence("Ctrl+E"));
@@ -366,6 +373,26 @@ std::size_t MainWindow::sceneCells() const { return static_cast<std::size_t>(sce
 std::size_t MainWindow::surfaceCells() const { return static_cast<std::size_t>(surface_->cellCount()); }
 
 void MainWindow::showSurface(bool on) { tabs_->setCurrentIndex(on ? 1 : 0); }
+
+CompareWindow* MainWindow::compareWith(const QStringList& others, bool quiet) {
+  if (!net_ || !slice_) {
+    showError("Cannot compare", "open a model and wait for its slice first", quiet);
+    return nullptr;
+  }
+  if (others.size() > 2) {
+    showError("Cannot compare", "choose one or two other models (three side by side at most)", quiet);
+    return nullptr;
+  }
+  try {
+    auto* w = new CompareWindow(QStringList{model_path_} + others, frame_, computed_, colouring_, this);
+    w->setAttribute(Qt::WA_DeleteOnClose);
+    w->show();
+    return w;
+  } catch (const std::exception& e) {
+    showError("Cannot compare", QString::fromStdString(e.what()), quiet);
+    return nullptr;
+  }
+}
 
 void MainWindow::setColouring(Colouring c) {
   colouring_ = c;

@@ -54,6 +54,9 @@ class MainWindow : public QMainWindow {
   VtkView* regionView() const { return view_; }
   VtkView* surfaceView() const { return surface_view_; }
   void showSurface(bool on);  // the 3-D tab
+  // Opens the comparison window for the current model and `others` (one or
+  // two more) on the current slice; nullptr and a message on failure.
+  class CompareWindow* compareWith(const QStringList& others, bool quiet = false);
   std::size_t surfaceCells() const;
   const SliceWindow& computedWindow() const { return computed_; }
   const SliceFrame& frame() const { return frame_; }

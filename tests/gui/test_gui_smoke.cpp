@@ -129,6 +129,26 @@ TEST_F(GuiSmoke, LogitSurfaceHasAFacetPerClassCell) {
   EXPECT_GT(distinct_colours(png), 10u);
 }
 
+TEST_F(GuiSmoke, PlainCedaAndAcetSideBySide) {
+  const std::string png = dir_ / "compare.png", report = dir_ / "compare.json";
+  const Result r = sh(gui("data/models/trained/moons_plain.onnx --compare data/models/trained/moons_ceda.onnx,"
+                          "data/models/trained/moons_acet.onnx --point 1.5,1 --alpha 20 --view compare --screenshot " + png +
+                          " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  ASSERT_EQ(j["models"], 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_GT(j["cells"][i].get<int>(), 100) << i;
+    EXPECT_GT(j["ray_segments"][i].get<int>(), 1) << i;
+  }
+  EXPECT_GT(distinct_colours(png), 20u);
+  // Models of another input size cannot share the slice.
+  const Result bad = sh(gui("data/models/trained/moons_plain.onnx --compare data/models/mnist_mlp.onnx --view compare --screenshot " +
+                            (dir_ / "bad.png").string()));
+  EXPECT_EQ(bad.status, 1) << bad.out;
+  EXPECT_NE(bad.out.find("takes 784 inputs but the slice lives in R^2"), std::string::npos) << bad.out;
+}
+
 TEST_F(GuiSmoke, BadModelsAreRefusedWithAMessage) {
   const Result r = sh(gui("data/inputs/seven.pgm --screenshot " + (dir_ / "x.png").string()));
   EXPECT_EQ(r.status, 1) << r.out;

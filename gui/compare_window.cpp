@@ -81,7 +81,7 @@ CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, 
     panel->watcher.setFuture(QtConcurrent::run([net, plane, w]() -> std::shared_ptr<Slice2d> {
       try {
         SliceOptions o;
-        o.max_regions = 200000;
+        o.max_regions = 50000;
         return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, w, o));
       } catch (const std::exception& e) {
         auto s = std::make_shared<Slice2d>();

@@ -91,6 +91,41 @@ int main(int argc, char** argv) {
       status = 1;
     }
   };
+  auto capture = [&] {
+    if (view == "3d") window.showSurface(true);
+    QTimer::singleShot(300, &window, [&] {
+      QImage image = view == "map"  ? window.regionView()->grabFramebuffer()
+                     : view == "3d" ? window.surfaceView()->grabFramebuffer()
+                                    : window.grab().toImage();
+      finish(image);
+      if (parser.isSet("report")) {
+        QFile out(parser.value("report"));
+        if (out.open(QIODevice::WriteOnly)) {
+          const auto* s = window.slice();
+          const auto* r = window.ray();
+          const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
+                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11], "
+                                       "\"surface_cells\": %12}\n")
+                                   .arg(s ? s->polygons.size() : 0)
+                                   .arg(window.sceneCells())
+                                   .arg(s && s->complete ? "true" : "false")
+                                   .arg(r ? r->traversal.segments.size() : 0)
+                                   .arg(window.alpha(), 0, 'g', 17)
+                                   .arg(image.width())
+                                   .arg(image.height())
+                                   .arg(window.computedWindow().u0, 0, 'g', 17)
+                                   .arg(window.computedWindow().u1, 0, 'g', 17)
+                                   .arg(window.computedWindow().v0, 0, 'g', 17)
+                                   .arg(window.computedWindow().v1, 0, 'g', 17)
+                                   .arg(window.surfaceCells());
+          out.write(json.toUtf8());
+        } else {
+          status = 1;
+        }
+      }
+      app.exit(status);
+    });
+  };
   QObject::connect(&window, &MainWindow::sliceReady, &window, [&] {
     if (done) return;
     if (parser.isSet("compare")) {
@@ -137,42 +172,14 @@ int main(int argc, char** argv) {
         app.exit(status);
         return;
       }
+      QObject::connect(&window, &MainWindow::rayReady, &window, [&] {
+        window.setAlpha(parser.value("alpha").toDouble());
+        capture();
+      });
       window.pickPoint(u, v);
-      window.setAlpha(parser.value("alpha").toDouble());
+      return;
     }
-    if (view == "3d") window.showSurface(true);
-    QTimer::singleShot(300, &window, [&] {
-      QImage image = view == "map"  ? window.regionView()->grabFramebuffer()
-                     : view == "3d" ? window.surfaceView()->grabFramebuffer()
-                                    : window.grab().toImage();
-      finish(image);
-      if (parser.isSet("report")) {
-        QFile out(parser.value("report"));
-        if (out.open(QIODevice::WriteOnly)) {
-          const auto* s = window.slice();
-          const auto* r = window.ray();
-          const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
-                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11], "
-                                       "\"surface_cells\": %12}\n")
-                                   .arg(s ? s->polygons.size() : 0)
-                                   .arg(window.sceneCells())
-                                   .arg(s && s->complete ? "true" : "false")
-                                   .arg(r ? r->traversal.segments.size() : 0)
-                                   .arg(window.alpha(), 0, 'g', 17)
-                                   .arg(image.width())
-                                   .arg(image.height())
-                                   .arg(window.computedWindow().u0, 0, 'g', 17)
-                                   .arg(window.computedWindow().u1, 0, 'g', 17)
-                                   .arg(window.computedWindow().v0, 0, 'g', 17)
-                                   .arg(window.computedWindow().v1, 0, 'g', 17)
-                                   .arg(window.surfaceCells());
-          out.write(json.toUtf8());
-        } else {
-          status = 1;
-        }
-      }
-      app.exit(status);
-    });
+    capture();
   });
   QTimer::singleShot(120000, &app, [&] {
     std::fprintf(stderr, "tessera-gui: error: the slice took longer than two minutes\n");

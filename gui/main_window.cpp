@@ -17,6 +17,9 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSlider>
+#include <QFrame>
+#include <QPixmap>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTabWidget>
 #include <QStatusBar>
@@ -40,6 +43,14 @@
 
 namespace tessera::gui {
 
+namespace {
+QPixmap toPixmap(const Picture& p) {
+  const QImage::Format format = p.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
+  QImage img(p.pixels.data(), p.width, p.height, p.width * p.channels, format);
+  return QPixmap::fromImage(img.scaled(108, 108, Qt::KeepAspectRatio, Qt::FastTransformation));
+}
+}  // namespace
+
 MainWindow::MainWindow() {
   setWindowTitle("Tessera");
   buildPanels();
@@ -53,6 +64,7 @@ MainWindow::MainWindow() {
   view_timer_.setInterval(250);
   connect(&view_timer_, &QTimer::timeout, this, &MainWindow::onViewChanged);
   connect(&watcher_, &QFutureWatcher<std::shared_ptr<Slice2d>>::finished, this, &MainWindow::onSliceFinished);
+  connect(&ray_watcher_, &QFutureWatcher<std::shared_ptr<RayView>>::finished, this, &MainWindow::onRayFinished);
   progress_timer_.setInterval(200);
   connect(&progress_timer_, &QTimer::timeout, this, [this] {
     if (found_) progress_->setFormat(QString("%1 regions").arg(found_->load()));
@@ -61,7 +73,9 @@ MainWindow::MainWindow() {
 
 MainWindow::~MainWindow() {
   if (cancel_) cancel_->store(true);
+  if (ray_cancel_) ray_cancel_->store(true);
   watcher_.waitForFinished();
+  ray_watcher_.waitForFinished();
   QSettings settings;
   settings.setValue("geometry", saveGeometry());
   settings.setValue("colouring", static_cast<int>(colouring_));
@@ -101,7 +115,11 @@ void MainWindow::buildPanels() {
     status_->setText(text);
   });
 
-  auto* panel = new QWidget(split);
+  auto* scroll = new QScrollArea(split);
+  scroll->setWidgetResizable(true);
+  scroll->setFrameShape(QFrame::NoFrame);
+  auto* panel = new QWidget;
+  scroll->setWidget(panel);
   auto* layout = new QVBoxLayout(panel);
   auto* top = new QHBoxLayout;
   top->addWidget(new QLabel("Colour by"));
@@ -114,7 +132,8 @@ void MainWindow::buildPanels() {
 
   info_ = new QPlainTextEdit;
   info_->setReadOnly(true);
-  info_->setMaximumHeight(170);
+  info_->setMinimumHeight(110);
+  info_->setMaximumHeight(150);
   QFont mono("monospace");
   mono.setStyleHint(QFont::Monospace);
   mono.setPointSizeF(8.5);
@@ -136,19 +155,46 @@ void MainWindow::buildPanels() {
   slider_row->addWidget(alpha_label_);
   ray_layout->addLayout(slider_row);
   chart_ = new ConfidenceChart;
+  chart_->setMinimumHeight(190);
   chart_->setScale(scale_);
   connect(chart_, &ConfidenceChart::alphaPicked, this, [this](double a) { slider_->setValue(scale_.position(a)); });
   ray_layout->addWidget(chart_, 2);
   ray_layout->addWidget(new QLabel("softmax at αx"));
   bars_ = new SoftmaxBars;
+  bars_->setMinimumHeight(80);
   ray_layout->addWidget(bars_, 1);
   ray_layout->addWidget(new QLabel("activation pattern Σ(αx): active units per layer"));
   grid_ = new PatternGrid;
+  grid_->setMinimumHeight(60);
   ray_layout->addWidget(grid_, 1);
+  ray_text_ = new QPlainTextEdit;
+  ray_text_->setReadOnly(true);
+  ray_text_->setFont(mono);
+  ray_text_->setMinimumHeight(90);
+  ray_text_->setMaximumHeight(120);
+  ray_text_->setPlaceholderText("The region of αx along the ray and its logits c + β·w appear here.");
+  ray_layout->addWidget(ray_text_);
+  pictures_ = new QWidget;
+  auto* pic_row = new QHBoxLayout(pictures_);
+  pic_row->setContentsMargins(0, 0, 0, 0);
+  input_picture_ = new QLabel;
+  alpha_picture_ = new QLabel;
+  for (QLabel* l : {input_picture_, alpha_picture_}) {
+    l->setFixedSize(112, 112);
+    l->setFrameShape(QFrame::Box);
+    l->setAlignment(Qt::AlignCenter);
+  }
+  pic_row->addWidget(new QLabel("x"));
+  pic_row->addWidget(input_picture_);
+  pic_row->addWidget(new QLabel("αx (shown clipped to [0,1])"));
+  pic_row->addWidget(alpha_picture_);
+  pic_row->addStretch();
+  pictures_->setVisible(false);
+  ray_layout->addWidget(pictures_);
   layout->addWidget(ray_box, 1);
 
   split->addWidget(tabs_);
-  split->addWidget(panel);
+  split->addWidget(scroll);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   split->setSizes({760, 520});
@@ -206,6 +252,45 @@ void MainWindow::buildMenus() {
   QAction* quit = file->addAction("&Quit", qApp, &QApplication::quit);
   quit->setShortcut(QKeySequence::Quit);
 
+  QMenu* slice_menu = menuBar()->addMenu("&Slice");
+  slice_menu->addAction("Through the &centre, random directions", this, [this] {
+    if (net_) setFrame(default_frame(*net_, std::nullopt, seed_));
+  });
+  slice_menu->addAction("Through an &input…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Open an input (image, vector or IDX file)", QString(TESSERA_SOURCE_DIR) + "/data/inputs",
+                                                      "Inputs (*.png *.pgm *.txt *.csv *.idx *.gz *-ubyte);;All files (*)");
+    if (!path.isEmpty()) openInput(path);
+  });
+  slice_menu->addAction("Through uniform &noise", this, [this] {
+    if (!net_) return;
+    ++seed_;
+    origin_ = noise_input(*net_, seed_);
+    setFrame(default_frame(*net_, origin_, seed_));
+  });
+  slice_menu->addAction("Through &three inputs…", this, [this] {
+    if (!net_) return;
+    const QStringList files = QFileDialog::getOpenFileNames(this, "Choose three inputs: the origin, then the ends of u and v",
+                                                            QString(TESSERA_SOURCE_DIR) + "/data/inputs");
+    if (files.isEmpty()) return;
+    try {
+      if (files.size() != 3) throw Error("choose exactly three inputs (chose " + std::to_string(files.size()) + ")");
+      std::vector<Vector> x;
+      for (const QString& f : files) x.push_back(read_input_for(net_->input_shape(), f.toStdString()));
+      setFrame(points_frame(x[0], x[1], x[2]));
+    } catch (const std::exception& e) {
+      showError("Cannot make the slice", QString::fromStdString(e.what()), false);
+    }
+  });
+  QAction* ray_plane = slice_menu->addAction("Plane of the picked &ray", this, [this] {
+    if (!useRayPlane()) showError("No ray", "click a point first: the slice then contains its ray", false);
+  });
+  ray_plane->setShortcut(QKeySequence("Ctrl+R"));
+  slice_menu->addAction("New random &directions", this, [this] {
+    if (!net_) return;
+    ++seed_;
+    setFrame(default_frame(*net_, origin_, seed_));
+  });
+
   QMenu* view = menuBar()->addMenu("&View");
   QAction* fit = view->addAction("&Fit slice", this, [this] {
     view_->fitPlane(computed_.u0, computed_.u1, computed_.v0, computed_.v1);
@@ -250,8 +335,13 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
     return false;
   }
   if (cancel_) cancel_->store(true);
+  if (ray_cancel_) ray_cancel_->store(true);
   watcher_.waitForFinished();
+  ray_watcher_.waitForFinished();
   net_ = net;
+  seed_ = 1;
+  pictures_->setVisible(false);
+  ray_text_->clear();
   model_path_ = path;
   origin_.reset();
   ray_.reset();
@@ -311,7 +401,7 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found]() -> std::shared_ptr<Slice2d> {
     SliceOptions o;
     o.cancel = cancel.get();
-    o.max_regions = 200000;
+    o.max_regions = 50000;
     o.progress = [found](std::size_t n) { found->store(n); };
     try {
       return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, window, o));
@@ -404,29 +494,80 @@ void MainWindow::setColouring(Colouring c) {
   }
 }
 
+void MainWindow::setFrame(const SliceFrame& frame) {
+  if (!net_) return;
+  frame_ = frame;
+  ray_.reset();
+  ray_uv_.reset();
+  chart_->setRay(nullptr);
+  scene_->setRay(std::nullopt, 1);
+  computeSlice(frame_.window);
+  view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
+}
+
+bool MainWindow::useRayPlane() {
+  if (!net_ || !ray_) return false;
+  const Vector x = ray_->x;
+  try {
+    setFrame(ray_frame(*net_, x, seed_));
+  } catch (const std::exception& e) {
+    showError("Cannot make the slice", QString::fromStdString(e.what()), false);
+    return false;
+  }
+  return true;
+}
+
 void MainWindow::pickPoint(double u, double v) {
   if (!net_ || !slice_) return;
   const int i = polygon_at(*slice_, u, v);
   scene_->setHighlight(*slice_, i);
   if (i >= 0) info_->setPlainText(QString::fromStdString(describe(*slice_, i).text()));
+  view_->refresh();
   const Vector x = point_at(frame_, u, v);
   if (x.cwiseAbs().maxCoeff() == 0) {
     status_->setText("The origin has no ray: pick another point.");
     return;
   }
-  try {
-    ray_ = std::make_unique<RayView>(make_ray(*net_, x));
-  } catch (const std::exception& e) {
-    showError("Cannot follow the ray", QString::fromStdString(e.what()), true);
-    return;
-  }
+  // Follow the ray off the UI thread (CNN rays cross thousands of regions).
+  if (ray_cancel_) ray_cancel_->store(true);
+  ray_watcher_.waitForFinished();
+  ray_cancel_ = std::make_shared<std::atomic<bool>>(false);
+  status_->setText("Following the ray …");
+  auto net = net_;
+  auto cancel = ray_cancel_;
   // The ray is a line of the map only when the slice plane contains 0 and x.
   const bool in_plane = frame_.plane.origin.cwiseAbs().maxCoeff() == 0;
-  ray_uv_ = in_plane ? std::optional<Eigen::Vector2d>(Eigen::Vector2d(u, v)) : std::nullopt;
+  const std::optional<Eigen::Vector2d> uv = in_plane ? std::optional<Eigen::Vector2d>(Eigen::Vector2d(u, v)) : std::nullopt;
+  ray_uv_pending_ = uv;
+  ray_watcher_.setFuture(QtConcurrent::run([net, x, cancel]() -> std::shared_ptr<RayView> {
+    try {
+      return std::make_shared<RayView>(make_ray(*net, x, 0.999, 200000, cancel.get()));
+    } catch (const std::exception& e) {
+      auto r = std::make_shared<RayView>();
+      r->error = e.what();
+      return r;
+    }
+  }));
+}
+
+void MainWindow::onRayFinished() {
+  std::shared_ptr<RayView> r = ray_watcher_.result();
+  if (!r || !r->error.empty()) {
+    showError("Cannot follow the ray", r ? QString::fromStdString(r->error) : QString("cancelled"), true);
+    return;
+  }
+  ray_ = std::make_unique<RayView>(std::move(*r));
+  ray_uv_ = ray_uv_pending_;
   chart_->setRay(ray_.get());
+  if (auto pic = picture_of(net_->input_shape(), ray_->x)) {
+    input_picture_->setPixmap(toPixmap(*pic));
+    pictures_->setVisible(true);
+  } else {
+    pictures_->setVisible(false);
+  }
   slider_->setEnabled(true);
   const Certificate& c = ray_->certificate;
-  QString t = QString("ray through (%1, %2): %3 regions from α = 0.01").arg(u, 0, 'g', 4).arg(v, 0, 'g', 4).arg(ray_->traversal.segments.size());
+  QString t = QString("ray: %1 regions from α = 0.01").arg(ray_->traversal.segments.size());
   if (c.complete) {
     t += QString("; last region from α = %1, limit class %2, limit confidence %3").arg(c.last_region_alpha, 0, 'g', 4).arg(c.limit_class).arg(c.limit_confidence, 0, 'f', 4);
     if (c.alpha_star) t += QString("; α* = %1").arg(*c.alpha_star, 0, 'g', 4);
@@ -448,6 +589,9 @@ void MainWindow::updateRayPanel() {
   chart_->setAlpha(alpha_);
   if (!ray_) return;
   bars_->setProbabilities(ray_->probabilities(alpha_));
+  ray_text_->setPlainText(QString::fromStdString(ray_region_text(*ray_, alpha_)));
+  if (pictures_->isVisible())
+    if (auto pic = picture_of(net_->input_shape(), (alpha_ * ray_->x).eval())) alpha_picture_->setPixmap(toPixmap(*pic));
   try {
     grid_->setPattern(activation_pattern(*net_, (alpha_ * ray_->x).eval()));
   } catch (const std::exception&) {

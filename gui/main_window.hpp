@@ -42,7 +42,10 @@ class MainWindow : public QMainWindow {
   bool openModel(const QString& path, bool quiet = false);
   // Sets the slice origin from a data file (image models); same rules.
   bool openInput(const QString& path, bool quiet = false);
-  void pickPoint(double u, double v);
+  void pickPoint(double u, double v);  // the ray is followed off the UI thread; rayReady() when done
+  // Show the slice of another frame (recomputes the regions).
+  void setFrame(const SliceFrame& frame);
+  bool useRayPlane();  // the plane of the picked point's ray; false without one
   void setAlpha(double alpha);
   void setColouring(Colouring c);
   const Slice2d* slice() const { return slice_.get(); }
@@ -70,6 +73,7 @@ class MainWindow : public QMainWindow {
   void buildPanels();
   void computeSlice(const SliceWindow& window);
   void onSliceFinished();
+  void onRayFinished();
   void onViewChanged();
   void updateRayPanel();
   void updateRecentMenu();
@@ -85,7 +89,7 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<Slice2d> slice_;
   SliceWindow computed_;
   std::unique_ptr<RayView> ray_;
-  std::optional<Eigen::Vector2d> ray_uv_;
+  std::optional<Eigen::Vector2d> ray_uv_, ray_uv_pending_;
   double alpha_ = 1.0;
   Colouring colouring_ = Colouring::Class;
   AlphaScale scale_;
@@ -113,6 +117,13 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<std::atomic<bool>> cancel_;
   std::shared_ptr<std::atomic<std::size_t>> found_;
   QFutureWatcher<std::shared_ptr<Slice2d>> watcher_;
+  QFutureWatcher<std::shared_ptr<RayView>> ray_watcher_;
+  std::shared_ptr<std::atomic<bool>> ray_cancel_;
+  std::uint64_t seed_ = 1;
+  QLabel* input_picture_ = nullptr;
+  QLabel* alpha_picture_ = nullptr;
+  QWidget* pictures_ = nullptr;
+  QPlainTextEdit* ray_text_ = nullptr;
   QTimer progress_timer_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "core/activation_pattern.hpp"
 #include "core/error.hpp"
+#include "core/example_networks.hpp"
 #include "core/forward.hpp"
 #include "regions/segment_confidence.hpp"
 
@@ -103,16 +104,100 @@ SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin
   const std::vector<Vector> e = random_orthonormal_directions(d, 2, seed);
   f.plane.e1 = e[0];
   f.plane.e2 = e[1];
-  const double r = d == 2 ? 3.0 : 2.0;
+  // Convolutional networks cut input space far more finely than dense ones:
+  // start them on a small window (zooming out computes more).
+  bool conv = false;
+  for (const Node& n : net.nodes) conv = conv || n.kind == OpKind::Conv2d;
+  const double r = d == 2 ? 3.0 : (conv ? 0.05 : 2.0);
   f.window = {-r, r, -r, r};
   f.description = std::string(origin ? "through the chosen input" : "through the centre of the input space") +
                   ", two random orthonormal directions (seed " + std::to_string(seed) + ")";
   return f;
 }
 
+SliceFrame ray_frame(const Network& net, const Vector& x, std::uint64_t seed) {
+  const int d = net.input_size();
+  if (x.size() != d) throw Error("the ray's input has " + std::to_string(x.size()) + " values but the network expects " + std::to_string(d));
+  const double n = x.norm();
+  if (!(n > 0)) throw Error("the zero input has no ray");
+  SliceFrame f;
+  f.plane.origin = Vector::Zero(d);
+  f.plane.e1 = x / n;
+  Vector e2 = Vector::Zero(d);
+  for (std::uint64_t s = seed; e2.norm() < 1e-6; ++s) {  // a random direction, minus its part along x
+    e2 = random_orthonormal_directions(d, 1, s)[0];
+    e2 -= e2.dot(f.plane.e1) * f.plane.e1;
+  }
+  f.plane.e2 = e2.normalized();
+  f.window = {-0.5 * n, 2.5 * n, -1.5 * n, 1.5 * n};
+  f.description = "the plane of the ray (u along x, |x| = " + std::to_string(n) + ") and a random orthogonal direction";
+  return f;
+}
+
+SliceFrame points_frame(const Vector& x0, const Vector& x1, const Vector& x2) {
+  if (x0.size() != x1.size() || x0.size() != x2.size()) throw Error("the three inputs have different sizes");
+  SliceFrame f;
+  f.plane.origin = x0;
+  f.plane.e1 = x1 - x0;
+  f.plane.e2 = x2 - x0;
+  const double a = f.plane.e1.norm(), b = f.plane.e2.norm();
+  const double c = a > 0 && b > 0 ? std::fabs(f.plane.e1.dot(f.plane.e2)) / (a * b) : 1.0;
+  if (!(a > 0) || !(b > 0) || c > 1 - 1e-9) throw Error("the three inputs lie on one line: they span no plane");
+  f.window = {-0.25, 1.25, -0.25, 1.25};
+  f.description = "the plane through three inputs: (0,0), (1,0) and (0,1)";
+  return f;
+}
+
+Vector noise_input(const Network& net, std::uint64_t seed) {
+  SeededRandom rng(seed);
+  const bool image = net.input_shape().is_image();
+  Vector x(net.input_size());
+  for (Eigen::Index i = 0; i < x.size(); ++i) x[i] = image ? rng.uniform(0, 1) : rng.uniform(-1, 1);
+  return x;
+}
+
+std::optional<Picture> picture_of(const Shape& shape, const Vector& x) {
+  if (!shape.is_image() || (shape.channels() != 1 && shape.channels() != 3) || x.size() != shape.size()) return std::nullopt;
+  Picture p;
+  p.width = shape.width();
+  p.height = shape.height();
+  p.channels = shape.channels();
+  p.pixels.resize(static_cast<std::size_t>(p.width) * p.height * p.channels);
+  const int plane = p.width * p.height;
+  for (int c = 0; c < p.channels; ++c)
+    for (int i = 0; i < plane; ++i) {
+      double v = x[c * plane + i];
+      if (v < 0 || v > 1) p.clipped = true;
+      v = std::clamp(v, 0.0, 1.0);
+      p.pixels[static_cast<std::size_t>(i) * p.channels + c] = static_cast<unsigned char>(std::lround(255 * v));
+    }
+  return p;
+}
+
+std::string ray_region_text(const RayView& ray, double alpha) {
+  const int i = ray.segment_at(alpha);
+  if (i < 0) return "";
+  const LineSegment& s = ray.traversal.segments[i];
+  std::ostringstream out;
+  char buf[160];
+  if (std::isinf(s.t_end))
+    std::snprintf(buf, sizeof buf, "region %d of %zu along the ray (the last: alpha >= %.4g), pattern %s\n", i + 1,
+                  ray.traversal.segments.size(), s.t_begin, hash_to_hex(s.pattern_hash).c_str());
+  else
+    std::snprintf(buf, sizeof buf, "region %d of %zu along the ray (alpha in [%.4g, %.4g]), pattern %s\n", i + 1,
+                  ray.traversal.segments.size(), s.t_begin, s.t_end, hash_to_hex(s.pattern_hash).c_str());
+  out << buf << "here f(beta x) = V(beta x) + a = c + beta w:\n";
+  for (Eigen::Index k = 0; k < s.logit_c.size(); ++k) {
+    std::snprintf(buf, sizeof buf, "  k=%-2ld  %+.5g %+.5g beta   = %+.5g at alpha\n", static_cast<long>(k), s.logit_c[k], s.logit_w[k],
+                  s.logit_c[k] + alpha * s.logit_w[k]);
+    out << buf;
+  }
+  return out.str();
+}
+
 Vector point_at(const SliceFrame& f, double u, double v) { return f.plane.origin + u * f.plane.e1 + v * f.plane.e2; }
 
-RayView make_ray(const Network& net, const Vector& x, double threshold, std::size_t max_segments) {
+RayView make_ray(const Network& net, const Vector& x, double threshold, std::size_t max_segments, const std::atomic<bool>* cancel) {
   RayView r;
   r.x = x;
   r.threshold = threshold;
@@ -120,9 +205,11 @@ RayView make_ray(const Network& net, const Vector& x, double threshold, std::siz
   c.threshold = threshold;
   c.alpha0 = 1e-2;
   c.traversal.max_segments = max_segments;
+  c.traversal.cancel = cancel;
   r.certificate = certify(net, x, c);
   TraversalOptions t;
   t.max_segments = max_segments;
+  t.cancel = cancel;
   r.traversal = traverse_ray(net, x, c.alpha0, t);
   return r;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,6 +50,24 @@ struct SliceFrame {
   std::string description;
 };
 SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin, std::uint64_t seed = 1);
+// The plane that contains the ray alpha*x: origin 0, e1 = x / |x| and e2 a
+// random unit vector orthogonal to it (seed). The ray is the positive u axis.
+SliceFrame ray_frame(const Network& net, const Vector& x, std::uint64_t seed = 1);
+// The plane through three inputs: origin x0, e1 = x1 - x0, e2 = x2 - x0
+// (so (0,0), (1,0) and (0,1) are the three inputs). Throws tessera::Error
+// when they are (nearly) collinear.
+SliceFrame points_frame(const Vector& x0, const Vector& x1, const Vector& x2);
+// Uniform noise in [0,1]^d (images) or [-1,1]^d, seeded: an origin for slices.
+Vector noise_input(const Network& net, std::uint64_t seed);
+// For image models: the input as an 8-bit picture (C-H-W values clipped to
+// [0,1]; 1 or 3 channels), row-major, with its width and height.
+struct Picture {
+  int width = 0, height = 0, channels = 0;
+  std::vector<unsigned char> pixels;  // height * width * channels
+  bool clipped = false;               // some values lay outside [0,1]
+};
+std::optional<Picture> picture_of(const Shape& shape, const Vector& x);
+
 // Point of input space at slice coordinates (u, v).
 Vector point_at(const SliceFrame& f, double u, double v);
 
@@ -59,12 +78,18 @@ struct RayView {
   LineTraversal traversal;           // exact regions along alpha*x from alpha0
   Certificate certificate;           // Theorem 3.1 (last region, limit, alpha*)
   double threshold = 0.999;
+  std::string error;                 // set instead of throwing by callers that run it in the background
   // Exact softmax of every class at alpha (from the segment containing alpha).
   std::vector<double> probabilities(double alpha) const;
   double confidence(double alpha) const;
   int segment_at(double alpha) const;  // index into traversal.segments, -1 if before alpha0
 };
-RayView make_ray(const Network& net, const Vector& x, double threshold = 0.999, std::size_t max_segments = 200000);
+RayView make_ray(const Network& net, const Vector& x, double threshold = 0.999, std::size_t max_segments = 200000,
+                 const std::atomic<bool>* cancel = nullptr);
+// The logits along the ray inside the region containing alpha:
+// logits(beta) = c + beta * w for the segment's beta range; for the panel.
+std::string ray_region_text(const RayView& ray, double alpha);
+
 
 // A region picked on the slice: what the app lists for it.
 struct RegionInfo {

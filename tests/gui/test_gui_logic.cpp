@@ -128,3 +128,64 @@ TEST(GuiSelection, PickedPolygonHasThePointsPatternAndLogits) {
   EXPECT_EQ(polygon_at(s, 50, 50), -1);
   EXPECT_THROW(describe(s, -1), Error);
 }
+
+TEST(GuiFrame, RayPlaneContainsTheRayAndThreePointPlaneItsPoints) {
+  const Network cnn = model("mnist_cnn");  // image input: noise in [0,1]
+  const Vector n = noise_input(cnn, 4);
+  EXPECT_GE(n.minCoeff(), 0.0);
+  EXPECT_LE(n.maxCoeff(), 1.0);
+  EXPECT_EQ(n, noise_input(cnn, 4));
+  const Network mlp = model("mnist_mlp");  // flat input: noise in [-1,1]
+  const Vector x = noise_input(mlp, 4);
+  EXPECT_LT(x.minCoeff(), -0.5);
+  EXPECT_LE(x.cwiseAbs().maxCoeff(), 1.0);
+  const SliceFrame f = ray_frame(mlp, x, 2);
+  EXPECT_EQ(f.plane.origin, Vector::Zero(784));
+  EXPECT_NEAR(f.plane.e1.norm(), 1, 1e-12);
+  EXPECT_NEAR(f.plane.e2.norm(), 1, 1e-12);
+  EXPECT_NEAR(f.plane.e1.dot(f.plane.e2), 0, 1e-12);
+  // alpha * x is the point (alpha |x|, 0) of the slice.
+  for (double a : {0.5, 1.0, 7.0}) EXPECT_LT((point_at(f, a * x.norm(), 0) - a * x).cwiseAbs().maxCoeff(), 1e-12);
+  EXPECT_THROW(ray_frame(mlp, Vector::Zero(784)), Error);
+  EXPECT_THROW(ray_frame(mlp, Vector::Zero(3)), Error);
+
+  const Vector a = Vector::Constant(784, 0.1), b = noise_input(mlp, 5), c = noise_input(mlp, 6);
+  const SliceFrame g = points_frame(a, b, c);
+  EXPECT_EQ(point_at(g, 0, 0), a);
+  EXPECT_LT((point_at(g, 1, 0) - b).cwiseAbs().maxCoeff(), 1e-15);
+  EXPECT_LT((point_at(g, 0, 1) - c).cwiseAbs().maxCoeff(), 1e-15);
+  EXPECT_THROW(points_frame(a, b, (2 * b - a).eval()), Error);  // collinear
+  EXPECT_THROW(points_frame(a, a, c), Error);
+}
+
+TEST(GuiPictures, ImagesAreShownClippedAndFlatInputsAreNot) {
+  Vector x(2 * 2);
+  x << 0, 0.5, 1, 1.7;
+  const auto p = picture_of(Shape({1, 2, 2}), x);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->pixels, (std::vector<unsigned char>{0, 128, 255, 255}));
+  EXPECT_TRUE(p->clipped);
+  EXPECT_FALSE(picture_of(Shape({4}), x));
+  Vector rgb = Vector::Zero(3 * 1 * 2);
+  rgb[0] = 1;  // red of pixel 0
+  rgb[5] = 1;  // blue of pixel 1
+  const auto q = picture_of(Shape({3, 1, 2}), rgb);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->pixels, (std::vector<unsigned char>{255, 0, 0, 0, 0, 255}));
+  EXPECT_FALSE(q->clipped);
+}
+
+TEST(GuiRay, RegionTextListsTheLogitsOfTheSegment) {
+  const Network net = model("toy2d");
+  const RayView r = make_ray(net, Eigen::Vector2d(1, 0.5));
+  const std::string t = ray_region_text(r, 2.0);
+  const int i = r.segment_at(2.0);
+  ASSERT_GE(i, 0);
+  EXPECT_NE(t.find(hash_to_hex(r.traversal.segments[i].pattern_hash)), std::string::npos);
+  const Vector l = logits(net, Eigen::Vector2d(2, 1));
+  char want[64];
+  std::snprintf(want, sizeof want, "= %+.5g at alpha", l[0]);
+  EXPECT_NE(t.find(want), std::string::npos) << t;
+  EXPECT_NE(ray_region_text(r, 1e9).find("the last"), std::string::npos);
+  EXPECT_EQ(ray_region_text(r, 1e-5), "");
+}

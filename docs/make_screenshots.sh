@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 G="$BUILD/cli/tessera-gui"
-OUT=docs/figures
+OUT=${FIGURES_DIR:-docs/figures}   # the docs check writes elsewhere
+mkdir -p "$OUT"
 run() { xvfb-run -a -s "-screen 0 1600x1000x24" "$G" "$@"; }
 run data/models/toy2d.onnx --point 1,0.5 --alpha 30 --view window --screenshot "$OUT/gui_window.png"
 run data/models/toy2d.onnx --view 3d --screenshot "$OUT/gui_surface.png"

@@ -51,7 +51,7 @@ Examples:
   tessera train --data fmnist --model lenet --method ceda --preset quick --out runs/fm-ceda
   tessera train --data mnist --model lenet --method acet --preset paper --device cuda --out runs/paper
   tessera train --resume --out runs/fm-ceda            # after Ctrl-C or a crash
-  tessera certify runs/moons-acet/model.onnx --random 100
+  tessera certify runs/moons-acet/model.onnx --noise uniform --count 100
 
 Presets: paper (Adam 1e-3, /10 at 50/75/90 % of 100 epochs, batch 128, ACET 40
 steps), quick (10 epochs on 10000 images, ACET 10 steps; the default for

@@ -176,13 +176,25 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
     throw Error(path + ": row " + std::to_string(first + (count > 1 ? count - 1 : 0)) + " out of range (the file has " +
                 std::to_string(items) + " items)");
   if (item * count > (std::int64_t{1} << 32)) throw Error(path + ": too many values requested at once");
+  // Memory grows only with data actually read: a header may declare far more
+  // than the (possibly gzipped) file holds, and must not make us allocate it.
+  std::vector<unsigned char> buf;
+  const std::int64_t item_bytes = item * elem;
+  auto read_item = [&] {
+    std::int64_t have = 0;
+    while (have < item_bytes) {
+      const std::int64_t chunk = std::min<std::int64_t>(item_bytes - have, std::int64_t{1} << 20);
+      if (static_cast<std::int64_t>(buf.size()) < have + chunk) buf.resize(static_cast<size_t>(have + chunk));
+      gz_read_exact(f.get(), buf.data() + have, chunk, path, "data");
+      have += chunk;
+    }
+  };
   // Skip to the first requested item.
-  std::vector<unsigned char> buf(static_cast<size_t>(std::max<std::int64_t>(item * elem, 1)));
-  for (std::int64_t i = 0; i < first; ++i) gz_read_exact(f.get(), buf.data(), item * elem, path, "data");
+  for (std::int64_t i = 0; i < first; ++i) read_item();
   a.dims[0] = static_cast<int>(count);
-  a.values.resize(static_cast<size_t>(item * count));
+  a.values.reserve(static_cast<size_t>(std::min<std::int64_t>(item * count, std::int64_t{1} << 20)));
   for (std::int64_t r = 0; r < count; ++r) {
-    gz_read_exact(f.get(), buf.data(), item * elem, path, "data");
+    read_item();
     for (std::int64_t j = 0; j < item; ++j) {
       const unsigned char* p = buf.data() + j * elem;
       double v = 0;
@@ -207,7 +219,7 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
           break;
         }
       }
-      a.values[static_cast<size_t>(r * item + j)] = v;
+      a.values.push_back(v);
     }
   }
   return a;

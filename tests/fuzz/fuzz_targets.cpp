@@ -1,0 +1,57 @@
+// libFuzzer targets for every reader of user files (built by scripts/fuzz.sh
+// with clang, -fsanitize=fuzzer,address,undefined). Each returns normally on
+// success or on tessera::Error (a clear refusal); anything else — a crash, a
+// sanitizer report, another exception, a hang — is a finding. One source,
+// one target per TESSERA_FUZZ_TARGET value.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/forward.hpp"
+#include "core/input_io.hpp"
+#include "core/onnx_io.hpp"
+
+namespace {
+
+// The readers take paths: write the input to a private temporary file.
+std::string as_file(const uint8_t* data, size_t size) {
+  static const std::string path = "/tmp/tessera_fuzz_" + std::to_string(::getpid());
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) __builtin_trap();
+  if (size) std::fwrite(data, 1, size, f);
+  std::fclose(f);
+  return path;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  try {
+#if TESSERA_FUZZ_TARGET == 1  // ONNX models: parse, then run the network once
+    const tessera::Network net = tessera::parse_onnx(std::string(reinterpret_cast<const char*>(data), size), "fuzz.onnx");
+    if (net.input_size() <= 100000) tessera::logits(net, tessera::Vector::Zero(net.input_size()));
+#elif TESSERA_FUZZ_TARGET == 2  // IDX files (gzipped or not): all items, and a slice of them
+    const std::string path = as_file(data, size);
+    tessera::read_idx(path);
+    tessera::read_idx(path, 1, 2, false);
+#elif TESSERA_FUZZ_TARGET == 3  // text / CSV vectors: the whole file and one row
+    const std::string path = as_file(data, size);
+    tessera::read_vector_file(path);
+    tessera::read_vector_file(path, 2);
+#elif TESSERA_FUZZ_TARGET == 4  // PNG and PGM images, and input dispatch by content
+    const std::string path = as_file(data, size);
+    try {
+      tessera::read_image(path);
+    } catch (const tessera::Error&) {
+    }
+    tessera::read_input_for(tessera::Shape({1, 4, 4}), path);
+#else
+#error "set TESSERA_FUZZ_TARGET to 1..4"
+#endif
+  } catch (const tessera::Error&) {
+  }
+  return 0;
+}

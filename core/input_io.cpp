@@ -170,6 +170,9 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
     item *= a.dims[i];
     if (item > (std::int64_t{1} << 28)) throw Error(path + ": IDX items of more than 2^28 values are not supported");
   }
+  // A zero dimension after the first makes every item empty: nothing to read,
+  // however many items the header claims (and reading them would take forever).
+  if (item == 0) throw Error(path + ": the IDX items hold no values (a dimension after the first is 0)");
   const std::int64_t items = a.dims[0];
   if (count < 0) count = items - first;
   if (first < 0 || first >= items || first + count > items)

@@ -87,3 +87,14 @@ TEST(FuzzRegressions, ImagesAreReadOrRefused) {
     read_or_refuse(f, [&] { read_input_for(Shape({1, 4, 4}), f); });
   }
 }
+
+// Findings of the IDX fuzzer, each refused at once.
+TEST(FuzzRegressions, IdxHeadersThatDeclareWhatIsNotThereAreRefused) {
+  const std::string dir = std::string(TESSERA_FUZZ_DIR) + "/regressions/idx/";
+  // 2^30 items of zero values: nothing to read (the old reader looped 2^30 times).
+  EXPECT_THROW(read_idx(dir + "zero_item_size_2pow30_items.idx"), Error);
+  EXPECT_THROW(read_idx(dir + "zero_item_size_slow.idx"), Error);
+  // 369 million float items declared in 33 bytes: truncated, refused without
+  // allocating them (the old reader reserved 5.6 GB first).
+  EXPECT_THROW(read_idx(dir + "huge_declared_size_33_bytes.idx"), Error);
+}

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -181,8 +182,9 @@ class Importer {
     if (n < 0) throw Error(source_ + ": " + what + " has a negative or too large shape " + dims_str(c.dims));
     budget_ += 8 * n;
     if (budget_ > options_.max_parameter_bytes)
-      throw Error(source_ + ": the model's tensors need more than " + std::to_string(options_.max_parameter_bytes >> 20) +
-                  " MiB (limit)");
+      throw Error(source_ + ": the model's tensors need more than the limit of " +
+                  std::to_string(static_cast<double>(options_.max_parameter_bytes) / (1024 * 1024)).substr(0, 8) +
+                  " MiB (set TESSERA_MAX_MODEL_MB to change it); refused before allocating them");
     {
       // The stored data must be there before anything is allocated for it.
       const std::int64_t stored = !t.raw_data().empty() ? static_cast<std::int64_t>(t.raw_data().size())
@@ -1154,6 +1156,16 @@ class Importer {
 
 Network parse_onnx(const std::string& bytes, const std::string& source, const OnnxLoadOptions& options) {
   return Importer(source, options).run(bytes);
+}
+
+std::int64_t OnnxLoadOptions::default_max_parameter_bytes() {
+  const char* env = std::getenv("TESSERA_MAX_MODEL_MB");
+  if (!env || !*env) return std::int64_t{8} << 30;
+  char* end = nullptr;
+  const double mb = std::strtod(env, &end);
+  if (end == env || *end != '\0' || !(mb > 0) || mb > 1e9)
+    throw Error(std::string("TESSERA_MAX_MODEL_MB='") + env + "' is not a positive number of MiB");
+  return static_cast<std::int64_t>(mb * 1024 * 1024);
 }
 
 Network load_onnx(const std::string& path, const OnnxLoadOptions& options) {

@@ -18,8 +18,11 @@ namespace tessera {
 
 struct OnnxLoadOptions {
   // Refuse models whose initializers would need more than this many bytes in
-  // double precision (before allocating them).
-  std::int64_t max_parameter_bytes = std::int64_t{8} << 30;
+  // double precision (before allocating them). Default: the environment
+  // variable TESSERA_MAX_MODEL_MB (MiB, may be fractional) if set, else 8 GiB.
+  std::int64_t max_parameter_bytes = default_max_parameter_bytes();
+  // Throws tessera::Error when TESSERA_MAX_MODEL_MB is set but not a positive number.
+  static std::int64_t default_max_parameter_bytes();
 };
 
 // Throws tessera::Error "PATH: node 'NAME' (OP): reason" for anything that is

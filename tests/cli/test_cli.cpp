@@ -344,3 +344,28 @@ TEST(Cli, RegionBadInputs) {
 }
 
 }  // namespace
+
+// The user-settable limit on model memory (TESSERA_MAX_MODEL_MB): refused
+// before the tensors are allocated, with the limit named.
+TEST(Cli, ModelMemoryLimitIsUserSettable) {
+  auto run_with = [](const std::string& env, const std::string& args) {
+    const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && " + env + " '" + TESSERA_EXE + "' " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    const int st = pclose(p);
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+  };
+  // mnist_mlp holds 52 650 parameters: 411 KiB in double precision.
+  auto [status, out] = run_with("TESSERA_MAX_MODEL_MB=0.25", "info data/models/mnist_mlp.onnx");
+  EXPECT_EQ(status, 1) << out;
+  EXPECT_NE(out.find("need more than the limit of 0.25"), std::string::npos) << out;
+  EXPECT_NE(out.find("TESSERA_MAX_MODEL_MB"), std::string::npos) << out;
+  EXPECT_EQ(run_with("TESSERA_MAX_MODEL_MB=0.5", "info data/models/mnist_mlp.onnx").first, 0);
+  EXPECT_EQ(run_with("TESSERA_MAX_MODEL_MB=0.25", "info data/models/toy2d.onnx").first, 0);
+  auto [bad, bad_out] = run_with("TESSERA_MAX_MODEL_MB=lots", "info data/models/toy2d.onnx");
+  EXPECT_EQ(bad, 1);
+  EXPECT_NE(bad_out.find("TESSERA_MAX_MODEL_MB='lots' is not a positive number of MiB"), std::string::npos) << bad_out;
+}

@@ -11,6 +11,7 @@
 #include "core/file_util.hpp"
 #include "training/evaluation.hpp"
 #include "training/roc_plot.hpp"
+#include "training/program.hpp"
 #include "training/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -143,21 +144,7 @@ int main(int argc, char** argv) {
       return kIncomplete;
     }
     return kOk;
-  } catch (const Error& e) {
-    std::cerr << "tessera eval: error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const po::error& e) {
-    std::cerr << "tessera eval: usage error: " << e.what() << " (see tessera eval --help)\n";
-    return kUsage;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "tessera eval: error: out of memory\n";
-    return kBadInput;
-  } catch (const c10::Error& e) {
-    const std::string msg = e.what_without_backtrace();
-    std::cerr << "tessera eval: internal error (LibTorch): " << msg.substr(0, msg.find('\n')) << "\n";
-    return kInternal;
-  } catch (const std::exception& e) {
-    std::cerr << "tessera eval: internal error: " << e.what() << "\n";
-    return kInternal;
+  } catch (...) {
+    return report_failure("eval");
   }
 }

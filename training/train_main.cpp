@@ -10,6 +10,7 @@
 #include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "core/file_util.hpp"
+#include "training/program.hpp"
 #include "training/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -244,21 +245,7 @@ int main(int argc, char** argv) {
       std::cout << "wrote " << r.onnx_path << " (test accuracy " << r.test_accuracy << ", mean max-confidence on uniform noise "
                 << r.noise_mmc << ")\n";
     return kOk;
-  } catch (const Error& e) {
-    std::cerr << "tessera train: error: " << e.what() << "\n";
-    return kBadInput;
-  } catch (const po::error& e) {
-    std::cerr << "tessera train: usage error: " << e.what() << " (see tessera train --help)\n";
-    return kUsage;
-  } catch (const std::bad_alloc&) {
-    std::cerr << "tessera train: error: out of memory\n";
-    return kBadInput;
-  } catch (const c10::Error& e) {
-    const std::string msg = e.what_without_backtrace();
-    std::cerr << "tessera train: internal error (LibTorch): " << msg.substr(0, msg.find('\n')) << "\n";
-    return kInternal;
-  } catch (const std::exception& e) {
-    std::cerr << "tessera train: internal error: " << e.what() << "\n";
-    return kInternal;
+  } catch (...) {
+    return report_failure("train");
   }
 }

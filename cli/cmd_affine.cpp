@@ -7,6 +7,7 @@
 #include "cli/common.hpp"
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/forward.hpp"
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
@@ -50,6 +51,7 @@ int run_affine(const std::vector<std::string>& args) {
       "json", "print every number as JSON (V as a list of rows)")(
       "layers", "also give the affine map of every hidden layer's pre-activation")(
       "precision", po::value<int>()->default_value(6), "significant digits in the human-readable output");
+  opts.add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, opts, vm, "tessera affine MODEL.onnx --input FILE [--row N] [--json] [--layers]",
              "  tessera affine data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
@@ -74,7 +76,14 @@ int run_affine(const std::vector<std::string>& args) {
                           std::max(1.0, fp.logits().cwiseAbs().maxCoeff());
 
   std::vector<NodeAffineMap> hidden_maps;
-  if (vm.count("layers")) hidden_maps = node_affine_maps(net, fp.pattern, pre_activation_nodes(net));
+  if (vm.count("layers")) {
+    std::int64_t units = 0;
+    for (int i : pre_activation_nodes(net)) units = add_or_neg(units, net.nodes[i].shape.size());
+    check_memory(mul_or_neg(mul_or_neg(units, net.input_size()), 2 * 8),
+                 "--layers: the maps of " + std::to_string(units) + " hidden units on " + std::to_string(net.input_size()) +
+                     " inputs");
+    hidden_maps = node_affine_maps(net, fp.pattern, pre_activation_nodes(net));
+  }
 
   if (vm.count("json")) {
     nlohmann::json j;

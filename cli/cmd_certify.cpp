@@ -8,6 +8,8 @@
 #include "cli/common.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
+#include "cli/stop.hpp"
+#include "core/limits.hpp"
 #include "core/error.hpp"
 #include "core/input_io.hpp"
 #include "core/noise.hpp"
@@ -18,15 +20,14 @@ namespace tessera::cli {
 
 namespace {
 
-std::atomic<bool> g_interrupted{false};
-extern "C" void on_interrupt(int) { g_interrupted.store(true); }
 
 nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 nlohmann::json certificate_json(const Certificate& c) {
   nlohmann::json j;
+  if (c.input >= 0) j["input_index"] = c.input;
   j["complete"] = c.complete;
-  if (!c.complete) j["stop_reason"] = c.stop_reason;
+  if (!c.complete) j["stop_reason"] = describe_stop(c.stop_reason);
   j["segments"] = c.segments;
   j["predicted_class"] = c.predicted_class;
   j["confidence_at_input"] = c.confidence_at_input;
@@ -52,7 +53,7 @@ void describe(std::ostringstream& out, const Certificate& c, const CertifyOption
   out << "at alpha = 1   class " << c.predicted_class << ", confidence " << fmt(c.confidence_at_input) << "\n";
   out << "ray            alpha*x from alpha = " << fmt(o.alpha0) << ": " << c.segments << " regions crossed\n";
   if (!c.complete) {
-    out << "last region    NOT REACHED: " << c.stop_reason << "\n";
+    out << "last region    NOT REACHED: " << describe_stop(c.stop_reason) << "\n";
   } else {
     out << "last region    entered at alpha = " << fmt(c.last_region_alpha, 8) << " (pattern " << hash_to_hex(c.last_region_hash)
         << "); no unit changes sign after it\n";
@@ -94,10 +95,10 @@ int run_certify(const std::vector<std::string>& args) {
   advanced.add_options()("alpha0", po::value<double>()->default_value(1e-6), "start of the ray (> 0)")(
       "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after this many regions")(
       "threads", po::value<int>()->default_value(0), "threads for sets (0: all cores)")(
-      "progress", "always show the progress bar")("no-progress", "never show it")(
+      "no-progress", "same as --progress off")(
       "output,o", po::value<std::string>(), "write the report to this file (atomically)");
   po::options_description visible;
-  visible.add(common).add(advanced);
+  visible.add(common).add(advanced).add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, visible, vm, "tessera certify MODEL.onnx (--input FILE [--row N | --rows A:B] | --noise KIND) [options]",
              "  tessera certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
@@ -111,6 +112,7 @@ int run_certify(const std::vector<std::string>& args) {
   o.threshold = vm["threshold"].as<double>();
   o.alpha0 = vm["alpha0"].as<double>();
   o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
+  o.traversal.cancel = stop_flag();
   {
     const BoxOption box = parse_box(vm, net.input_shape().is_image());
     o.has_box = box.enabled;
@@ -127,6 +129,8 @@ int run_certify(const std::vector<std::string>& args) {
     const std::string kind = vm["noise"].as<std::string>();
     const int count = vm["count"].as<int>();
     if (count < 1) throw Error("--count must be at least 1");
+    check_memory(mul_or_neg(mul_or_neg(count, net.input_size()), 8 + 8),
+                 "--count " + std::to_string(count) + " inputs of " + std::to_string(net.input_size()) + " values");
     if (kind == "uniform") {
       X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), o.has_box ? o.box_lo : 0.0,
                         o.has_box ? o.box_hi : 1.0);
@@ -176,19 +180,15 @@ int run_certify(const std::vector<std::string>& args) {
   CertifySetOptions so;
   so.certify = o;
   so.threads = vm["threads"].as<int>();
-  const bool show = vm.count("progress") || (!vm.count("no-progress") && ProgressBar::stderr_is_terminal());
-  ProgressBar bar("certify", show);
+  ProgressBar bar("certify", progress_wanted(vm));
   so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
-  g_interrupted = false;
-  so.cancel = &g_interrupted;
-  auto previous = std::signal(SIGINT, on_interrupt);
+  so.cancel = stop_flag();
   const std::vector<Certificate> certs = certify_set(net, X, so);
-  std::signal(SIGINT, previous);
   bar.finish();
-  if (g_interrupted) {
-    std::cerr << "tessera certify: interrupted; no report written\n";
-    return kIncomplete;
-  }
+  // Interrupted (Ctrl-C, --time-limit): the inputs that finished, marked.
+  const bool whole_set = certs.size() == static_cast<std::size_t>(X.cols());
+  const std::string partial = whole_set ? "" : std::to_string(certs.size()) + " of " + std::to_string(X.cols()) +
+                                                   " inputs finished (" + stop_reason() + ")";
   const CertifySetSummary s = summarize(certs);
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   auto text = [](double v) { return std::isfinite(v) ? fmt(v) : std::string("-"); };
@@ -198,6 +198,9 @@ int run_certify(const std::vector<std::string>& args) {
     j["inputs"] = source;
     j["threshold"] = o.threshold;
     j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
+    j["set_complete"] = whole_set;
+    j["requested"] = X.cols();
+    if (!whole_set) j["stop_reason"] = partial;
     j["summary"] = {{"count", s.count},
                     {"complete", s.complete},
                     {"with_alpha_star", s.with_alpha_star},
@@ -218,8 +221,9 @@ int run_certify(const std::vector<std::string>& args) {
     for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(c));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    out << "model                 " << net.source << "\ninputs                " << source << "\n"
-        << "threshold             " << fmt(o.threshold) << "\n"
+    out << "model                 " << net.source << "\ninputs                " << source << "\n";
+    if (!whole_set) out << "PARTIAL               " << partial << "\n";
+    out << "threshold             " << fmt(o.threshold) << "\n"
         << "certified             " << s.complete << " of " << s.count << " reached their last region\n"
         << "limit = prediction    " << text(100 * s.fraction_limit_is_prediction)
         << " % (limit class equals the class at alpha = 1)\n"
@@ -237,7 +241,7 @@ int run_certify(const std::vector<std::string>& args) {
     out << "\nbias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
   }
   emit(out.str(), output);
-  return s.complete == s.count ? kOk : kIncomplete;
+  return whole_set && s.complete == s.count ? kOk : kIncomplete;
 }
 
 }  // namespace tessera::cli

@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
@@ -51,7 +52,7 @@ int run_ray(const std::vector<std::string>& args) {
                          "stop after this many segments (the result is then marked partial)")(
       "no-point-segments", "do not report regions met only at a single point");
   po::options_description visible;
-  visible.add(common).add(line).add(advanced);
+  visible.add(common).add(line).add(advanced).add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, visible, vm, "tessera ray MODEL.onnx (--input FILE | --from A --to B | --origin A --direction D) [options]",
              "  tessera ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
@@ -64,6 +65,10 @@ int run_ray(const std::vector<std::string>& args) {
   o.max_segments = vm["max-segments"].as<std::size_t>();
   if (o.max_segments == 0) throw Error("--max-segments must be positive");
   o.point_segments = vm.count("no-point-segments") == 0;
+  o.cancel = stop_flag();
+  const bool show = progress_wanted(vm);
+  if (show)
+    o.progress = [](std::size_t n, double t) { std::fprintf(stderr, "\rray: %zu segments, t = %-12.6g", n, t); };
   const int row = vm["row"].as<int>();
 
   LineTraversal tr;
@@ -100,6 +105,8 @@ int run_ray(const std::vector<std::string>& args) {
     tr = traverse_line(net, a, d, t0, t1, o);
   }
 
+  if (show) std::fprintf(stderr, "\r%60s\r", "");
+  tr.stop_reason = describe_stop(tr.stop_reason);
   std::ostringstream out;
   if (vm.count("json")) {
     nlohmann::json j;

@@ -1,10 +1,14 @@
 // tessera region: the linear region of one input as a polytope.
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/progress.hpp"
+#include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
@@ -25,7 +29,7 @@ int run_region(const std::vector<std::string>& args) {
       "skip facets and confidence bounds for regions with more half-spaces")(
       "no-confidence", "skip the confidence bounds (K^2 LPs for K classes)");
   po::options_description visible;
-  visible.add(common).add(advanced);
+  visible.add(common).add(advanced).add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, visible, vm, "tessera region MODEL.onnx --input FILE [--box lo:hi|none] [--json]",
              "  tessera region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
@@ -44,7 +48,30 @@ int run_region(const std::vector<std::string>& args) {
   o.find_facets = vm.count("no-facets") == 0;
   o.max_lp_rows = vm["max-lp-rows"].as<std::size_t>();
   o.confidence = vm.count("no-confidence") == 0;
-  const RegionReport r = analyse_region(net, x, o);
+  o.cancel = stop_flag();
+  // Facets take one LP per half-space (thousands on real networks): say so,
+  // with a count and the time left, and how to get the polytope quickly.
+  ProgressBar bar("region LPs", progress_wanted(vm, vm.count("json") > 0));
+  const char* stage_shown = "";
+  const auto start = std::chrono::steady_clock::now();
+  bool hinted = false;
+  o.progress = [&](const char* stage, std::size_t done, std::size_t total) {
+    if (std::strcmp(stage, stage_shown) != 0) {
+      bar.finish();
+      bar = ProgressBar(std::string("region: ") + stage + " LPs", progress_wanted(vm, vm.count("json") > 0));
+      stage_shown = stage;
+    }
+    bar.update(done, total);
+    if (!hinted && std::chrono::steady_clock::now() - start > std::chrono::seconds(5) && progress_wanted(vm, false)) {
+      hinted = true;
+      bar.finish();
+      std::cerr << "tessera region: this takes one LP per half-space; --no-facets --no-confidence gives the polytope "
+                   "itself (boundedness, inradius) much faster\n";
+    }
+  };
+  RegionReport r = analyse_region(net, x, o);
+  bar.finish();
+  if (!r.complete) r.stop_reason = stop_requested() ? stop_reason() + ", " + r.stop_reason : r.stop_reason;
 
   auto describe = [&](int row) {
     const RowOrigin& g = r.origin[row];
@@ -58,6 +85,8 @@ int run_region(const std::vector<std::string>& args) {
     nlohmann::json j;
     j["model"] = net.source;
     j["input"] = path;
+    j["complete"] = r.complete;
+    if (!r.complete) j["stop_reason"] = r.stop_reason;
     j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
     j["rows"] = r.A.rows();
     j["constant_rows"] = r.constant_rows;
@@ -89,7 +118,9 @@ int run_region(const std::vector<std::string>& args) {
     }
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    out << "model        " << net.source << "\ninput        " << path << "\nregion       Q(x) = { z : A z <= b }, "
+    out << "model        " << net.source << "\ninput        " << path << "\n";
+    if (!r.complete) out << "PARTIAL      " << r.stop_reason << "\n";
+    out << "region       Q(x) = { z : A z <= b }, "
         << r.A.rows() << " half-spaces";
     if (o.has_box) out << " (including the box [" << fmt(o.box_lo) << ", " << fmt(o.box_hi) << "]^d)";
     if (r.constant_rows) out << "; " << r.constant_rows << " units are constant and cut nothing";
@@ -137,7 +168,7 @@ int run_region(const std::vector<std::string>& args) {
     }
   }
   emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
-  return kOk;
+  return r.complete ? kOk : kIncomplete;
 }
 
 }  // namespace tessera::cli

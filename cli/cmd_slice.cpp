@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <cmath>
 #include <iostream>
@@ -12,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
+#include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
 #include "core/input_io.hpp"
@@ -99,6 +99,27 @@ Frame choose_frame(const Network& net, const po::variables_map& vm, int dims) {
 }
 
 
+// Progress (regions found, rate) on stderr, and the stop flag of Ctrl-C and
+// --time-limit: both slices report a partial result when stopped.
+void watch(SliceOptions& o, const po::variables_map& vm, const char* label) {
+  o.cancel = stop_flag();
+  if (!progress_wanted(vm, vm.count("json") > 0)) return;
+  const auto start = std::chrono::steady_clock::now();
+  o.progress = [start, label](std::size_t n) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::fprintf(stderr, "\r%s: %zu regions, %.0f/s   ", label, n, t > 0 ? n / t : 0.0);
+  };
+}
+
+void unwatch(const SliceOptions& o) {
+  if (o.progress) std::fprintf(stderr, "\r%60s\r", "");
+}
+
+// The precision warning on stderr (text reports also carry it).
+void warn_precision(const std::string& warning) {
+  if (!warning.empty()) std::cerr << "tessera slice: warning: " << warning << "\n";
+}
+
 }  // namespace
 
 // --dims 3: polyhedra, JSON and .vtp.
@@ -115,7 +136,11 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
   }
   SliceOptions o;
   o.max_regions = vm["max-regions"].as<std::size_t>();
-  const Slice3d r = slice_regions_3d(net, s, box, o);
+  watch(o, vm, "slice");
+  Slice3d r = slice_regions_3d(net, s, box, o);
+  unwatch(o);
+  r.stop_reason = describe_stop(r.stop_reason);
+  warn_precision(r.precision_warning);
   if (vm.count("vtp")) emit(slice_to_vtp(r), vm["vtp"].as<std::string>());
   std::ostringstream out;
   if (vm.count("json")) {
@@ -126,6 +151,7 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
     j["regions"] = r.polyhedra.size();
     j["complete"] = r.complete;
     if (!r.complete) j["stop_reason"] = r.stop_reason;
+    j["precision_warning"] = r.precision_warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.precision_warning);
     j["polyhedra"] = nlohmann::json::array();
     for (const auto& p : r.polyhedra) {
       nlohmann::json faces = nlohmann::json::array();
@@ -154,6 +180,7 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
         << fmt(box.hi[2]) << " (volume " << fmt(r.box_volume) << ")\nregions    " << r.polyhedra.size()
         << (r.complete ? "" : " (PARTIAL: " + r.stop_reason + ")") << ", density "
         << fmt(r.polyhedra.size() / r.box_volume) << " per unit volume\n";
+    if (!r.precision_warning.empty()) out << "WARNING    " << r.precision_warning << "\n";
     if (!volumes.empty())
       out << "volumes    min " << fmt(volumes.front()) << ", median " << fmt(volumes[volumes.size() / 2]) << ", max "
           << fmt(volumes.back()) << "\n";
@@ -189,7 +216,7 @@ int run_slice(const std::vector<std::string>& args) {
       "growth", po::value<int>()->default_value(0),
       "also count regions in the window scaled by 2, 4, ... 2^N around its centre");
   po::options_description visible;
-  visible.add(common).add(advanced);
+  visible.add(common).add(advanced).add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, visible, vm, "tessera slice MODEL.onnx [plane] [--window u0:u1:v0:v1] [--json] [--svg FILE]",
              "  tessera slice data/models/toy2d.onnx --window -3:3:-3:3 --svg toy2d.svg\n"
@@ -214,6 +241,7 @@ int run_slice(const std::vector<std::string>& args) {
   }
   SliceOptions o;
   o.max_regions = vm["max-regions"].as<std::size_t>();
+  if (o.max_regions == 0) throw Error("--max-regions must be at least 1");
   const std::string colour = vm["color"].as<std::string>();
   SliceColouring colouring;
   if (colour == "region") colouring = SliceColouring::Region;
@@ -223,21 +251,11 @@ int run_slice(const std::vector<std::string>& args) {
   const int growth = vm["growth"].as<int>();
   if (growth < 0 || growth > 30) throw Error("--growth must be between 0 and 30");
 
-  // Progress (regions found, rate) on a terminal; Ctrl-C stops with a partial result.
-  static std::atomic<bool> interrupted{false};
-  interrupted = false;
-  o.cancel = &interrupted;
-  const bool show = ProgressBar::stderr_is_terminal() && !vm.count("json");
-  const auto start = std::chrono::steady_clock::now();
-  if (show)
-    o.progress = [&](std::size_t n) {
-      const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      std::fprintf(stderr, "\rslice: %zu regions, %.0f/s   ", n, t > 0 ? n / t : 0.0);
-    };
-  auto previous = std::signal(SIGINT, [](int) { interrupted.store(true); });
-  const Slice2d s = slice_regions_2d(net, plane, window, o);
-  std::signal(SIGINT, previous);
-  if (show) std::fprintf(stderr, "\r%60s\r", "");
+  watch(o, vm, "slice");
+  Slice2d s = slice_regions_2d(net, plane, window, o);
+  unwatch(o);
+  s.stop_reason = describe_stop(s.stop_reason);
+  warn_precision(s.precision_warning);
   const std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
   if (vm.count("svg")) emit(slice_to_svg(s, window, colouring, 800, title), vm["svg"].as<std::string>());
   if (vm.count("png")) emit(slice_to_png(s, window, colouring, 800, title), vm["png"].as<std::string>());
@@ -252,6 +270,7 @@ int run_slice(const std::vector<std::string>& args) {
     j["regions"] = s.polygons.size();
     j["complete"] = s.complete;
     if (!s.complete) j["stop_reason"] = s.stop_reason;
+    j["precision_warning"] = s.precision_warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.precision_warning);
     j["polygons"] = nlohmann::json::array();
     for (const SlicePolygon& p : s.polygons) {
       nlohmann::json v = nlohmann::json::array();
@@ -282,6 +301,7 @@ int run_slice(const std::vector<std::string>& args) {
         << fmt(window.u1) << ", v " << fmt(window.v0) << " .. " << fmt(window.v1) << " (area " << fmt(s.window_area)
         << ")\nregions    " << s.polygons.size() << (s.complete ? "" : " (PARTIAL: " + s.stop_reason + ")")
         << ", density " << fmt(s.polygons.size() / s.window_area) << " per unit area\n";
+    if (!s.precision_warning.empty()) out << "WARNING    " << s.precision_warning << "\n";
     if (!areas.empty())
       out << "areas      min " << fmt(areas.front()) << ", median " << fmt(areas[areas.size() / 2]) << ", max "
           << fmt(areas.back()) << "\n";
@@ -293,7 +313,7 @@ int run_slice(const std::vector<std::string>& args) {
       const double cu = 0.5 * (window.u0 + window.u1), cv = 0.5 * (window.v0 + window.v1);
       SliceOptions g = o;
       g.decision_boundary = false;
-      for (int i = 0; i <= growth; ++i) {
+      for (int i = 0; i <= growth && !stop_requested(); ++i) {
         const double f = std::ldexp(1.0, i);
         const SliceWindow big{cu + f * (window.u0 - cu), cu + f * (window.u1 - cu), cv + f * (window.v0 - cv),
                               cv + f * (window.v1 - cv)};
@@ -305,7 +325,7 @@ int run_slice(const std::vector<std::string>& args) {
     }
   }
   emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
-  return s.complete ? kOk : kIncomplete;
+  return s.complete && !stop_requested() ? kOk : kIncomplete;
 }
 
 }  // namespace tessera::cli

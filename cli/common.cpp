@@ -2,9 +2,13 @@
 
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
+#include "cli/progress.hpp"
+#include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/file_util.hpp"
+#include "core/limits.hpp"
 
 namespace tessera::cli {
 
@@ -14,13 +18,63 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   po::options_description all;
   all.add(visible);
   if (hidden) all.add(*hidden);
-  po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+  const po::parsed_options parsed = po::command_line_parser(args).options(all).positional(positional).run();
+  // Boost reads "-1" into an unsigned option as 2^64 - 1: refuse it instead.
+  for (const auto& opt : parsed.options) {
+    const auto* d = all.find_nothrow(opt.string_key, false);
+    if (!d) continue;
+    const auto* sem = d->semantic().get();
+    const bool is_unsigned = dynamic_cast<const po::typed_value<std::size_t>*>(sem) ||
+                             dynamic_cast<const po::typed_value<std::uint64_t>*>(sem) ||
+                             dynamic_cast<const po::typed_value<unsigned>*>(sem);
+    if (!is_unsigned) continue;
+    for (const std::string& v : opt.value) {
+      const auto first = v.find_first_not_of(" \t");
+      if (first != std::string::npos && v[first] == '-')
+        throw Error("--" + opt.string_key + " '" + v + "': must be a whole number >= 0");
+    }
+  }
+  po::store(parsed, vm);
   if (vm.count("help")) {
-    std::cout << "Usage: " << usage << "\n\n" << visible << "\nExamples:\n" << examples;
+    write_stdout("Usage: " + usage + "\n\n" + [&] {
+      std::ostringstream s;
+      s << visible;
+      return s.str();
+    }() + "\nExamples:\n" + examples);
     return false;
   }
   po::notify(vm);
+  if (vm.count("max-memory")) set_memory_budget(parse_mebibytes(vm["max-memory"].as<std::string>(), "--max-memory"));
+  if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
+  if (vm.count("progress")) {
+    const std::string p = vm["progress"].as<std::string>();
+    if (p != "auto" && p != "on" && p != "off") throw Error("--progress '" + p + "': expected auto, on or off");
+  }
+  for (const char* name : {"output", "svg", "png", "vtp", "csv", "markdown"})
+    if (vm.count(name) && !vm[name].empty()) {
+      const auto* v = boost::any_cast<std::string>(&vm[name].value());
+      if (v) check_output_path(*v);
+    }
   return true;
+}
+
+po::options_description limit_options() {
+  po::options_description o("Limits");
+  o.add_options()("time-limit", po::value<double>(),
+                  "stop after this many seconds with a partial result (exit 4), as Ctrl-C does")(
+      "max-memory", po::value<std::string>(),
+      "memory budget in MiB for models, data and results, checked before allocating (default: "
+      "TESSERA_MAX_MEMORY_MB, else half of physical memory)")(
+      "progress", po::value<std::string>()->default_value("auto")->implicit_value("on"),
+      "progress on stderr: auto (when stderr is a terminal), on or off");
+  return o;
+}
+
+bool progress_wanted(const po::variables_map& vm, bool quiet) {
+  const std::string p = vm.count("progress") ? vm["progress"].as<std::string>() : "auto";
+  if (p == "on") return true;
+  if (p == "off" || vm.count("no-progress")) return false;
+  return !quiet && ProgressBar::stderr_is_terminal();
 }
 
 BoxOption parse_box(const po::variables_map& vm, bool image_default) {
@@ -75,8 +129,7 @@ std::string fmt(double v, int precision) {
 
 void emit(const std::string& text, const std::string& path) {
   if (path.empty() || path == "-") {
-    std::cout << text;
-    std::cout.flush();
+    write_stdout(text);
   } else {
     write_file_atomically(path, text);
   }

@@ -22,10 +22,23 @@ enum ExitStatus : int {
 namespace po = boost::program_options;
 
 // Parses args (without the command name) into vm; prints --help text and
-// returns false when help was asked for. Throws po::error on bad usage.
+// returns false when help was asked for. Throws po::error on bad usage, and
+// tessera::Error for a negative number given to an unsigned option. Then
+// applies the shared limits when the command has them (--time-limit,
+// --max-memory, --progress; see limit_options()) and checks that every
+// output path (--output, --svg, --png, --vtp, --csv) can be written, so a
+// bad path fails before the computation, not after it.
 bool parse(const std::vector<std::string>& args, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm,
            const std::string& usage, const std::string& examples, const po::options_description* hidden = nullptr);
+
+// --time-limit SECONDS, --max-memory MB and --progress auto|on|off: the
+// options of every command that can run long.
+po::options_description limit_options();
+
+// Whether to draw progress on stderr: --progress on, or auto (the default)
+// when stderr is a terminal and `quiet` (e.g. JSON on stdout) is false.
+bool progress_wanted(const po::variables_map& vm, bool quiet = false);
 
 nlohmann::json to_json(const Vector& v);
 nlohmann::json to_json(const Matrix& m);  // list of rows
@@ -45,7 +58,8 @@ bool parse_model_command(const std::vector<std::string>& args, const po::options
 // Formats numbers for tables: %.*g.
 std::string fmt(double v, int precision = 6);
 
-// Writes text to path atomically, or to stdout when path is "-" or empty.
+// Writes text to path atomically, or to stdout when path is "-" or empty;
+// a failed write (a full disk, a closed pipe) throws tessera::Error.
 void emit(const std::string& text, const std::string& path);
 
 }  // namespace tessera::cli

@@ -4,6 +4,7 @@
 #include <boost/program_options/errors.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/stop.hpp"
 #include "core/error.hpp"
 
 namespace {
@@ -86,8 +88,18 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const Command& c : kCommands) {
     if (name != c.name) continue;
+    tessera::cli::install_stop_handlers();
     try {
-      return c.run(args);
+      const int status = c.run(args);
+      // Whatever went to stdout must have arrived (a full disk, /dev/full).
+      std::cout.flush();
+      if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        std::cerr << "tessera " << name << ": error: standard output: write failed: " << std::strerror(errno) << "\n";
+        return tessera::cli::kBadInput;
+      }
+      if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested())
+        std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
+      return status;
     } catch (const tessera::Error& e) {
       std::cerr << "tessera " << name << ": error: " << e.what() << "\n";
       return tessera::cli::kBadInput;

@@ -6,13 +6,14 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/tolerances.hpp"
 
 namespace tessera {
 
 std::int64_t Shape::size() const {
   std::int64_t n = 1;
-  for (int d : dims) n *= d;
+  for (int d : dims) n = mul_or_neg(n, d);
   return dims.empty() ? 0 : n;
 }
 
@@ -67,12 +68,18 @@ int window_output_size(int in, int kernel, int stride, int pad_begin, int pad_en
     throw Error("invalid window: kernel " + std::to_string(kernel) + ", stride " + std::to_string(stride) +
                 ", dilation " + std::to_string(dilation) + ", padding " + std::to_string(pad_begin) + "/" +
                 std::to_string(pad_end));
-  const int span = dilation * (kernel - 1) + 1;
-  const int out = (in + pad_begin + pad_end - span) / stride + 1;
-  if (in + pad_begin + pad_end < span || out < 1)
+  // 64-bit: a dilation and a kernel of 65 536 each span 2^32 cells.
+  const std::int64_t span = std::int64_t{dilation} * (kernel - 1) + 1;
+  const std::int64_t padded = std::int64_t{in} + pad_begin + pad_end;
+  if (padded < span)
     throw Error("window of size " + std::to_string(span) + " does not fit an input of size " + std::to_string(in) +
                 " with padding " + std::to_string(pad_begin) + "/" + std::to_string(pad_end));
-  return out;
+  const std::int64_t out = (padded - span) / stride + 1;
+  if (out > kMaxDimension)
+    throw Error("the output would have " + std::to_string(out) + " positions along one axis (input " +
+                std::to_string(in) + ", padding " + std::to_string(pad_begin) + "/" + std::to_string(pad_end) +
+                "); more than " + std::to_string(kMaxDimension) + " are not supported");
+  return static_cast<int>(out);
 }
 
 namespace {
@@ -95,19 +102,26 @@ void check_finite(const Node& n, int index, const char* what, const double* data
 // Builds gather tables for windowed operations.
 //   Conv2d:   im2col row r = c*kh*kw + i*kw + j, entries gather[p*R + r].
 //   Pooling:  gather[o*K + k] for output o = c*P + p and window element k.
-void build_window_tables(Node& n, const Shape& in) {
+void build_window_tables(Node& n, int index, const Shape& in, std::int64_t* model_bytes) {
   const Window2d& w = n.window;
   const int C = in.channels(), H = in.height(), W = in.width();
   const int Ho = n.shape.height(), Wo = n.shape.width();
-  const int P = Ho * Wo, K = w.kernel_h * w.kernel_w;
-  auto input_index = [&](int c, int oy, int ox, int i, int j) {
-    const int y = oy * w.stride_h - w.pad_top + i * w.dilation_h;
-    const int x = ox * w.stride_w - w.pad_left + j * w.dilation_w;
+  const int P = Ho * Wo, K = w.kernel_h * w.kernel_w;  // both fit: the output and the weight exist
+  const std::int64_t entries = mul_or_neg(mul_or_neg(C, K), P);
+  const std::int64_t table_bytes = mul_or_neg(entries, n.kind == OpKind::AvgPool2d ? 16 : 4);
+  *model_bytes = add_or_neg(*model_bytes, table_bytes);
+  check_memory(*model_bytes, where(n, index) + ": the model with this node's lookup table");
+  if (entries > kMaxValues)
+    throw Error(where(n, index) + ": the lookup table would have " + std::to_string(entries) +
+                " entries; more than 2^31 - 1 are not supported");
+  auto input_index = [&](int c, int oy, int ox, int i, int j) -> int {
+    const std::int64_t y = std::int64_t{oy} * w.stride_h - w.pad_top + std::int64_t{i} * w.dilation_h;
+    const std::int64_t x = std::int64_t{ox} * w.stride_w - w.pad_left + std::int64_t{j} * w.dilation_w;
     if (y < 0 || y >= H || x < 0 || x >= W) return -1;
-    return (c * H + y) * W + x;
+    return static_cast<int>((std::int64_t{c} * H + y) * W + x);
   };
   if (n.kind == OpKind::Conv2d) {
-    const int R = C * K;
+    const int R = C * K;  // the weight's columns
     n.gather.assign(static_cast<size_t>(R) * P, -1);
     for (int c = 0; c < C; ++c)
       for (int i = 0; i < w.kernel_h; ++i)
@@ -133,11 +147,11 @@ void build_window_tables(Node& n, const Shape& in) {
             if (idx >= 0) ++real;
             // count_include_pad counts padding cells inside the padded input
             // (as ONNX / PyTorch do), not cells beyond it.
-            const int y = oy * w.stride_h - w.pad_top + i * w.dilation_h;
-            const int x = ox * w.stride_w - w.pad_left + j * w.dilation_w;
+            const std::int64_t y = std::int64_t{oy} * w.stride_h - w.pad_top + std::int64_t{i} * w.dilation_h;
+            const std::int64_t x = std::int64_t{ox} * w.stride_w - w.pad_left + std::int64_t{j} * w.dilation_w;
             if (y < H + w.pad_bottom && x < W + w.pad_right) ++counted;
           }
-        if (real == 0) throw Error(where(n, -1) + ": a pooling window covers only padding");
+        if (real == 0) throw Error(where(n, index) + ": a pooling window covers only padding");
         if (n.kind == OpKind::AvgPool2d) {
           const double divisor = n.count_include_pad ? counted : real;
           for (int k = 0; k < K; ++k) {
@@ -158,11 +172,22 @@ void build_window_tables(Node& n, const Shape& in) {
 void Network::finalize() {
   if (nodes.empty() || nodes.front().kind != OpKind::Input) throw Error("the network has no input");
   if (nodes.size() < 2) throw Error("the network is empty: it has an input but no layers");
+  // What the model occupies once loaded (weights twice: W and W^T; one value
+  // per node), checked against the memory budget before each table is built.
+  std::int64_t bytes = 0;
+  for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
+    const Node& n = nodes[i];
+    bytes = add_or_neg(bytes, mul_or_neg(16, n.weight.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(8, n.bias.size() + n.scale.size() + n.shift.size() + n.shape.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(4, static_cast<std::int64_t>(n.index.size())));
+  }
+  check_memory(bytes, (source.empty() ? std::string("the model") : source) + ": its weights and one value per node");
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i) {
     Node& n = nodes[i];
     for (int in : n.inputs)
       if (in < 0 || in >= i) throw Error(where(n, i) + ": input " + std::to_string(in) + " is not an earlier node");
-    if (n.shape.size() <= 0) throw Error(where(n, i) + ": empty output shape");
+    if (n.shape.size() <= 0 || n.shape.size() > kMaxValues)
+      throw Error(where(n, i) + ": output shape " + n.shape.str() + " is empty or has more than 2^31 - 1 values");
     check_finite(n, i, "weight", n.weight.data(), n.weight.size());
     check_finite(n, i, "bias", n.bias.data(), n.bias.size());
     check_finite(n, i, "scale", n.scale.data(), n.scale.size());
@@ -170,7 +195,7 @@ void Network::finalize() {
     if (!std::isfinite(n.slope)) throw Error(where(n, i) + ": slope is not finite");
     if (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d) n.weight_t = n.weight.transpose();
     if (n.kind == OpKind::Conv2d || n.kind == OpKind::AvgPool2d || n.kind == OpKind::MaxPool2d)
-      build_window_tables(n, nodes[n.inputs.at(0)].shape);
+      build_window_tables(n, i, nodes[n.inputs.at(0)].shape, &bytes);
   }
 }
 
@@ -230,7 +255,12 @@ Shape window_shape(const Node& n, int index, const Shape& in, int channels_out) 
   try {
     const int ho = window_output_size(in.height(), w.kernel_h, w.stride_h, w.pad_top, w.pad_bottom, w.dilation_h);
     const int wo = window_output_size(in.width(), w.kernel_w, w.stride_w, w.pad_left, w.pad_right, w.dilation_w);
-    return Shape{channels_out, ho, wo};
+    const Shape out{channels_out, ho, wo};
+    if (out.size() < 0 || out.size() > kMaxValues)
+      throw Error("the output " + std::to_string(channels_out) + "x" + std::to_string(ho) + "x" + std::to_string(wo) +
+                  " would have more than 2^31 - 1 values");
+    check_memory(mul_or_neg(8, out.size()), "its output of " + out.str() + " values");
+    return out;
   } catch (const Error& e) {
     throw Error(where(n, index) + ": " + e.what());
   }

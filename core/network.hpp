@@ -20,6 +20,11 @@ using Vector = Eigen::VectorXd;
 using Matrix = Eigen::MatrixXd;
 using SparseRowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor>;
 
+// Largest number of values in one tensor, activation or lookup table
+// (2^31 - 1, so that indices fit an int), and along one axis.
+constexpr std::int64_t kMaxValues = 2147483647;
+constexpr std::int64_t kMaxDimension = 2147483647;
+
 // Shape of one sample, batch dimension excluded: {n} or {C, H, W}.
 struct Shape {
   std::vector<int> dims;
@@ -28,7 +33,7 @@ struct Shape {
   Shape(std::initializer_list<int> d) : dims(d) {}
   explicit Shape(std::vector<int> d) : dims(std::move(d)) {}
 
-  std::int64_t size() const;
+  std::int64_t size() const;  // product of dims; 0 when empty, -1 when it overflows
   bool is_image() const { return dims.size() == 3; }
   int channels() const { return dims.at(0); }
   int height() const { return dims.at(1); }

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "core/file_util.hpp"
+#include "core/limits.hpp"
 #include "core/onnx_io.hpp"
 
 namespace tessera {
@@ -20,10 +21,6 @@ namespace tessera {
 namespace {
 
 using Dims = std::vector<std::int64_t>;
-
-// Largest number of values Tessera accepts in one tensor or activation
-// (2^31 - 1, so that indices fit an int and sizes never overflow).
-constexpr std::int64_t kMaxValues = std::numeric_limits<int>::max();
 
 // Number of values, or -1 when a dimension is negative or the product
 // exceeds kMaxValues.
@@ -175,6 +172,19 @@ class Importer {
     throw Error(source_ + ": node '" + name + "' (" + n.op_type() + "): " + why);
   }
 
+  // Counts `values` more values of `bytes_each` bytes that the model will
+  // hold (folded constants, gather tables, activations) and refuses them,
+  // naming the node, before they are allocated when the total would exceed
+  // the memory budget.
+  void reserve(const onnx::NodeProto& n, int index, std::int64_t values, int bytes_each, const std::string& what) {
+    memory_ = add_or_neg(memory_, mul_or_neg(values, bytes_each));
+    try {
+      check_memory(memory_, what + " (with the model so far)");
+    } catch (const Error& e) {
+      fail(n, index, e.what());
+    }
+  }
+
   ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& what) {
     ConstTensor c;
     c.dims.assign(t.dims().begin(), t.dims().end());
@@ -185,6 +195,8 @@ class Importer {
       throw Error(source_ + ": the model's tensors need more than the limit of " +
                   std::to_string(static_cast<double>(options_.max_parameter_bytes) / (1024 * 1024)).substr(0, 8) +
                   " MiB (set TESSERA_MAX_MODEL_MB to change it); refused before allocating them");
+    memory_ = add_or_neg(memory_, mul_or_neg(8, n));
+    check_memory(memory_, source_ + ": " + what + " of shape " + dims_str(c.dims) + " (with the model so far)");
     {
       // The stored data must be there before anything is allocated for it.
       const std::int64_t stored = !t.raw_data().empty() ? static_cast<std::int64_t>(t.raw_data().size())
@@ -645,6 +657,7 @@ class Importer {
       const std::int64_t len = data.c.dims[axis];
       if (numel(idx.dims) < 0 || (len > 0 && numel(idx.dims) > 0 && outer * inner > (std::int64_t{1} << 28) / std::max<std::int64_t>(numel(idx.dims), 1)))
         fail(n, index, "the gathered constant would be too large");
+      reserve(n, index, outer * inner * numel(idx.dims), 8, "the gathered constant");
       ConstTensor c;
       c.integer = data.c.integer;
       c.dims.assign(data.c.dims.begin(), data.c.dims.begin() + axis);
@@ -723,6 +736,8 @@ class Importer {
         c.dims[axis] += p->dims[axis];
         c.integer = c.integer && p->integer;
       }
+      if (numel(c.dims) < 0) fail(n, index, "the concatenation " + dims_str(c.dims) + " has more than 2^31 - 1 values");
+      reserve(n, index, numel(c.dims), 8, "the constant " + dims_str(c.dims));
       for (std::int64_t o = 0; o < outer; ++o)
         for (const auto* p : parts) {
           const std::int64_t chunk = numel(p->dims) / std::max<std::int64_t>(outer, 1);
@@ -795,6 +810,7 @@ class Importer {
       for (size_t i = 0; i < in.size(); ++i) out[i] = in[perm[i]];
       const auto idx = transpose_index(in, perm);
       if (x.is_const) {
+        reserve(n, index, numel(in), 8, "the transposed constant");
         ConstTensor c = x.c;
         c.dims = out;
         for (size_t i = 0; i < idx.size(); ++i) c.data[i] = x.c.data[idx[i]];
@@ -846,6 +862,8 @@ class Importer {
       if (pads[0] != 0 || pads[r] != 0) fail(n, index, "padding the batch dimension is not supported");
       if (mode == "constant" && value != 0.0) fail(n, index, "only zero constant padding is supported");
       if (mode != "constant" && mode != "edge" && mode != "reflect") fail(n, index, "mode '" + mode + "' is not supported");
+      for (const auto p : pads)
+        if (p < -kMaxDimension || p > kMaxDimension) fail(n, index, "pad " + std::to_string(p) + " is out of range");
       Dims out(r);
       bool identity = true;
       for (std::int64_t i = 0; i < r; ++i) {
@@ -857,6 +875,7 @@ class Importer {
       Dims in_stride(r, 1);
       for (std::int64_t i = r - 1; i > 0; --i) in_stride[i - 1] = in_stride[i] * x.dims[i];
       if (numel(out) <= 0) fail(n, index, "padded shape " + dims_str(out) + " is empty or too large");
+      reserve(n, index, numel(out), 4 + 8, "the padded output " + dims_str(out));
       std::vector<int> gather(static_cast<size_t>(numel(out)));
       Dims pos(r, 0);
       for (auto& g : gather) {
@@ -947,6 +966,7 @@ class Importer {
         if (op == "Sub") f = [](double x, double y) { return x - y; };
         if (op == "Mul") f = [](double x, double y) { return x * y; };
         if (op == "Div") f = [integer](double x, double y) { return integer ? std::trunc(x / y) : x / y; };
+        if (numel(out) > 0) reserve(n, index, numel(out), 8, "the constant " + dims_str(out));
         ConstTensor r = elementwise_const(a.c, b.c, out, f);
         if (r.dims.empty() && !out.empty()) fail(n, index, "constant shapes do not broadcast or are too large");
         return out_const(n, std::move(r));
@@ -1144,6 +1164,7 @@ class Importer {
   OnnxLoadOptions options_;
   std::int64_t opset_ = 0;
   std::int64_t budget_ = 0;  // bytes of tensors read so far (double precision)
+  std::int64_t memory_ = 0;  // bytes the model will hold: tensors, folded constants, tables
   NetworkBuilder builder_;
   std::map<std::string, Value> values_;
   std::map<std::string, int> uses_;

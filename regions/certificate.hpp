@@ -29,6 +29,7 @@ struct Certificate {
   bool complete = false;            // the traversal reached the last region
   std::string stop_reason;          // why not, if not
   std::size_t segments = 0;         // regions crossed from alpha0 on (point segments included)
+  std::int64_t input = -1;          // certify_set: the input's column in the set
   int predicted_class = -1;         // at alpha = 1, i.e. the input itself
   double confidence_at_input = 0;   // confidence at alpha = 1
 

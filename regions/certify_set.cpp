@@ -21,15 +21,22 @@ double median(std::vector<double> v) {
 std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& o) {
   const Eigen::Index N = X.cols();
   std::vector<Certificate> out(N);
+  std::vector<char> finished(N, 0);
   std::exception_ptr error;
   std::mutex mutex;
   std::size_t done = 0;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
+  CertifyOptions co = o.certify;
+  if (o.cancel) co.traversal.cancel = o.cancel;
+  auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (Eigen::Index j = 0; j < N; ++j) {
-    if ((o.cancel && o.cancel->load()) || error) continue;
+    if (cancelled() || error) continue;
     try {
-      out[j] = certify(net, X.col(j), o.certify);
+      out[j] = certify(net, X.col(j), co);
+      out[j].input = j;
+      // A ray stopped by the cancel flag is not a finished input.
+      finished[j] = out[j].stop_reason != "cancelled";
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
@@ -39,7 +46,12 @@ std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const 
     if (o.progress) o.progress(done, static_cast<std::size_t>(N));
   }
   if (error) std::rethrow_exception(error);
-  if (o.cancel && o.cancel->load()) out.resize(0);
+  if (cancelled()) {
+    std::vector<Certificate> kept;
+    for (Eigen::Index j = 0; j < N; ++j)
+      if (finished[j]) kept.push_back(std::move(out[j]));
+    return kept;
+  }
   return out;
 }
 

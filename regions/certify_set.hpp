@@ -14,7 +14,9 @@ struct CertifySetOptions {
   int threads = 0;  // 0: all cores
   // Called from one thread at a time with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
-  const std::atomic<bool>* cancel = nullptr;  // stops starting new inputs
+  // Stops the set: rays in progress stop within a segment, no new input
+  // starts; the certificates of the inputs that finished are returned.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct CertifySetSummary {
@@ -36,7 +38,9 @@ struct CertifySetSummary {
   double max_bias_free_residual = 0;
 };
 
-// Column j of X is input j. Errors in one input (tessera::Error) propagate.
+// Column j of X is input j; each certificate's `input` says which. Errors in
+// one input (tessera::Error) propagate. When cancelled, only the inputs
+// that finished are returned (in input order): fewer than X.cols().
 std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& options);
 CertifySetSummary summarize(const std::vector<Certificate>& certificates);
 

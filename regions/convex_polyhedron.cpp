@@ -133,6 +133,13 @@ ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const Eigen::Vector4d& a, 
 
 }  // namespace
 
+double ConvexPolyhedron::surface_area() const {
+  double a = 0;
+  for (const Face& f : faces) a += face_area(f.vertices);
+  return a;
+}
+
+
 bool split_polyhedron(const ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
                       ConvexPolyhedron* negative, int* side, double tol) {
   bool pos = false, neg = false;

@@ -18,6 +18,7 @@ struct ConvexPolyhedron {
   static ConvexPolyhedron box(const Eigen::Vector3d& lo, const Eigen::Vector3d& hi);
   bool empty() const { return faces.size() < 4; }
   double volume() const;
+  double surface_area() const;  // sum of the faces' areas
   Eigen::Vector3d centroid() const;
   std::vector<Eigen::Vector3d> vertices() const;  // each once
 };

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/activation_pattern.hpp"
+#include "core/limits.hpp"
 #include "core/linear_ops.hpp"
 #include "core/tolerances.hpp"
 #include "regions/slice_2d.hpp"
@@ -19,6 +20,36 @@
 namespace tessera::detail {
 
 constexpr double kCutTol = tol::kBreakpointRelTol;
+
+// Double precision resolves a slice only down to about
+//   rho = 1000 · 2^-52 · (largest |coordinate| of the window):
+// cut points are interpolated between vertices that far out, with a
+// rounding error of a few ulps of their coordinates at every cut. A window
+// narrower than 1000 rho, or a result whose smallest cell is not wider
+// than rho, cannot be trusted to hold every region (toy2d in a window of
+// ±1e14 loses regions near its centre). Returns a warning, or "" when the
+// slice is well within precision. `smallest_width` is the smallest cell's
+// size measure (area / perimeter for polygons, volume / surface for
+// polyhedra, times two: the width of a strip).
+inline std::string precision_warning(double max_abs_coordinate, double min_extent, double smallest_width) {
+  const double rho = 1000 * 2.220446049250313e-16 * max_abs_coordinate;
+  char buf[320];
+  if (min_extent < 1000 * rho) {
+    std::snprintf(buf, sizeof buf,
+                  "the window is too narrow for its distance from the slice origin (%.3g wide at %.3g): double "
+                  "precision resolves only about %.2g there; centre the slice nearer the window",
+                  min_extent, max_abs_coordinate, rho);
+    return buf;
+  }
+  if (smallest_width <= rho) {
+    std::snprintf(buf, sizeof buf,
+                  "the window (coordinates up to %.3g) is too large for double precision to resolve every region: "
+                  "cells narrower than about %.2g may be merged or lost; use a smaller window",
+                  max_abs_coordinate, rho);
+    return buf;
+  }
+  return "";
+}
 
 // One cell on its way through the network: the values of the nodes still
 // needed, as (n x (D+1)) affine maps of (slice coordinates, 1), and the
@@ -60,11 +91,23 @@ class LayerSlicer {
     for (int i : net.piecewise_nodes()) layer_of_[i] = static_cast<int>(layer_of_.size());
   }
 
+  // What the cutting holds at once, at most: every node's values as affine
+  // maps of the slice coordinates (8 (D+1) bytes a value) for the pieces on
+  // the recursion stack of each thread (one per piecewise layer, plus one).
+  // Checked against the memory budget before the slice starts.
+  static std::int64_t estimated_bytes(const Network& net, int threads) {
+    std::int64_t values = 0;
+    for (const Node& n : net.nodes) values = add_or_neg(values, n.shape.size());
+    const std::int64_t piece = mul_or_neg(values, 8 * (D + 1));
+    const std::int64_t depth = static_cast<std::int64_t>(net.piecewise_nodes().size()) + 2;
+    return mul_or_neg(mul_or_neg(piece, depth), std::max(threads, 1));
+  }
+
   // Runs the piece through nodes k.. and appends its final polygons to out.
   void process(Piece<Geometry> piece, int k, std::vector<SlicedCell<Geometry>>& out, bool parallel) {
     const int N = static_cast<int>(net_.nodes.size());
     for (; k < N; ++k) {
-      if (stop_.load()) return;
+      if (should_stop()) return;
       const Node& n = net_.nodes[k];
       if (n.kind == OpKind::Add) {
         piece.values[k] = piece.values[n.inputs[0]] + piece.values[n.inputs[1]];
@@ -75,6 +118,7 @@ class LayerSlicer {
         piece.values[k].col(D) = c;
       } else {
         std::vector<Cell> parts = cut(piece, k);
+        if (should_stop()) return;
         if (parts.size() == 1) {
           piece.poly = std::move(parts.front());
           decide(piece, k);
@@ -84,6 +128,7 @@ class LayerSlicer {
           std::mutex mutex;
 #pragma omp parallel for schedule(dynamic) if (parallel)
           for (size_t i = 0; i < parts.size(); ++i) {
+            if (should_stop()) continue;
             try {
               Piece<Geometry> sub;
               sub.poly = std::move(parts[i]);
@@ -118,6 +163,8 @@ class LayerSlicer {
       *stop_reason = o_.cancel && o_.cancel->load()
                          ? "cancelled"
                          : "stopped at " + std::to_string(o_.max_regions) + " regions (--max-regions)";
+      // Cells of a cut piece that never reached the last layer are missing;
+      // the partial result holds only finished cells.
       if (cells.size() > o_.max_regions) cells.resize(o_.max_regions);
     }
     return cells;
@@ -127,6 +174,18 @@ class LayerSlicer {
   std::atomic<std::size_t> emitted_{0};
 
  private:
+  // True once the slice must stop: cancelled, or the region limit reached.
+  // Cheap (two atomic loads); called between units of every cut, so that a
+  // layer cutting one polygon into many pieces stops within milliseconds.
+  bool should_stop() {
+    if (stop_.load(std::memory_order_relaxed)) return true;
+    if (o_.cancel && o_.cancel->load(std::memory_order_relaxed)) {
+      stop_.store(true);
+      return true;
+    }
+    return false;
+  }
+
   // Frees values no later node reads.
   void release(Piece<Geometry>& piece, int k) {
     for (int in : net_.nodes[k].inputs)
@@ -134,16 +193,28 @@ class LayerSlicer {
   }
 
   // Cuts the piece's polygon by every line of piecewise node k.
-  std::vector<Cell> cut(const Piece<Geometry>& piece, int k) const {
+  //
+  // Every piece becomes at least one finished region, so once the pieces of
+  // this cut together with the regions already emitted exceed max_regions
+  // the slice cannot finish within its limit: it stops here instead of
+  // cutting on (a cut of a CNN layer can make millions of slivers).
+  std::vector<Cell> cut(const Piece<Geometry>& piece, int k) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
     std::vector<Cell> parts{piece.poly};
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
+      if (should_stop()) return;
+      if (parts.size() + emitted_.load(std::memory_order_relaxed) > o_.max_regions) {
+        stop_.store(true);
+        return;
+      }
       std::vector<Cell> next;
       next.reserve(parts.size() + 1);
+      std::size_t done = 0;
       for (Cell& p : parts) {
+        if (++done % 4096 == 0 && should_stop()) return;
         Cell pos, neg;
         int side = 0;
         if (Geometry::split(p, line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {

@@ -212,6 +212,7 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
       out.stop_reason = "cancelled";
       return out;
     }
+    if (o.progress && out.segments.size() % 256 == 255) o.progress(out.segments.size() + 1, t);
     const double t_next = std::min(next_breakpoint(net, s), t1);
     LineSegment seg;
     seg.t_begin = t;

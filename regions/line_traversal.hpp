@@ -12,6 +12,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -32,6 +33,8 @@ struct TraversalOptions {
   bool point_segments = true;
   // Set from another thread to stop early (complete = false).
   const std::atomic<bool>* cancel = nullptr;
+  // Called every 256 segments with (segments so far, current t); may be empty.
+  std::function<void(std::size_t, double)> progress;
 };
 
 struct LineSegment {

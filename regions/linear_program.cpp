@@ -1,11 +1,28 @@
 #include "regions/linear_program.hpp"
 
+#include <ClpEventHandler.hpp>
 #include <ClpSimplex.hpp>
 
 #include <limits>
 #include <vector>
 
 namespace tessera {
+
+namespace {
+// Stops Clp at the end of an iteration once the cancel flag is set.
+class CancelHandler : public ClpEventHandler {
+ public:
+  explicit CancelHandler(const std::atomic<bool>* cancel) : cancel_(cancel) {}
+  int event(Event which) override {
+    if (which == endOfIteration && cancel_->load(std::memory_order_relaxed)) return 0;  // stop
+    return -1;                                                                           // carry on
+  }
+  ClpEventHandler* clone() const override { return new CancelHandler(*this); }
+
+ private:
+  const std::atomic<bool>* cancel_;
+};
+}  // namespace
 
 LpSolution solve_lp(const LinearProgram& lp) {
   const int m = static_cast<int>(lp.A.rows()), n = static_cast<int>(lp.A.cols());
@@ -34,8 +51,20 @@ LpSolution solve_lp(const LinearProgram& lp) {
   model.loadProblem(n, m, start.data(), index.data(), value.data(), col_lb.data(), col_ub.data(), obj.data(),
                     row_lb.data(), row_ub.data());
   model.setOptimizationDirection(lp.maximise ? -1.0 : 1.0);
-  model.initialSolve();
+  if (lp.cancel) {
+    const CancelHandler handler(lp.cancel);
+    model.passInEventHandler(&handler);
+  }
   LpSolution s;
+  if (lp.cancel && lp.cancel->load()) {
+    s.status = LpSolution::Status::Cancelled;
+    return s;
+  }
+  model.initialSolve();
+  if (lp.cancel && lp.cancel->load() && !model.isProvenOptimal()) {
+    s.status = LpSolution::Status::Cancelled;
+    return s;
+  }
   if (model.isProvenOptimal()) {
     s.status = LpSolution::Status::Optimal;
     s.objective = model.objectiveValue();

@@ -6,6 +6,7 @@
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "core/limits.hpp"
 #include "regions/linear_program.hpp"
 
 namespace tessera {
@@ -22,14 +23,18 @@ std::string describe(const RowOrigin& r, const Network& net) {
 }
 
 // Confidence bounds from LPs on the logit differences (see polytope.hpp).
-void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& r) {
+// Returns false when cancelled (r.confidence_computed stays false).
+bool confidence_bounds(const Network& net, const ForwardPass& fp, const RegionOptions& o, RegionReport& r) {
   const AffineMap out = affine_map(net, fp.pattern);
   const auto K = static_cast<int>(out.V.rows());
   const Eigen::Index m = r.A.rows(), d = r.A.cols();
   r.max_margin.resize(K);
   double lower = 0, upper = 0;
   Matrix M = Matrix::Constant(K, K, std::numeric_limits<double>::infinity());  // M(k, j) = max (z_k - z_j)
+  const std::size_t total = static_cast<std::size_t>(K) * K;
+  std::size_t done = 0;
   for (int k = 0; k < K; ++k) {
+    if (o.progress) o.progress("confidence", done, total);
     // max s  s.t.  A z <= b,  s - (V_k - V_j) z <= a_k - a_j  for j != k.
     LinearProgram lp;
     lp.A = Matrix::Zero(m + K - 1, d + 1);
@@ -44,7 +49,10 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
     }
     lp.c = Vector::Zero(d + 1);
     lp.c[d] = 1;
+    lp.cancel = o.cancel;
     const LpSolution s = solve_lp(lp);
+    ++done;
+    if (s.status == LpSolution::Status::Cancelled) return false;
     if (s.status == LpSolution::Status::Unbounded) {
       r.max_margin[k] = std::numeric_limits<double>::infinity();
     } else if (s.status == LpSolution::Status::Optimal) {
@@ -62,7 +70,10 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
       pair.A = r.A;
       pair.b = r.b;
       pair.c = (out.V.row(k) - out.V.row(j)).transpose();
+      pair.cancel = o.cancel;
       const LpSolution p = solve_lp(pair);
+      ++done;
+      if (p.status == LpSolution::Status::Cancelled) return false;
       if (p.status == LpSolution::Status::Optimal) {
         M(k, j) = p.objective + out.a[k] - out.a[j];
         bound = std::min(bound, 1.0 / (1.0 + std::exp(-M(k, j))));
@@ -88,6 +99,15 @@ void confidence_bounds(const Network& net, const ForwardPass& fp, RegionReport& 
   if (r.chebyshev_center) small_upper = std::min(small_upper, softmax(logits(net, *r.chebyshev_center)).maxCoeff());
   r.smallest_confidence_upper = std::max(small_upper, small_lower);
   r.confidence_computed = true;
+  return true;
+}
+
+RegionReport& stopped(RegionReport& r, const std::string& where) {
+  r.complete = false;
+  r.stop_reason = "cancelled " + where;
+  if (r.facets_note.empty()) r.facets_note = "not computed (stopped)";
+  if (!r.confidence_computed && r.confidence_note.empty()) r.confidence_note = "not computed (stopped)";
+  return r;
 }
 
 }  // namespace
@@ -96,6 +116,15 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   if (o.has_box && !(o.box_lo < o.box_hi)) throw Error("region: the box needs lo < hi");
   const ForwardPass fp = forward_pass(net, x, "input");
   const std::vector<int> pre = pre_activation_nodes(net);
+  {
+    // The rows' maps, the rows, A and the LPs' copies of A: four matrices
+    // of (pre-activations) x d doubles.
+    std::int64_t units = 0;
+    for (int i : pre) units = add_or_neg(units, net.nodes[i].shape.size());
+    check_memory(mul_or_neg(mul_or_neg(units, net.input_size()), 4 * 8),
+                 "the polytope of " + std::to_string(units) + " half-spaces in " + std::to_string(net.input_size()) +
+                     " dimensions");
+  }
   const auto maps = node_affine_maps(net, fp.pattern, pre);
   RegionReport r;
   std::vector<Vector> rows;
@@ -160,7 +189,9 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     lp.c = -r.A.colwise().sum().transpose();  // maximise sum_i (-A_i d)
     lp.lower = Vector::Constant(d, -1.0);
     lp.upper = Vector::Constant(d, 1.0);
+    lp.cancel = o.cancel;
     const LpSolution s = solve_lp(lp);
+    if (s.status == LpSolution::Status::Cancelled) return stopped(r, "before the boundedness LP finished");
     if (s.status != LpSolution::Status::Optimal)
       throw Error("region: the recession-cone LP failed: " + (s.message.empty() ? "not optimal" : s.message));
     if (s.objective > 1e-9) {
@@ -185,7 +216,9 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     lp.b = r.b;
     lp.c = Vector::Zero(d + 1);
     lp.c[d] = 1;
+    lp.cancel = o.cancel;
     const LpSolution s = solve_lp(lp);
+    if (s.status == LpSolution::Status::Cancelled) return stopped(r, "before the Chebyshev-centre LP finished");
     if (s.status == LpSolution::Status::Unbounded) {
       r.inradius = kInf;
     } else if (s.status == LpSolution::Status::Optimal) {
@@ -201,8 +234,8 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   else if (static_cast<std::size_t>(m) > o.max_lp_rows)
     r.confidence_note = "skipped: " + std::to_string(m) + " rows exceed the limit of " + std::to_string(o.max_lp_rows) +
                         " (--max-lp-rows)";
-  else
-    confidence_bounds(net, fp, r);
+  else if (!confidence_bounds(net, fp, o, r))
+    return stopped(r, "during the confidence LPs");
 
   // Facets: row i is irredundant when relaxing it lets A_i z exceed b_i.
   if (!o.find_facets) {
@@ -217,11 +250,18 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   LinearProgram lp;
   lp.A = r.A;
   lp.b = r.b;
+  lp.cancel = o.cancel;
   for (Eigen::Index i = 0; i < m; ++i) {
+    if (o.progress) o.progress("facets", static_cast<std::size_t>(i), static_cast<std::size_t>(m));
     lp.b[i] = r.b[i] + 1.0;
     lp.c = r.A.row(i).transpose();
     const LpSolution s = solve_lp(lp);
     lp.b[i] = r.b[i];
+    if (s.status == LpSolution::Status::Cancelled) {
+      r.facets_note = "incomplete: " + std::to_string(i) + " of " + std::to_string(m) +
+                      " rows checked; the facets listed are those found so far";
+      return stopped(r, "during the facet LPs");
+    }
     if (s.status == LpSolution::Status::Failed || s.status == LpSolution::Status::Infeasible)
       throw Error("region: the facet LP for row " + std::to_string(i) + " (" + describe(r.origin[i], net) +
                   ") failed: " + (s.message.empty() ? "infeasible" : s.message));

@@ -4,6 +4,8 @@
 // region), so Q(x) = { z : A z <= b }, optionally intersected with a box.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,9 +32,17 @@ struct RegionOptions {
   // Facets (one LP per row) and confidence bounds (K^2 LPs over all rows)
   // are skipped above this many rows.
   std::size_t max_lp_rows = 5000;
+  // Polled between and inside LPs: when set, the report is returned with
+  // what was computed so far (complete = false).
+  const std::atomic<bool>* cancel = nullptr;
+  // Called now and then with (stage, LPs done, LPs in the stage); stage is
+  // "confidence" or "facets". May be empty.
+  std::function<void(const char*, std::size_t, std::size_t)> progress;
 };
 
 struct RegionReport {
+  bool complete = true;           // false: stopped (cancel) before every LP was solved
+  std::string stop_reason;        // why, if not complete
   Matrix A;                       // rows normalised to unit length
   Vector b;
   std::vector<RowOrigin> origin;  // per row

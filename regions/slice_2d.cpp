@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <map>
 #include <mutex>
 
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
 #include "core/forward.hpp"
+#include "core/limits.hpp"
 #include "core/linear_ops.hpp"
 #include "core/tolerances.hpp"
 #include "regions/layer_slicer.hpp"
@@ -118,6 +120,8 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   if (!(w.u0 < w.u1) || !(w.v0 < w.v1)) throw Error("slice: the window is empty or inverted (need u0 < u1 and v0 < v1)");
   if (o.max_regions == 0) throw Error("slice: the region limit must be positive");
 
+  check_memory(detail::LayerSlicer<Geometry2>::estimated_bytes(net, omp_get_max_threads()),
+               "the slice of " + (net.source.empty() ? std::string("the model") : net.source));
   detail::LayerSlicer<Geometry2> slicer(net, o);
   detail::Piece<Geometry2> start;
   start.poly = ConvexPolygon::rectangle(w.u0, w.u1, w.v0, w.v1);
@@ -144,9 +148,21 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   if (o.decision_boundary) {
     std::vector<std::vector<std::array<Eigen::Vector2d, 2>>> parts(out.polygons.size());
 #pragma omp parallel for schedule(dynamic)
-    for (size_t i = 0; i < out.polygons.size(); ++i) confidence_and_boundary(out.polygons[i], parts[i]);
+    for (size_t i = 0; i < out.polygons.size(); ++i) {
+      if (o.cancel && o.cancel->load(std::memory_order_relaxed)) continue;  // partial already
+      confidence_and_boundary(out.polygons[i], parts[i]);
+    }
     for (auto& p : parts) out.decision_boundary.insert(out.decision_boundary.end(), p.begin(), p.end());
   }
+  double smallest = std::numeric_limits<double>::infinity();
+  for (const SlicePolygon& p : out.polygons) {
+    double perimeter = 0;
+    const auto& v = p.polygon.vertices;
+    for (size_t i = 0; i < v.size(); ++i) perimeter += (v[(i + 1) % v.size()] - v[i]).norm();
+    if (perimeter > 0) smallest = std::min(smallest, 2 * p.area / perimeter);
+  }
+  const double far = std::max({std::abs(w.u0), std::abs(w.u1), std::abs(w.v0), std::abs(w.v1)});
+  out.precision_warning = detail::precision_warning(far, std::min(w.u1 - w.u0, w.v1 - w.v0), smallest);
   return out;
 }
 

@@ -68,6 +68,10 @@ struct Slice2d {
   double window_area = 0;
   bool complete = false;
   std::string stop_reason;
+  // Non-empty when the window is too large or too narrow for double
+  // precision to resolve every region reliably (says why; see
+  // detail::precision_warning).
+  std::string precision_warning;
 };
 
 // Throws tessera::Error for a degenerate plane (zero or parallel e1, e2),

@@ -1,6 +1,9 @@
 #include "regions/slice_3d.hpp"
 
+#include <omp.h>
+
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -38,6 +41,8 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
       throw Error("slice: the box is empty, inverted or not finite (need lo < hi in every coordinate)");
   if (o.max_regions == 0) throw Error("slice: the region limit must be positive");
 
+  check_memory(detail::LayerSlicer<Geometry3>::estimated_bytes(net, omp_get_max_threads()),
+               "the slice of " + (net.source.empty() ? std::string("the model") : net.source));
   detail::LayerSlicer<Geometry3> slicer(net, o);
   detail::Piece<Geometry3> start;
   start.poly = ConvexPolyhedron::box(box.lo, box.hi);
@@ -60,6 +65,17 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
     p.predicted_class = cells[i].predicted_class;
     p.volume = p.cell.volume();
   }
+  double smallest = std::numeric_limits<double>::infinity();
+  for (const SlicePolyhedron& p : out.polyhedra) {
+    const double surface = p.cell.surface_area();
+    if (surface > 0) smallest = std::min(smallest, 3 * p.volume / surface);
+  }
+  double far = 0, narrow = std::numeric_limits<double>::infinity();
+  for (int i = 0; i < 3; ++i) {
+    far = std::max({far, std::abs(box.lo[i]), std::abs(box.hi[i])});
+    narrow = std::min(narrow, box.hi[i] - box.lo[i]);
+  }
+  out.precision_warning = detail::precision_warning(far, narrow, smallest);
   return out;
 }
 

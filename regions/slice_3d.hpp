@@ -35,6 +35,7 @@ struct Slice3d {
   double box_volume = 0;
   bool complete = false;
   std::string stop_reason;
+  std::string precision_warning;  // as for Slice2d
 };
 
 // Throws tessera::Error for degenerate directions (zero or linearly

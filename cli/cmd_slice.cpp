@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "cli/commands.hpp"
@@ -107,7 +108,16 @@ void watch(SliceOptions& o, const po::variables_map& vm, const char* label) {
   const auto start = std::chrono::steady_clock::now();
   o.progress = [start, label](std::size_t n) {
     const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::fprintf(stderr, "\r%s: %zu regions, %.0f/s   ", label, n, t > 0 ? n / t : 0.0);
+    std::fprintf(stderr, "\r%s: %zu regions, %.0f/s%30s", label, n, t > 0 ? n / t : 0.0, "");
+  };
+  // Inside one layer's cut of one cell (CNN layers): at most 10 lines a second.
+  auto last = std::make_shared<std::chrono::steady_clock::time_point>(start);
+  o.cut_progress = [last, label](const SliceOptions::CutProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - *last < std::chrono::milliseconds(100)) return;
+    *last = now;
+    std::fprintf(stderr, "\r%s: cutting by layer %d of %d, unit %ld of %ld: %zu pieces   ", label, p.layer + 1,
+                 p.layers, p.unit, p.units, p.pieces);
   };
 }
 

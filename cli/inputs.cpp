@@ -44,7 +44,7 @@ Matrix read_input_rows(const Shape& expected, const std::string& path, const Row
   const bool idx = (probe.gcount() == 4 && head[0] == 0 && head[1] == 0) ||
                    (static_cast<unsigned char>(head[0]) == 0x1f && static_cast<unsigned char>(head[1]) == 0x8b);
   if (idx) {
-    IdxArray a = read_idx(path, range.first, range.count);
+    IdxArray a = read_idx(path, range.first, range.count, true, expected.size());
     const Eigen::Index d = a.item_size();
     if (d != expected.size())
       throw Error(path + ": items have " + std::to_string(d) + " values but the network expects " +

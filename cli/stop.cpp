@@ -98,7 +98,9 @@ std::string stop_reason() {
 }
 
 std::string describe_stop(const std::string& library_reason) {
-  if (library_reason == "cancelled" && stop_requested()) return stop_reason();
+  // Libraries say "cancelled" (perhaps with details after it); say why.
+  if (library_reason.rfind("cancelled", 0) == 0 && stop_requested())
+    return stop_reason() + library_reason.substr(9);
   return library_reason;
 }
 

@@ -3,7 +3,10 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -11,24 +14,74 @@
 
 #include "core/error.hpp"
 #include "core/file_util.hpp"
+#include "core/limits.hpp"
 
 namespace tessera {
 
 namespace {
 
+bool is_directory(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// A token for an error message: at most 40 characters, control and
+// non-ASCII bytes as \xNN.
+std::string quoted(const std::string& token) {
+  std::string out;
+  for (size_t i = 0; i < token.size() && i < 40; ++i) {
+    const auto c = static_cast<unsigned char>(token[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  if (token.size() > 40) out += "... (" + std::to_string(token.size()) + " characters)";
+  return out;
+}
+
 bool starts_with(const std::string& s, const char* prefix, size_t n) {
   return s.size() >= n && std::memcmp(s.data(), prefix, n) == 0;
 }
 
-Image read_png(const std::string& path, const std::string& bytes) {
+// Refuses an image whose size cannot fit the model's input, from its header.
+void check_image_size(const std::string& path, int C, std::int64_t H, std::int64_t W, const Shape* expected) {
+  if (!expected) return;
+  const std::int64_t n = C * H * W;
+  const bool fits = (expected->dims.size() == 3 && ((expected->dims[0] == C && expected->dims[1] == H &&
+                                                      expected->dims[2] == W) ||
+                                                     (expected->dims[0] == H && expected->dims[1] == W &&
+                                                      expected->dims[2] == C))) ||
+                    (expected->dims.size() == 1 && expected->size() == n);
+  if (!fits)
+    throw Error(path + ": the image is " + std::to_string(C) + "x" + std::to_string(H) + "x" + std::to_string(W) +
+                " (channels x height x width) but the model expects " + expected->str());
+}
+
+Image read_png(const std::string& path, const std::string& bytes, const Shape* expected) {
   png_image img;
   std::memset(&img, 0, sizeof img);
   img.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&img, bytes.data(), bytes.size()))
     throw Error(path + ": not a readable PNG image (" + img.message + ")");
   const bool color = (img.format & PNG_FORMAT_FLAG_COLOR) != 0;
-  if (static_cast<std::int64_t>(img.width) * img.height > (std::int64_t{1} << 26))
+  if (static_cast<std::int64_t>(img.width) * img.height > (std::int64_t{1} << 26)) {
+    png_image_free(&img);
     throw Error(path + ": image of " + std::to_string(img.width) + "x" + std::to_string(img.height) + " pixels is too large");
+  }
+  try {
+    check_image_size(path, color ? 3 : 1, img.height, img.width, expected);
+    // Decoded bytes plus the values in double precision.
+    check_memory(mul_or_neg(static_cast<std::int64_t>(img.width) * img.height, (color ? 3 : 1) * (2 + 8)),
+                 path + ": decoding an image of " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                     " pixels");
+  } catch (...) {
+    png_image_free(&img);
+    throw;
+  }
   // Keep 16-bit files' values as stored (no gamma conversion); alpha is
   // composed onto black by libpng's simplified reader.
   img.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
@@ -53,7 +106,7 @@ Image read_png(const std::string& path, const std::string& bytes) {
   return out;
 }
 
-Image read_pgm(const std::string& path, const std::string& bytes) {
+Image read_pgm(const std::string& path, const std::string& bytes, const Shape* expected) {
   // Header: magic, width, height, maxval, separated by whitespace and comments.
   size_t pos = 2;
   auto next_int = [&](const char* what) {
@@ -80,6 +133,7 @@ Image read_pgm(const std::string& path, const std::string& bytes) {
   out.height = next_int("height");
   const int maxval = next_int("maxval");
   if (maxval > 65535) throw Error(path + ": bad PGM header (maxval)");
+  check_image_size(path, 1, out.height, out.width, expected);
   const std::int64_t n = static_cast<std::int64_t>(out.width) * out.height;
   const std::int64_t available = static_cast<std::int64_t>(bytes.size());
   if (binary ? available < n : available < n * 2 - 1)  // at least one byte / digit+space per pixel
@@ -140,11 +194,16 @@ std::int64_t IdxArray::item_size() const {
   return n;
 }
 
-IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t count, bool scale_bytes) {
-  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
-  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+namespace {
+struct IdxHead {
+  IdxArray array;
+  int elem = 0;
+  std::int64_t item = 0;
+};
+
+IdxHead read_header(gzFile f, const std::string& path) {
   unsigned char magic[4];
-  gz_read_exact(f.get(), magic, 4, path, "header");
+  gz_read_exact(f, magic, 4, path, "header");
   const int type = magic[2], ndim = magic[3];
   int elem = 0;
   switch (type) {
@@ -154,13 +213,17 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
     case 0x0E: elem = 8; break;
     default: break;
   }
-  if (magic[0] != 0 || magic[1] != 0 || elem == 0 || ndim < 1 || ndim > 8)
-    throw Error(path + ": not an IDX file (bad magic number)");
+  if (magic[0] != 0 || magic[1] != 0 || elem == 0 || ndim < 1 || ndim > 8) {
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%02x%02x%02x%02x", magic[0], magic[1], magic[2], magic[3]);
+    throw Error(path + ": not an IDX file (magic number 0x" + hex + "; expected 0x0000TTNN with type TT 08, 09, 0B, "
+                "0C, 0D or 0E and 1 to 8 dimensions NN)");
+  }
   IdxArray a;
   a.type = type;
   for (int i = 0; i < ndim; ++i) {
     unsigned char b[4];
-    gz_read_exact(f.get(), b, 4, path, "dimensions");
+    gz_read_exact(f, b, 4, path, "dimensions");
     const std::uint32_t d = (std::uint32_t{b[0]} << 24) | (b[1] << 16) | (b[2] << 8) | b[3];
     if (d > (1u << 30)) throw Error(path + ": IDX dimension " + std::to_string(i) + " is implausibly large");
     a.dims.push_back(static_cast<int>(d));
@@ -173,12 +236,40 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
   // A zero dimension after the first makes every item empty: nothing to read,
   // however many items the header claims (and reading them would take forever).
   if (item == 0) throw Error(path + ": the IDX items hold no values (a dimension after the first is 0)");
+  return IdxHead{a, elem, item};
+}
+}  // namespace
+
+IdxArray read_idx_header(const std::string& path) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  return read_header(f.get(), path).array;
+}
+
+IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t count, bool scale_bytes,
+                  std::int64_t expected_item_size) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  IdxHead head = read_header(f.get(), path);
+  IdxArray a = std::move(head.array);
+  const int type = a.type, elem = head.elem;
+  const std::int64_t item = head.item;
+  if (expected_item_size >= 0 && item != expected_item_size) {
+    std::string shape;
+    for (size_t i = 1; i < a.dims.size(); ++i) shape += (i > 1 ? "x" : "") + std::to_string(a.dims[i]);
+    throw Error(path + ": items have " + std::to_string(item) + " values (" + shape + ") but " +
+                std::to_string(expected_item_size) + " are expected");
+  }
   const std::int64_t items = a.dims[0];
   if (count < 0) count = items - first;
   if (first < 0 || first >= items || first + count > items)
     throw Error(path + ": row " + std::to_string(first + (count > 1 ? count - 1 : 0)) + " out of range (the file has " +
                 std::to_string(items) + " items)");
   if (item * count > (std::int64_t{1} << 32)) throw Error(path + ": too many values requested at once");
+  check_memory(mul_or_neg(item * count, 8), path + ": " + std::to_string(count) + " items of " + std::to_string(item) +
+                                               " values");
   // Memory grows only with data actually read: a header may declare far more
   // than the (possibly gzipped) file holds, and must not make us allocate it.
   std::vector<unsigned char> buf;
@@ -228,14 +319,17 @@ IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t coun
   return a;
 }
 
-Image read_image(const std::string& path) {
+Image read_image(const std::string& path, const Shape* expected) {
   const std::string bytes = read_file(path);
-  if (starts_with(bytes, "\x89PNG", 4)) return read_png(path, bytes);
-  if (starts_with(bytes, "P5", 2) || starts_with(bytes, "P2", 2)) return read_pgm(path, bytes);
+  if (starts_with(bytes, "\x89PNG", 4)) return read_png(path, bytes, expected);
+  if (starts_with(bytes, "P5", 2) || starts_with(bytes, "P2", 2)) return read_pgm(path, bytes, expected);
   throw Error(path + ": not a PNG or PGM image");
 }
 
-Vector read_vector_file(const std::string& path, int row) {
+Vector read_vector_file(const std::string& path, int row) { return read_vector_file_limited(path, row, -1); }
+
+Vector read_vector_file_limited(const std::string& path, int row, std::int64_t max_values) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
   std::ifstream in(path);
   if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
   std::vector<double> values;
@@ -256,11 +350,15 @@ Vector read_vector_file(const std::string& path, int row) {
       any = true;
       char* end = nullptr;
       const double v = std::strtod(tok.c_str(), &end);
-      if (end == tok.c_str() || *end != '\0')
-        throw Error(path + ": line " + std::to_string(line_no) + ": '" + tok + "' is not a number");
+      // The whole token must be the number ("0.5\0xyz" is not 0.5).
+      if (end == tok.c_str() || end != tok.c_str() + tok.size())
+        throw Error(path + ": line " + std::to_string(line_no) + ": '" + quoted(tok) + "' is not a number");
       if (!std::isfinite(v))
-        throw Error(path + ": line " + std::to_string(line_no) + ": value '" + tok + "' is not finite");
+        throw Error(path + ": line " + std::to_string(line_no) + ": value '" + quoted(tok) + "' is not finite");
       row_values.push_back(v);
+      if (max_values >= 0 && static_cast<std::int64_t>(values.size() + row_values.size()) > max_values)
+        throw Error(path + ": has more than " + std::to_string(max_values) + " values but the network expects " +
+                    std::to_string(max_values));
     }
     if (!any) continue;
     ++data_line;
@@ -291,14 +389,14 @@ bool is_image_file(const std::string& path) {
 
 Vector read_input_for(const Shape& expected, const std::string& path, int row) {
   if (!is_image_file(path)) {
-    Vector v = read_input(path, row);
+    Vector v = read_input(path, row, &expected);
     if (v.size() != expected.size())
       throw Error(path + ": has " + std::to_string(v.size()) + " values but the network expects " + std::to_string(expected.size()) +
                   (expected.dims.size() > 1 ? " (" + expected.str() + ")" : ""));
     return v;
   }
   if (row > 0) throw Error(path + ": an image has no rows to choose from (row " + std::to_string(row) + ")");
-  const Image im = read_image(path);
+  const Image im = read_image(path, &expected);
   const Shape chw{im.channels, im.height, im.width};
   if (expected == chw) return im.values;
   if (expected.dims.size() == 1 && expected.size() == chw.size()) return im.values;
@@ -315,7 +413,10 @@ Vector read_input_for(const Shape& expected, const std::string& path, int row) {
               expected.str());
 }
 
-Vector read_input(const std::string& path, int row) {
+Vector read_input(const std::string& path, int row) { return read_input(path, row, nullptr); }
+
+Vector read_input(const std::string& path, int row, const Shape* expected) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
   std::string head;
   {
     std::ifstream in(path, std::ios::binary);
@@ -329,10 +430,17 @@ Vector read_input(const std::string& path, int row) {
     return read_image(path).values;
   }
   if (looks_like_idx(path, head)) {
-    IdxArray a = read_idx(path, std::max(row, 0), 1);
+    IdxArray a = read_idx(path, std::max(row, 0), 1, true, expected ? expected->size() : -1);
     return Eigen::Map<Vector>(a.values.data(), static_cast<Eigen::Index>(a.values.size()));
   }
-  return read_vector_file(path, row);
+  // Text must be text: a NUL or other control byte in the first bytes means
+  // a binary file that is none of the formats above.
+  for (const char ch : head) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == 0 || (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' && c != '\v'))
+      throw Error(path + ": not a PNG, PGM, IDX or text file (binary data; an IDX file starts with 00 00 and a type byte)");
+  }
+  return read_vector_file_limited(path, row, expected ? expected->size() : -1);
 }
 
 }  // namespace tessera

@@ -26,14 +26,25 @@ Vector read_input(const std::string& path, int row = -1);
 // have the model's channels, height and width (given as C-H-W, or H-W-C for
 // models that take NHWC images, which are then reordered), or exactly as
 // many values for a flat input; otherwise tessera::Error says what differs.
+// Only what is needed is read: an IDX item's shape and an image's size are
+// checked against `expected` from the file's header, before any data is
+// read or decoded; a text file is read up to the requested row.
 Vector read_input_for(const Shape& expected, const std::string& path, int row = -1);
 
 struct Image {
   int channels = 0, height = 0, width = 0;
   Vector values;  // C-H-W order, in [0,1]
 };
-Image read_image(const std::string& path);
+// With `expected` (the model's input shape), the image's size is checked
+// from its header before it is decoded (see read_input_for).
+Image read_image(const std::string& path, const Shape* expected = nullptr);
 Vector read_vector_file(const std::string& path, int row = -1);
+// Same, refusing more than max_values numbers (max_values < 0: no limit) as
+// soon as they are read.
+Vector read_vector_file_limited(const std::string& path, int row, std::int64_t max_values);
+// read_input that stops early on inputs that cannot fit `expected` (may be
+// null).
+Vector read_input(const std::string& path, int row, const Shape* expected);
 
 // An IDX array (the MNIST file format).
 struct IdxArray {
@@ -43,7 +54,13 @@ struct IdxArray {
   std::int64_t item_size() const;
 };
 // Reads items [first, first+count) (count < 0: all). ubyte values are divided
-// by 255 when scale_bytes is set.
-IdxArray read_idx(const std::string& path, std::int64_t first = 0, std::int64_t count = -1, bool scale_bytes = true);
+// by 255 when scale_bytes is set. With expected_item_size >= 0, items of
+// another size are refused from the header, before any data is read. The
+// values (8 bytes each) are checked against the memory budget first; a
+// gzipped file is inflated item by item, never more than requested.
+IdxArray read_idx(const std::string& path, std::int64_t first = 0, std::int64_t count = -1, bool scale_bytes = true,
+                  std::int64_t expected_item_size = -1);
+// The header alone: dims (dims[0] = items) and type; `values` stays empty.
+IdxArray read_idx_header(const std::string& path);
 
 }  // namespace tessera

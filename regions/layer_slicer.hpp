@@ -162,7 +162,13 @@ class LayerSlicer {
     if (stop_.load()) {
       *stop_reason = o_.cancel && o_.cancel->load()
                          ? "cancelled"
-                         : "stopped at " + std::to_string(o_.max_regions) + " regions (--max-regions)";
+                         : "stopped at " + std::to_string(o_.max_regions) + " regions (--max-regions)" + limit_detail_;
+      if (cells.empty() && last_cut_node_ >= 0 && limit_detail_.empty())
+        *stop_reason += "; no region was finished: layer '" + net_.nodes[last_cut_node_].name + "' (" +
+                        std::to_string(last_cut_.layer + 1) + " of " + std::to_string(last_cut_.layers) +
+                        ") had cut one cell into " + std::to_string(last_cut_.pieces) + " pieces by unit " +
+                        std::to_string(last_cut_.unit) + " of " + std::to_string(last_cut_.units) +
+                        " (a smaller window or --max-regions shows how fast regions multiply)";
       // Cells of a cut piece that never reached the last layer are missing;
       // the partial result holds only finished cells.
       if (cells.size() > o_.max_regions) cells.resize(o_.max_regions);
@@ -207,8 +213,22 @@ class LayerSlicer {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
       if (should_stop()) return;
       if (parts.size() + emitted_.load(std::memory_order_relaxed) > o_.max_regions) {
-        stop_.store(true);
+        std::lock_guard<std::mutex> lock(progress_mutex_);
+        if (!stop_.exchange(true))
+          limit_detail_ = ": layer '" + net_.nodes[k].name + "' alone cuts a cell into more pieces than that";
         return;
+      }
+      if (unit % 64 == 0) {
+        std::lock_guard<std::mutex> lock(progress_mutex_);
+        SliceOptions::CutProgress p;
+        p.layer = static_cast<int>(layer);
+        p.layers = static_cast<int>(layer_of_.size());
+        p.unit = unit;
+        p.units = static_cast<long>(n.kind == OpKind::MaxPool2d ? n.shape.size() : in.rows());
+        p.pieces = parts.size();
+        last_cut_ = p;
+        last_cut_node_ = k;
+        if (o_.cut_progress) o_.cut_progress(p);
       }
       std::vector<Cell> next;
       next.reserve(parts.size() + 1);
@@ -307,6 +327,9 @@ class LayerSlicer {
   std::vector<int> last_use_;
   std::map<int, int> layer_of_;
   std::mutex progress_mutex_;
+  std::string limit_detail_;  // set once, under progress_mutex_
+  SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_
+  int last_cut_node_ = -1;
 };
 
 

@@ -46,6 +46,15 @@ struct SliceOptions {
   // Called now and then (from one thread at a time) with the number of
   // regions found so far; may be empty.
   std::function<void(std::size_t)> progress;
+  // Called every 64 units while one layer cuts one cell (from the thread
+  // doing it): how far that cut is. A CNN layer can cut a cell into
+  // millions of pieces before any region is finished. May be empty.
+  struct CutProgress {
+    int layer = 0, layers = 0;       // piecewise layer (0-based) and their count
+    long unit = 0, units = 0;        // unit of that layer being cut by
+    std::size_t pieces = 0;          // pieces of the cell so far
+  };
+  std::function<void(const CutProgress&)> cut_progress;
 };
 
 struct SlicePolygon {

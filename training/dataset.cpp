@@ -110,9 +110,15 @@ std::vector<std::pair<std::string, std::string>> dataset_names() {
 
 void read_idx_pair(const std::string& images_path, const std::string& labels_path, std::int64_t limit,
                    torch::Tensor& images, torch::Tensor& labels) {
-  // Read whole files: a limit above the number of items means "all".
-  const IdxArray img = read_idx(images_path, 0, -1, /*scale_bytes=*/false);
-  const IdxArray lab = read_idx(labels_path, 0, -1, false);
+  // Read only the first `limit` items (a limit above the number of items
+  // means "all"): the headers say how many there are.
+  if (limit == 0) throw Error(images_path + ": a limit of 0 items leaves nothing to train on");
+  const std::int64_t items = read_idx_header(images_path).dims.at(0);
+  const std::int64_t count = limit > 0 ? std::min<std::int64_t>(limit, items) : -1;
+  if (count > 0 && read_idx_header(labels_path).dims.at(0) < count)
+    throw Error(labels_path + " holds fewer labels than the " + std::to_string(count) + " images requested");
+  const IdxArray img = read_idx(images_path, 0, count, /*scale_bytes=*/false);
+  const IdxArray lab = read_idx(labels_path, 0, count, false);
   if (img.type != 0x08) throw Error(images_path + ": expected unsigned-byte images (IDX type 0x08)");
   if (img.dims.size() != 3 && img.dims.size() != 4)
     throw Error(images_path + ": expected images of shape N x H x W or N x C x H x W, found " +

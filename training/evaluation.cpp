@@ -208,12 +208,14 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       x = make_noise(data, data.train_x, o.count, NoiseOptions{});
     } else if (name.rfind("file:", 0) == 0) {
       const std::string path = name.substr(5);
-      const IdxArray a = read_idx(path, 0, -1, true);
-      const std::int64_t items = a.dims.at(0), item = a.item_size();
+      // Only the --count items used are read (the header says how many there are).
+      const IdxArray h = read_idx_header(path);
+      const std::int64_t items = h.dims.at(0), item = h.item_size();
       if (item != data.shape.size())
         throw Error(path + ": its items hold " + std::to_string(item) + " values but " + o.data + " images hold " +
                     std::to_string(data.shape.size()) + " (" + data.shape.str() + ")");
       const std::int64_t n = std::min<std::int64_t>(items, o.count);
+      const IdxArray a = read_idx(path, 0, n, true, item);
       std::vector<float> v(a.values.begin(), a.values.begin() + n * item);
       std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
       shape[0] = n;

@@ -1,0 +1,76 @@
+#!/usr/bin/python3
+"""Real-sized networks for the stress checks of bounded, cancellable work.
+
+Usage:  /usr/bin/python3 tests/stress/make_real_models.py OUTDIR
+
+Exports with Debian's python3-torch (seed 0, PyTorch default
+initialisation, opset 13, input "input" [1, ...], output "output"):
+
+  OUTDIR/convsmall_avgpool.onnx  a verification-benchmark-style ConvNet:
+        Conv 1->16 4x4/2 pad 1, ReLU, Conv 16->32 4x4/2 pad 1, ReLU,
+        AvgPool 2x2, Flatten, Dense 288->100, ReLU, Dense 100->10; the first
+        layer's biases scaled by 1e-4 (as in trained benchmark models whose
+        first-layer biases are tiny): its hyperplanes nearly all pass
+        through the origin, so slices through a digit are hard
+  OUTDIR/mlp_9x200.onnx          784 -> 9 x (200, ReLU) -> 10
+  OUTDIR/lenet_paper.onnx        the paper's LeNet: Conv 5x5x32 pad 2, ReLU,
+        MaxPool 2, Conv 5x5x64 pad 2, ReLU, MaxPool 2, Dense 1024, ReLU,
+        Dense 10
+
+Exits with code 77 when torch is not importable.
+"""
+import os
+import sys
+
+try:
+    import torch
+    import torch.nn as nn
+except Exception:
+    sys.stderr.write("python3-torch is not installed\n")
+    sys.exit(77)
+
+import warnings
+
+
+def export(model, shape, path):
+    model.eval()
+    x = torch.rand(*shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, path, opset_version=13, input_names=["input"], output_names=["output"])
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "."
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    conv = nn.Sequential(
+        nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(),
+        nn.AvgPool2d(2), nn.Flatten(),
+        nn.Linear(32 * 3 * 3, 100), nn.ReLU(),
+        nn.Linear(100, 10))
+    with torch.no_grad():
+        conv[0].bias.mul_(1e-4)
+    export(conv, (1, 1, 28, 28), os.path.join(out, "convsmall_avgpool.onnx"))
+
+    torch.manual_seed(0)
+    layers = [nn.Flatten()]
+    width = 784
+    for _ in range(9):
+        layers += [nn.Linear(width, 200), nn.ReLU()]
+        width = 200
+    layers.append(nn.Linear(200, 10))
+    export(nn.Sequential(*layers), (1, 784), os.path.join(out, "mlp_9x200.onnx"))
+
+    torch.manual_seed(0)
+    lenet = nn.Sequential(
+        nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 7 * 7, 1024), nn.ReLU(), nn.Linear(1024, 10))
+    export(lenet, (1, 1, 28, 28), os.path.join(out, "lenet_paper.onnx"))
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

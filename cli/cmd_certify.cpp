@@ -180,6 +180,7 @@ int run_certify(const std::vector<std::string>& args) {
   CertifySetOptions so;
   so.certify = o;
   so.threads = vm["threads"].as<int>();
+  if (so.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
   ProgressBar bar("certify", progress_wanted(vm));
   so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   so.cancel = stop_flag();

@@ -19,21 +19,7 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
   all.add(visible);
   if (hidden) all.add(*hidden);
   const po::parsed_options parsed = po::command_line_parser(args).options(all).positional(positional).run();
-  // Boost reads "-1" into an unsigned option as 2^64 - 1: refuse it instead.
-  for (const auto& opt : parsed.options) {
-    const auto* d = all.find_nothrow(opt.string_key, false);
-    if (!d) continue;
-    const auto* sem = d->semantic().get();
-    const bool is_unsigned = dynamic_cast<const po::typed_value<std::size_t>*>(sem) ||
-                             dynamic_cast<const po::typed_value<std::uint64_t>*>(sem) ||
-                             dynamic_cast<const po::typed_value<unsigned>*>(sem);
-    if (!is_unsigned) continue;
-    for (const std::string& v : opt.value) {
-      const auto first = v.find_first_not_of(" \t");
-      if (first != std::string::npos && v[first] == '-')
-        throw Error("--" + opt.string_key + " '" + v + "': must be a whole number >= 0");
-    }
-  }
+  refuse_negative_unsigned(parsed, all);
   po::store(parsed, vm);
   if (vm.count("help")) {
     write_stdout("Usage: " + usage + "\n\n" + [&] {

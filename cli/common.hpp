@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/network.hpp"
 
 namespace tessera::cli {
@@ -31,6 +32,25 @@ namespace po = boost::program_options;
 bool parse(const std::vector<std::string>& args, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm,
            const std::string& usage, const std::string& examples, const po::options_description* hidden = nullptr);
+
+// Boost reads "-1" into an unsigned option as 2^64 - 1: throws
+// tessera::Error "--seed '-1': must be a whole number >= 0" instead.
+inline void refuse_negative_unsigned(const po::parsed_options& parsed, const po::options_description& all) {
+  for (const auto& opt : parsed.options) {
+    const auto* d = all.find_nothrow(opt.string_key, false);
+    if (!d) continue;
+    const auto* sem = d->semantic().get();
+    const bool is_unsigned = dynamic_cast<const po::typed_value<std::size_t>*>(sem) ||
+                             dynamic_cast<const po::typed_value<std::uint64_t>*>(sem) ||
+                             dynamic_cast<const po::typed_value<unsigned>*>(sem);
+    if (!is_unsigned) continue;
+    for (const std::string& v : opt.value) {
+      const auto first = v.find_first_not_of(" \t");
+      if (first != std::string::npos && v[first] == '-')
+        throw Error("--" + opt.string_key + " '" + v + "': must be a whole number >= 0");
+    }
+  }
+}
 
 // --time-limit SECONDS, --max-memory MB and --progress auto|on|off: the
 // options of every command that can run long.

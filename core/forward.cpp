@@ -82,6 +82,11 @@ ActivationPattern activation_pattern(const Network& net, const Vector& x) { retu
 
 Vector softmax(const Vector& z) {
   const double m = z.maxCoeff();
+  if (std::isinf(m) && m > 0) {
+    // Overflowed logits: the infinite ones share everything.
+    Vector p = (z.array() == m).cast<double>();
+    return p / p.sum();
+  }
   Vector e = (z.array() - m).exp();
   return e / e.sum();
 }

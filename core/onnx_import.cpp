@@ -185,7 +185,40 @@ class Importer {
     }
   }
 
+  static const char* type_name(int type) {
+    switch (type) {
+      case onnx::TensorProto::FLOAT16: return "float16";
+      case onnx::TensorProto::BFLOAT16: return "bfloat16";
+      case onnx::TensorProto::STRING: return "string";
+      case onnx::TensorProto::COMPLEX64: return "complex64";
+      case onnx::TensorProto::COMPLEX128: return "complex128";
+      case onnx::TensorProto::UINT16: return "uint16";
+      case onnx::TensorProto::UINT32: return "uint32";
+      case onnx::TensorProto::UINT64: return "uint64";
+      case onnx::TensorProto::INT16: return "int16";
+      case onnx::TensorProto::UNDEFINED: return "undefined";
+      default: return nullptr;
+    }
+  }
+
   ConstTensor read_tensor(const onnx::TensorProto& t, const std::string& what) {
+    // What cannot be read is "not supported", before sizes are compared
+    // (a float16 tensor is not a truncated float tensor).
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT: case onnx::TensorProto::DOUBLE: case onnx::TensorProto::INT64:
+      case onnx::TensorProto::INT32: case onnx::TensorProto::INT8: case onnx::TensorProto::UINT8:
+      case onnx::TensorProto::BOOL:
+        break;
+      default: {
+        const char* name = type_name(t.data_type());
+        throw Error(source_ + ": " + what + " has element type " +
+                    (name ? std::string(name) : std::to_string(t.data_type())) +
+                    ", which is not supported (only float, double and integer tensors are; export in float32)");
+      }
+    }
+    if (t.data_location() == onnx::TensorProto::EXTERNAL)
+      throw Error(source_ + ": " + what + " uses external data files, which are not supported (save the model with "
+                  "its weights inside: onnx.save(model, path, save_as_external_data=False))");
     ConstTensor c;
     c.dims.assign(t.dims().begin(), t.dims().end());
     const std::int64_t n = numel(c.dims);
@@ -208,8 +241,6 @@ class Importer {
         throw Error(source_ + ": " + what + " holds fewer values than its shape " + dims_str(c.dims) +
                     " needs (truncated or corrupt)");
     }
-    if (t.data_location() == onnx::TensorProto::EXTERNAL)
-      throw Error(source_ + ": " + what + " uses external data files, which are not supported");
     c.data.resize(n);
     const std::string& raw = t.raw_data();
     auto need = [&](std::int64_t have, std::int64_t elem) {
@@ -354,6 +385,14 @@ class Importer {
     return it->second;
   }
   bool has_input(const onnx::NodeProto& n, int k) const { return k < n.input_size() && !n.input(k).empty(); }
+  // A weight or bias read as a model parameter must be a floating-point
+  // tensor: an integer one is almost always a broken export.
+  const ConstTensor& get_weight(const onnx::NodeProto& n, int index, int k, const char* role) {
+    const ConstTensor& c = get_const(n, index, k, role);
+    if (c.integer)
+      fail(n, index, std::string(role) + " is an integer tensor; weights and biases must be float or double");
+    return c;
+  }
   const ConstTensor& get_const(const onnx::NodeProto& n, int index, int k, const char* role) {
     const Value& v = get(n, index, k);
     if (!v.is_const) fail(n, index, std::string(role) + " (input " + std::to_string(k) + ") must be a constant");
@@ -916,7 +955,7 @@ class Importer {
       if (a.is_const) fail(n, index, "input A must depend on the network input");
       if (attr_int(n, "transA", 0)) fail(n, index, "transA=1 on activations is not supported");
       if (a.dims.size() != 2) fail(n, index, "input A must be 2-D [1, n], got " + dims_str(a.dims));
-      const ConstTensor& B = get_const(n, index, 1, "B (the weight)");
+      const ConstTensor& B = get_weight(n, index, 1, "B (the weight)");
       if (B.dims.size() != 2) fail(n, index, "B must be 2-D, got " + dims_str(B.dims));
       const bool tb = attr_int(n, "transB", 0) != 0;
       const double alpha = attr_float(n, "alpha", 1.0), beta = attr_float(n, "beta", 1.0);
@@ -930,7 +969,7 @@ class Importer {
                            std::to_string(a.dims[1]) + " values");
       Vector b = Vector::Zero(W.rows());
       if (has_input(n, 2)) {
-        const ConstTensor& C = get_const(n, index, 2, "C (the bias)");
+        const ConstTensor& C = get_weight(n, index, 2, "C (the bias)");
         Vector cb;
         if (!broadcast_to(C, Dims{1, W.rows()}, cb)) fail(n, index, "bias " + dims_str(C.dims) + " does not fit");
         b = beta * cb;
@@ -941,7 +980,7 @@ class Importer {
     if (op == "MatMul") {
       const Value& a = get(n, index, 0);
       if (a.is_const) fail(n, index, "only activations times a constant matrix are supported");
-      const ConstTensor& B = get_const(n, index, 1, "B (the weight)");
+      const ConstTensor& B = get_weight(n, index, 1, "B (the weight)");
       if (a.dims.size() != 2 || B.dims.size() != 2)
         fail(n, index, "only [1, n] x [n, m] products are supported, got " + dims_str(a.dims) + " x " +
                            dims_str(B.dims));
@@ -1040,7 +1079,7 @@ class Importer {
     if (op == "Conv") {
       const Value& x = get_dynamic(n, index, 0);
       const Dims in = image_dims(n, index, x);
-      const ConstTensor& Wt = get_const(n, index, 1, "W (the filters)");
+      const ConstTensor& Wt = get_weight(n, index, 1, "W (the filters)");
       if (Wt.dims.size() != 4) fail(n, index, "only 2-D convolutions are supported (W is " + dims_str(Wt.dims) + ")");
       const auto group = attr_int(n, "group", 1);
       if (group != 1) fail(n, index, "grouped convolution (group=" + std::to_string(group) + ") is not supported");
@@ -1055,7 +1094,7 @@ class Importer {
                                                                                                    Wt.dims[0], cols);
       Vector b = Vector::Zero(Wt.dims[0]);
       if (has_input(n, 2)) {
-        const ConstTensor& B = get_const(n, index, 2, "B (the bias)");
+        const ConstTensor& B = get_weight(n, index, 2, "B (the bias)");
         if (numel(B.dims) != Wt.dims[0]) fail(n, index, "bias must have one value per output channel");
         b = Eigen::Map<const Vector>(B.data.data(), Wt.dims[0]);
       }

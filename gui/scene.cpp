@@ -226,8 +226,8 @@ std::vector<double> RayView::probabilities(double alpha) const {
   const int i = segment_at(alpha);
   if (i < 0) return {};
   const LineSegment& s = traversal.segments[i];
-  const Vector z = s.logit_c + alpha * s.logit_w;
-  const Vector p = softmax(z);
+  // From logit differences: monotone and finite up to alpha = 1e300.
+  const Vector p = softmax_at(s.logit_c, s.logit_w, alpha);
   return std::vector<double>(p.data(), p.data() + p.size());
 }
 

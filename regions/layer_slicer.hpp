@@ -204,6 +204,9 @@ class LayerSlicer {
   // this cut together with the regions already emitted exceed max_regions
   // the slice cannot finish within its limit: it stops here instead of
   // cutting on (a cut of a CNN layer can make millions of slivers).
+  // (Small cuts always finish, so that a small limit still returns its
+  // first max_regions regions: the bound is at least kMinCutBound pieces.)
+  static constexpr std::size_t kMinCutBound = 4096;
   std::vector<Cell> cut(const Piece<Geometry>& piece, int k) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
@@ -212,7 +215,7 @@ class LayerSlicer {
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
       if (should_stop()) return;
-      if (parts.size() + emitted_.load(std::memory_order_relaxed) > o_.max_regions) {
+      if (parts.size() + emitted_.load(std::memory_order_relaxed) > std::max<std::size_t>(o_.max_regions, kMinCutBound)) {
         std::lock_guard<std::mutex> lock(progress_mutex_);
         if (!stop_.exchange(true))
           limit_detail_ = ": layer '" + net_.nodes[k].name + "' alone cuts a cell into more pieces than that";

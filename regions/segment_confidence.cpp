@@ -106,6 +106,12 @@ double confidence_at(const Vector& c, const Vector& w, double t) {
   return std::exp(best);
 }
 
+Vector softmax_at(const Vector& c, const Vector& w, double t) {
+  Vector p(c.size());
+  for (Eigen::Index k = 0; k < c.size(); ++k) p[k] = std::exp(log_probability(c, w, t, static_cast<int>(k)));
+  return p;
+}
+
 LimitBehaviour limit_of(const Vector& c, const Vector& w) {
   LimitBehaviour lim;
   const double wmax = w.maxCoeff();

@@ -25,6 +25,13 @@ namespace tessera {
 double log_probability(const Vector& c, const Vector& w, double t, int k);
 // Largest softmax probability at t.
 double confidence_at(const Vector& c, const Vector& w, double t);
+// Every softmax probability at t, each from logit differences
+// (c_j - c_k) + t (w_j - w_k) and log-sum-exp, never from the logits
+// c + t w themselves: for t up to 1e300 the values stay finite, sum to 1
+// up to rounding, and each is monotone in t wherever the exact one is
+// (softmax(c + t w) is not: the rounding of two huge logits swamps their
+// difference).
+Vector softmax_at(const Vector& c, const Vector& w, double t);
 
 struct LimitBehaviour {
   int cls = -1;             // class winning as t -> +inf

@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
     po::positional_options_description pos;
     pos.add("model", -1);
     po::variables_map vm;
-    po::store(po::command_line_parser(argc, argv).options(all).positional(pos).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).positional(pos).run();
+    tessera::cli::refuse_negative_unsigned(parsed, all);
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << kHelp;
       for (const auto& [n, d] : out_distribution_names()) std::cout << "  " << n << std::string(n.size() < 24 ? 24 - n.size() : 1, ' ') << d << "\n";
@@ -104,8 +106,13 @@ int main(int argc, char** argv) {
     o.adv_samples.steps = vm["adv-sample-steps"].as<int>();
     if (!(o.adv_noise.eps >= 0) || o.adv_noise.steps < 0 || o.adv_samples.steps < 0) throw Error("--eps and the step counts must not be negative");
     o.seed = vm["seed"].as<std::uint64_t>();
+    // Output paths are checked now, not after an evaluation of minutes.
+    for (const char* name : {"markdown", "csv", "json"})
+      if (vm.count(name) && vm[name].as<std::string>() != "-") tessera::check_output_path(vm[name].as<std::string>());
+    if (o.count < 1) throw Error("--count must be at least 1");
     o.device = vm["device"].as<std::string>();
     o.threads = vm["threads"].as<int>();
+    if (o.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
     if (vm.count("data-dir")) o.data_options.data_dir = vm["data-dir"].as<std::string>();
     if (vm.count("fmnist-dir")) o.data_options.fmnist_dir = vm["fmnist-dir"].as<std::string>();
     if (vm.count("out-dist")) {

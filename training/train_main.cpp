@@ -119,7 +119,9 @@ int main(int argc, char** argv) {
 
     std::vector<std::string> args(argv + 1, argv + argc);
     po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(args).options(all).run();
+    tessera::cli::refuse_negative_unsigned(parsed, all);
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << kUsageText << "\n" << kExamples;
       for (const auto& [name, text] : dataset_names()) std::cout << "  " << name << std::string(name.size() < 12 ? 12 - name.size() : 1, ' ') << text << "\n";
@@ -148,6 +150,7 @@ int main(int argc, char** argv) {
     run.overwrite = vm.count("overwrite") > 0;
     run.device = vm["device"].as<std::string>();
     run.threads = vm["threads"].as<int>();
+    if (run.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
     run.quiet = vm.count("quiet") > 0;
     run.lines_to_stderr = vm.count("json") > 0;
     const std::string progress = vm["progress"].as<std::string>();

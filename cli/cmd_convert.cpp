@@ -17,6 +17,7 @@ int run_convert(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->required(), "output model");
   po::positional_options_description pos;
   pos.add("in", 1).add("out", 1);
+  opts.add(limit_options());
   po::variables_map vm;
   if (!parse(args, opts, pos, vm, "tessera convert IN.onnx OUT.onnx [--float64]",
              "  tessera convert exported_by_pytorch.onnx clean.onnx\n", &hidden))

@@ -44,6 +44,7 @@ int run_examples(const std::vector<std::string>& args) {
   hidden.add_options()("dir", po::value<std::string>()->default_value("data"), "data directory");
   po::positional_options_description pos;
   pos.add("dir", 1);
+  opts.add(limit_options());
   po::variables_map vm;
   if (!parse(args, opts, pos, vm, "tessera examples [DATA_DIR]",
              "  tessera examples data      # rewrites data/models/*.onnx and data/inputs/*\n", &hidden))

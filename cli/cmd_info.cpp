@@ -22,6 +22,7 @@ const char* role(const Node& n) {
 int run_info(const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table");
+  opts.add(limit_options());
   po::variables_map vm;
   if (!parse_model_command(args, opts, vm, "tessera info MODEL.onnx [--json]",
              "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n"))

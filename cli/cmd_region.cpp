@@ -103,10 +103,11 @@ int run_region(const std::vector<std::string>& args) {
                              {"normal", to_json(Vector(r.A.row(f).transpose()))},
                              {"offset", r.b[f]}});
     }
-    j["bounded"] = r.bounded;
-    j["recession_direction"] = r.bounded ? nlohmann::json(nullptr) : to_json(r.recession_direction);
+    // null: not computed (stopped before the LP finished), or +inf for the inradius.
+    j["bounded"] = r.bounded_computed ? nlohmann::json(r.bounded) : nlohmann::json(nullptr);
+    j["recession_direction"] = r.bounded || !r.bounded_computed ? nlohmann::json(nullptr) : to_json(r.recession_direction);
     j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
-    j["inradius"] = std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
+    j["inradius"] = r.inradius_computed && std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
     if (!r.confidence_computed) j["confidence_note"] = r.confidence_note;
     if (r.confidence_computed) {
       j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
@@ -133,8 +134,8 @@ int run_region(const std::vector<std::string>& args) {
     } else {
       out << "facets       " << r.facets_note << "\n";
     }
-    out << "bounded      " << (r.bounded ? "yes" : "no") << "\n";
-    if (!r.bounded) {
+    out << "bounded      " << (!r.bounded_computed ? "not computed (stopped)" : r.bounded ? "yes" : "no") << "\n";
+    if (r.bounded_computed && !r.bounded) {
       out << "recession    direction d with A d <= 0";
       if (r.recession_direction.size() <= 10) {
         out << ": [";
@@ -144,7 +145,9 @@ int run_region(const std::vector<std::string>& args) {
       }
       out << "\n";
     }
-    if (r.chebyshev_center) {
+    if (!r.inradius_computed) {
+      out << "inradius     not computed (stopped)\n";
+    } else if (r.chebyshev_center) {
       out << "inradius     " << fmt(r.inradius) << " (largest ball inside the region)\ncentre       ";
       if (x.size() <= 10) {
         out << "[";

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -144,6 +147,10 @@ void write_file_atomically(const std::string& path, const std::string& bytes) {
   const int fd = mkstemp(tmp.data());
   if (fd < 0) throw Error(path + ": cannot create a temporary file next to it: " + reason());
   const int slot = register_temp(tmp);
+  // For the tests of signal cleanup only: hold the temporary file open for
+  // two seconds, so that a signal lands while it exists.
+  static const bool slow_for_tests = std::getenv("TESSERA_TEST_SLOW_WRITE") != nullptr;
+  if (slow_for_tests) std::this_thread::sleep_for(std::chrono::seconds(2));  // not cut short by signals
   auto fail = [&](const std::string& what) {
     const std::string why = reason();
     ::close(fd);

@@ -56,6 +56,17 @@ std::int64_t Network::parameter_count() const {
   return n;
 }
 
+std::int64_t Network::memory_bytes() const {
+  std::int64_t bytes = 0;
+  for (const Node& n : nodes) {
+    bytes = add_or_neg(bytes, mul_or_neg(16, n.weight.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(8, n.bias.size() + n.scale.size() + n.shift.size() + n.shape.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(4, static_cast<std::int64_t>(n.index.size() + n.gather.size())));
+    bytes = add_or_neg(bytes, mul_or_neg(12, n.pool.nonZeros()));
+  }
+  return bytes;
+}
+
 std::vector<int> Network::piecewise_nodes() const {
   std::vector<int> out;
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i)

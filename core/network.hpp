@@ -121,6 +121,9 @@ class Network {
   int output_size() const { return static_cast<int>(output_shape().size()); }
   int output_node() const { return static_cast<int>(nodes.size()) - 1; }
   std::int64_t parameter_count() const;
+  // Bytes the model occupies in memory: weights (W and W^T), biases, lookup
+  // tables, and one value per node (what a forward pass holds).
+  std::int64_t memory_bytes() const;
 
   // Indices of the Relu / LeakyRelu / MaxPool2d nodes, in order.
   std::vector<int> piecewise_nodes() const;

@@ -94,13 +94,14 @@ class LayerSlicer {
   // What the cutting holds at once, at most: every node's values as affine
   // maps of the slice coordinates (8 (D+1) bytes a value) for the pieces on
   // the recursion stack of each thread (one per piecewise layer, plus one).
-  // Checked against the memory budget before the slice starts.
+  // With the model itself, checked against the memory budget before the
+  // slice starts.
   static std::int64_t estimated_bytes(const Network& net, int threads) {
     std::int64_t values = 0;
     for (const Node& n : net.nodes) values = add_or_neg(values, n.shape.size());
     const std::int64_t piece = mul_or_neg(values, 8 * (D + 1));
     const std::int64_t depth = static_cast<std::int64_t>(net.piecewise_nodes().size()) + 2;
-    return mul_or_neg(mul_or_neg(piece, depth), std::max(threads, 1));
+    return add_or_neg(net.memory_bytes(), mul_or_neg(mul_or_neg(piece, depth), std::max(threads, 1)));
   }
 
   // Runs the piece through nodes k.. and appends its final polygons to out.

@@ -2,6 +2,7 @@
 
 #include <ClpEventHandler.hpp>
 #include <ClpSimplex.hpp>
+#include <ClpSolve.hpp>
 
 #include <limits>
 #include <vector>
@@ -60,7 +61,12 @@ LpSolution solve_lp(const LinearProgram& lp) {
     s.status = LpSolution::Status::Cancelled;
     return s;
   }
-  model.initialSolve();
+  // Clp would install its own SIGINT handler during the solve (which swallows
+  // Ctrl-C, and is not thread-safe): switched off; Tessera's stop flag
+  // reaches Clp through the event handler instead.
+  ClpSolve options;
+  options.setSpecialOption(2, 1);
+  model.initialSolve(options);
   if (lp.cancel && lp.cancel->load() && !model.isProvenOptimal()) {
     s.status = LpSolution::Status::Cancelled;
     return s;

@@ -205,6 +205,7 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
       }
     }
     r.bounded = r.recession_direction.size() == 0;
+    r.bounded_computed = true;
   }
 
   // Chebyshev centre: max t with A z + t <= b (rows have unit norm).
@@ -219,6 +220,7 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     lp.cancel = o.cancel;
     const LpSolution s = solve_lp(lp);
     if (s.status == LpSolution::Status::Cancelled) return stopped(r, "before the Chebyshev-centre LP finished");
+    r.inradius_computed = true;
     if (s.status == LpSolution::Status::Unbounded) {
       r.inradius = kInf;
     } else if (s.status == LpSolution::Status::Optimal) {

@@ -50,10 +50,12 @@ struct RegionReport {
   bool facets_computed = false;
   std::string facets_note;        // why not, if not
   std::vector<int> facets;        // indices of the irredundant rows
+  bool bounded_computed = false;  // false only when stopped before its LP finished
   bool bounded = false;
   Vector recession_direction;     // when unbounded: d != 0 with A d <= 0
   std::optional<Vector> chebyshev_center;  // empty when the inradius is unbounded
   double inradius = 0;            // +inf when unbounded
+  bool inradius_computed = false; // false only when stopped before its LP finished
 
   // Over the region (with the box), from LPs on the logit differences,
   // which are affine there (valid when confidence_computed):

@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
+#include "core/affine_map.hpp"
 #include "core/error.hpp"
 #include "core/input_io.hpp"
 #include "core/onnx_io.hpp"
@@ -51,23 +52,23 @@ int run_region(const std::vector<std::string>& args) {
   o.cancel = stop_flag();
   // Facets take one LP per half-space (thousands on real networks): say so,
   // with a count and the time left, and how to get the polytope quickly.
-  ProgressBar bar("region LPs", progress_wanted(vm, vm.count("json") > 0));
+  const bool show = progress_wanted(vm, vm.count("json") > 0);
+  if (show && o.find_facets) {
+    std::int64_t units = 0;
+    for (int i : pre_activation_nodes(net)) units += net.nodes[i].shape.size();
+    if (units > 500)
+      std::cerr << "tessera region: up to " << units << " half-spaces: facets take one LP each; --no-facets "
+                   "--no-confidence gives the polytope itself (boundedness, inradius) much faster\n";
+  }
+  ProgressBar bar("region LPs", show);
   const char* stage_shown = "";
-  const auto start = std::chrono::steady_clock::now();
-  bool hinted = false;
   o.progress = [&](const char* stage, std::size_t done, std::size_t total) {
     if (std::strcmp(stage, stage_shown) != 0) {
       bar.finish();
-      bar = ProgressBar(std::string("region: ") + stage + " LPs", progress_wanted(vm, vm.count("json") > 0));
+      bar = ProgressBar(std::string("region: ") + stage + " LPs", show);
       stage_shown = stage;
     }
     bar.update(done, total);
-    if (!hinted && std::chrono::steady_clock::now() - start > std::chrono::seconds(5) && progress_wanted(vm, false)) {
-      hinted = true;
-      bar.finish();
-      std::cerr << "tessera region: this takes one LP per half-space; --no-facets --no-confidence gives the polytope "
-                   "itself (boundedness, inradius) much faster\n";
-    }
   };
   RegionReport r = analyse_region(net, x, o);
   bar.finish();

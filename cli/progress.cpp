@@ -7,7 +7,7 @@
 namespace tessera::cli {
 
 ProgressBar::ProgressBar(std::string label, bool enabled)
-    : label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()), last_(start_) {}
+    : label_(std::move(label)), enabled_(enabled), start_(std::chrono::steady_clock::now()), last_() {}  // draws at once
 
 bool ProgressBar::stderr_is_terminal() { return isatty(STDERR_FILENO) != 0; }
 

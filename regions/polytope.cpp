@@ -182,6 +182,7 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   }
 
   // Boundedness: A must have full column rank and no d != 0 with A d <= 0.
+  if (o.progress) o.progress("polytope", 0, 2);
   {
     LinearProgram lp;
     lp.A = r.A;
@@ -209,6 +210,7 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
   }
 
   // Chebyshev centre: max t with A z + t <= b (rows have unit norm).
+  if (o.progress) o.progress("polytope", 1, 2);
   {
     LinearProgram lp;
     lp.A.resize(m, d + 1);

@@ -36,7 +36,8 @@ struct RegionOptions {
   // what was computed so far (complete = false).
   const std::atomic<bool>* cancel = nullptr;
   // Called now and then with (stage, LPs done, LPs in the stage); stage is
-  // "confidence" or "facets". May be empty.
+  // "polytope" (boundedness and Chebyshev centre), "confidence" or
+  // "facets". May be empty.
   std::function<void(const char*, std::size_t, std::size_t)> progress;
 };
 

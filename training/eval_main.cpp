@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
       ("data-dir", po::value<std::string>(), "where provisioned data sets live")
       ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder")
       ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto | on | off")
+      ("time-limit", po::value<double>(), "stop after this many seconds, as Ctrl-C does (partial table; exit 4)")
       ("help,h", "show this help");
     po::options_description hidden;
     hidden.add_options()("model", po::value<std::vector<std::string>>(), "models");
@@ -124,6 +125,7 @@ int main(int argc, char** argv) {
     o.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());
     install_stop_handlers();
     o.stop = &stop_requested();
+    if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
     const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
 
     const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
@@ -147,7 +149,8 @@ int main(int argc, char** argv) {
     }
     std::cout << (json_stdout ? to_json(table).dump(2) + "\n" : markdown);
     if (!table.complete) {
-      std::cerr << "tessera eval: interrupted; the table above is partial\n";
+      std::cerr << "tessera eval: " << (time_limit_reached() ? "time limit reached" : "interrupted")
+                << "; the table above is partial\n";
       return kIncomplete;
     }
     return kOk;

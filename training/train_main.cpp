@@ -107,6 +107,7 @@ int main(int argc, char** argv) {
       ("device", po::value<std::string>()->default_value("auto"), "auto | cpu | cuda | cuda:N")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
       ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto (when stderr is a terminal) | on | off")
+      ("time-limit", po::value<double>(), "stop after this many seconds, as Ctrl-C does (checkpoint saved; exit 4)")
       ("quiet,q", "no per-epoch lines")
       ("json", "print the summary as JSON on stdout")
       ("help,h", "show this help");
@@ -151,6 +152,7 @@ int main(int argc, char** argv) {
     run.device = vm["device"].as<std::string>();
     run.threads = vm["threads"].as<int>();
     if (run.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
+    if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
     run.quiet = vm.count("quiet") > 0;
     run.lines_to_stderr = vm.count("json") > 0;
     const std::string progress = vm["progress"].as<std::string>();
@@ -165,7 +167,7 @@ int main(int argc, char** argv) {
         if (!vm[o].defaulted() && vm.count(o)) throw po::error(std::string("--") + o + " cannot change when resuming (the run's config.json is used)");
       for (const auto& [key, value] : vm) {
         if (value.defaulted()) continue;
-        static const std::vector<std::string> allowed{"out", "resume", "epochs", "device", "threads", "progress", "quiet", "json", "stop-after-batches"};
+        static const std::vector<std::string> allowed{"out", "resume", "epochs", "device", "threads", "progress", "quiet", "json", "stop-after-batches", "time-limit"};
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
           throw po::error("--" + key + " cannot change when resuming (only --epochs, --device, --threads)");
       }
@@ -240,7 +242,7 @@ int main(int argc, char** argv) {
     }
     if (vm.count("json")) std::cout << summary.dump(2) << "\n";
     if (!r.completed) {
-      std::cerr << "tessera train: interrupted at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
+      std::cerr << "tessera train: " << (time_limit_reached() ? "time limit reached" : "interrupted") << " at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
                 << "/checkpoint.pt; continue with: tessera train --resume --out " << run.out_dir << "\n";
       return kIncomplete;
     }

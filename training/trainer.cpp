@@ -213,6 +213,22 @@ std::atomic<bool>& stop_requested() {
   return flag;
 }
 
+namespace {
+std::atomic<bool> g_time_limit_reached{false};
+}
+
+void set_time_limit(double seconds) {
+  if (!(seconds > 0) || !std::isfinite(seconds) || seconds > 1e9)
+    throw Error("--time-limit must be a positive number of seconds");
+  std::thread([seconds] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+    g_time_limit_reached.store(true);
+    stop_requested().store(true);
+  }).detach();
+}
+
+bool time_limit_reached() { return g_time_limit_reached.load(); }
+
 void install_stop_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_signal;

@@ -72,6 +72,10 @@ struct RunResult {
 // Set by SIGINT/SIGTERM handlers; the loop checks it after every batch.
 std::atomic<bool>& stop_requested();
 void install_stop_handlers();
+// --time-limit: sets stop_requested() after `seconds` (> 0; throws
+// tessera::Error otherwise); time_limit_reached() then says why.
+void set_time_limit(double seconds);
+bool time_limit_reached();
 
 torch::Device resolve_device(const std::string& name);
 

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -117,6 +118,18 @@ class Limits : public ::testing::Test {
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << joined << ": not one line: " << r.err;
     EXPECT_LT(r.err.size(), 600u) << joined << ": " << r.err;
     for (const auto& f : fragments) EXPECT_NE(r.err.find(f), std::string::npos) << joined << ": " << r.err;
+    // TESSERA_LIMITS_REPORT=FILE collects what users see, for docs/reliability.md.
+    if (const char* report = std::getenv("TESSERA_LIMITS_REPORT")) {
+      std::string shown = joined, line = r.err.substr(0, r.err.find('\n'));
+      for (std::string* t : {&shown, &line}) {
+        for (std::string::size_type at; (at = t->find(dir_.string())) != std::string::npos;)
+          t->replace(at, dir_.string().size(), "$TMP");
+        for (std::string::size_type at = 0; (at = t->find('|', at)) != std::string::npos; at += 2) t->replace(at, 1, "\\|");
+      }
+      std::string envs;
+      for (const auto& e : env) envs += e + " ";
+      std::ofstream(report, std::ios::app) << "| `" << envs << "tessera " << shown << "` | " << r.status << " | " << line << " |\n";
+    }
   }
 
   static std::string path(const std::string& name) { return (dir_ / name).string(); }
@@ -178,6 +191,24 @@ TEST_F(Limits, TimeLimitStopsLikeCtrlC) {
   EXPECT_NE(j["stop_reason"].get<std::string>().find("relu1"), std::string::npos) << j["stop_reason"];
   expect_error({"slice", "data/models/toy2d.onnx", "--time-limit", "0"}, {"--time-limit must be a positive"});
   expect_error({"slice", "data/models/toy2d.onnx", "--time-limit", "-3"}, {"--time-limit must be a positive"});
+}
+
+// A region with thousands of facet LPs says what it is doing and how to
+// get the polytope quickly.
+TEST_F(Limits, RegionShowsItsLpsAndHowToSkipThem) {
+  const Result r = run({"region", path("mlp6x200.onnx"), "--input", "data/inputs/seven.pgm", "--progress", "on",
+                        "--time-limit", "7"});
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("region: polytope LPs ["), std::string::npos) << r.err.substr(0, 500);
+  EXPECT_NE(r.err.find("up to 1200 half-spaces: facets take one LP each; --no-facets --no-confidence gives the "
+                       "polytope"),
+            std::string::npos)
+      << r.err.substr(0, 2000);
+  EXPECT_NE(r.out.find("PARTIAL      time limit of 7 s reached"), std::string::npos) << r.out;
+  const Result quick = run({"region", path("mlp6x200.onnx"), "--input", "data/inputs/seven.pgm", "--no-facets",
+                            "--no-confidence", "--json"});
+  EXPECT_EQ(quick.status, 0) << quick.err;
+  EXPECT_TRUE(nlohmann::json::parse(quick.out)["complete"].get<bool>());
 }
 
 // The region limit stops a slice inside one layer's cut of one cell

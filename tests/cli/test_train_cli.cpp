@@ -230,4 +230,12 @@ TEST(EvalCli, BadCallsAreOneLineErrors) {
   expect_failure("eval data/models/trained/moons_plain.onnx --data moons --out-dist svhn", 1, {"unknown out-distribution 'svhn'"});
   expect_failure("eval data/models/trained/moons_plain.onnx --data moons --roc /dev/null/x", 1, {"/dev/null/x"});
   expect_failure("eval data/models/nonexistent.onnx --data moons", 1, {"nonexistent.onnx"});
+  // Output paths fail before the evaluation, not after it.
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --csv /nonexistent/t.csv", 1,
+                 {"/nonexistent/t.csv", "does not exist"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --seed -1", 1, {"--seed '-1'"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --threads -2", 1, {"--threads must be"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --time-limit 0", 1, {"--time-limit must be"});
+  expect_failure("train --data moons --out /tmp/never --seed -1", 1, {"--seed '-1'"});
+  expect_failure("train --data moons --out /tmp/never --threads -1", 1, {"--threads must be"});
 }

@@ -3,6 +3,8 @@
 #include <png.h>
 #include <zlib.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -143,6 +145,74 @@ TEST_F(InputIo, AtomicWriteReplacesWholeFiles) {
   write_file_atomically(p, "second");
   EXPECT_EQ(read_file(p), "second");
   EXPECT_THROW(write_file_atomically((dir_ / "no_such_dir" / "f").string(), "x"), Error);
+}
+
+// Only what the model can take is read: the item shape is checked from the
+// header (no data is needed for that), images from their header, text stops
+// past the model's size, and a header alone is read by read_idx_header.
+TEST_F(InputIo, ReadersCheckTheModelsShapeBeforeReading) {
+  // A header declaring 2 items of 100x100 and only 4 bytes of data.
+  const std::string big = write("big.idx", idx_bytes({2, 100, 100}, {1, 2, 3, 4}));
+  try {
+    read_idx(big, 0, 1, true, 784);
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("items have 10000 values (100x100) but 784 are expected"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(read_idx_header(big).dims, (std::vector<int>{2, 100, 100}));
+  EXPECT_TRUE(read_idx_header(big).values.empty());
+  // The same file read as a 10000-value item: truncated (the data is missing).
+  EXPECT_THROW(read_idx(big, 0, 1, true, 10000), Error);
+  // Text: refused as soon as it holds more than the model takes.
+  std::string many;
+  for (int i = 0; i < 100000; ++i) many += "1\n";
+  try {
+    read_input_for(Shape{3}, write("many.txt", many));
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("has more than 3 values"), std::string::npos) << e.what();
+  }
+  // Binary garbage and directories: named as such.
+  EXPECT_NE(error_of(write("bin", std::string("\x01\x02\x03\x04" "abc", 7))).find("not a PNG, PGM, IDX or text file"),
+            std::string::npos);
+  EXPECT_NE(error_of(dir_.string()).find("is a directory"), std::string::npos);
+  // A token with a NUL byte inside is not a number, and long tokens are cut in messages.
+  try {
+    read_vector_file(write("nul.txt", std::string("1\n2 0.5\0xyz\n", 12)));
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("line 2: '0.5\\x00xyz' is not a number"), std::string::npos) << e.what();
+  }
+  try {
+    read_vector_file(write("long.txt", std::string(100000, '9') + "z"));
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u);
+    EXPECT_NE(std::string(e.what()).find("(100001 characters)"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(InputIo, AtomicWritesKeepModesFollowLinksAndWriteFifosInPlace) {
+  const std::string p = (dir_ / "f.txt").string();
+  write_file_atomically(p, "a");
+  ::chmod(p.c_str(), 0640);
+  write_file_atomically(p, "b");
+  struct stat st;
+  ASSERT_EQ(::stat(p.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0640u);
+  const std::string link = (dir_ / "l.txt").string();
+  std::filesystem::create_symlink("f.txt", link);  // relative target
+  write_file_atomically(link, "c");
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_EQ(read_file(p), "c");
+  EXPECT_THROW(write_file_atomically(dir_.string(), "x"), Error);
+  EXPECT_THROW(check_output_path((dir_ / "nope" / "x").string()), Error);
+  EXPECT_THROW(check_output_path(dir_.string()), Error);
+  EXPECT_NO_THROW(check_output_path((dir_ / "new.json").string()));
+  EXPECT_NO_THROW(check_output_path("/dev/null"));
+  for (const auto& e : std::filesystem::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
+#include "core/limits.hpp"
 #include "core/file_util.hpp"
 #include "core/forward.hpp"
 #include "core/onnx_io.hpp"
@@ -73,6 +74,57 @@ TEST(OnnxRoundTrip, SaveIsAtomicAndLoadReadsTheFile) {
 }
 
 // Gemm with transB=0, alpha and beta: y = alpha * x B + beta * c.
+// Sizes are computed in 64 bits and checked against the memory budget
+// before anything is allocated.
+TEST(Limits, SizeArithmeticNeverOverflows) {
+  EXPECT_EQ(mul_or_neg(std::int64_t{1} << 40, std::int64_t{1} << 30), -1);
+  EXPECT_EQ(mul_or_neg(-1, 5), -1);
+  EXPECT_EQ(mul_or_neg(1 << 20, 1 << 20), std::int64_t{1} << 40);
+  EXPECT_EQ(add_or_neg(INT64_MAX, 1), -1);
+  EXPECT_EQ(Shape({65536, 65536, 65536}).size(), std::int64_t{1} << 48);
+  EXPECT_EQ(Shape({2147483647, 2147483647, 2147483647}).size(), -1);
+  // A dilation and a kernel of 65 536: a span of 2^32 cells does not fit 28.
+  EXPECT_THROW(window_output_size(28, 65536, 1, 0, 0, 65536), Error);
+  EXPECT_EQ(window_output_size(28, 3, 1, 65536, 65536, 1), 28 + 2 * 65536 - 2);
+  EXPECT_EQ(format_bytes(512), "512 B");
+  EXPECT_EQ(format_bytes(std::int64_t{3} << 30), "3 GiB");
+  EXPECT_EQ(format_bytes(-1), "more than 8 EiB");
+}
+
+TEST(Limits, TheMemoryBudgetRefusesBeforeAllocating) {
+  const std::int64_t saved = memory_budget();
+  set_memory_budget(std::int64_t{1} << 20);
+  try {
+    check_memory(std::int64_t{2} << 20, "the thing");
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "the thing needs 2 MiB, over the memory budget of 1 MiB (raise it with --max-memory MB or "
+              "TESSERA_MAX_MEMORY_MB)");
+  }
+  EXPECT_THROW(check_memory(-1, "an overflowed estimate"), Error);
+  EXPECT_NO_THROW(check_memory(1000, "small"));
+  // A Pad to 2000x2000 (48 MB with its table) is refused under 1 MiB.
+  OnnxBuilder b;
+  b.input({1, 1, 28, 28}).output("y");
+  b.int_initializer("pads", {0, 0, 986, 986, 0, 0, 986, 986});
+  b.node("Pad", {"input", "pads"}, {"p"}, "pad");
+  b.node("Flatten", {"p"}, {"y"});
+  try {
+    parse_onnx(b.bytes(), "m.onnx");
+    ADD_FAILURE() << "not refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("m.onnx: node 'pad' (Pad): the padded output [1,1,2000,2000]"),
+              std::string::npos)
+        << e.what();
+  }
+  set_memory_budget(saved);
+  EXPECT_NO_THROW(parse_onnx(b.bytes(), "m.onnx"));
+  EXPECT_THROW(set_memory_budget(0), Error);
+  EXPECT_THROW(parse_mebibytes("-3", "--max-memory"), Error);
+  EXPECT_EQ(parse_mebibytes("1.5", "--max-memory"), 3 << 19);
+}
+
 TEST(OnnxImport, GemmAttributesAreApplied) {
   OnnxBuilder b;
   b.input({1, 2}).output("y");

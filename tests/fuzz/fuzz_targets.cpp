@@ -12,7 +12,9 @@
 #include "core/error.hpp"
 #include "core/forward.hpp"
 #include "core/input_io.hpp"
+#include "core/limits.hpp"
 #include "core/onnx_io.hpp"
+#include "tests/fuzz/generators.hpp"
 
 namespace {
 
@@ -27,6 +29,14 @@ std::string as_file(const uint8_t* data, size_t size) {
 }
 
 }  // namespace
+
+// A memory budget well under libFuzzer's -rss_limit_mb (2048): whatever the
+// budget lets through must fit, and whatever is larger must be refused
+// before it is allocated.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  tessera::set_memory_budget(std::int64_t{512} << 20);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
@@ -48,8 +58,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const tessera::Error&) {
     }
     tessera::read_input_for(tessera::Shape({1, 4, 4}), path);
+#elif TESSERA_FUZZ_TARGET == 5  // shape arithmetic: structured models with extreme sizes
+    tessera::fuzz::Bytes b{data, size};
+    const tessera::Network net = tessera::parse_onnx(tessera::fuzz::shape_model(b), "shapes.onnx");
+    if (net.input_size() <= 100000) tessera::logits(net, tessera::Vector::Zero(net.input_size()));
+#elif TESSERA_FUZZ_TARGET == 6  // compressed IDX: the bytes gzipped, read with a model's item size and a range
+    const std::string gz = tessera::fuzz::gzipped(data, size);
+    const std::string path = as_file(reinterpret_cast<const uint8_t*>(gz.data()), gz.size());
+    const int64_t item = size > 0 ? 1 + data[0] % 64 : 4;
+    try {
+      tessera::read_idx_header(path);
+    } catch (const tessera::Error&) {
+    }
+    try {
+      tessera::read_idx(path, 0, 3, true, item);
+    } catch (const tessera::Error&) {
+    }
+    tessera::read_input_for(tessera::Shape({static_cast<int>(item)}), path, size > 1 ? data[1] % 4 : 0);
 #else
-#error "set TESSERA_FUZZ_TARGET to 1..4"
+#error "set TESSERA_FUZZ_TARGET to 1..6"
 #endif
   } catch (const tessera::Error&) {
   }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
 
@@ -12,7 +13,9 @@
 #include "core/file_util.hpp"
 #include "core/forward.hpp"
 #include "core/input_io.hpp"
+#include "core/limits.hpp"
 #include "core/onnx_io.hpp"
+#include "tests/fuzz/generators.hpp"
 
 namespace fs = std::filesystem;
 using namespace tessera;
@@ -97,4 +100,45 @@ TEST(FuzzRegressions, IdxHeadersThatDeclareWhatIsNotThereAreRefused) {
   // 369 million float items declared in 33 bytes: truncated, refused without
   // allocating them (the old reader reserved 5.6 GB first).
   EXPECT_THROW(read_idx(dir + "huge_declared_size_33_bytes.idx"), Error);
+}
+
+// The structured targets: the same bytes give the same model or gzipped file
+// as in the fuzzer, under the fuzzers' memory budget (512 MiB); each is read
+// or refused, and a refused one never costs more than a little memory.
+TEST(FuzzRegressions, ShapeModelsAreReadOrRefusedWithinTheBudget) {
+  const auto all = files("shapes");
+  EXPECT_GE(all.size(), 4u);
+  const std::int64_t saved = memory_budget();
+  set_memory_budget(std::int64_t{512} << 20);
+  for (const auto& f : all) {
+    const std::string bytes = read_file(f);
+    const long before = peak_rss_mb();
+    read_or_refuse(f, [&] {
+      fuzz::Bytes b{reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()};
+      const Network net = parse_onnx(fuzz::shape_model(b), f);
+      if (net.input_size() <= 100000) logits(net, Vector::Zero(net.input_size()));
+    });
+    EXPECT_LT(peak_rss_mb() - before, 1024) << f;
+  }
+  set_memory_budget(saved);
+}
+
+TEST(FuzzRegressions, GzippedIdxIsReadOrRefused) {
+  const auto all = files("gzidx");
+  EXPECT_GE(all.size(), 3u);
+  const fs::path tmp = fs::temp_directory_path() / ("tessera_gzidx_" + std::to_string(::getpid()) + ".gz");
+  for (const auto& f : all) {
+    const std::string bytes = read_file(f);
+    const std::string gz = fuzz::gzipped(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+    write_file_atomically(tmp.string(), gz);
+    const std::int64_t item = bytes.empty() ? 4 : 1 + static_cast<unsigned char>(bytes[0]) % 64;
+    const long before = peak_rss_mb();
+    read_or_refuse(f, [&] { read_idx_header(tmp.string()); });
+    read_or_refuse(f, [&] { read_idx(tmp.string(), 0, 3, true, item); });
+    read_or_refuse(f, [&] {
+      read_input_for(Shape({static_cast<int>(item)}), tmp.string(), bytes.size() > 1 ? bytes[1] % 4 : 0);
+    });
+    EXPECT_LT(peak_rss_mb() - before, 256) << f;
+  }
+  fs::remove(tmp);
 }

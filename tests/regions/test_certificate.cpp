@@ -1,6 +1,8 @@
 // The certificate of Theorem 3.1: last region, limit class, alpha*, box.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <cmath>
 
 #include "core/error.hpp"
@@ -59,6 +61,35 @@ TEST(Certificate, StaysFiniteForAlphaUpTo1e300) {
   EXPECT_NEAR(*c.alpha_star / 1e290, 1.0, 1e-14);
   EXPECT_TRUE(std::isfinite(*c.alpha_star));
   EXPECT_GE(confidence_at(Eigen::Vector2d(-1e140, 0), Eigen::Vector2d(1e-150, 0), 1e300), 0.999);
+}
+
+// Softmax along a ray from logit differences: finite, summing to 1 and
+// monotone up to t = 1e300 (the app's probability bars use it).
+TEST(SegmentConfidence, SoftmaxAlongARayIsMonotoneToTheEnd) {
+  // Class 0 wins for every t > 0 (largest c and w), class 1 loses only by a
+  // slope of 1e-13, class 2 has the smallest slope: p_0 rises, p_2 falls.
+  const Eigen::Vector3d c(1.0, -2.0, 0.3), w(1.0, 1.0 - 1e-13, 0.5);
+  double previous_conf = 0, previous_p2 = 1;
+  for (int e = -6; e <= 300; ++e) {
+    for (double m : {1.0, 2.5, 7.0}) {
+      const double t = m * std::pow(10.0, e);
+      if (!std::isfinite(t)) continue;
+      const Vector p = softmax_at(c, w, t);
+      ASSERT_TRUE(p.allFinite()) << t;
+      EXPECT_NEAR(p.sum(), 1.0, 1e-12) << t;
+      const double conf = confidence_at(c, w, t);
+      EXPECT_GE(conf, previous_conf) << "confidence decreased at t = " << t;
+      EXPECT_LE(p[2], previous_p2) << t;
+      EXPECT_NEAR(p.maxCoeff(), conf, 1e-12 * conf) << t;
+      previous_conf = conf;
+      previous_p2 = p[2];
+    }
+  }
+  EXPECT_EQ(previous_conf, 1.0);
+  // Overflowed logits share the probability instead of giving NaN.
+  const Vector inf = softmax(Eigen::Vector3d(std::numeric_limits<double>::infinity(), 1.0,
+                                             std::numeric_limits<double>::infinity()));
+  EXPECT_EQ(inf, Eigen::Vector3d(0.5, 0, 0.5));
 }
 
 TEST(Certificate, TiedLimitSharesTheConfidence) {

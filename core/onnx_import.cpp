@@ -34,6 +34,23 @@ std::int64_t numel(const Dims& d) {
   return n;
 }
 
+// An integer read from a constant tensor (stored as a double): clamped to
+// ±2^62 so that converting it is defined and later range checks refuse it
+// (NaN becomes -2^62).
+std::int64_t to_int(double v) {
+  constexpr double kLimit = 4611686018427387904.0;  // 2^62
+  if (!(v > -kLimit)) return -(std::int64_t{1} << 62);
+  if (!(v < kLimit)) return std::int64_t{1} << 62;
+  return static_cast<std::int64_t>(v);
+}
+
+std::vector<std::int64_t> to_ints(const std::vector<double>& values) {
+  std::vector<std::int64_t> out;
+  out.reserve(values.size());
+  for (double v : values) out.push_back(to_int(v));
+  return out;
+}
+
 std::string dims_str(const Dims& d) {
   std::string s = "[";
   for (size_t i = 0; i < d.size(); ++i) s += (i ? "," : "") + std::to_string(d[i]);
@@ -596,7 +613,7 @@ class Importer {
   std::vector<std::int64_t> axes_of(const onnx::NodeProto& n, int index) {
     if (has_input(n, 1)) {
       const ConstTensor& c = get_const(n, index, 1, "axes");
-      return std::vector<std::int64_t>(c.data.begin(), c.data.end());
+      return to_ints(c.data);
     }
     return attr_ints(n, "axes");
   }
@@ -674,7 +691,7 @@ class Importer {
           fail(n, index, "gathering from activations is supported only along axis 1 of a [1, n] tensor");
         std::vector<int> gather;
         for (double iv : idx.data) {
-          auto k = static_cast<std::int64_t>(iv);
+          auto k = to_int(iv);
           if (k < 0) k += data.dims[1];
           if (k < 0 || k >= data.dims[1]) fail(n, index, "index out of range");
           gather.push_back(static_cast<int>(k));
@@ -704,7 +721,7 @@ class Importer {
       c.dims.insert(c.dims.end(), data.c.dims.begin() + axis + 1, data.c.dims.end());
       for (std::int64_t o = 0; o < outer; ++o)
         for (double iv : idx.data) {
-          auto k = static_cast<std::int64_t>(iv);
+          auto k = to_int(iv);
           if (k < 0) k += len;
           if (k < 0 || k >= len) fail(n, index, "index " + std::to_string(static_cast<long long>(iv)) + " out of range");
           for (std::int64_t i = 0; i < inner; ++i) c.data.push_back(data.c.data[(o * len + k) * inner + i]);
@@ -791,7 +808,7 @@ class Importer {
       Dims d;
       std::int64_t infer = -1, known = 1;
       for (size_t i = 0; i < s.data.size(); ++i) {
-        auto v = static_cast<std::int64_t>(s.data[i]);
+        auto v = to_int(s.data[i]);
         if (v == 0 && !attr_int(n, "allowzero", 0)) {
           if (i >= in.size()) fail(n, index, "shape entry 0 copies a dimension that does not exist");
           v = in[i];
@@ -804,7 +821,8 @@ class Importer {
           fail(n, index, "negative dimension in the target shape");
         }
         d.push_back(v);
-        known *= v;
+        known = mul_or_neg(known, v);
+        if (known < 0) fail(n, index, "the target shape " + dims_str(d) + "... is too large");
       }
       if (infer >= 0) {
         if (known == 0 || numel(in) % known != 0) fail(n, index, "cannot infer -1 for " + dims_str(in));
@@ -873,7 +891,7 @@ class Importer {
       double value = attr_float(n, "value", 0.0);
       if (has_input(n, 1)) {
         const ConstTensor& p = get_const(n, index, 1, "pads");
-        pads.assign(p.data.begin(), p.data.end());
+        pads = to_ints(p.data);
         if (has_input(n, 2)) {
           const ConstTensor& v = get_const(n, index, 2, "constant_value");
           value = v.data.empty() ? 0.0 : v.data[0];
@@ -889,7 +907,7 @@ class Importer {
         const auto k = static_cast<std::int64_t>(a.data.size());
         if (static_cast<std::int64_t>(pads.size()) != 2 * k) fail(n, index, "pads do not match axes");
         for (std::int64_t i = 0; i < k; ++i) {
-          auto ax = static_cast<std::int64_t>(a.data[i]);
+          auto ax = to_int(a.data[i]);
           if (ax < 0) ax += r;
           if (ax < 0 || ax >= r) fail(n, index, "axis out of range");
           full[ax] = pads[i];
@@ -916,6 +934,7 @@ class Importer {
       if (numel(out) <= 0) fail(n, index, "padded shape " + dims_str(out) + " is empty or too large");
       reserve(n, index, numel(out), 4 + 8, "the padded output " + dims_str(out));
       std::vector<int> gather(static_cast<size_t>(numel(out)));
+      const bool edge = mode == "edge", reflect = mode == "reflect";
       Dims pos(r, 0);
       for (auto& g : gather) {
         std::int64_t src = 0;
@@ -924,13 +943,13 @@ class Importer {
           std::int64_t c = pos[i] - pads[i];
           const std::int64_t d = x.dims[i];
           if (c < 0 || c >= d) {
-            if (mode == "edge") {
+            if (edge) {
               c = std::clamp<std::int64_t>(c, 0, d - 1);
-            } else if (mode == "reflect" && d > 1) {
+            } else if (reflect && d > 1) {
               const std::int64_t period = 2 * (d - 1);
               c = ((c % period) + period) % period;
               if (c >= d) c = period - c;
-            } else if (mode == "reflect") {
+            } else if (reflect) {
               c = 0;
             } else {
               inside = false;

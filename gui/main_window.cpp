@@ -67,7 +67,13 @@ MainWindow::MainWindow() {
   connect(&ray_watcher_, &QFutureWatcher<std::shared_ptr<RayView>>::finished, this, &MainWindow::onRayFinished);
   progress_timer_.setInterval(200);
   connect(&progress_timer_, &QTimer::timeout, this, [this] {
-    if (found_) progress_->setFormat(QString("%1 regions").arg(found_->load()));
+    if (!found_) return;
+    // Inside one layer's cut of one cell no region is finished yet: show the cut.
+    const std::size_t pieces = cut_pieces_ ? cut_pieces_->load() : 0;
+    if (found_->load() == 0 && pieces > 0)
+      progress_->setFormat(QString("cutting: %1 pieces").arg(pieces));
+    else
+      progress_->setFormat(QString("%1 regions").arg(found_->load()));
   });
 }
 
@@ -389,6 +395,7 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   watcher_.waitForFinished();
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   found_ = std::make_shared<std::atomic<std::size_t>>(0);
+  cut_pieces_ = std::make_shared<std::atomic<std::size_t>>(0);
   computed_ = window;
   progress_->setVisible(true);
   cancel_button_->setVisible(true);
@@ -398,11 +405,13 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   const Plane2d plane = frame_.plane;
   auto cancel = cancel_;
   auto found = found_;
-  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found]() -> std::shared_ptr<Slice2d> {
+  auto pieces = cut_pieces_;
+  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces]() -> std::shared_ptr<Slice2d> {
     SliceOptions o;
     o.cancel = cancel.get();
     o.max_regions = 50000;
     o.progress = [found](std::size_t n) { found->store(n); };
+    o.cut_progress = [pieces](const SliceOptions::CutProgress& p) { pieces->store(p.pieces); };
     try {
       return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, window, o));
     } catch (const std::exception& e) {

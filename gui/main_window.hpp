@@ -115,6 +115,7 @@ class MainWindow : public QMainWindow {
   QTimer view_timer_;
 
   std::shared_ptr<std::atomic<bool>> cancel_;
+  std::shared_ptr<std::atomic<std::size_t>> cut_pieces_;  // pieces of the cut in progress
   std::shared_ptr<std::atomic<std::size_t>> found_;
   QFutureWatcher<std::shared_ptr<Slice2d>> watcher_;
   QFutureWatcher<std::shared_ptr<RayView>> ray_watcher_;

@@ -36,6 +36,16 @@ struct Bytes {
 // operators (Conv, MaxPool, AveragePool, Pad, Concat of constants,
 // Reshape, Flatten, Transpose) whose sizes, pads, strides and dilations come
 // from the fuzzer, often extreme.
+// The product of the dims, saturating at INT64_MAX (0 for a negative one).
+inline int64_t product(std::initializer_list<int64_t> dims) {
+  int64_t r = 1;
+  for (int64_t d : dims) {
+    if (d < 0) return 0;
+    if (__builtin_mul_overflow(r, d, &r)) return INT64_MAX;
+  }
+  return r;
+}
+
 inline std::string shape_model(Bytes& b) {
   onnx::ModelProto m;
   m.set_ir_version(7);
@@ -83,7 +93,7 @@ inline std::string shape_model(Bytes& b) {
     const uint32_t op = b.u8() % 8;
     if (op == 0) {  // Conv
       const int64_t co = b.i64(), ci = 1 + b.u8() % 4, kh = b.i64(), kw = b.i64();
-      constant(w, {co, ci, kh, kw}, false, co * ci * kh * kw);
+      constant(w, {co, ci, kh, kw}, false, product({co, ci, kh, kw}));
       n->set_op_type("Conv");
       n->add_input(cur);
       n->add_input(w);

@@ -103,13 +103,13 @@ TEST(FuzzRegressions, IdxHeadersThatDeclareWhatIsNotThereAreRefused) {
 }
 
 // The structured targets: the same bytes give the same model or gzipped file
-// as in the fuzzer, under the fuzzers' memory budget (512 MiB); each is read
+// as in the fuzzer, under the fuzzers' memory budget (64 MiB); each is read
 // or refused, and a refused one never costs more than a little memory.
 TEST(FuzzRegressions, ShapeModelsAreReadOrRefusedWithinTheBudget) {
   const auto all = files("shapes");
   EXPECT_GE(all.size(), 4u);
   const std::int64_t saved = memory_budget();
-  set_memory_budget(std::int64_t{512} << 20);
+  set_memory_budget(std::int64_t{64} << 20);
   for (const auto& f : all) {
     const std::string bytes = read_file(f);
     const long before = peak_rss_mb();
@@ -118,7 +118,7 @@ TEST(FuzzRegressions, ShapeModelsAreReadOrRefusedWithinTheBudget) {
       const Network net = parse_onnx(fuzz::shape_model(b), f);
       if (net.input_size() <= 100000) logits(net, Vector::Zero(net.input_size()));
     });
-    EXPECT_LT(peak_rss_mb() - before, 1024) << f;
+    EXPECT_LT(peak_rss_mb() - before, 256) << f;
   }
   set_memory_budget(saved);
 }

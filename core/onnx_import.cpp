@@ -408,6 +408,9 @@ class Importer {
     const ConstTensor& c = get_const(n, index, k, role);
     if (c.integer)
       fail(n, index, std::string(role) + " is an integer tensor; weights and biases must be float or double");
+    // An empty weight of a huge declared shape (0 x 2^34) would make every
+    // copy loop over its empty columns.
+    if (numel(c.dims) == 0) fail(n, index, std::string(role) + " " + dims_str(c.dims) + " is empty");
     return c;
   }
   const ConstTensor& get_const(const onnx::NodeProto& n, int index, int k, const char* role) {

@@ -126,6 +126,17 @@ int main(int argc, char** argv) {
       app.exit(status);
     });
   };
+  // A slice with no region at all (a CNN layer that cuts one cell into more
+  // pieces than the app's region cap): the picture shows why; exit 4.
+  QObject::connect(&window, &MainWindow::sliceFailed, &window, [&](const QString& why) {
+    if (done) return;
+    done = true;
+    std::fprintf(stderr, "tessera-gui: no regions: %s\n", why.toLocal8Bit().constData());
+    QTimer::singleShot(300, &window, [&] {
+      finish(window.grab().toImage());
+      app.exit(status ? status : 4);
+    });
+  });
   QObject::connect(&window, &MainWindow::sliceReady, &window, [&] {
     if (done) return;
     if (parser.isSet("compare")) {

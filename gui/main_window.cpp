@@ -430,6 +430,7 @@ void MainWindow::onSliceFinished() {
   if (!s) return;
   if (s->polygons.empty()) {
     status_->setText(QString("No regions: %1").arg(QString::fromStdString(s->stop_reason)));
+    Q_EMIT sliceFailed(QString::fromStdString(s->stop_reason));
     return;
   }
   slice_ = s;

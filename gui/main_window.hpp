@@ -66,6 +66,9 @@ class MainWindow : public QMainWindow {
 
  Q_SIGNALS:
   void sliceReady();
+  // The slice ended without a single region (stopped inside a layer's cut,
+  // cancelled, or an error): why.
+  void sliceFailed(const QString& why);
   void rayReady();
 
  private:

@@ -118,6 +118,17 @@ TEST_F(GuiSmoke, ImageModelSlicedThroughAnInput) {
   check_against_cli(j, "data/models/mnist_mlp.onnx", "--input data/inputs/seven.pgm --seed 1");
 }
 
+// Through a digit, the first layer of the CNN cuts the window into more
+// pieces than the app's region cap: the slice stops inside that cut and the
+// app says why (before: it waited for the slice forever).
+TEST_F(GuiSmoke, ASliceThatStopsInsideACutSaysWhyAndEnds) {
+  const std::string png = dir_ / "cnn.png";
+  const Result r = sh(gui("data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --screenshot " + png));
+  EXPECT_EQ(r.status, 4) << r.out;
+  EXPECT_NE(r.out.find("no regions: stopped at 50000 regions"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::filesystem::exists(png));
+}
+
 TEST_F(GuiSmoke, LogitSurfaceHasAFacetPerClassCell) {
   const std::string png = dir_ / "surface.png", report = dir_ / "surface.json";
   const Result r = sh(gui("data/models/toy2d.onnx --view 3d --screenshot " + png + " --report " + report));

@@ -186,7 +186,11 @@ class Importer {
  private:
   [[noreturn]] void fail(const onnx::NodeProto& n, int index, const std::string& why) const {
     const std::string name = n.name().empty() ? "#" + std::to_string(index) : n.name();
-    throw Error(source_ + ": node '" + name + "' (" + n.op_type() + "): " + why);
+    // A NetworkBuilder error names its node again ("node 'x' (Conv2d): ..."):
+    // keep only what it says.
+    std::string what = why;
+    if (what.rfind("node '", 0) == 0 && what.find("): ") != std::string::npos) what = what.substr(what.find("): ") + 3);
+    throw Error(source_ + ": node '" + name + "' (" + n.op_type() + "): " + what);
   }
 
   // Counts `values` more values of `bytes_each` bytes that the model will

@@ -221,6 +221,26 @@ TEST(EvalCli, WritesTheTableInEveryFormatAndPlots) {
   fs::remove_all(dir);
 }
 
+// `--out-dist file:PATH --count N` reads only the N items it uses: a file
+// whose header declares a million items but that holds ten is fine for
+// --count 10 (the whole file used to be read, and refused as truncated).
+TEST(EvalCli, OutDistributionFilesAreReadOnlyAsFarAsCount) {
+  const std::string dir = temp_dir("outdist");
+  fs::create_directories(dir);
+  std::string idx = {0, 0, 0x08, 2, 0, 0x0f, 0x42, 0x40, 0, 0, 0, 2};  // 1 000 000 items of 2 values
+  for (int i = 0; i < 20; ++i) idx += static_cast<char>(i * 12);
+  std::ofstream(dir + "/far.idx", std::ios::binary) << idx;
+  const Result r = tessera("eval data/models/trained/moons_plain.onnx --data moons --count 10 --out-dist file:" + dir +
+                           "/far.idx --json - --progress off");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("far.idx"), std::string::npos) << r.out.substr(0, 400);
+  const Result more = tessera("eval data/models/trained/moons_plain.onnx --data moons --count 11 --out-dist file:" +
+                              dir + "/far.idx --progress off");
+  EXPECT_EQ(more.status, 1);
+  EXPECT_NE(more.err.find("truncated IDX"), std::string::npos) << more.err;
+  fs::remove_all(dir);
+}
+
 TEST(EvalCli, BadCallsAreOneLineErrors) {
   expect_failure("eval --data moons", 2, {"at least one MODEL.onnx"});
   expect_failure("eval data/models/mnist_mlp.onnx --data moons", 1, {"takes inputs of shape", "but moons holds 2"});

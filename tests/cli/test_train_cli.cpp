@@ -241,6 +241,36 @@ TEST(EvalCli, OutDistributionFilesAreReadOnlyAsFarAsCount) {
   fs::remove_all(dir);
 }
 
+// --train-limit N reads only the first N training items: the training
+// files below declare a million images but hold ten.
+TEST(TrainCli, TrainLimitReadsOnlyThoseItems) {
+  const std::string dir = temp_dir("trainlimit"), out = temp_dir("trainlimit_run");
+  fs::create_directories(dir);
+  auto idx = [](std::vector<int> dims, int present) {
+    std::string b = {0, 0, 0x08, static_cast<char>(dims.size())};
+    for (int d : dims)
+      for (int k = 3; k >= 0; --k) b += static_cast<char>((d >> (8 * k)) & 0xff);
+    std::int64_t item = 1;
+    for (size_t i = 1; i < dims.size(); ++i) item *= dims[i];
+    for (std::int64_t i = 0; i < present * item; ++i) b += static_cast<char>(dims.size() == 1 ? i % 2 : (i * 37) % 256);
+    return b;
+  };
+  std::ofstream(dir + "/train-images-idx3-ubyte", std::ios::binary) << idx({1000000, 4, 4}, 10);
+  std::ofstream(dir + "/train-labels-idx1-ubyte", std::ios::binary) << idx({1000000}, 10);
+  std::ofstream(dir + "/t10k-images-idx3-ubyte", std::ios::binary) << idx({6, 4, 4}, 6);
+  std::ofstream(dir + "/t10k-labels-idx1-ubyte", std::ios::binary) << idx({6}, 6);
+  const Result r = tessera("train --data idx:" + dir + " --train-limit 10 --model mlp:4 --epochs 1 --batch-size 5 --out " +
+                           out + " --progress off --quiet");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/model.onnx"));
+  const Result all = tessera("train --data idx:" + dir + " --model mlp:4 --epochs 1 --out " + out + "2 --progress off");
+  EXPECT_EQ(all.status, 1);
+  EXPECT_NE(all.err.find("truncated IDX"), std::string::npos) << all.err;
+  fs::remove_all(dir);
+  fs::remove_all(out);
+  fs::remove_all(out + "2");
+}
+
 TEST(EvalCli, BadCallsAreOneLineErrors) {
   expect_failure("eval --data moons", 2, {"at least one MODEL.onnx"});
   expect_failure("eval data/models/mnist_mlp.onnx --data moons", 1, {"takes inputs of shape", "but moons holds 2"});

@@ -21,24 +21,52 @@ namespace tessera::cli {
 namespace {
 
 
-nlohmann::json opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
+nlohmann::json opt(const std::optional<double>& v) {
+  return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+nlohmann::json opt(const Finding<double>& v) { return opt(v.value); }
 
-nlohmann::json certificate_json(const Certificate& c) {
+// Fields a limit kept the walk from establishing (JSON null for them).
+std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& o) {
+  std::vector<std::string> u;
+  if (!c.last_region_found)
+    for (const char* f : {"last_region_alpha", "last_region_hash", "limit_class", "limit_confidence", "limit_ties", "limit_logits"})
+      u.push_back(f);
+  if (!c.alpha_star.known) u.push_back("alpha_star");
+  if (!c.first_alpha.known) u.push_back("first_alpha");
+  if (o.has_box && c.box_exit_alpha) {
+    if (!c.max_confidence_in_box.known) u.push_back("max_confidence_in_box");
+    if (!c.first_alpha_in_box.known) u.push_back("first_alpha_in_box");
+  }
+  if (!c.segments) u.push_back("segments");
+  return u;
+}
+
+nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
   nlohmann::json j;
   if (c.input >= 0) j["input_index"] = c.input;
   j["complete"] = c.complete;
   if (!c.complete) j["stop_reason"] = describe_stop(c.stop_reason);
-  j["segments"] = c.segments;
+  j["method"] = c.full ? "full" : "from-infinity";
+  j["unknown"] = unknown_fields(c, o);
+  j["segments"] = c.segments ? nlohmann::json(*c.segments) : nlohmann::json(nullptr);
+  j["regions_visited"] = {{"total", c.regions_visited},
+                          {"from_infinity", c.regions_from_infinity},
+                          {"box", c.regions_box},
+                          {"middle", c.regions_middle}};
   j["predicted_class"] = c.predicted_class;
   j["confidence_at_input"] = c.confidence_at_input;
-  j["last_region_alpha"] = c.complete ? nlohmann::json(c.last_region_alpha) : nlohmann::json(nullptr);
-  j["last_region_hash"] = c.complete ? nlohmann::json(hash_to_hex(c.last_region_hash)) : nlohmann::json(nullptr);
-  j["limit_class"] = c.complete ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
-  j["limit_confidence"] = c.complete ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
-  j["limit_ties"] = c.limit_ties;
-  j["limit_logits"] = c.complete ? to_json(c.limit_logits) : nlohmann::json(nullptr);
-  j["bias_free_residual"] = c.bias_free_residual;
+  const bool f = c.last_region_found;
+  j["last_region_alpha"] = f ? opt(std::optional<double>(c.last_region_alpha)) : nlohmann::json(nullptr);
+  j["last_region_hash"] = f ? nlohmann::json(hash_to_hex(c.last_region_hash)) : nlohmann::json(nullptr);
+  j["limit_class"] = f ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
+  j["limit_confidence"] = f ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
+  j["limit_ties"] = f ? nlohmann::json(c.limit_ties) : nlohmann::json(nullptr);
+  j["limit_is_tie"] = f ? nlohmann::json(c.limit_ties > 1) : nlohmann::json(nullptr);
+  j["limit_logits"] = f ? to_json(c.limit_logits) : nlohmann::json(nullptr);
+  j["bias_free_residual"] = f ? nlohmann::json(c.bias_free_residual) : nlohmann::json(nullptr);
   j["alpha_star"] = opt(c.alpha_star);
+  j["alpha_star_times_max_abs_x"] = opt(c.alpha_star_times_max_abs);
   j["first_alpha"] = opt(c.first_alpha);
   j["box_entry_alpha"] = opt(c.box_entry_alpha);
   j["box_exit_alpha"] = opt(c.box_exit_alpha);
@@ -47,29 +75,54 @@ nlohmann::json certificate_json(const Certificate& c) {
   return j;
 }
 
-std::string alpha_text(const std::optional<double>& v) { return v ? fmt(*v, 6) : "never"; }
+std::string alpha_text(const Finding<double>& v) {
+  if (!v.known) return "unknown";
+  if (!v.value) return "never";
+  if (std::isinf(*v.value)) return "beyond the range of doubles";
+  return fmt(*v.value, 6);
+}
+
+std::string regions_text(const Certificate& c) {
+  std::ostringstream out;
+  if (c.full) {
+    out << (c.segments ? std::to_string(*c.segments) : std::to_string(c.regions_visited) + " (walk stopped)")
+        << " regions crossed (full walk)";
+  } else {
+    out << c.regions_visited << " regions computed: " << c.regions_from_infinity << " from infinity, " << c.regions_box
+        << " in the box, " << c.regions_middle << " in the middle";
+    if (c.segments) out << " (all " << *c.segments << " on the ray)";
+  }
+  return out.str();
+}
 
 void describe(std::ostringstream& out, const Certificate& c, const CertifyOptions& o) {
   out << "at alpha = 1   class " << c.predicted_class << ", confidence " << fmt(c.confidence_at_input) << "\n";
-  out << "ray            alpha*x from alpha = " << fmt(o.alpha0) << ": " << c.segments << " regions crossed\n";
-  if (!c.complete) {
-    out << "last region    NOT REACHED: " << describe_stop(c.stop_reason) << "\n";
+  out << "ray            alpha*x from alpha = " << fmt(o.alpha0) << ": " << regions_text(c) << "\n";
+  if (!c.complete) out << "PARTIAL        " << describe_stop(c.stop_reason) << "; fields it could not establish say unknown\n";
+  if (!c.last_region_found) {
+    out << "last region    unknown (not reached)\n";
   } else {
     out << "last region    entered at alpha = " << fmt(c.last_region_alpha, 8) << " (pattern " << hash_to_hex(c.last_region_hash)
         << "); no unit changes sign after it\n";
-    out << "limit          class " << c.limit_class << ", confidence " << fmt(c.limit_confidence);
-    if (c.limit_ties > 1) out << " (" << c.limit_ties << " classes tie in V*x)";
+    out << "limit          ";
+    if (c.limit_ties > 1)
+      out << "tie: " << c.limit_ties << " classes share the largest slope of V*x; confidence " << fmt(c.limit_confidence)
+          << " (class " << c.limit_class << " has the largest offset)";
+    else
+      out << "class " << c.limit_class << ", confidence " << fmt(c.limit_confidence);
     out << "   [V*x = bias-free network at x, residual " << fmt(c.bias_free_residual, 2) << "]\n";
   }
-  out << "threshold " << fmt(o.threshold) << "  confidence >= t for every alpha >= alpha* = " << alpha_text(c.alpha_star)
-      << "; first reached at alpha = " << alpha_text(c.first_alpha) << "\n";
+  out << "threshold " << fmt(o.threshold) << "  confidence >= t for every alpha >= alpha* = " << alpha_text(c.alpha_star);
+  if (c.alpha_star && std::isinf(*c.alpha_star)) out << " (alpha* * max|x| = " << fmt(*c.alpha_star_times_max_abs, 6) << ")";
+  out << "; first reached at alpha = " << alpha_text(c.first_alpha) << "\n";
   if (o.has_box) {
     const std::string box = "[" + fmt(o.box_lo) + ", " + fmt(o.box_hi) + "]^d";
     if (!c.box_exit_alpha) {
       out << "box " << box << "  the ray never lies inside it\n";
     } else {
+      const auto& m = c.max_confidence_in_box;
       out << "box " << box << "  inside for alpha in [" << fmt(*c.box_entry_alpha) << ", " << fmt(*c.box_exit_alpha)
-          << "]; largest confidence inside " << fmt(*c.max_confidence_in_box) << "; threshold reached inside at "
+          << "]; largest confidence inside " << (m ? fmt(*m) : std::string("unknown")) << "; threshold reached inside at "
           << alpha_text(c.first_alpha_in_box) << "\n";
     }
   }
@@ -90,10 +143,12 @@ int run_certify(const std::vector<std::string>& args) {
       "threshold,t", po::value<double>()->default_value(0.999), "confidence threshold t in (0, 1)")(
       "box", po::value<std::string>(), "box lo:hi for the bounded-domain report, or none "
                                         "(default: 0:1 for image models, none otherwise)")(
+      "full", "walk every region from alpha0 up instead of the three parts (from infinity, the box, the middle): "
+              "slower, but counts the regions on the ray (segments, histogram)")(
       "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)");
   po::options_description advanced("Advanced");
   advanced.add_options()("alpha0", po::value<double>()->default_value(1e-6), "start of the ray (> 0)")(
-      "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after this many regions")(
+      "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after computing this many regions")(
       "threads", po::value<int>()->default_value(0), "threads for sets (0: all cores)")(
       "no-progress", "same as --progress off")(
       "output,o", po::value<std::string>(), "write the report to this file (atomically)");
@@ -112,6 +167,7 @@ int run_certify(const std::vector<std::string>& args) {
   o.threshold = vm["threshold"].as<double>();
   o.alpha0 = vm["alpha0"].as<double>();
   o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
+  o.full = vm.count("full") > 0;
   o.traversal.cancel = stop_flag();
   {
     const BoxOption box = parse_box(vm, net.input_shape().is_image());
@@ -164,7 +220,7 @@ int run_certify(const std::vector<std::string>& args) {
   if (single) {
     const Certificate c = certify(net, X.col(0), o);
     if (vm.count("json")) {
-      nlohmann::json j = certificate_json(c);
+      nlohmann::json j = certificate_json(c, o);
       j["model"] = net.source;
       j["input"] = source;
       j["threshold"] = o.threshold;
@@ -202,8 +258,11 @@ int run_certify(const std::vector<std::string>& args) {
     j["set_complete"] = whole_set;
     j["requested"] = X.cols();
     if (!whole_set) j["stop_reason"] = partial;
+    j["method"] = o.full ? "full" : "from-infinity";
     j["summary"] = {{"count", s.count},
                     {"complete", s.complete},
+                    {"last_region_found", s.last_region_found},
+                    {"ties", s.ties},
                     {"with_alpha_star", s.with_alpha_star},
                     {"median_alpha_star", num(s.median_alpha_star)},
                     {"with_first_alpha", s.with_first_alpha},
@@ -213,19 +272,27 @@ int run_certify(const std::vector<std::string>& args) {
                     {"median_max_confidence_in_box", num(s.median_max_confidence_in_box)},
                     {"fraction_limit_is_prediction", num(s.fraction_limit_is_prediction)},
                     {"mean_limit_confidence", num(s.mean_limit_confidence)},
+                    {"with_segments", s.with_segments},
                     {"median_segments", num(s.median_segments)},
                     {"mean_segments", num(s.mean_segments)},
                     {"max_segments", s.max_segments},
                     {"segment_histogram_log2", s.segment_histogram},
+                    {"median_regions_visited", num(s.median_regions_visited)},
+                    {"mean_regions_visited", num(s.mean_regions_visited)},
+                    {"median_regions_from_infinity", num(s.median_regions_from_infinity)},
+                    {"median_regions_box", num(s.median_regions_box)},
+                    {"median_regions_middle", num(s.median_regions_middle)},
                     {"max_bias_free_residual", s.max_bias_free_residual}};
     j["certificates"] = nlohmann::json::array();
-    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(c));
+    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(c, o));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model                 " << net.source << "\ninputs                " << source << "\n";
     if (!whole_set) out << "PARTIAL               " << partial << "\n";
     out << "threshold             " << fmt(o.threshold) << "\n"
-        << "certified             " << s.complete << " of " << s.count << " reached their last region\n"
+        << "certified             " << s.complete << " of " << s.count << " complete; " << s.last_region_found
+        << " reached their last region\n"
+        << "ties in the limit     " << s.ties << " rays end in a tie of classes (limit confidence < 1)\n"
         << "limit = prediction    " << text(100 * s.fraction_limit_is_prediction)
         << " % (limit class equals the class at alpha = 1)\n"
         << "mean limit confidence " << text(s.mean_limit_confidence) << "\n"
@@ -235,11 +302,17 @@ int run_certify(const std::vector<std::string>& args) {
       out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside [" << fmt(o.box_lo) << ", "
           << fmt(o.box_hi) << "]^d; median first alpha " << text(s.median_first_alpha_in_box)
           << "; median largest confidence inside " << text(s.median_max_confidence_in_box) << "\n";
-    out << "regions crossed       median " << fmt(s.median_segments) << ", mean " << fmt(s.mean_segments) << ", max "
-        << s.max_segments << "\nhistogram             ";
-    for (size_t i = 0; i < s.segment_histogram.size(); ++i)
-      if (s.segment_histogram[i]) out << "[" << (1u << i) << "," << (2u << i) << "):" << s.segment_histogram[i] << "  ";
-    out << "\nbias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
+    out << "regions computed      median " << text(s.median_regions_visited) << " per ray (from infinity "
+        << text(s.median_regions_from_infinity) << ", box " << text(s.median_regions_box) << ", middle "
+        << text(s.median_regions_middle) << ")\n";
+    if (o.full) {
+      out << "regions crossed       median " << text(s.median_segments) << ", mean " << text(s.mean_segments) << ", max "
+          << s.max_segments << "\nhistogram             ";
+      for (size_t i = 0; i < s.segment_histogram.size(); ++i)
+        if (s.segment_histogram[i]) out << "[" << (1ull << i) << "," << (2ull << i) << "):" << s.segment_histogram[i] << "  ";
+      out << "\n";
+    }
+    out << "bias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
   }
   emit(out.str(), output);
   return whole_set && s.complete == s.count ? kOk : kIncomplete;

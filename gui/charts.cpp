@@ -94,7 +94,7 @@ void ConfidenceChart::paintEvent(QPaintEvent*) {
   const Certificate& c = ray_->certificate;
   p.setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
   p.drawLine(QPointF(r.left(), r.bottom() - ray_->threshold * r.height()), QPointF(r.right(), r.bottom() - ray_->threshold * r.height()));
-  if (c.complete) {
+  if (c.last_region_found) {
     p.setPen(QPen(QColor(0, 120, 0), 1.5, Qt::DashLine));
     const double x = xOf(c.last_region_alpha, r);
     p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));

@@ -152,7 +152,7 @@ void CompareWindow::pickPoint(double u, double v) {
     }
     p->chart->setRay(p->ray.get());
     if (p->slice) p->scene->setHighlight(*p->slice, polygon_at(*p->slice, u, v));
-    if (p->ray && p->ray->certificate.complete)
+    if (p->ray && p->ray->certificate.last_region_found)
       p->title->setText(QString("%1 — limit confidence %2, α* %3")
                             .arg(p->name)
                             .arg(p->ray->certificate.limit_confidence, 0, 'f', 4)

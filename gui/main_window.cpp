@@ -578,7 +578,7 @@ void MainWindow::onRayFinished() {
   slider_->setEnabled(true);
   const Certificate& c = ray_->certificate;
   QString t = QString("ray: %1 regions from α = 0.01").arg(ray_->traversal.segments.size());
-  if (c.complete) {
+  if (c.last_region_found) {
     t += QString("; last region from α = %1, limit class %2, limit confidence %3").arg(c.last_region_alpha, 0, 'g', 4).arg(c.limit_class).arg(c.limit_confidence, 0, 'f', 4);
     if (c.alpha_star) t += QString("; α* = %1").arg(*c.alpha_star, 0, 'g', 4);
   }

@@ -206,11 +206,9 @@ RayView make_ray(const Network& net, const Vector& x, double threshold, std::siz
   c.alpha0 = 1e-2;
   c.traversal.max_segments = max_segments;
   c.traversal.cancel = cancel;
-  r.certificate = certify(net, x, c);
-  TraversalOptions t;
-  t.max_segments = max_segments;
-  t.cancel = cancel;
-  r.traversal = traverse_ray(net, x, c.alpha0, t);
+  // One walk for both: the chart needs every region, and the certificate
+  // is read off the same regions.
+  r.certificate = certify(net, x, c, &r.traversal);
   return r;
 }
 

@@ -1,7 +1,10 @@
 #include "regions/certificate.hpp"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -10,8 +13,32 @@
 namespace tessera {
 
 namespace {
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
+using Interval = std::pair<double, double>;
+
+// Merges the confident intervals of ascending segments, as one list of
+// disjoint intervals: an interval that starts where (or before) the
+// previous one ends extends it.
+void merge_into(std::vector<Interval>& merged, const std::vector<Interval>& next) {
+  for (const Interval& iv : next)
+    if (merged.empty() || iv.first > merged.back().second)
+      merged.push_back(iv);
+    else
+      merged.back().second = std::max(merged.back().second, iv.second);
 }
+
+// Walking down: the confident chain that reaches +inf starts at `chain`;
+// the intervals of the segment below extend it when they reach it (the
+// merge rule of merge_into, read backwards).
+void extend_chain(double& chain, const std::vector<Interval>& ivs) {
+  for (auto it = ivs.rbegin(); it != ivs.rend(); ++it) {
+    if (it->second < chain) break;
+    chain = std::min(chain, it->first);
+  }
+}
+
+}  // namespace
 
 std::string CertifyOptions::validate() const {
   if (!(threshold > 0 && threshold < 1)) return "the threshold must lie strictly between 0 and 1";
@@ -30,11 +57,13 @@ Network bias_free(const Network& net) {
   return g;
 }
 
-Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o) {
+Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o, LineTraversal* full_ray) {
   if (const std::string why = o.validate(); !why.empty()) throw Error("certify: " + why);
   check_input(x, net.input_size(), "input");
-  if (x.isZero(0.0)) throw Error("input: is the zero vector, so the ray alpha*x does not move");
+  if (x.isZero(0.0))
+    throw Error("input: is the zero vector (or every value underflowed to 0), so the ray alpha*x does not move");
   Certificate cert;
+  cert.full = o.full || full_ray;
   {
     const Vector z = logits(net, x);
     Eigen::Index k;
@@ -42,69 +71,210 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
     cert.predicted_class = static_cast<int>(k);
     cert.confidence_at_input = softmax(z)[k];
   }
-  const LineTraversal tr = traverse_ray(net, x, o.alpha0, o.traversal);
-  cert.segments = tr.segments.size();
-  cert.complete = tr.complete;
-  cert.stop_reason = tr.stop_reason;
 
-  // Threshold: union of the confident intervals of every segment.
-  std::vector<std::pair<double, double>> confident;
-  for (const LineSegment& s : tr.segments)
-    for (const auto& iv : confident_intervals(s.logit_c, s.logit_w, s.t_begin, s.t_end, o.threshold))
-      if (confident.empty() || iv.first > confident.back().second)
-        confident.push_back(iv);
-      else
-        confident.back().second = std::max(confident.back().second, iv.second);
-  if (!confident.empty() && std::isfinite(confident.front().first)) cert.first_alpha = confident.front().first;
+  // The ray is walked along u = x / 2^e with max|u_i| in [1, 2): a power of
+  // two, so for x of ordinary size every number below is the same as for x
+  // itself (alpha' = alpha 2^e, alpha' u = alpha x exactly), while inputs
+  // of order 1e-310 or 1e300 keep full precision and the same limit.
+  cert.input_max_abs = x.cwiseAbs().maxCoeff();
+  const int e = std::ilogb(cert.input_max_abs);
+  const Vector u = x.unaryExpr([e](double v) { return std::ldexp(v, -e); });
+  const double a0 = std::max(std::ldexp(o.alpha0, e), DBL_TRUE_MIN);
+  const double u_max_abs = u.cwiseAbs().maxCoeff();
+  auto to_alpha = [&](double a) { return a == a0 ? o.alpha0 : std::ldexp(a, -e); };
+  auto alpha_finding = [&](const Finding<double>& f) {
+    return f.value ? Finding<double>::at(to_alpha(*f.value)) : f;
+  };
 
-  if (tr.complete) {
-    const LineSegment& last = tr.segments.back();
-    cert.last_region_alpha = last.t_begin;
+  // The box, for u: alpha' u in [lo, hi]^d.
+  bool in_box = false;
+  double enter = a0, leave = -kInf;
+  if (o.has_box && !o.limit_only) {
+    leave = kInf;
+    for (Eigen::Index i = 0; i < u.size(); ++i) {
+      const double ui = u[i];
+      if (ui > 0) {
+        enter = std::max(enter, o.box_lo / ui);
+        leave = std::min(leave, o.box_hi / ui);
+      } else if (ui < 0) {
+        enter = std::max(enter, o.box_hi / ui);
+        leave = std::min(leave, o.box_lo / ui);
+      } else if (!(o.box_lo <= 0 && 0 <= o.box_hi)) {
+        leave = -kInf;
+      }
+    }
+    in_box = enter <= leave;
+    if (in_box) {
+      cert.box_entry_alpha = to_alpha(enter);
+      cert.box_exit_alpha = to_alpha(leave);
+    }
+  }
+
+  TraversalOptions base = o.traversal;
+  base.until = nullptr;
+  const Vector origin = Vector::Zero(u.size());
+
+  // Segments in ascending order; [a0, covered_to] is walked without gaps,
+  // and regions above a gap (the fast path's walk from infinity) follow.
+  std::vector<LineSegment> segments;
+  double covered_to = a0;
+  Finding<double> alpha_star;  // in alphas of u
+  bool finished = false;       // every part ran to its end (no limit stopped one)
+  std::string stop_reason;
+
+  if (cert.full) {
+    LineTraversal tr = traverse_line(net, origin, u, a0, kInf, base);
+    finished = tr.complete;
+    stop_reason = tr.stop_reason;
+    cert.regions_visited = tr.segments.size();
+    if (tr.complete) cert.segments = tr.segments.size();
+    covered_to = tr.complete ? kInf : tr.segments.empty() ? a0 : tr.segments.back().t_end;
+    segments = std::move(tr.segments);
+    if (full_ray) {
+      full_ray->complete = tr.complete;
+      full_ray->stop_reason = stop_reason;
+      full_ray->segments = segments;
+      for (LineSegment& s : full_ray->segments) {
+        s.t_begin = to_alpha(s.t_begin);
+        s.t_end = std::isinf(s.t_end) ? s.t_end : to_alpha(s.t_end);
+        s.logit_w = s.logit_w.unaryExpr([e](double v) { return std::ldexp(v, e); });
+      }
+    }
+  } else {
+    // 1. From infinity: the last region, then down until alpha* is decided.
+    double chain = kInf;
+    bool first = true;
+    TraversalOptions down = base;
+    down.until = [&](const LineSegment& s) {
+      if (o.limit_only) return true;
+      const std::vector<Interval> ivs = confident_intervals(s.logit_c, s.logit_w, s.t_begin, s.t_end, o.threshold);
+      if (first) {
+        first = false;
+        // The limit confidence is below t (tied classes): no alpha*.
+        if (ivs.empty() || !std::isinf(ivs.back().second)) {
+          alpha_star = Finding<double>::never();
+          return true;
+        }
+      }
+      extend_chain(chain, ivs);
+      if (chain > s.t_begin) {
+        alpha_star = Finding<double>::at(chain);
+        return true;
+      }
+      return false;
+    };
+    LineTraversal d = traverse_ray_down(net, u, a0, down);
+    cert.regions_from_infinity = d.segments.size();
+    stop_reason = d.stop_reason;
+    const bool down_done = d.complete;
+    // Reached alpha0 with the chain still unbroken: alpha* = alpha0's side.
+    if (down_done && !d.ended_by_until && !o.limit_only) alpha_star = Finding<double>::at(chain);
+    const double d_bottom = d.segments.empty() ? kInf : d.segments.back().t_begin;
+    std::reverse(d.segments.begin(), d.segments.end());
+
+    // 2 and 3. From alpha0 up: the box, then the middle until the
+    // threshold is first reached, or until the regions from infinity.
+    std::vector<LineSegment> up_segments;
+    bool joined = down_done && d_bottom <= a0;
+    bool up_done = true;
+    if (down_done && !joined && !o.limit_only) {
+      bool found = false;
+      TraversalOptions up = base;
+      up.max_segments = o.traversal.max_segments > d.segments.size() ? o.traversal.max_segments - d.segments.size() : 0;
+      up.until = [&](const LineSegment& s) {
+        if (s.t_end >= d_bottom) return true;
+        if (!found) found = !confident_intervals(s.logit_c, s.logit_w, s.t_begin, s.t_end, o.threshold).empty();
+        return found && (!in_box || s.t_end >= leave);
+      };
+      if (up.max_segments == 0) {
+        up_done = false;
+        stop_reason = "stopped after " + std::to_string(o.traversal.max_segments) + " segments (--max-segments)";
+      } else {
+        LineTraversal tr = traverse_line(net, origin, u, a0, kInf, up);
+        up_done = tr.complete;
+        if (!tr.complete) stop_reason = tr.stop_reason;
+        up_segments = std::move(tr.segments);
+        joined = tr.ended_by_until && !up_segments.empty() && up_segments.back().t_end >= d_bottom;
+        // A breakpoint found from below a rounding step short of the one
+        // found from above: the same region twice.
+        if (joined && !d.segments.empty() && up_segments.back().pattern_hash == d.segments.front().pattern_hash)
+          up_segments.pop_back();
+      }
+    }
+    for (const LineSegment& s : up_segments) (in_box && s.t_begin < leave ? cert.regions_box : cert.regions_middle)++;
+    covered_to = joined ? kInf : up_segments.empty() ? a0 : up_segments.back().t_end;
+    if (joined) cert.segments = up_segments.size() + d.segments.size();
+    cert.regions_visited = up_segments.size() + d.segments.size();
+    finished = down_done && up_done;
+    segments = std::move(up_segments);
+    for (LineSegment& s : d.segments) segments.push_back(std::move(s));
+  }
+
+  // The last region.
+  if (!segments.empty() && std::isinf(segments.back().t_end)) {
+    const LineSegment& last = segments.back();
+    cert.last_region_found = true;
+    cert.last_region_alpha = to_alpha(last.t_begin);
     cert.last_region_hash = last.pattern_hash;
-    cert.limit_logits = last.logit_w;
+    cert.limit_logits = last.logit_w.unaryExpr([e](double v) { return std::ldexp(v, e); });
     cert.last_region_offset = last.logit_c;
     const LimitBehaviour lim = limit_of(last.logit_c, last.logit_w);
     cert.limit_class = lim.cls;
     cert.limit_ties = lim.ties;
     cert.limit_confidence = lim.confidence;
-    if (!confident.empty() && std::isinf(confident.back().second) && std::isfinite(confident.back().first))
-      cert.alpha_star = confident.back().first;
-    const Vector g = logits(bias_free(net), x);
+    const Vector g = o.bias_free ? logits(*o.bias_free, u) : logits(bias_free(net), u);
     cert.bias_free_residual = (g - last.logit_w).cwiseAbs().maxCoeff() / std::max(1.0, g.cwiseAbs().maxCoeff());
   }
 
-  if (o.has_box) {
-    // alpha x in [lo, hi]^d  <=>  lo <= alpha x_i <= hi for every i.
-    double enter = o.alpha0, leave = kInf;
-    for (Eigen::Index i = 0; i < x.size(); ++i) {
-      const double xi = x[i];
-      if (xi > 0) {
-        enter = std::max(enter, o.box_lo / xi);
-        leave = std::min(leave, o.box_hi / xi);
-      } else if (xi < 0) {
-        enter = std::max(enter, o.box_hi / xi);
-        leave = std::min(leave, o.box_lo / xi);
-      } else if (!(o.box_lo <= 0 && 0 <= o.box_hi)) {
-        leave = -kInf;
+  if (!o.limit_only) {
+    std::vector<Interval> merged;
+    for (const LineSegment& s : segments)
+      merge_into(merged, confident_intervals(s.logit_c, s.logit_w, s.t_begin, s.t_end, o.threshold));
+    if (cert.full && std::isinf(covered_to))
+      alpha_star = !merged.empty() && std::isinf(merged.back().second) ? Finding<double>::at(merged.back().first)
+                                                                        : Finding<double>::never();
+    // first alpha: the first confident interval, if the walk from alpha0
+    // reached it without a gap.
+    Finding<double> first_alpha;
+    if (!merged.empty() && merged.front().first <= covered_to)
+      first_alpha = Finding<double>::at(merged.front().first);
+    else if (std::isinf(covered_to))
+      first_alpha = Finding<double>::never();
+    cert.first_alpha = alpha_finding(first_alpha);
+    cert.alpha_star = alpha_finding(alpha_star);
+    if (alpha_star.value) cert.alpha_star_times_max_abs = Finding<double>::at(*alpha_star.value * u_max_abs);
+    else cert.alpha_star_times_max_abs = alpha_star;
+
+    if (in_box) {
+      if (covered_to >= leave) {
+        double best = 0;
+        for (const LineSegment& s : segments) {
+          const double a = std::max(s.t_begin, enter), b = std::min(s.t_end, leave);
+          if (a > b) continue;
+          best = std::max(best, confidence_range(s.logit_c, s.logit_w, a, b).max);
+        }
+        // alpha = 1 is a point of the ray whose confidence is known exactly.
+        if (*cert.box_entry_alpha <= 1 && 1 <= *cert.box_exit_alpha) best = std::max(best, cert.confidence_at_input);
+        cert.max_confidence_in_box = Finding<double>::at(best);
       }
-    }
-    if (enter <= leave) {
-      cert.box_entry_alpha = enter;
-      cert.box_exit_alpha = leave;
-      double best = 0;
-      for (const LineSegment& s : tr.segments) {
-        const double a = std::max(s.t_begin, enter), b = std::min(s.t_end, leave);
-        if (a > b) continue;
-        best = std::max(best, confidence_range(s.logit_c, s.logit_w, a, b).max);
-      }
-      cert.max_confidence_in_box = best;
-      for (const auto& iv : confident)
+      Finding<double> first_in_box;
+      for (const Interval& iv : merged)
         if (iv.second >= enter && iv.first <= leave) {
-          cert.first_alpha_in_box = std::max(iv.first, enter);
+          if (iv.first <= covered_to) first_in_box = Finding<double>::at(std::max(iv.first, enter));
           break;
         }
+      if (!first_in_box.known && covered_to >= leave) first_in_box = Finding<double>::never();
+      cert.first_alpha_in_box = alpha_finding(first_in_box);
+    } else if (o.has_box) {
+      cert.max_confidence_in_box = Finding<double>::never();
+      cert.first_alpha_in_box = Finding<double>::never();
     }
   }
+
+  cert.complete = finished && cert.last_region_found &&
+                  (o.limit_only || (cert.alpha_star.known && cert.first_alpha.known &&
+                                    (!in_box || (cert.max_confidence_in_box.known && cert.first_alpha_in_box.known))));
+  cert.stop_reason = cert.complete ? "" : stop_reason.empty() ? "stopped" : stop_reason;
   return cert;
 }
 

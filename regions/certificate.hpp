@@ -1,6 +1,19 @@
 // The certificate of Theorem 3.1 for one input x: where the ray αx enters
 // its last linear region, which class wins as α -> inf and with what limit
 // confidence, and from which α on the confidence stays above a threshold.
+//
+// By default it is computed in three parts, each visiting only the regions
+// it needs (docs/user-guide.md, "How certify walks a ray"):
+//  1. from infinity: the last region comes from the pattern that holds for
+//     all large α (the bias-free network's pattern at x), then the walk goes
+//     down region by region until the confidence first drops below the
+//     threshold: that gives α*;
+//  2. the box: from alpha0 up to where the ray leaves the box;
+//  3. the middle: from the box exit up, only until the threshold is first
+//     reached (first α), and only if it was not reached before.
+// With CertifyOptions::full it walks every region from alpha0 up instead
+// (needed for region counts). Both give the same fields, computed from the
+// same regions with the same arithmetic (tests/regions/test_certificate.cpp).
 #pragma once
 
 #include <cstdint>
@@ -13,27 +26,63 @@
 
 namespace tessera {
 
+// A result that is a value, proved absent ("never"), or unknown (a limit
+// stopped the walk before it could tell). Reads like std::optional.
+template <typename T>
+struct Finding {
+  bool known = false;
+  std::optional<T> value;
+
+  static Finding at(T v) { return Finding{true, v}; }
+  static Finding never() { return Finding{true, std::nullopt}; }
+  static Finding unknown() { return Finding{}; }
+  bool has_value() const { return value.has_value(); }
+  explicit operator bool() const { return value.has_value(); }
+  const T& operator*() const { return *value; }
+  bool is_never() const { return known && !value; }
+};
+
 struct CertifyOptions {
   double threshold = 0.999;  // t in (0, 1)
   double alpha0 = 1e-6;      // the ray starts at alpha0 * x (> 0)
   // Optional box [lo, hi]^d (images: [0, 1]); disabled when has_box is false.
   bool has_box = false;
   double box_lo = 0.0, box_hi = 1.0;
+  // Walk every region from alpha0 up (region counts, histograms) instead of
+  // the three parts.
+  bool full = false;
+  // Only the last region and the limit (no threshold, no box): what
+  // `tessera eval` needs for its alpha -> inf rows.
+  bool limit_only = false;
+  // max_segments bounds the regions visited by all parts together.
   TraversalOptions traversal;
+  // Optional: bias_free(net), so that a set computes it once.
+  const Network* bias_free = nullptr;
 
   // Empty when valid, else the reason (one line).
   std::string validate() const;
 };
 
 struct Certificate {
-  bool complete = false;            // the traversal reached the last region
+  bool complete = false;            // every field below was established
   std::string stop_reason;          // why not, if not
-  std::size_t segments = 0;         // regions crossed from alpha0 on (point segments included)
+  bool full = false;                // computed by the full walk
   std::int64_t input = -1;          // certify_set: the input's column in the set
   int predicted_class = -1;         // at alpha = 1, i.e. the input itself
   double confidence_at_input = 0;   // confidence at alpha = 1
+  double input_max_abs = 0;         // max |x_i|: the ray is walked along x / max|x_i| internally
 
-  // The last region (valid when complete):
+  // Regions. `segments` counts every region on the ray from alpha0 on
+  // (point segments included); it is known after a complete full walk, or
+  // when the fast parts met. The others count what each part computed.
+  std::optional<std::size_t> segments;
+  std::size_t regions_visited = 0;
+  std::size_t regions_from_infinity = 0;  // the last region and those below it down to alpha*
+  std::size_t regions_box = 0;            // from alpha0 up to the box exit
+  std::size_t regions_middle = 0;         // from the box exit up to the first alpha
+
+  // The last region (valid when last_region_found):
+  bool last_region_found = false;
   double last_region_alpha = 0;     // where it is entered (alpha0 if the ray starts in it)
   std::uint64_t last_region_hash = 0;
   Vector limit_logits;              // V x in the last region: logits(alpha) = alpha * V x + a
@@ -43,20 +92,26 @@ struct Certificate {
   double limit_confidence = 0;      // 1 without ties; shared by the tied classes otherwise
   double bias_free_residual = 0;    // max |V x - g(x)| / max(1, |g(x)|), g = the network with biases set to 0
 
-  // Threshold results (nullopt: never / not applicable):
-  std::optional<double> alpha_star;   // smallest alpha with conf(beta x) >= t for all beta >= alpha
-  std::optional<double> first_alpha;  // first alpha >= alpha0 with conf >= t
+  // Threshold results (never: no such alpha):
+  Finding<double> alpha_star;   // smallest alpha with conf(beta x) >= t for all beta >= alpha
+  Finding<double> first_alpha;  // first alpha >= alpha0 with conf >= t
+  // alpha* · max|x_i|: depends only on the direction of x, and stays finite
+  // when alpha* itself does not fit a double (x of order 1e-310).
+  Finding<double> alpha_star_times_max_abs;
 
-  // Box results (when CertifyOptions::has_box):
-  std::optional<double> box_exit_alpha;         // largest alpha with alpha x in the box (nullopt: never inside)
-  std::optional<double> box_entry_alpha;        // smallest such alpha >= alpha0
-  std::optional<double> max_confidence_in_box;  // over the part of the ray inside the box
-  std::optional<double> first_alpha_in_box;     // first alpha in the box with conf >= t
+  // Box results (when CertifyOptions::has_box). Entry and exit are exact
+  // (nullopt: the ray never lies inside the box).
+  std::optional<double> box_exit_alpha;   // largest alpha with alpha x in the box
+  std::optional<double> box_entry_alpha;  // smallest such alpha >= alpha0
+  Finding<double> max_confidence_in_box;  // over the part of the ray inside the box
+  Finding<double> first_alpha_in_box;     // first alpha in the box with conf >= t
 };
 
 // Throws tessera::Error for bad options or a bad input (wrong size, NaN,
-// zero vector).
-Certificate certify(const Network& net, const Vector& x, const CertifyOptions& options);
+// zero vector). With `full_ray`, walks every region (as options.full) and
+// also returns them, in the alphas of x.
+Certificate certify(const Network& net, const Vector& x, const CertifyOptions& options,
+                    LineTraversal* full_ray = nullptr);
 
 // The same network with every bias and shift set to zero: positively
 // homogeneous, g(alpha x) = alpha g(x), and the limit of f(alpha x) / alpha.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -32,9 +33,12 @@ inline int right_sign(double c, double w, double t) {
   return (w > 0) - (w < 0);
 }
 
-// Index into `values` (c, w columns) of the max-pool winner just right of t
-// among the window's entries (or at t itself when right_limit is false).
-int window_winner(const Matrix& cw, const int* window, int K, double t, bool right_limit, bool* tied = nullptr) {
+// Index into `values` (c, w columns) of the max-pool winner among the
+// window's entries: just right of t (ties to the larger slope), just left
+// of t (ties to the smaller slope), at t itself (ties to the first), or for
+// all large t (largest slope, then largest c; t ignored).
+enum class Pick { Right, Left, At, Infinity };
+int window_winner(const Matrix& cw, const int* window, int K, double t, Pick pick, bool* tied = nullptr) {
   int best = -1;
   for (int k = 0; k < K; ++k) {
     const int j = window[k];
@@ -43,15 +47,19 @@ int window_winner(const Matrix& cw, const int* window, int K, double t, bool rig
       best = j;
       continue;
     }
-    const double zj = value_at(cw(j, 0), cw(j, 1), t), zb = value_at(cw(best, 0), cw(best, 1), t);
     const double diff_c = cw(j, 0) - cw(best, 0), diff_w = cw(j, 1) - cw(best, 1);
+    if (pick == Pick::Infinity) {
+      if (diff_w > 0 || (diff_w == 0 && diff_c > 0)) best = j;
+      continue;
+    }
+    const double zj = value_at(cw(j, 0), cw(j, 1), t), zb = value_at(cw(best, 0), cw(best, 1), t);
     // Tied when the difference is zero up to the tolerance (relative to the
-    // two values' scales); ties go to the larger slope just right of t.
+    // two values' scales).
     const double scale = scale_at(cw(j, 0), cw(j, 1), t) + scale_at(cw(best, 0), cw(best, 1), t);
     const double diff = value_at(diff_c, diff_w, t);
     if (std::isfinite(zj) && std::isfinite(zb) && std::abs(diff) <= tol::kBreakpointRelTol * scale) {
       if (tied) *tied = true;
-      if (right_limit && diff_w > 0) best = j;
+      if ((pick == Pick::Right && diff_w > 0) || (pick == Pick::Left && diff_w < 0)) best = j;
     } else if (diff > 0) {
       best = j;
     }
@@ -59,9 +67,21 @@ int window_winner(const Matrix& cw, const int* window, int K, double t, bool rig
   return best;
 }
 
+// Whether a unit with pre-activation c + t·w is active on the given side.
+inline bool active_on(double c, double w, double t, Side side) {
+  switch (side) {
+    case Side::Right: return right_sign(c, w, t) > 0;
+    case Side::Left:
+      if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0;
+      return w < 0;
+    case Side::AtInfinity: return w > 0 || (w == 0 && c > 0);
+  }
+  return false;
+}
+
 }  // namespace
 
-LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t) {
+LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t, Side side) {
   LineState s;
   s.t = t;
   s.pattern = empty_pattern(net);
@@ -88,15 +108,19 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
       LayerPattern& l = s.pattern.layers[layer++];
       if (n.kind == OpKind::MaxPool2d) {
         const int K = n.window.kernel_h * n.window.kernel_w;
+        const Pick pick = side == Side::Right ? Pick::Right : side == Side::Left ? Pick::Left : Pick::Infinity;
         for (int o = 0; o < l.size; ++o) {
           bool tied = false;
-          l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, true, &tied);
+          l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, pick, &tied);
           s.zero_units += tied;
         }
+      } else if (side == Side::AtInfinity) {
+        for (int i = 0; i < l.size; ++i)
+          if (active_on(in(i, 0), in(i, 1), t, side)) l.set_active(i);
       } else {
         for (int i = 0; i < l.size; ++i) {
           if (is_zero_at(in(i, 0), in(i, 1), t)) ++s.zero_units;
-          if (right_sign(in(i, 0), in(i, 1), t) > 0) l.set_active(i);
+          if (active_on(in(i, 0), in(i, 1), t, side)) l.set_active(i);
         }
       }
       v[k] = apply_linear(n, &l, in);
@@ -153,6 +177,41 @@ double next_breakpoint(const Network& net, const LineState& s) {
   return next;
 }
 
+double previous_breakpoint(const Network& net, const LineState& s) {
+  double previous = -kInf;
+  const double t = s.t;
+  auto consider = [&](double root) {
+    if (root < t && root > previous) previous = root;
+  };
+  for (const LayerPattern& l : s.pattern.layers) {
+    const Node& n = net.nodes[l.node];
+    const Matrix& cw = s.cw[n.inputs[0]];
+    if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      for (int o = 0; o < l.size; ++o) {
+        const int j = l.selection[o];
+        const int* window = &n.gather[static_cast<size_t>(o) * K];
+        for (int k = 0; k < K; ++k) {
+          const int q = window[k];
+          if (q < 0 || q == j) continue;
+          // The same expression as next_breakpoint's, so that a crossing
+          // found from above and from below is the same number.
+          const double dw = cw(q, 1) - cw(j, 1);
+          if (dw < 0) consider((cw(j, 0) - cw(q, 0)) / dw);
+        }
+      }
+      continue;
+    }
+    for (int i = 0; i < l.size; ++i) {
+      const double c = cw(i, 0), w = cw(i, 1);
+      // Going down, active units leave when c + t·w falls through 0 (w > 0);
+      // inactive ones enter when it rises through 0 (w < 0).
+      if (l.active(i) ? w > 0 : w < 0) consider(-c / w);
+    }
+  }
+  return previous;
+}
+
 ActivationPattern point_pattern(const Network& net, const LineState& s) {
   ActivationPattern p = empty_pattern(net);
   for (LayerPattern& l : p.layers) {
@@ -160,7 +219,7 @@ ActivationPattern point_pattern(const Network& net, const LineState& s) {
     const Matrix& cw = s.cw[n.inputs[0]];
     if (n.kind == OpKind::MaxPool2d) {
       const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(cw, &n.gather[static_cast<size_t>(o) * K], K, s.t, false);
+      for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(cw, &n.gather[static_cast<size_t>(o) * K], K, s.t, Pick::At);
     } else {
       for (int i = 0; i < l.size; ++i)
         if (!is_zero_at(cw(i, 0), cw(i, 1), s.t) && value_at(cw(i, 0), cw(i, 1), s.t) > 0) l.set_active(i);
@@ -189,6 +248,23 @@ void fill_segment(LineSegment& seg, const LineState& s, const TraversalOptions& 
     z.maxCoeff(&k);
     seg.predicted_class = static_cast<int>(k);
   }
+}
+
+// A region met only at the breakpoint `at.t` (its pattern differs from both
+// neighbours' patterns), as a single-point segment; `at` is the state just
+// right of the breakpoint.
+std::optional<LineSegment> point_segment(const Network& net, const LineState& at, std::uint64_t left_hash,
+                                         std::uint64_t right_hash, const TraversalOptions& o) {
+  const ActivationPattern p = point_pattern(net, at);
+  const std::uint64_t h = p.hash();
+  if (h == left_hash || h == right_hash) return std::nullopt;
+  LineSegment point;
+  point.t_begin = point.t_end = at.t;
+  point.is_point = true;
+  fill_segment(point, at, o);
+  point.pattern_hash = h;
+  if (o.keep_patterns) point.pattern = p;
+  return point;
 }
 
 }  // namespace
@@ -220,21 +296,20 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
     fill_segment(seg, s, o);
     const std::uint64_t previous_hash = seg.pattern_hash;
     out.segments.push_back(std::move(seg));
+    if (o.until && o.until(out.segments.back())) {
+      out.ended_by_until = true;
+      break;
+    }
     if (t_next >= t1) break;
     t = t_next;
     LineState next = line_state(net, x0, d, t);
     if (o.point_segments && next.zero_units >= 2) {
-      // A region met only at this point: its pattern differs from both sides.
-      const ActivationPattern at = point_pattern(net, next);
-      const std::uint64_t h = at.hash();
-      if (h != previous_hash && h != next.pattern.hash()) {
-        LineSegment point;
-        point.t_begin = point.t_end = t;
-        point.is_point = true;
-        fill_segment(point, next, o);
-        point.pattern_hash = h;
-        if (o.keep_patterns) point.pattern = at;
-        out.segments.push_back(std::move(point));
+      if (std::optional<LineSegment> point = point_segment(net, next, previous_hash, next.pattern.hash(), o)) {
+        out.segments.push_back(std::move(*point));
+        if (o.until && o.until(out.segments.back())) {
+          out.ended_by_until = true;
+          break;
+        }
       }
     }
     s = std::move(next);
@@ -247,6 +322,60 @@ LineTraversal traverse_ray(const Network& net, const Vector& x, double alpha0, c
   check_input(x, net.input_size(), "input");
   if (!(alpha0 > 0) || !std::isfinite(alpha0)) throw Error("ray: alpha0 must be a positive finite number");
   return traverse_line(net, Vector::Zero(x.size()), x, alpha0, std::numeric_limits<double>::infinity(), o);
+}
+
+LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alpha0, const TraversalOptions& o) {
+  check_input(x, net.input_size(), "input");
+  if (x.isZero(0.0)) throw Error("input: is the zero vector, so the ray alpha*x does not move");
+  if (!(alpha0 > 0) || !std::isfinite(alpha0)) throw Error("ray: alpha0 must be a positive finite number");
+  const Vector zero = Vector::Zero(x.size());
+  LineTraversal out;
+  // The region above the current one is `s`: first the last region, whose
+  // pattern is the limit one; then each region's pattern is the one just
+  // left of the breakpoint below the region above.
+  LineState s = line_state(net, zero, x, kInf, Side::AtInfinity);
+  double top = kInf;
+  while (true) {
+    if (out.segments.size() >= o.max_segments) {
+      out.stop_reason = "stopped after " + std::to_string(o.max_segments) + " segments (--max-segments)";
+      return out;
+    }
+    if (o.cancel && o.cancel->load()) {
+      out.stop_reason = "cancelled";
+      return out;
+    }
+    if (o.progress && out.segments.size() % 256 == 255) o.progress(out.segments.size() + 1, top);
+    const double bottom = std::max(previous_breakpoint(net, s), alpha0);
+    LineSegment seg;
+    seg.t_begin = bottom;
+    seg.t_end = top;
+    s.t = bottom;  // the state's pattern holds on [bottom, top]
+    fill_segment(seg, s, o);
+    const std::uint64_t hash = seg.pattern_hash;
+    out.segments.push_back(std::move(seg));
+    if (o.until && o.until(out.segments.back())) {
+      out.ended_by_until = true;
+      break;
+    }
+    if (bottom <= alpha0) break;
+    LineState below = line_state(net, zero, x, bottom, Side::Left);
+    if (o.point_segments && below.zero_units >= 2) {
+      // As traverse_line decides it: from the state just right of the point.
+      const LineState right = line_state(net, zero, x, bottom, Side::Right);
+      if (right.zero_units >= 2)
+        if (std::optional<LineSegment> point = point_segment(net, right, below.pattern.hash(), hash, o)) {
+          out.segments.push_back(std::move(*point));
+          if (o.until && o.until(out.segments.back())) {
+            out.ended_by_until = true;
+            break;
+          }
+        }
+    }
+    s = std::move(below);
+    top = bottom;
+  }
+  out.complete = true;
+  return out;
 }
 
 }  // namespace tessera

@@ -23,6 +23,8 @@
 
 namespace tessera {
 
+struct LineSegment;
+
 struct TraversalOptions {
   // Stop with a partial result (complete = false) after this many segments.
   std::size_t max_segments = 1'000'000;
@@ -35,6 +37,9 @@ struct TraversalOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Called every 256 segments with (segments so far, current t); may be empty.
   std::function<void(std::size_t, double)> progress;
+  // Called after each segment (point segments included); returning true ends
+  // the walk there with complete = true and ended_by_until = true. May be empty.
+  std::function<bool(const LineSegment&)> until;
 };
 
 struct LineSegment {
@@ -50,6 +55,7 @@ struct LineSegment {
 struct LineTraversal {
   std::vector<LineSegment> segments;  // ordered by t, covering [t0, t1]
   bool complete = false;              // false: stopped by max_segments or cancel
+  bool ended_by_until = false;        // TraversalOptions::until ended it (complete, but short of t1)
   std::string stop_reason;            // why it stopped early, if it did
   // Breakpoints are the t_begin of every segment but the first.
   std::size_t breakpoints() const { return segments.empty() ? 0 : segments.size() - 1; }
@@ -66,7 +72,25 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
 // sign for any larger α (the proof is the absence of a root ahead).
 LineTraversal traverse_ray(const Network& net, const Vector& x, double alpha0, const TraversalOptions& options = {});
 
+// The ray αx walked downwards: the first segment is the last region
+// [α_L, +inf), found directly from the pattern at α -> +inf (no region
+// below it is visited), then the regions below it in decreasing α, down
+// to alpha0 unless options.until ends the walk first. Every segment has
+// the same pattern, logits and ends as in traverse_ray (both compute the
+// logits of a pattern the same way; the end of a region is the root of
+// the unit that changes, the same number from either side). The result's
+// segments are ordered by decreasing t; complete means alpha0 was reached
+// or until ended the walk.
+LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alpha0, const TraversalOptions& options = {});
+
 // Building blocks, exposed for tests and for other traversals.
+
+// Which pattern line_state computes at t: the one that holds just right of
+// t (ties decided by the slope), just left of t (ties decided against the
+// slope), or the one that holds for all large enough t (t ignored: every
+// unit by the sign of its slope w, a zero slope by the sign of c; max-pool
+// windows by the largest slope, then the largest c).
+enum class Side { Right, Left, AtInfinity };
 
 // Values along the line under the pattern that holds just right of t:
 // cw[i] is (n_i x 2) with columns c and w for the input node of every
@@ -79,11 +103,16 @@ struct LineState {
   // single-point region needs at least two.
   std::size_t zero_units = 0;
 };
-LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t);
+LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t, Side side = Side::Right);
 
 // The smallest t' > state.t at which a unit or max-pool selection of
 // state.pattern changes (+inf if none: the pattern holds for all larger t).
 double next_breakpoint(const Network& net, const LineState& state);
+
+// The largest t' < state.t at which a unit or max-pool selection of
+// state.pattern changes (-inf if none: the pattern holds for all smaller t).
+// state.t may be +inf (a state computed with Side::AtInfinity).
+double previous_breakpoint(const Network& net, const LineState& state);
 
 // The pattern at the point x0 + t·d itself, with units within the breakpoint
 // tolerance of zero counted inactive (Σ: active iff > 0).

@@ -105,6 +105,9 @@ std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, 
   const torch::Tensor flat = x.to(torch::kCPU, torch::kFloat64).reshape({n, -1}).contiguous();
   std::string error;
   CertifyOptions opts;
+  opts.limit_only = true;  // the last region from infinity: one region per ray
+  const Network g = bias_free(net);
+  opts.bias_free = &g;
 #pragma omp parallel for schedule(dynamic)
   for (std::int64_t i = 0; i < n; ++i) {
     try {
@@ -114,7 +117,8 @@ std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, 
           out[i] = softmax(logits(net, xi)).maxCoeff();  // the ray stays at 0
         } else {
           const Certificate c = certify(net, xi, opts);
-          if (!c.complete) throw Error("the ray of point " + std::to_string(i) + " did not reach its last region: " + c.stop_reason);
+          if (!c.last_region_found)
+            throw Error("the ray of point " + std::to_string(i) + " did not reach its last region: " + c.stop_reason);
           out[i] = c.limit_confidence;
         }
       } else {

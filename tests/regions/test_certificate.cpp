@@ -206,7 +206,7 @@ TEST(Certificate, BadOptionsAndInputs) {
   o = CertifyOptions{};
   o.alpha0 = 0;
   EXPECT_EQ(error_of(Eigen::Vector2d(1, 1), o), "certify: alpha0 must be a positive finite number");
-  EXPECT_EQ(error_of(Eigen::Vector2d(0, 0), CertifyOptions{}), "input: is the zero vector, so the ray alpha*x does not move");
+  EXPECT_EQ(error_of(Eigen::Vector2d(0, 0), CertifyOptions{}), "input: is the zero vector (or every value underflowed to 0), so the ray alpha*x does not move");
   EXPECT_EQ(error_of(Eigen::Vector3d(1, 1, 1), CertifyOptions{}), "input: has 3 values but the network expects 2");
   EXPECT_EQ(error_of(Eigen::Vector2d(1, INFINITY), CertifyOptions{}), "input: value 1 is Inf");
 }

@@ -1,5 +1,7 @@
 #include "core/forward.hpp"
 
+#include <cstdio>
+
 #include <cmath>
 
 #include "core/error.hpp"
@@ -16,7 +18,11 @@ void check_input(const Vector& x, int size, const std::string& what) {
     if (!std::isfinite(x[i]))
       throw Error(what + ": value " + std::to_string(i) + " is " + (std::isnan(x[i]) ? "NaN" : "Inf"));
     if (std::abs(x[i]) > tol::kMaxAbsParameter)
-      throw Error(what + ": value " + std::to_string(i) + " (" + std::to_string(x[i]) + ") is too large (limit 1e150)");
+    {
+      char v[32];
+      std::snprintf(v, sizeof v, "%.6g", x[i]);
+      throw Error(what + ": value " + std::to_string(i) + " (" + v + ") is too large (limit 1e150)");
+    }
   }
 }
 

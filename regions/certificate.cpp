@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "core/tolerances.hpp"
 #include "regions/segment_confidence.hpp"
 
 namespace tessera {
@@ -59,18 +60,11 @@ Network bias_free(const Network& net) {
 
 Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o, LineTraversal* full_ray) {
   if (const std::string why = o.validate(); !why.empty()) throw Error("certify: " + why);
-  check_input(x, net.input_size(), "input");
+  if (x.size() != net.input_size() || !x.allFinite()) check_input(x, net.input_size(), "input");
   if (x.isZero(0.0))
     throw Error("input: is the zero vector (or every value underflowed to 0), so the ray alpha*x does not move");
   Certificate cert;
   cert.full = o.full || full_ray;
-  {
-    const Vector z = logits(net, x);
-    Eigen::Index k;
-    z.maxCoeff(&k);
-    cert.predicted_class = static_cast<int>(k);
-    cert.confidence_at_input = softmax(z)[k];
-  }
 
   // The ray is walked along u = x / 2^e with max|u_i| in [1, 2): a power of
   // two, so for x of ordinary size every number below is the same as for x
@@ -81,6 +75,21 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
   const Vector u = x.unaryExpr([e](double v) { return std::ldexp(v, -e); });
   const double a0 = std::max(std::ldexp(o.alpha0, e), DBL_TRUE_MIN);
   const double u_max_abs = u.cwiseAbs().maxCoeff();
+  check_input(u, net.input_size(), "input");
+  {
+    // At alpha = 1. Inputs too large for the forward pass (> 1e150) are
+    // evaluated along the ray, from logit differences, which stay finite.
+    Eigen::Index k;
+    if (cert.input_max_abs <= tol::kMaxAbsParameter) {
+      const Vector z = logits(net, x);
+      z.maxCoeff(&k);
+      cert.confidence_at_input = softmax(z)[k];
+    } else {
+      const LineState s = line_state(net, Vector::Zero(u.size()), u, std::ldexp(1.0, e));
+      cert.confidence_at_input = softmax_at(s.cw.back().col(0), s.cw.back().col(1), std::ldexp(1.0, e)).maxCoeff(&k);
+    }
+    cert.predicted_class = static_cast<int>(k);
+  }
   auto to_alpha = [&](double a) { return a == a0 ? o.alpha0 : std::ldexp(a, -e); };
   auto alpha_finding = [&](const Finding<double>& f) {
     return f.value ? Finding<double>::at(to_alpha(*f.value)) : f;

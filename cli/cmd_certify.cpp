@@ -53,7 +53,8 @@ nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
   j["regions_visited"] = {{"total", c.regions_visited},
                           {"from_infinity", c.regions_from_infinity},
                           {"box", c.regions_box},
-                          {"middle", c.regions_middle}};
+                          {"middle", c.regions_middle},
+                          {"bounds", c.bounds_computed}};
   j["predicted_class"] = c.predicted_class;
   j["confidence_at_input"] = c.confidence_at_input;
   const bool f = c.last_region_found;

@@ -3,12 +3,17 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <map>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
 #include "core/tolerances.hpp"
+#include "regions/ray_bounds.hpp"
 #include "regions/segment_confidence.hpp"
 
 namespace tessera {
@@ -38,6 +43,134 @@ void extend_chain(double& chain, const std::vector<Interval>& ivs) {
     chain = std::min(chain, it->first);
   }
 }
+
+// The regions of the ray below the walk from infinity, searched with
+// confidence bounds (regions/ray_bounds.hpp): a piece whose bound is below
+// the target is skipped; a piece whose bound relaxes only a few units is
+// walked region by region, each region computed exactly as the full walk
+// computes it (its pattern, logits and both ends).
+class BoundedSearch {
+ public:
+  BoundedSearch(const Network& net, const RayBounder& bounder, const Vector& u, double a0, double threshold,
+                const TraversalOptions& limits, std::size_t budget)
+      : net_(net), bounder_(bounder), u_(u), origin_(Vector::Zero(u.size())), a0_(a0), threshold_(threshold),
+        limits_(limits), budget_(budget) {}
+
+  // The exact region that holds just right of t.
+  const LineSegment& region_at(double t) {
+    auto it = regions_.upper_bound(t);
+    if (it != regions_.begin()) {
+      const LineSegment& prev = std::prev(it)->second;
+      if (prev.t_begin <= t && t < prev.t_end) return prev;
+    }
+    LineState s = line_state(net_, origin_, u_, t);
+    const double end = next_breakpoint(net_, s);
+    s.t = std::nextafter(t, kInf);  // roots at t itself: the region starts at t
+    const double begin = std::max(previous_breakpoint(net_, s), a0_);
+    ++computed_;
+    if (limits_.progress && computed_ % 256 == 0) limits_.progress(computed_, t);
+    return regions_.emplace(begin, segment_of(s, begin, end, limits_)).first->second;
+  }
+
+  // The first t with confidence >= threshold in a region that meets
+  // [lo, hi]; nullopt when there is none (or the search stopped).
+  std::optional<double> first_confident(double lo, double hi) {
+    if (!go()) return std::nullopt;
+    const RayBounder::Bound b = bound(lo, hi);
+    if (b.confidence < threshold_) return std::nullopt;
+    if (leaf(b, lo, hi)) {
+      for (double t = lo; t < hi && go();) {
+        const LineSegment& seg = region_at(t);
+        for (const Interval& iv : confident_intervals(seg.logit_c, seg.logit_w, seg.t_begin, seg.t_end, threshold_))
+          if (iv.second >= lo && iv.first <= hi) return iv.first;
+        t = seg.t_end;
+      }
+      return std::nullopt;
+    }
+    const double mid = midpoint(lo, hi);
+    if (std::optional<double> r = first_confident(lo, mid)) return r;
+    return first_confident(mid, hi);
+  }
+
+  // Raises `best` to the largest confidence on [lo, hi] ∩ [enter, leave];
+  // true when the first bound already ruled the piece out.
+  bool maximise(double lo, double hi, double enter, double leave, double& best) {
+    if (!go()) return false;
+    const RayBounder::Bound b = bound(lo, hi);
+    if (b.confidence < best) return true;
+    if (leaf(b, lo, hi)) {
+      for (double t = lo; t < hi && go();) {
+        const LineSegment& seg = region_at(t);
+        const double a = std::max(seg.t_begin, enter), e = std::min(seg.t_end, leave);
+        if (a <= e) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, e).max);
+        t = seg.t_end;
+      }
+      return false;
+    }
+    const double mid = midpoint(lo, hi);
+    maximise(mid, hi, enter, leave, best);  // the confidence tends to grow with alpha: the right half first
+    maximise(lo, mid, enter, leave, best);
+    return false;
+  }
+
+  // The largest confidence on [enter, hi], with `best` the largest known
+  // (at hi and above). The confidence usually grows with alpha, so the
+  // pieces next to hi are hard to rule out and those far below easy: the
+  // pieces grow from hi downwards, doubling while they are ruled out.
+  void maximise_down(double enter, double hi, double leave, double width, double& best) {
+    while (hi > enter && go()) {
+      const double lo = std::max(enter, hi - width < hi / 8 ? hi / 8 : hi - width);
+      if (maximise(lo, hi, enter, leave, best)) width *= 2;
+      hi = lo;
+    }
+  }
+
+  bool stopped() const { return !stop_reason_.empty(); }
+  const std::string& stop_reason() const { return stop_reason_; }
+  std::size_t bounds() const { return bounds_; }
+  std::map<double, LineSegment>& regions() { return regions_; }
+
+ private:
+  // Walk a piece region by region when its bound relaxes only a few units
+  // (it then holds about that many regions) or when it is too short to split.
+  static bool leaf(const RayBounder::Bound& b, double lo, double hi) {
+    static const std::size_t leaf_at = std::getenv("TESSERA_LEAF") ? std::atoi(std::getenv("TESSERA_LEAF")) : 4;
+    return b.relaxed <= leaf_at || midpoint(lo, hi) <= lo || midpoint(lo, hi) >= hi;
+  }
+  static double midpoint(double lo, double hi) {
+    if (lo > 0 && hi > 4 * lo) return std::sqrt(lo) * std::sqrt(hi);
+    return lo + 0.5 * (hi - lo);
+  }
+  RayBounder::Bound bound(double lo, double hi) {
+    ++bounds_;
+    const RayBounder::Bound b = bounder_.confidence_bound(origin_, u_, lo, hi);
+    if (std::getenv("TESSERA_DEBUG_BOUNDS")) std::fprintf(stderr, "bound [%.9g, %.9g] conf %.9f relaxed %zu\n", lo, hi, b.confidence, b.relaxed);
+    return b;
+  }
+  bool go() {
+    if (!stop_reason_.empty()) return false;
+    if (limits_.cancel && limits_.cancel->load()) {
+      stop_reason_ = "cancelled";
+      return false;
+    }
+    if (computed_ >= budget_) {
+      stop_reason_ = "stopped after " + std::to_string(limits_.max_segments) + " segments (--max-segments)";
+      return false;
+    }
+    return true;
+  }
+
+  const Network& net_;
+  const RayBounder& bounder_;
+  const Vector& u_;
+  const Vector origin_;
+  const double a0_, threshold_;
+  const TraversalOptions& limits_;
+  const std::size_t budget_;
+  std::map<double, LineSegment> regions_;  // by t_begin
+  std::size_t computed_ = 0, bounds_ = 0;
+  std::string stop_reason_;
+};
 
 }  // namespace
 
@@ -181,38 +314,51 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
     const double d_bottom = d.segments.empty() ? kInf : d.segments.back().t_begin;
     std::reverse(d.segments.begin(), d.segments.end());
 
-    // 2 and 3. From alpha0 up: the box, then the middle until the
-    // threshold is first reached, or until the regions from infinity.
+    // 2 and 3. Below the walk from infinity: the first alpha, and the box
+    // (largest confidence, first alpha inside), by a search that skips
+    // every piece whose confidence bound stays below its target.
     std::vector<LineSegment> up_segments;
-    bool joined = down_done && d_bottom <= a0;
+    const bool joined = down_done && d_bottom <= a0;
     bool up_done = true;
     if (down_done && !joined && !o.limit_only) {
-      bool found = false;
-      TraversalOptions up = base;
-      up.max_segments = o.traversal.max_segments > d.segments.size() ? o.traversal.max_segments - d.segments.size() : 0;
-      up.until = [&](const LineSegment& s) {
-        if (s.t_end >= d_bottom) return true;
-        if (!found) found = !confident_intervals(s.logit_c, s.logit_w, s.t_begin, s.t_end, o.threshold).empty();
-        return found && (!in_box || s.t_end >= leave);
-      };
-      if (up.max_segments == 0) {
-        up_done = false;
-        stop_reason = "stopped after " + std::to_string(o.traversal.max_segments) + " segments (--max-segments)";
-      } else {
-        LineTraversal tr = traverse_line(net, origin, u, a0, kInf, up);
-        up_done = tr.complete;
-        if (!tr.complete) stop_reason = tr.stop_reason;
-        up_segments = std::move(tr.segments);
-        joined = tr.ended_by_until && !up_segments.empty() && up_segments.back().t_end >= d_bottom;
-        // A breakpoint found from below a rounding step short of the one
-        // found from above: the same region twice.
-        if (joined && !d.segments.empty() && up_segments.back().pattern_hash == d.segments.front().pattern_hash)
-          up_segments.pop_back();
+      const std::size_t used = d.segments.size();
+      std::optional<RayBounder> local;
+      if (!o.bounder) local.emplace(net);
+      const RayBounder& bounder = o.bounder ? *o.bounder : *local;
+      BoundedSearch search(net, bounder, u, a0, o.threshold, base,
+                           o.traversal.max_segments > used ? o.traversal.max_segments - used : 0);
+      const std::optional<double> first = search.first_confident(a0, d_bottom);
+      if (in_box && enter < d_bottom) {
+        const double top = std::min(leave, d_bottom);
+        double best = 0;
+        // Start from the best values known: at the top of the box, in the
+        // regions from infinity inside the box, at alpha = 1.
+        const LineSegment& at_top = search.region_at(std::min(top, std::nextafter(d_bottom, 0.0)));
+        best = confidence_range(at_top.logit_c, at_top.logit_w, std::max(at_top.t_begin, enter),
+                                std::min(at_top.t_end, top)).max;
+        for (const LineSegment& seg : d.segments) {
+          const double a = std::max(seg.t_begin, enter), b = std::min(seg.t_end, leave);
+          if (a <= b) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, b).max);
+        }
+        const double one = std::ldexp(1.0, e);  // alpha = 1
+        if (enter <= one && one <= leave) best = std::max(best, cert.confidence_at_input);
+        const double below = std::max(at_top.t_begin, enter);
+        search.maximise_down(enter, below, leave, std::max(top - below, below * 1e-6), best);
+        if (first && *first < enter) search.first_confident(enter, top);
+      }
+      up_done = !search.stopped();
+      if (!up_done) stop_reason = search.stop_reason();
+      cert.bounds_computed = search.bounds();
+      for (auto& [begin, seg] : search.regions()) {
+        if (!d.segments.empty() && seg.pattern_hash == d.segments.front().pattern_hash) continue;
+        up_segments.push_back(std::move(seg));
       }
     }
     for (const LineSegment& s : up_segments) (in_box && s.t_begin < leave ? cert.regions_box : cert.regions_middle)++;
-    covered_to = joined ? kInf : up_segments.empty() ? a0 : up_segments.back().t_end;
-    if (joined) cert.segments = up_segments.size() + d.segments.size();
+    // The search establishes everything below the walk from infinity,
+    // unless a limit stopped it.
+    covered_to = down_done && up_done ? kInf : a0;
+    if (joined) cert.segments = d.segments.size();
     cert.regions_visited = up_segments.size() + d.segments.size();
     finished = down_done && up_done;
     segments = std::move(up_segments);

@@ -8,9 +8,11 @@
 //     all large α (the bias-free network's pattern at x), then the walk goes
 //     down region by region until the confidence first drops below the
 //     threshold: that gives α*;
-//  2. the box: from alpha0 up to where the ray leaves the box;
-//  3. the middle: from the box exit up, only until the threshold is first
-//     reached (first α), and only if it was not reached before.
+//  2. the box and 3. the middle (below the regions from infinity): the
+//     largest confidence in the box and the first α with confidence >= t,
+//     by a search that bounds the confidence on pieces of the ray
+//     (regions/ray_bounds.hpp) and computes only the regions of pieces
+//     whose bound does not rule them out.
 // With CertifyOptions::full it walks every region from alpha0 up instead
 // (needed for region counts). Both give the same fields, computed from the
 // same regions with the same arithmetic (tests/regions/test_certificate.cpp).
@@ -23,6 +25,7 @@
 
 #include "core/network.hpp"
 #include "regions/line_traversal.hpp"
+#include "regions/ray_bounds.hpp"
 
 namespace tessera {
 
@@ -56,8 +59,10 @@ struct CertifyOptions {
   bool limit_only = false;
   // max_segments bounds the regions visited by all parts together.
   TraversalOptions traversal;
-  // Optional: bias_free(net), so that a set computes it once.
+  // Optional: bias_free(net) and a RayBounder of net, so that a set
+  // builds them once.
   const Network* bias_free = nullptr;
+  const RayBounder* bounder = nullptr;
 
   // Empty when valid, else the reason (one line).
   std::string validate() const;
@@ -79,7 +84,8 @@ struct Certificate {
   std::size_t regions_visited = 0;
   std::size_t regions_from_infinity = 0;  // the last region and those below it down to alpha*
   std::size_t regions_box = 0;            // from alpha0 up to the box exit
-  std::size_t regions_middle = 0;         // from the box exit up to the first alpha
+  std::size_t regions_middle = 0;         // below the walk from infinity, outside the box
+  std::size_t bounds_computed = 0;        // confidence bounds on pieces of the ray (fast path)
 
   // The last region (valid when last_region_found):
   bool last_region_found = false;

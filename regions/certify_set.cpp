@@ -6,6 +6,7 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
+#include <optional>
 
 namespace tessera {
 
@@ -36,6 +37,11 @@ std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const 
   if (o.cancel) co.traversal.cancel = o.cancel;
   const Network g = co.bias_free ? Network() : bias_free(net);
   if (!co.bias_free) co.bias_free = &g;
+  std::optional<RayBounder> bounder;
+  if (!co.bounder && !co.full && !co.limit_only) {
+    bounder.emplace(net);
+    co.bounder = &*bounder;
+  }
   auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (Eigen::Index j = 0; j < N; ++j) {

@@ -378,4 +378,12 @@ LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alph
   return out;
 }
 
+LineSegment segment_of(const LineState& state, double t_begin, double t_end, const TraversalOptions& o) {
+  LineSegment seg;
+  seg.t_begin = t_begin;
+  seg.t_end = t_end;
+  fill_segment(seg, state, o);
+  return seg;
+}
+
 }  // namespace tessera

@@ -114,6 +114,10 @@ double next_breakpoint(const Network& net, const LineState& state);
 // state.t may be +inf (a state computed with Side::AtInfinity).
 double previous_breakpoint(const Network& net, const LineState& state);
 
+// The segment [t_begin, t_end] on which state.pattern holds, filled as the
+// traversals fill theirs (logits, confidence range, class, hash).
+LineSegment segment_of(const LineState& state, double t_begin, double t_end, const TraversalOptions& options = {});
+
 // The pattern at the point x0 + t·d itself, with units within the breakpoint
 // tolerance of zero counted inactive (Σ: active iff > 0).
 ActivationPattern point_pattern(const Network& net, const LineState& state);

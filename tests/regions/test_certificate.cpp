@@ -32,7 +32,8 @@ TEST(Certificate, HandSolvedOneDimensionalNetwork) {
   o.threshold = 0.99;
   const Certificate c = certify(net, Vector::Ones(1), o);
   ASSERT_TRUE(c.complete);
-  EXPECT_EQ(c.segments, 2u);
+  o.full = true;
+  EXPECT_EQ(certify(net, Vector::Ones(1), o).segments, 2u);
   EXPECT_DOUBLE_EQ(c.last_region_alpha, 1.0);
   EXPECT_EQ(c.limit_class, 0);
   EXPECT_EQ(c.limit_confidence, 1.0);

@@ -1,0 +1,195 @@
+#include "regions/ray_bounds.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/linear_ops.hpp"
+
+namespace tessera {
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Enclosure of a node's values on the piece: columns (c, w) of the middle
+// and of the radius.
+struct Enclosure {
+  Matrix m, r;
+  bool exact = true;  // r == 0
+};
+
+inline double at(double c, double w, double t) { return c + t * w; }
+inline double min_on(double c, double w, double a, double b) { return std::min(at(c, w, a), at(c, w, b)); }
+inline double max_on(double c, double w, double a, double b) { return std::max(at(c, w, a), at(c, w, b)); }
+// ReLU (s = 0) or leaky ReLU with slope s in [0, 1]: convex.
+inline double act(double z, double s) { return z > 0 ? z : s * z; }
+
+}  // namespace
+
+RayBounder::RayBounder(const Network& net) : net_(net), abs_(net) {
+  for (Node& n : abs_.nodes) {
+    if (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d) {
+      n.weight = n.weight.cwiseAbs();
+      if (n.weight_t.size()) n.weight_t = n.weight_t.cwiseAbs();
+    }
+    if (n.kind == OpKind::ElementwiseAffine) n.scale = n.scale.cwiseAbs();
+  }
+}
+
+RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d, double a, double b) const {
+  const Network& net = net_;
+  const int N = static_cast<int>(net.nodes.size());
+  std::vector<int> last_use(N, -1);
+  for (int k = 0; k < N; ++k)
+    for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
+  // The output's dense layer, if any: its input is kept for the
+  // differences of logits.
+  const Node& out_node = net.nodes[N - 1];
+  const int diff_input = out_node.kind == OpKind::Dense ? out_node.inputs[0] : -1;
+
+  Bound bound;
+  std::vector<Enclosure> v(N);
+  v[0].m.resize(x0.size(), 2);
+  v[0].m.col(0) = x0;
+  v[0].m.col(1) = d;
+  v[0].r = Matrix::Zero(x0.size(), 2);
+  Enclosure kept;  // the input of the output's dense layer
+  for (int k = 1; k < N; ++k) {
+    const Node& n = net.nodes[k];
+    const Enclosure& in = v[n.inputs[0]];
+    Enclosure& o = v[k];
+    if (n.kind == OpKind::Add) {
+      const Enclosure& in2 = v[n.inputs[1]];
+      o.m = in.m + in2.m;
+      o.r = in.r + in2.r;
+      o.exact = in.exact && in2.exact;
+    } else if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) {
+      const double s = n.kind == OpKind::LeakyRelu ? n.slope : 0.0;
+      o.m = in.m;
+      o.r = in.r;
+      o.exact = in.exact;
+      for (Eigen::Index i = 0; i < in.m.rows(); ++i) {
+        const double lc = in.m(i, 0) - in.r(i, 0), lw = in.m(i, 1) - in.r(i, 1);
+        const double uc = in.m(i, 0) + in.r(i, 0), uw = in.m(i, 1) + in.r(i, 1);
+        const double l = min_on(lc, lw, a, b), u = max_on(uc, uw, a, b);
+        if (l >= 0) continue;  // active on the whole piece
+        if (u <= 0) {          // inactive on the whole piece
+          o.m.row(i) *= s;
+          o.r.row(i) *= std::abs(s);
+          continue;
+        }
+        ++bound.relaxed;
+        o.exact = false;
+        // Upper: relu(z(t)) <= relu(U(t)), which is convex in t, so below
+        // its chord over [a, b]. Lower: L(t) or s L(t), whichever keeps more.
+        const double ua = act(at(uc, uw, a), s), ub = act(at(uc, uw, b), s);
+        const double nuw = (ub - ua) / (b - a), nuc = ua - a * nuw;
+        const double keep = u >= -l ? 1.0 : s;
+        const double nlc = keep * lc, nlw = keep * lw;
+        o.m(i, 0) = 0.5 * (nuc + nlc);
+        o.m(i, 1) = 0.5 * (nuw + nlw);
+        o.r(i, 0) = 0.5 * (nuc - nlc);
+        o.r(i, 1) = 0.5 * (nuw - nlw);
+      }
+    } else if (n.kind == OpKind::MaxPool2d) {
+      const int K = n.window.kernel_h * n.window.kernel_w;
+      const Eigen::Index size = n.shape.size();
+      o.m.resize(size, 2);
+      o.r.resize(size, 2);
+      o.exact = in.exact;
+      for (Eigen::Index p = 0; p < size; ++p) {
+        const int* window = &n.gather[static_cast<size_t>(p) * K];
+        int best = -1;
+        double best_l = -kInf, best_mean = -kInf, max_ua = -kInf, max_ub = -kInf;
+        int lower_pick = -1;
+        for (int q = 0; q < K; ++q) {
+          const int j = window[q];
+          if (j < 0) continue;
+          const double la = at(in.m(j, 0) - in.r(j, 0), in.m(j, 1) - in.r(j, 1), a);
+          const double lb = at(in.m(j, 0) - in.r(j, 0), in.m(j, 1) - in.r(j, 1), b);
+          if (std::min(la, lb) > best_l) best_l = std::min(la, lb), best = j;
+          if (la + lb > best_mean) best_mean = la + lb, lower_pick = j;
+          max_ua = std::max(max_ua, at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), a));
+          max_ub = std::max(max_ub, at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), b));
+        }
+        double other_u = -kInf;
+        for (int q = 0; q < K; ++q) {
+          const int j = window[q];
+          if (j < 0 || j == best) continue;
+          other_u = std::max(other_u, max_on(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), a, b));
+        }
+        if (best_l >= other_u) {  // one winner on the whole piece
+          o.m.row(p) = in.m.row(best);
+          o.r.row(p) = in.r.row(best);
+          continue;
+        }
+        ++bound.relaxed;
+        o.exact = false;
+        // Upper: the max of the upper functions is convex in t, so below its
+        // chord over [a, b]. Lower: the entry whose lower function keeps most.
+        const double uw = (max_ub - max_ua) / (b - a), uc = max_ua - a * uw;
+        const double lc = in.m(lower_pick, 0) - in.r(lower_pick, 0), lw = in.m(lower_pick, 1) - in.r(lower_pick, 1);
+        o.m(p, 0) = 0.5 * (uc + lc);
+        o.m(p, 1) = 0.5 * (uw + lw);
+        o.r(p, 0) = 0.5 * (uc - lc);
+        o.r(p, 1) = 0.5 * (uw - lw);
+      }
+    } else {
+      o.m = apply_linear(n, nullptr, in.m);
+      Matrix c = o.m.col(0);
+      add_offset(n, c);
+      o.m.col(0) = c;
+      o.exact = in.exact;
+      o.r = in.exact ? Matrix::Zero(o.m.rows(), 2) : apply_linear(abs_.nodes[k], nullptr, in.r);
+    }
+    if (k == diff_input) kept = v[k];
+    for (size_t j = 0; j < n.inputs.size(); ++j) {
+      const int in_node = n.inputs[j];
+      if (j > 0 && in_node == n.inputs[0]) continue;
+      if (last_use[in_node] == k) v[in_node] = Enclosure();
+    }
+  }
+
+  // Lower bounds of z_j - z_k on [a, b], as a K x K matrix low(j, k).
+  const Enclosure& z = v[N - 1];
+  const Eigen::Index K = z.m.rows();
+  Matrix low(K, K);
+  double scale = 0;  // magnitude of the logits, for the rounding allowance
+  for (Eigen::Index j = 0; j < K; ++j)
+    scale = std::max({scale, std::abs(at(z.m(j, 0), z.m(j, 1), a)) + std::abs(at(z.r(j, 0), z.r(j, 1), a)),
+                      std::abs(at(z.m(j, 0), z.m(j, 1), b)) + std::abs(at(z.r(j, 0), z.r(j, 1), b))});
+  if (diff_input >= 0 && !kept.exact) {
+    const Matrix& W = out_node.weight;
+    for (Eigen::Index k = 0; k < K; ++k) {
+      const Matrix D = W.rowwise() - W.row(k);                       // rows W_j - W_k
+      const Matrix mid = D * kept.m;                                 // (K x 2)
+      const Matrix rad = D.cwiseAbs() * kept.r;                      // (K x 2)
+      for (Eigen::Index j = 0; j < K; ++j) {
+        const double db = out_node.bias[j] - out_node.bias[k];
+        low(j, k) = min_on(mid(j, 0) + db - rad(j, 0), mid(j, 1) - rad(j, 1), a, b);
+      }
+    }
+  } else {
+    for (Eigen::Index k = 0; k < K; ++k)
+      for (Eigen::Index j = 0; j < K; ++j)
+        low(j, k) = j == k ? 0.0
+                           : min_on((z.m(j, 0) - z.r(j, 0)) - (z.m(k, 0) + z.r(k, 0)),
+                                    (z.m(j, 1) - z.r(j, 1)) - (z.m(k, 1) + z.r(k, 1)), a, b);
+  }
+  // Rounding allowance: every value above carries a relative error of a
+  // few ulps of the magnitudes involved; 1e-9 of them is far more.
+  const double allowance = 1e-9 * (1.0 + scale);
+  double best = 0;
+  for (Eigen::Index k = 0; k < K; ++k) {
+    double sum = 1;
+    for (Eigen::Index j = 0; j < K; ++j)
+      if (j != k) sum += std::exp(low(j, k) - allowance);
+    best = std::max(best, 1.0 / sum);
+  }
+  bound.confidence = std::min(1.0, best);
+  return bound;
+}
+
+}  // namespace tessera

@@ -149,7 +149,7 @@ int run_certify(const std::vector<std::string>& args) {
       "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)");
   po::options_description advanced("Advanced");
   advanced.add_options()("alpha0", po::value<double>()->default_value(1e-6), "start of the ray (> 0)")(
-      "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after computing this many regions")(
+      "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after computing this many regions (and confidence bounds, in the default method)")(
       "threads", po::value<int>()->default_value(0), "threads for sets (0: all cores)")(
       "no-progress", "same as --progress off")(
       "output,o", po::value<std::string>(), "write the report to this file (atomically)");

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
-#include <cstdio>
-#include <cstdlib>
 #include <iterator>
 #include <map>
 #include <utility>
@@ -116,13 +114,27 @@ class BoundedSearch {
   // The largest confidence on [enter, hi], with `best` the largest known
   // (at hi and above). The confidence usually grows with alpha, so the
   // pieces next to hi are hard to rule out and those far below easy: the
-  // pieces grow from hi downwards, doubling while they are ruled out.
+  // pieces grow from hi downwards, doubling while they are ruled out and
+  // halving after one is not.
   void maximise_down(double enter, double hi, double leave, double width, double& best) {
     while (hi > enter && go()) {
       const double lo = std::max(enter, hi - width < hi / 8 ? hi / 8 : hi - width);
-      if (maximise(lo, hi, enter, leave, best)) width *= 2;
-      hi = lo;
+      if (maximise(lo, hi, enter, leave, best)) {
+        width *= 2;
+        hi = lo;
+      } else {
+        width = std::max(0.5 * width, 1e-6 * hi);
+        hi = std::min(lo, begin_of_known(lo));  // a region walked there may reach further down
+      }
     }
+  }
+
+  // The start of the computed region that contains t, or t.
+  double begin_of_known(double t) const {
+    auto it = regions_.upper_bound(t);
+    if (it == regions_.begin()) return t;
+    const LineSegment& prev = std::prev(it)->second;
+    return prev.t_begin <= t && t < prev.t_end ? prev.t_begin : t;
   }
 
   bool stopped() const { return !stop_reason_.empty(); }
@@ -131,11 +143,12 @@ class BoundedSearch {
   std::map<double, LineSegment>& regions() { return regions_; }
 
  private:
+  // (The budget counts regions and bounds: a bound costs about as much as
+  // one or two regions.)
   // Walk a piece region by region when its bound relaxes only a few units
   // (it then holds about that many regions) or when it is too short to split.
   static bool leaf(const RayBounder::Bound& b, double lo, double hi) {
-    static const std::size_t leaf_at = std::getenv("TESSERA_LEAF") ? std::atoi(std::getenv("TESSERA_LEAF")) : 4;
-    return b.relaxed <= leaf_at || midpoint(lo, hi) <= lo || midpoint(lo, hi) >= hi;
+    return b.relaxed <= 4 || midpoint(lo, hi) <= lo || midpoint(lo, hi) >= hi;
   }
   static double midpoint(double lo, double hi) {
     if (lo > 0 && hi > 4 * lo) return std::sqrt(lo) * std::sqrt(hi);
@@ -143,9 +156,7 @@ class BoundedSearch {
   }
   RayBounder::Bound bound(double lo, double hi) {
     ++bounds_;
-    const RayBounder::Bound b = bounder_.confidence_bound(origin_, u_, lo, hi);
-    if (std::getenv("TESSERA_DEBUG_BOUNDS")) std::fprintf(stderr, "bound [%.9g, %.9g] conf %.9f relaxed %zu\n", lo, hi, b.confidence, b.relaxed);
-    return b;
+    return bounder_.confidence_bound(origin_, u_, lo, hi);
   }
   bool go() {
     if (!stop_reason_.empty()) return false;
@@ -153,7 +164,7 @@ class BoundedSearch {
       stop_reason_ = "cancelled";
       return false;
     }
-    if (computed_ >= budget_) {
+    if (computed_ + bounds_ >= budget_) {
       stop_reason_ = "stopped after " + std::to_string(limits_.max_segments) + " segments (--max-segments)";
       return false;
     }
@@ -327,15 +338,16 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
       const RayBounder& bounder = o.bounder ? *o.bounder : *local;
       BoundedSearch search(net, bounder, u, a0, o.threshold, base,
                            o.traversal.max_segments > used ? o.traversal.max_segments - used : 0);
-      const std::optional<double> first = search.first_confident(a0, d_bottom);
       if (in_box && enter < d_bottom) {
+        // The box first: its largest confidence. When that is below t, no
+        // point of the box reaches t, and the first alpha is searched only
+        // outside it.
         const double top = std::min(leave, d_bottom);
-        double best = 0;
         // Start from the best values known: at the top of the box, in the
         // regions from infinity inside the box, at alpha = 1.
         const LineSegment& at_top = search.region_at(std::min(top, std::nextafter(d_bottom, 0.0)));
-        best = confidence_range(at_top.logit_c, at_top.logit_w, std::max(at_top.t_begin, enter),
-                                std::min(at_top.t_end, top)).max;
+        double best = confidence_range(at_top.logit_c, at_top.logit_w, std::max(at_top.t_begin, enter),
+                                       std::min(at_top.t_end, top)).max;
         for (const LineSegment& seg : d.segments) {
           const double a = std::max(seg.t_begin, enter), b = std::min(seg.t_end, leave);
           if (a <= b) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, b).max);
@@ -344,7 +356,17 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
         if (enter <= one && one <= leave) best = std::max(best, cert.confidence_at_input);
         const double below = std::max(at_top.t_begin, enter);
         search.maximise_down(enter, below, leave, std::max(top - below, below * 1e-6), best);
-        if (first && *first < enter) search.first_confident(enter, top);
+        if (best < o.threshold) {
+          if (a0 < enter && !search.first_confident(a0, enter)) search.first_confident(top, d_bottom);
+          else if (a0 >= enter) search.first_confident(top, d_bottom);
+        } else {
+          // Some point of the box reaches t: the first alpha is at or below
+          // it, and the first alpha inside the box is searched from enter.
+          const std::optional<double> first = search.first_confident(a0, top);
+          if (first && *first < enter) search.first_confident(enter, top);
+        }
+      } else {
+        search.first_confident(a0, d_bottom);
       }
       up_done = !search.stopped();
       if (!up_done) stop_reason = search.stop_reason();

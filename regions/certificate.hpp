@@ -57,7 +57,8 @@ struct CertifyOptions {
   // Only the last region and the limit (no threshold, no box): what
   // `tessera eval` needs for its alpha -> inf rows.
   bool limit_only = false;
-  // max_segments bounds the regions visited by all parts together.
+  // max_segments bounds the work of all parts together: regions computed,
+  // plus confidence bounds of the fast path (each about one region's cost).
   TraversalOptions traversal;
   // Optional: bias_free(net) and a RayBounder of net, so that a set
   // builds them once.

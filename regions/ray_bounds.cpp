@@ -26,20 +26,52 @@ inline double max_on(double c, double w, double a, double b) { return std::max(a
 // ReLU (s = 0) or leaky ReLU with slope s in [0, 1]: convex.
 inline double act(double z, double s) { return z > 0 ? z : s * z; }
 
+// (W M, |W| R) for a dense layer in one pass over the columns of W that
+// meet a non-zero row of M or R (W is read from memory once; |W| is not
+// stored).
+void dense_enclosure(const Matrix& W, const Matrix& m, const Matrix& r, Matrix& om, Matrix& orad) {
+  om = Matrix::Zero(W.rows(), 2);
+  orad = Matrix::Zero(W.rows(), 2);
+  for (Eigen::Index i = 0; i < W.cols(); ++i) {
+    const double m0 = m(i, 0), m1 = m(i, 1), r0 = r(i, 0), r1 = r(i, 1);
+    if (m0 == 0 && m1 == 0 && r0 == 0 && r1 == 0) continue;
+    const auto w = W.col(i);
+    if (m0 != 0) om.col(0) += m0 * w;
+    if (m1 != 0) om.col(1) += m1 * w;
+    if (r0 != 0 || r1 != 0) {
+      const auto a = w.cwiseAbs();
+      if (r0 != 0) orad.col(0) += r0 * a;
+      if (r1 != 0) orad.col(1) += r1 * a;
+    }
+  }
+}
+
 }  // namespace
 
-RayBounder::RayBounder(const Network& net) : net_(net), abs_(net) {
-  for (Node& n : abs_.nodes) {
-    if (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d) {
-      n.weight = n.weight.cwiseAbs();
-      if (n.weight_t.size()) n.weight_t = n.weight_t.cwiseAbs();
+RayBounder::RayBounder(const Network& net) : net_(net) {
+  // |W| for the linear nodes other than dense ones (those use
+  // dense_enclosure); the dense weights, the bulk of a network, are not copied.
+  abs_.nodes.resize(net.nodes.size());
+  for (std::size_t k = 0; k < net.nodes.size(); ++k) {
+    const Node& n = net.nodes[k];
+    if (n.kind == OpKind::Dense || n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::MaxPool2d ||
+        n.kind == OpKind::Add || n.kind == OpKind::Input)
+      continue;
+    Node& a = abs_.nodes[k];
+    a = n;
+    if (a.kind == OpKind::Conv2d) {
+      a.weight = a.weight.cwiseAbs();
+      if (a.weight_t.size()) a.weight_t = a.weight_t.cwiseAbs();
     }
-    if (n.kind == OpKind::ElementwiseAffine) n.scale = n.scale.cwiseAbs();
+    if (a.kind == OpKind::ElementwiseAffine) a.scale = a.scale.cwiseAbs();
   }
+  for (const Node& n : net.nodes)
+    if (n.kind == OpKind::LeakyRelu && !(n.slope >= 0 && n.slope <= 1)) usable_ = false;
 }
 
 RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d, double a, double b) const {
   const Network& net = net_;
+  if (!usable_) return Bound{1.0, 0};  // no bound: the search walks the piece region by region
   const int N = static_cast<int>(net.nodes.size());
   std::vector<int> last_use(N, -1);
   for (int k = 0; k < N; ++k)
@@ -86,7 +118,7 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
         // its chord over [a, b]. Lower: L(t) or s L(t), whichever keeps more.
         const double ua = act(at(uc, uw, a), s), ub = act(at(uc, uw, b), s);
         const double nuw = (ub - ua) / (b - a), nuc = ua - a * nuw;
-        const double keep = u >= -l ? 1.0 : s;
+        const double keep = at(lc, lw, 0.5 * (a + b)) > 0 ? 1.0 : s;  // the larger mean over [a, b]
         const double nlc = keep * lc, nlw = keep * lw;
         o.m(i, 0) = 0.5 * (nuc + nlc);
         o.m(i, 1) = 0.5 * (nuw + nlw);
@@ -101,28 +133,38 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
       o.exact = in.exact;
       for (Eigen::Index p = 0; p < size; ++p) {
         const int* window = &n.gather[static_cast<size_t>(p) * K];
-        int best = -1;
-        double best_l = -kInf, best_mean = -kInf, max_ua = -kInf, max_ub = -kInf;
-        int lower_pick = -1;
+        // A winner on the whole piece: an entry whose lower function is
+        // above every other upper function at both ends (both are affine).
+        // Only the entries largest at a or at b can be one.
+        int best_a = -1, best_b = -1, lower_pick = -1;
+        double la_max = -kInf, lb_max = -kInf, best_mean = -kInf, max_ua = -kInf, max_ub = -kInf;
         for (int q = 0; q < K; ++q) {
           const int j = window[q];
           if (j < 0) continue;
           const double la = at(in.m(j, 0) - in.r(j, 0), in.m(j, 1) - in.r(j, 1), a);
           const double lb = at(in.m(j, 0) - in.r(j, 0), in.m(j, 1) - in.r(j, 1), b);
-          if (std::min(la, lb) > best_l) best_l = std::min(la, lb), best = j;
+          if (la > la_max) la_max = la, best_a = j;
+          if (lb > lb_max) lb_max = lb, best_b = j;
           if (la + lb > best_mean) best_mean = la + lb, lower_pick = j;
           max_ua = std::max(max_ua, at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), a));
           max_ub = std::max(max_ub, at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), b));
         }
-        double other_u = -kInf;
-        for (int q = 0; q < K; ++q) {
-          const int j = window[q];
-          if (j < 0 || j == best) continue;
-          other_u = std::max(other_u, max_on(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), a, b));
-        }
-        if (best_l >= other_u) {  // one winner on the whole piece
-          o.m.row(p) = in.m.row(best);
-          o.r.row(p) = in.r.row(best);
+        auto wins = [&](int c) {
+          const double la = at(in.m(c, 0) - in.r(c, 0), in.m(c, 1) - in.r(c, 1), a);
+          const double lb = at(in.m(c, 0) - in.r(c, 0), in.m(c, 1) - in.r(c, 1), b);
+          for (int q = 0; q < K; ++q) {
+            const int j = window[q];
+            if (j < 0 || j == c) continue;
+            if (at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), a) > la ||
+                at(in.m(j, 0) + in.r(j, 0), in.m(j, 1) + in.r(j, 1), b) > lb)
+              return false;
+          }
+          return true;
+        };
+        const int winner = wins(best_a) ? best_a : best_b != best_a && wins(best_b) ? best_b : -1;
+        if (winner >= 0) {  // one winner on the whole piece
+          o.m.row(p) = in.m.row(winner);
+          o.r.row(p) = in.r.row(winner);
           continue;
         }
         ++bound.relaxed;
@@ -136,6 +178,10 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
         o.r(p, 0) = 0.5 * (uc - lc);
         o.r(p, 1) = 0.5 * (uw - lw);
       }
+    } else if (n.kind == OpKind::Dense) {
+      dense_enclosure(n.weight, in.m, in.r, o.m, o.r);
+      o.m.col(0) += n.bias;
+      o.exact = in.exact;
     } else {
       o.m = apply_linear(n, nullptr, in.m);
       Matrix c = o.m.col(0);

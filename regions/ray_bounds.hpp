@@ -41,7 +41,8 @@ class RayBounder {
 
  private:
   const Network& net_;
-  Network abs_;  // |W| for every linear node
+  Network abs_;         // |W| for the linear nodes but dense ones (empty nodes elsewhere)
+  bool usable_ = true;  // false with a leaky slope outside [0, 1] (the relaxation needs convexity)
 };
 
 }  // namespace tessera

@@ -89,8 +89,9 @@ std::string regions_text(const Certificate& c) {
     out << (c.segments ? std::to_string(*c.segments) : std::to_string(c.regions_visited) + " (walk stopped)")
         << " regions crossed (full walk)";
   } else {
-    out << c.regions_visited << " regions computed: " << c.regions_from_infinity << " from infinity, " << c.regions_box
-        << " in the box, " << c.regions_middle << " in the middle";
+    out << c.regions_visited << (c.regions_visited == 1 ? " region" : " regions") << " computed: " << c.regions_from_infinity
+        << " from infinity, " << c.regions_box << " in the box, " << c.regions_middle << " in the middle, "
+        << c.bounds_computed << (c.bounds_computed == 1 ? " bound" : " bounds");
     if (c.segments) out << " (all " << *c.segments << " on the ray)";
   }
   return out.str();

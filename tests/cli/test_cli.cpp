@@ -169,10 +169,24 @@ TEST(Cli, CertifyJsonHasTheDocumentedFields) {
   const Result r = run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --json --threshold 0.99");
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  for (const char* key : {"limit_class", "limit_confidence", "last_region_alpha", "alpha_star", "first_alpha",
-                          "box_exit_alpha", "max_confidence_in_box", "segments"})
+  for (const char* key : {"limit_class", "limit_confidence", "limit_is_tie", "last_region_alpha", "alpha_star",
+                          "alpha_star_times_max_abs_x", "first_alpha", "box_exit_alpha", "max_confidence_in_box",
+                          "segments", "method", "unknown", "regions_visited"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["limit_confidence"].get<double>(), 1.0);
+  EXPECT_EQ(j["method"], "from-infinity");
+  EXPECT_TRUE(j["unknown"].is_array());
+  // --full walks every region and gives the same fields, plus the count.
+  const Result full = run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --json --threshold 0.99 --full");
+  ASSERT_EQ(full.status, 0) << full.err;
+  const auto f = nlohmann::json::parse(full.out);
+  EXPECT_EQ(f["method"], "full");
+  EXPECT_TRUE(f["segments"].is_number());
+  for (const char* key : {"limit_class", "limit_confidence", "last_region_alpha", "last_region_hash", "limit_logits",
+                          "box_exit_alpha"})
+    EXPECT_EQ(j[key], f[key]) << key;
+  for (const char* key : {"alpha_star", "first_alpha"})
+    EXPECT_NEAR(j[key].get<double>(), f[key].get<double>(), 1e-12 * f[key].get<double>()) << key;
   EXPECT_TRUE(j["box_exit_alpha"].is_null());  // a flat 784-vector model: no box by default
   const Result boxed =
       run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --json --box 0:1 --threshold 0.99");
@@ -187,6 +201,12 @@ TEST(Cli, CertifyNoiseSetSummarises) {
   EXPECT_EQ(j["summary"]["count"].get<int>(), 20);
   EXPECT_EQ(j["certificates"].size(), 20u);
   EXPECT_LT(j["summary"]["max_bias_free_residual"].get<double>(), 1e-9);
+  // The tie count is the number of certificates whose limit is a tie.
+  std::size_t ties = 0;
+  for (const auto& c : j["certificates"]) ties += c["limit_is_tie"].get<bool>();
+  EXPECT_EQ(j["summary"]["ties"].get<std::size_t>(), ties);
+  EXPECT_EQ(j["summary"]["last_region_found"].get<int>(), 20);
+  EXPECT_TRUE(j["summary"]["median_regions_from_infinity"].is_number());
 }
 
 TEST(Cli, RayAndCertifyBadInputs) {
@@ -215,9 +235,23 @@ TEST(Cli, SegmentLimitGivesAPartialResultAndStatusFour) {
   const auto j = nlohmann::json::parse(r.out);
   EXPECT_FALSE(j["complete"].get<bool>());
   EXPECT_EQ(j["segments"].size(), 3u);
-  const Result c = run("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --max-segments 3");
+  const Result c = run("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --max-segments 3 --full");
   EXPECT_EQ(c.status, 4);
-  EXPECT_NE(c.out.find("NOT REACHED"), std::string::npos);
+  EXPECT_NE(c.out.find("PARTIAL"), std::string::npos);
+  EXPECT_NE(c.out.find("last region    unknown"), std::string::npos);
+  // The default method finds the last region first; what it could not
+  // establish says unknown, never "never", and is null in JSON.
+  const Result d = run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --max-segments 1");
+  EXPECT_EQ(d.status, 4) << d.out;
+  EXPECT_NE(d.out.find("PARTIAL"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("unknown"), std::string::npos) << d.out;
+  EXPECT_EQ(d.out.find("never"), std::string::npos) << d.out;
+  const Result dj = run("certify data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --max-segments 1 --json");
+  EXPECT_EQ(dj.status, 4);
+  const auto p = nlohmann::json::parse(dj.out);
+  EXPECT_FALSE(p["complete"].get<bool>());
+  ASSERT_FALSE(p["unknown"].empty());
+  for (const auto& key : p["unknown"]) EXPECT_TRUE(p[key.get<std::string>()].is_null()) << key;
 }
 
 TEST(Cli, SliceJsonTilesTheWindowAndTheSvgIsWritten) {

@@ -103,6 +103,20 @@ TEST(GuiRay, ProbabilitiesAreTheSoftmaxOfTheNetworkAlongTheRay) {
     }
     EXPECT_TRUE(r.probabilities(1e-3).empty()) << "before the ray starts";
     EXPECT_EQ(r.segment_at(1e300), static_cast<int>(r.traversal.segments.size()) - 1);
+    // One walk for the chart and the certificate; the certificate is the
+    // one `tessera certify` computes from infinity.
+    EXPECT_TRUE(r.certificate.full);
+    EXPECT_EQ(r.traversal.segments.back().t_begin, r.certificate.last_region_alpha) << name;
+    EXPECT_EQ(r.traversal.segments.back().pattern_hash, r.certificate.last_region_hash) << name;
+    CertifyOptions c;
+    c.threshold = r.threshold;
+    c.alpha0 = r.traversal.segments.front().t_begin;
+    const Certificate fast = certify(net, x, c);
+    EXPECT_EQ(fast.last_region_hash, r.certificate.last_region_hash) << name;
+    EXPECT_EQ(fast.last_region_alpha, r.certificate.last_region_alpha) << name;
+    EXPECT_EQ(fast.limit_class, r.certificate.limit_class) << name;
+    ASSERT_EQ(fast.alpha_star.has_value(), r.certificate.alpha_star.has_value()) << name;
+    if (fast.alpha_star) EXPECT_NEAR(*fast.alpha_star, *r.certificate.alpha_star, 1e-12 * *fast.alpha_star) << name;
   }
 }
 

@@ -90,25 +90,30 @@ class BoundedSearch {
     return first_confident(mid, hi);
   }
 
-  // Raises `best` to the largest confidence on [lo, hi] ∩ [enter, leave];
-  // true when the first bound already ruled the piece out.
-  bool maximise(double lo, double hi, double enter, double leave, double& best) {
-    if (!go()) return false;
+  // Raises `best` to the largest confidence on [lo, hi] ∩ [enter, leave].
+  enum class Outcome { Pruned, Walked, Split };
+  Outcome maximise(double lo, double hi, double enter, double leave, double& best) {
+    if (!go()) return Outcome::Walked;
     const RayBounder::Bound b = bound(lo, hi);
-    if (b.confidence < best) return true;
+    if (b.confidence < best) return Outcome::Pruned;
     if (leaf(b, lo, hi)) {
-      for (double t = lo; t < hi && go();) {
-        const LineSegment& seg = region_at(t);
-        const double a = std::max(seg.t_begin, enter), e = std::min(seg.t_end, leave);
-        if (a <= e) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, e).max);
-        t = seg.t_end;
-      }
-      return false;
+      walk_max(lo, hi, enter, leave, best);
+      return Outcome::Walked;
     }
     const double mid = midpoint(lo, hi);
     maximise(mid, hi, enter, leave, best);  // the confidence tends to grow with alpha: the right half first
     maximise(lo, mid, enter, leave, best);
-    return false;
+    return Outcome::Split;
+  }
+
+  // Region by region over [lo, hi].
+  void walk_max(double lo, double hi, double enter, double leave, double& best) {
+    for (double t = lo; t < hi && go();) {
+      const LineSegment& seg = region_at(t);
+      const double a = std::max(seg.t_begin, enter), e = std::min(seg.t_end, leave);
+      if (a <= e) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, e).max);
+      t = seg.t_end;
+    }
   }
 
   // The largest confidence on [enter, hi], with `best` the largest known
@@ -118,14 +123,16 @@ class BoundedSearch {
   // halving after one is not.
   void maximise_down(double enter, double hi, double leave, double width, double& best) {
     while (hi > enter && go()) {
-      const double lo = std::max(enter, hi - width < hi / 8 ? hi / 8 : hi - width);
-      if (maximise(lo, hi, enter, leave, best)) {
-        width *= 2;
-        hi = lo;
-      } else {
-        width = std::max(0.5 * width, 1e-6 * hi);
-        hi = std::min(lo, begin_of_known(lo));  // a region walked there may reach further down
+      if (failed_ > 16 + 2 * computed_) {
+        // The bounds do not pay (a flat confidence): walk the rest.
+        walk_max(enter, hi, enter, leave, best);
+        return;
       }
+      const double lo = std::max(enter, hi - width < hi / 8 ? hi / 8 : hi - width);
+      const Outcome outcome = maximise(lo, hi, enter, leave, best);
+      if (outcome == Outcome::Pruned) width *= 2;
+      if (outcome == Outcome::Split) width = std::max(0.5 * width, 1e-6 * hi);
+      hi = outcome == Outcome::Pruned ? lo : std::min(lo, begin_of_known(lo));  // a walked region may reach further down
     }
   }
 
@@ -147,8 +154,12 @@ class BoundedSearch {
   // one or two regions.)
   // Walk a piece region by region when its bound relaxes only a few units
   // (it then holds about that many regions) or when it is too short to split.
-  static bool leaf(const RayBounder::Bound& b, double lo, double hi) {
-    return b.relaxed <= 4 || midpoint(lo, hi) <= lo || midpoint(lo, hi) >= hi;
+  // When bounds keep failing to rule pieces out (a flat confidence, as ACET
+  // trains it), splitting costs more than walking: after more failures than
+  // 16 plus twice the regions computed, every piece is walked.
+  bool leaf(const RayBounder::Bound& b, double lo, double hi) {
+    ++failed_;
+    return b.relaxed <= 32 || failed_ > 16 + 2 * computed_ || midpoint(lo, hi) <= lo || midpoint(lo, hi) >= hi;
   }
   static double midpoint(double lo, double hi) {
     if (lo > 0 && hi > 4 * lo) return std::sqrt(lo) * std::sqrt(hi);
@@ -179,7 +190,7 @@ class BoundedSearch {
   const TraversalOptions& limits_;
   const std::size_t budget_;
   std::map<double, LineSegment> regions_;  // by t_begin
-  std::size_t computed_ = 0, bounds_ = 0;
+  std::size_t computed_ = 0, bounds_ = 0, failed_ = 0;
   std::string stop_reason_;
 };
 
@@ -352,6 +363,10 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
           const double a = std::max(seg.t_begin, enter), b = std::min(seg.t_end, leave);
           if (a <= b) best = std::max(best, confidence_range(seg.logit_c, seg.logit_w, a, b).max);
         }
+        // ... and at its bottom (the confidence can also fall with alpha).
+        const LineSegment& at_bottom = search.region_at(enter);
+        best = std::max(best, confidence_range(at_bottom.logit_c, at_bottom.logit_w, std::max(at_bottom.t_begin, enter),
+                                               std::min(at_bottom.t_end, top)).max);
         const double one = std::ldexp(1.0, e);  // alpha = 1
         if (enter <= one && one <= leave) best = std::max(best, cert.confidence_at_input);
         const double below = std::max(at_top.t_begin, enter);

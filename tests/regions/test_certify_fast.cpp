@@ -171,6 +171,24 @@ TEST(FastEqualsFull, TiedLimitSaysTie) {
   EXPECT_EQ(c.regions_from_infinity, 1u);  // the tie is seen in the last region alone
 }
 
+// Far out along x every hidden unit is off: V x = 0, all ten slopes equal,
+// the network is constant there (what ACET does to noise rays).
+TEST(FastEqualsFull, AllSlopesEqualIsATieOfEveryClass) {
+  NetworkBuilder b;
+  int x = b.input(Shape{3});
+  x = b.relu(b.dense(x, -Matrix::Identity(3, 3), Vector::Ones(3)));
+  SeededRandom rng(8);
+  const Network net = b.build(b.dense(x, rng.he_uniform(10, 3, 3), rng.uniform_vector(10, -0.5, 0.5)));
+  CertifyOptions o;
+  o.has_box = true;
+  const Certificate c = expect_fast_equals_full(net, Eigen::Vector3d(0.2, 0.5, 0.9), o);
+  EXPECT_EQ(c.limit_ties, 10);
+  EXPECT_TRUE(c.limit_logits.isZero(0.0));
+  EXPECT_LT(c.limit_confidence, 1.0);
+  EXPECT_DOUBLE_EQ(c.last_region_alpha, 1 / 0.2);  // the last unit turns off at alpha = 5
+  EXPECT_TRUE(c.alpha_star.is_never());
+}
+
 TEST(FastEqualsFull, ShippedModels) {
   const std::string dir = TESSERA_SOURCE_DIR "/data/models/";
   struct Case {

@@ -144,11 +144,18 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
   return s;
 }
 
-double next_breakpoint(const Network& net, const LineState& s) {
-  double next = kInf;
+namespace {
+
+// The nearest t' beyond state.t in the direction `up` (t' > t) or down
+// (t' < t) at which a unit or max-pool selection of state.pattern changes.
+// Both directions compute a crossing with the same expression (-c/w for a
+// unit, (c_j - c_q)/(w_q - w_j) for a window), so a crossing found from
+// either side is the same number.
+double nearest_breakpoint(const Network& net, const LineState& s, bool up) {
+  double best = up ? kInf : -kInf;
   const double t = s.t;
   auto consider = [&](double root) {
-    if (root > t && root < next) next = root;
+    if (up ? (root > t && root < best) : (root < t && root > best)) best = root;
   };
   for (const LayerPattern& l : s.pattern.layers) {
     const Node& n = net.nodes[l.node];
@@ -161,56 +168,30 @@ double next_breakpoint(const Network& net, const LineState& s) {
         for (int k = 0; k < K; ++k) {
           const int q = window[k];
           if (q < 0 || q == j) continue;
+          // Entry q overtakes the winner j going up when its slope is
+          // larger, going down when it is smaller.
           const double dw = cw(q, 1) - cw(j, 1);
-          if (dw > 0) consider((cw(j, 0) - cw(q, 0)) / dw);
+          if (up ? dw > 0 : dw < 0) consider((cw(j, 0) - cw(q, 0)) / dw);
         }
       }
       continue;
     }
     for (int i = 0; i < l.size; ++i) {
       const double c = cw(i, 0), w = cw(i, 1);
-      // Active units leave when c + t·w falls through 0 (w < 0); inactive
-      // ones enter when it rises through 0 (w > 0).
-      if (l.active(i) ? w < 0 : w > 0) consider(-c / w);
+      // Going up, active units leave when c + t·w falls through 0 (w < 0)
+      // and inactive ones enter when it rises through 0 (w > 0); going
+      // down, the other way round.
+      if (w != 0 && (l.active(i) == (w < 0)) == up) consider(-c / w);
     }
   }
-  return next;
+  return best;
 }
 
-double previous_breakpoint(const Network& net, const LineState& s) {
-  double previous = -kInf;
-  const double t = s.t;
-  auto consider = [&](double root) {
-    if (root < t && root > previous) previous = root;
-  };
-  for (const LayerPattern& l : s.pattern.layers) {
-    const Node& n = net.nodes[l.node];
-    const Matrix& cw = s.cw[n.inputs[0]];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int j = l.selection[o];
-        const int* window = &n.gather[static_cast<size_t>(o) * K];
-        for (int k = 0; k < K; ++k) {
-          const int q = window[k];
-          if (q < 0 || q == j) continue;
-          // The same expression as next_breakpoint's, so that a crossing
-          // found from above and from below is the same number.
-          const double dw = cw(q, 1) - cw(j, 1);
-          if (dw < 0) consider((cw(j, 0) - cw(q, 0)) / dw);
-        }
-      }
-      continue;
-    }
-    for (int i = 0; i < l.size; ++i) {
-      const double c = cw(i, 0), w = cw(i, 1);
-      // Going down, active units leave when c + t·w falls through 0 (w > 0);
-      // inactive ones enter when it rises through 0 (w < 0).
-      if (l.active(i) ? w > 0 : w < 0) consider(-c / w);
-    }
-  }
-  return previous;
-}
+}  // namespace
+
+double next_breakpoint(const Network& net, const LineState& s) { return nearest_breakpoint(net, s, true); }
+
+double previous_breakpoint(const Network& net, const LineState& s) { return nearest_breakpoint(net, s, false); }
 
 ActivationPattern point_pattern(const Network& net, const LineState& s) {
   ActivationPattern p = empty_pattern(net);

@@ -147,6 +147,12 @@ std::vector<Eigen::Index> nonzero_rows(const Matrix& X) {
 
 // W X, skipping the zero rows of X (columns of W) when that saves work.
 Matrix dense_apply(const Matrix& W, const Matrix& X) {
+  if (X.cols() <= 4 && (X.cols() == 1 || W.size() < (1 << 18))) {
+    // One column, or a matrix that stays in cache: matrix-vector products.
+    Matrix Y(W.rows(), X.cols());
+    for (Eigen::Index j = 0; j < X.cols(); ++j) Y.col(j).noalias() = W * X.col(j);
+    return Y;
+  }
   const std::vector<Eigen::Index> rows = nonzero_rows(X);
   if (X.cols() <= 4) {
     // Few columns (a point and a direction along a line): one pass over the

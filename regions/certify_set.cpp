@@ -1,5 +1,7 @@
 #include "regions/certify_set.hpp"
 
+#include "core/limits.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -35,6 +37,10 @@ std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const 
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   CertifyOptions co = o.certify;
   if (o.cancel) co.traversal.cancel = o.cancel;
+  // Two copies at most: the bias-free network and the bounds' |W| of the
+  // convolutions (dense weights are not copied).
+  check_memory(add_or_neg(net.memory_bytes(), net.memory_bytes()),
+               "the bias-free copy of the network and the confidence bounds' weights");
   const Network g = co.bias_free ? Network() : bias_free(net);
   if (!co.bias_free) co.bias_free = &g;
   std::optional<RayBounder> bounder;

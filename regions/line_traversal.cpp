@@ -231,6 +231,28 @@ void fill_segment(LineSegment& seg, const LineState& s, const TraversalOptions& 
   }
 }
 
+// The walks' limits, checked before each segment: --max-segments and the
+// cancel flag (with the reason recorded), and the progress callback.
+bool limit_reached(LineTraversal& out, const TraversalOptions& o, double t) {
+  if (out.segments.size() >= o.max_segments) {
+    out.stop_reason = "stopped after " + std::to_string(o.max_segments) + " segments (--max-segments)";
+    return true;
+  }
+  if (o.cancel && o.cancel->load()) {
+    out.stop_reason = "cancelled";
+    return true;
+  }
+  if (o.progress && out.segments.size() % 256 == 255) o.progress(out.segments.size() + 1, t);
+  return false;
+}
+
+// After a segment was added: whether TraversalOptions::until ends the walk.
+bool ends_walk(LineTraversal& out, const TraversalOptions& o) {
+  if (!o.until || !o.until(out.segments.back())) return false;
+  out.ended_by_until = true;
+  return true;
+}
+
 // A region met only at the breakpoint `at.t` (its pattern differs from both
 // neighbours' patterns), as a single-point segment; `at` is the state just
 // right of the breakpoint.
@@ -261,15 +283,7 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
   double t = t0;
   LineState s = line_state(net, x0, d, t);
   while (true) {
-    if (out.segments.size() >= o.max_segments) {
-      out.stop_reason = "stopped after " + std::to_string(o.max_segments) + " segments (--max-segments)";
-      return out;
-    }
-    if (o.cancel && o.cancel->load()) {
-      out.stop_reason = "cancelled";
-      return out;
-    }
-    if (o.progress && out.segments.size() % 256 == 255) o.progress(out.segments.size() + 1, t);
+    if (limit_reached(out, o, t)) return out;
     const double t_next = std::min(next_breakpoint(net, s), t1);
     LineSegment seg;
     seg.t_begin = t;
@@ -277,20 +291,14 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
     fill_segment(seg, s, o);
     const std::uint64_t previous_hash = seg.pattern_hash;
     out.segments.push_back(std::move(seg));
-    if (o.until && o.until(out.segments.back())) {
-      out.ended_by_until = true;
-      break;
-    }
+    if (ends_walk(out, o)) break;
     if (t_next >= t1) break;
     t = t_next;
     LineState next = line_state(net, x0, d, t);
     if (o.point_segments && next.zero_units >= 2) {
       if (std::optional<LineSegment> point = point_segment(net, next, previous_hash, next.pattern.hash(), o)) {
         out.segments.push_back(std::move(*point));
-        if (o.until && o.until(out.segments.back())) {
-          out.ended_by_until = true;
-          break;
-        }
+        if (ends_walk(out, o)) break;
       }
     }
     s = std::move(next);
@@ -317,15 +325,7 @@ LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alph
   LineState s = line_state(net, zero, x, kInf, Side::AtInfinity);
   double top = kInf;
   while (true) {
-    if (out.segments.size() >= o.max_segments) {
-      out.stop_reason = "stopped after " + std::to_string(o.max_segments) + " segments (--max-segments)";
-      return out;
-    }
-    if (o.cancel && o.cancel->load()) {
-      out.stop_reason = "cancelled";
-      return out;
-    }
-    if (o.progress && out.segments.size() % 256 == 255) o.progress(out.segments.size() + 1, top);
+    if (limit_reached(out, o, top)) return out;
     const double bottom = std::max(previous_breakpoint(net, s), alpha0);
     LineSegment seg;
     seg.t_begin = bottom;
@@ -334,10 +334,7 @@ LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alph
     fill_segment(seg, s, o);
     const std::uint64_t hash = seg.pattern_hash;
     out.segments.push_back(std::move(seg));
-    if (o.until && o.until(out.segments.back())) {
-      out.ended_by_until = true;
-      break;
-    }
+    if (ends_walk(out, o)) break;
     if (bottom <= alpha0) break;
     LineState below = line_state(net, zero, x, bottom, Side::Left);
     if (o.point_segments && below.zero_units >= 2) {
@@ -346,10 +343,7 @@ LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alph
       if (right.zero_units >= 2)
         if (std::optional<LineSegment> point = point_segment(net, right, below.pattern.hash(), hash, o)) {
           out.segments.push_back(std::move(*point));
-          if (o.until && o.until(out.segments.back())) {
-            out.ended_by_until = true;
-            break;
-          }
+          if (ends_walk(out, o)) break;
         }
     }
     s = std::move(below);

@@ -145,6 +145,35 @@ std::vector<Eigen::Index> nonzero_rows(const Matrix& X) {
   return rows;
 }
 
+// M X restricted to the given rows of X (columns of M), streaming once
+// through those columns of M, four at a time, for all columns of X
+// together: out.col(k) += X(r, k) * M.col(r). No packing, no gathering; a
+// large M is read from memory once, not once per column of X.
+Matrix stream_columns(const Matrix& M, const Matrix& X, const std::vector<Eigen::Index>& rows) {
+  Matrix out = Matrix::Zero(M.rows(), X.cols());
+  size_t i = 0;
+  for (; i + 4 <= rows.size(); i += 4) {
+    const auto r0 = rows[i], r1 = rows[i + 1], r2 = rows[i + 2], r3 = rows[i + 3];
+    for (Eigen::Index k = 0; k < X.cols(); ++k)
+      out.col(k) += X(r0, k) * M.col(r0) + X(r1, k) * M.col(r1) + X(r2, k) * M.col(r2) + X(r3, k) * M.col(r3);
+  }
+  for (; i < rows.size(); ++i)
+    for (Eigen::Index k = 0; k < X.cols(); ++k) out.col(k) += X(rows[i], k) * M.col(rows[i]);
+  return out;
+}
+
+// M X for many columns, skipping the zero rows of X (columns of M) when
+// more than a quarter of them are zero: gathered into a dense product.
+Matrix gathered_product(const Matrix& M, const Matrix& X, const std::vector<Eigen::Index>& rows) {
+  if (rows.size() * 4 > static_cast<size_t>(X.rows()) * 3) return M * X;
+  Matrix Mc(M.rows(), static_cast<Eigen::Index>(rows.size())), Xc(static_cast<Eigen::Index>(rows.size()), X.cols());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Mc.col(static_cast<Eigen::Index>(i)) = M.col(rows[i]);
+    Xc.row(static_cast<Eigen::Index>(i)) = X.row(rows[i]);
+  }
+  return Mc * Xc;
+}
+
 // W X, skipping the zero rows of X (columns of W) when that saves work.
 Matrix dense_apply(const Matrix& W, const Matrix& X) {
   if (X.cols() <= 4 && (X.cols() == 1 || W.size() < (1 << 18))) {
@@ -154,30 +183,10 @@ Matrix dense_apply(const Matrix& W, const Matrix& X) {
     return Y;
   }
   const std::vector<Eigen::Index> rows = nonzero_rows(X);
-  if (X.cols() <= 4) {
-    // Few columns (a point and a direction along a line): one pass over the
-    // columns of W that meet a non-zero row of X, four at a time, for all
-    // columns of X together. A large W (the paper's LeNet: 25 MB) is read
-    // from memory once, not once per column, and rows zeroed by a ReLU are
-    // not read at all.
-    Matrix Y = Matrix::Zero(W.rows(), X.cols());
-    size_t i = 0;
-    for (; i + 4 <= rows.size(); i += 4) {
-      const auto r0 = rows[i], r1 = rows[i + 1], r2 = rows[i + 2], r3 = rows[i + 3];
-      for (Eigen::Index k = 0; k < X.cols(); ++k)
-        Y.col(k) += X(r0, k) * W.col(r0) + X(r1, k) * W.col(r1) + X(r2, k) * W.col(r2) + X(r3, k) * W.col(r3);
-    }
-    for (; i < rows.size(); ++i)
-      for (Eigen::Index k = 0; k < X.cols(); ++k) Y.col(k) += X(rows[i], k) * W.col(rows[i]);
-    return Y;
-  }
-  if (rows.size() * 4 > static_cast<size_t>(X.rows()) * 3) return W * X;
-  Matrix Wc(W.rows(), static_cast<Eigen::Index>(rows.size())), Xc(static_cast<Eigen::Index>(rows.size()), X.cols());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    Wc.col(static_cast<Eigen::Index>(i)) = W.col(rows[i]);
-    Xc.row(static_cast<Eigen::Index>(i)) = X.row(rows[i]);
-  }
-  return Wc * Xc;
+  // Few columns (a point and a direction along a line) and a large W (the
+  // paper's LeNet: 25 MB): read once, without the rows a ReLU zeroed.
+  if (X.cols() <= 4) return stream_columns(W, X, rows);
+  return gathered_product(W, X, rows);
 }
 
 // W^T G (Wt = W^T), skipping the zero rows of G (rows of W) when that saves
@@ -185,28 +194,10 @@ Matrix dense_apply(const Matrix& W, const Matrix& X) {
 Matrix dense_apply_transpose(const Matrix& Wt, const Matrix& G) {
   if (G.cols() == 1) return Wt * G.col(0);
   const std::vector<Eigen::Index> rows = nonzero_rows(G);
-  if (G.cols() <= 16) {
-    // Few columns (reverse accumulation of a classifier's logits): stream
-    // once through the active rows of W, four at a time, accumulating
-    // out.col(k) += G(r, k) * W.row(r)^T. No packing, no gathering.
-    Matrix out = Matrix::Zero(Wt.rows(), G.cols());
-    size_t i = 0;
-    for (; i + 4 <= rows.size(); i += 4) {
-      const auto r0 = rows[i], r1 = rows[i + 1], r2 = rows[i + 2], r3 = rows[i + 3];
-      for (Eigen::Index k = 0; k < G.cols(); ++k)
-        out.col(k) += G(r0, k) * Wt.col(r0) + G(r1, k) * Wt.col(r1) + G(r2, k) * Wt.col(r2) + G(r3, k) * Wt.col(r3);
-    }
-    for (; i < rows.size(); ++i)
-      for (Eigen::Index k = 0; k < G.cols(); ++k) out.col(k) += G(rows[i], k) * Wt.col(rows[i]);
-    return out;
-  }
-  if (rows.size() * 4 > static_cast<size_t>(G.rows()) * 3) return Wt * G;
-  Matrix Wc(Wt.rows(), static_cast<Eigen::Index>(rows.size())), Gc(static_cast<Eigen::Index>(rows.size()), G.cols());
-  for (size_t i = 0; i < rows.size(); ++i) {
-    Wc.col(static_cast<Eigen::Index>(i)) = Wt.col(rows[i]);
-    Gc.row(static_cast<Eigen::Index>(i)) = G.row(rows[i]);
-  }
-  return Wc * Gc;
+  // Few columns (reverse accumulation of a classifier's logits): stream
+  // once through the active rows of W.
+  if (G.cols() <= 16) return stream_columns(Wt, G, rows);
+  return gathered_product(Wt, G, rows);
 }
 
 const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {

@@ -42,6 +42,14 @@ void print_map(std::ostringstream& out, const AffineMap& m, int precision, const
 
 }  // namespace
 
+// Piecewise layers: how many units lie on each piece (null for others).
+static nlohmann::json piece_counts(const Network& net, const LayerPattern& l) {
+  if (l.kind != OpKind::Piecewise) return nullptr;
+  std::vector<int> counts(net.nodes[l.node].pieces(), 0);
+  for (std::uint8_t k : l.pieces) ++counts[k];
+  return counts;
+}
+
 int run_affine(const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()("help,h", "show this help")(
@@ -101,6 +109,7 @@ int run_affine(const std::vector<std::string>& args) {
                              {"op", op_name(l.kind)},
                              {"units", l.size},
                              {"active", l.kind == OpKind::MaxPool2d ? nlohmann::json(nullptr) : nlohmann::json(l.active_count())},
+                             {"pieces", piece_counts(net, l)},
                              {"hash", single_layer(l).hash_hex()}});
     j["V"] = to_json(map.V);
     j["a"] = to_json(map.a);
@@ -133,12 +142,19 @@ int run_affine(const std::vector<std::string>& args) {
   out << "\nactivation pattern " << fp.pattern.hash_hex() << "\n";
   for (const LayerPattern& l : fp.pattern.layers) {
     char line[256];
-    if (l.kind == OpKind::MaxPool2d)
+    if (l.kind == OpKind::MaxPool2d) {
       std::snprintf(line, sizeof line, "  %-24s %-10s %7d windows              hash %s\n",
                     net.nodes[l.node].name.c_str(), op_name(l.kind), l.size, single_layer(l).hash_hex().c_str());
-    else
+    } else if (l.kind == OpKind::Piecewise) {
+      std::string counts;
+      for (const auto& c : piece_counts(net, l)) counts += (counts.empty() ? "" : "/") + std::to_string(c.get<int>());
+      std::snprintf(line, sizeof line, "  %-24s %-10s %7d units, by piece %-12s hash %s\n",
+                    net.nodes[l.node].name.c_str(), op_name(l.kind), l.size, counts.c_str(),
+                    single_layer(l).hash_hex().c_str());
+    } else {
       std::snprintf(line, sizeof line, "  %-24s %-10s %7d active of %-7d     hash %s\n", net.nodes[l.node].name.c_str(),
                     op_name(l.kind), l.active_count(), l.size, single_layer(l).hash_hex().c_str());
+    }
     out << line;
   }
   out << "\nlocal affine map f(x) = V(x) x + a(x) on this region:\n";

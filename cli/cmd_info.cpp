@@ -10,10 +10,13 @@ namespace tessera::cli {
 
 namespace {
 
-const char* role(const Node& n) {
+std::string role(const Node& n) {
   if (n.kind == OpKind::Input) return "input";
   if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) return "piecewise linear (sign pattern)";
   if (n.kind == OpKind::MaxPool2d) return "piecewise linear (arg-max pattern)";
+  if (n.kind == OpKind::Piecewise)
+    return std::string("piecewise linear (") + piecewise_form_name(piecewise_form(n)) + ", " +
+           std::to_string(n.pieces()) + " pieces a unit)";
   return "affine";
 }
 
@@ -31,7 +34,8 @@ int run_info(const std::vector<std::string>& args) {
   const Network net = load_onnx(vm["model"].as<std::string>());
   std::int64_t relu_units = 0, maxpool_outputs = 0;
   for (const Node& n : net.nodes) {
-    if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) relu_units += n.shape.size();
+    if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::Piecewise)
+      relu_units += n.shape.size();
     if (n.kind == OpKind::MaxPool2d) maxpool_outputs += n.shape.size();
   }
   if (vm.count("json")) {
@@ -63,7 +67,7 @@ int run_info(const std::vector<std::string>& args) {
       << "input        " << net.input_shape().str() << " (" << net.input_size() << " values)\n"
       << "output       " << net.output_size() << " logits" << (net.softmax_output ? " (the file applies a softmax; Tessera reports logits and computes the softmax itself)" : "") << "\n"
       << "parameters   " << net.parameter_count() << "\n"
-      << "pattern      " << relu_units << " ReLU/LeakyReLU units, " << maxpool_outputs << " max-pool windows\n"
+      << "pattern      " << relu_units << " ReLU/LeakyReLU/piecewise units, " << maxpool_outputs << " max-pool windows\n"
       << "The whole network is piecewise affine: every node below is affine or piecewise linear.\n\n";
   char line[256];
   std::snprintf(line, sizeof line, "%4s  %-24s %-18s %-10s %-12s %10s  %s\n", "#", "name", "op", "inputs", "shape",
@@ -76,7 +80,7 @@ int run_info(const std::vector<std::string>& args) {
     std::string name = n.name.size() > 24 ? n.name.substr(0, 21) + "..." : n.name;
     std::snprintf(line, sizeof line, "%4zu  %-24s %-18s %-10s %-12s %10lld  %s\n", i, name.c_str(), op_name(n.kind),
                   ins.empty() ? "-" : ins.c_str(), n.shape.str().c_str(),
-                  static_cast<long long>(n.parameter_count()), role(n));
+                  static_cast<long long>(n.parameter_count()), role(n).c_str());
     out << line;
   }
   std::cout << out.str();

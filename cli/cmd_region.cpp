@@ -79,6 +79,7 @@ int run_region(const std::vector<std::string>& args) {
     if (g.box) return std::string("box: x_") + std::to_string(g.unit / 2) + (g.unit % 2 ? " >= lo" : " <= hi");
     std::string s = net.nodes[g.node].name + " unit " + std::to_string(g.unit);
     if (g.other >= 0) s += " (winner vs input " + std::to_string(g.other) + ")";
+    if (g.knot >= 0) s += " (knot " + fmt(net.nodes[g.node].knot(g.unit, g.knot)) + ")";
     return s;
   };
   std::ostringstream out;
@@ -100,6 +101,8 @@ int run_region(const std::vector<std::string>& args) {
                              {"node", g.box ? nlohmann::json(nullptr) : nlohmann::json(net.nodes[g.node].name)},
                              {"unit", g.unit},
                              {"against", g.other >= 0 ? nlohmann::json(g.other) : nlohmann::json(nullptr)},
+                             {"knot", g.knot >= 0 ? nlohmann::json(net.nodes[g.node].knot(g.unit, g.knot))
+                                                  : nlohmann::json(nullptr)},
                              {"box", g.box},
                              {"normal", to_json(Vector(r.A.row(f).transpose()))},
                              {"offset", r.b[f]}});

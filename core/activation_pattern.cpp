@@ -8,6 +8,7 @@ namespace tessera {
 int LayerPattern::active_count() const {
   if (kind == OpKind::MaxPool2d) return static_cast<int>(selection.size());
   int count = 0;
+  for (std::uint8_t p : pieces) count += p > 0;
   for (std::uint64_t w : bits) count += static_cast<int>(std::bitset<64>(w).count());
   return count;
 }
@@ -30,6 +31,7 @@ std::uint64_t ActivationPattern::hash() const {
   for (const LayerPattern& l : layers) {
     mix(h, ordinal++, 4);
     for (std::uint64_t w : l.bits) mix(h, w, 8);
+    for (std::uint8_t p : l.pieces) mix(h, p, 1);
     for (int s : l.selection) mix(h, static_cast<std::uint32_t>(s), 4);
   }
   return h;
@@ -59,6 +61,8 @@ ActivationPattern empty_pattern(const Network& net) {
     l.size = static_cast<int>(n.shape.size());
     if (n.kind == OpKind::MaxPool2d)
       l.selection.assign(l.size, -1);
+    else if (n.kind == OpKind::Piecewise)
+      l.pieces.assign(l.size, 0);
     else
       l.bits.assign((static_cast<size_t>(l.size) + 63) / 64, 0);
     p.layers.push_back(std::move(l));
@@ -67,10 +71,22 @@ ActivationPattern empty_pattern(const Network& net) {
 }
 
 Vector unit_slopes(const Node& node, const LayerPattern& layer) {
+  if (node.kind == OpKind::Piecewise) {
+    Vector s(layer.size);
+    for (int i = 0; i < layer.size; ++i) s[i] = node.piece_slope(i, layer.pieces[i]);
+    return s;
+  }
   const double off = node.kind == OpKind::LeakyRelu ? node.slope : 0.0;
   Vector s(layer.size);
   for (int i = 0; i < layer.size; ++i) s[i] = layer.active(i) ? 1.0 : off;
   return s;
+}
+
+Vector unit_offsets(const Node& node, const LayerPattern& layer) {
+  Vector o = Vector::Zero(layer.size);
+  if (node.kind == OpKind::Piecewise)
+    for (int i = 0; i < layer.size; ++i) o[i] = node.piece_offset(i, layer.pieces[i]);
+  return o;
 }
 
 }  // namespace tessera

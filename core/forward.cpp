@@ -55,6 +55,16 @@ ForwardPass forward_pass(const Network& net, const Vector& x, const std::string&
         }
         break;
       }
+      case OpKind::Piecewise: {
+        LayerPattern& l = fp.pattern.layers[layer_index++];
+        out.resize(in.size());
+        for (Eigen::Index i = 0; i < in.size(); ++i) {
+          const int k = n.piece_at(i, in[i]);
+          l.pieces[i] = static_cast<std::uint8_t>(k);
+          out[i] = n.piece_slope(i, k) * in[i] + n.piece_offset(i, k);
+        }
+        break;
+      }
       case OpKind::MaxPool2d: {
         LayerPattern& l = fp.pattern.layers[layer_index++];
         const int K = n.window.kernel_h * n.window.kernel_w;

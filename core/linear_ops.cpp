@@ -217,7 +217,8 @@ Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
     case OpKind::Permute: return gather_rows(n.index, X);
     case OpKind::MaxPool2d: return gather_rows(need_layer(n, layer).selection, X);
     case OpKind::Relu:
-    case OpKind::LeakyRelu: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * X;
+    case OpKind::LeakyRelu:
+    case OpKind::Piecewise: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * X;
     case OpKind::Input:
     case OpKind::Add: break;
   }
@@ -234,15 +235,17 @@ Matrix apply_linear_transpose(const Node& n, const LayerPattern* layer, const Ma
     case OpKind::Permute: return scatter_rows(n.index, G, n_in);
     case OpKind::MaxPool2d: return scatter_rows(need_layer(n, layer).selection, G, n_in);
     case OpKind::Relu:
-    case OpKind::LeakyRelu: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * G;
+    case OpKind::LeakyRelu:
+    case OpKind::Piecewise: return unit_slopes(n, need_layer(n, layer)).asDiagonal() * G;
     case OpKind::Input:
     case OpKind::Add: break;
   }
   throw Error("internal: apply_linear_transpose on node '" + n.name + "' of kind " + op_name(n.kind));
 }
 
-void add_offset(const Node& n, Matrix& Y) {
+void add_offset(const Node& n, Matrix& Y, const LayerPattern* layer) {
   switch (n.kind) {
+    case OpKind::Piecewise: Y.colwise() += unit_offsets(n, need_layer(n, layer)); break;
     case OpKind::Dense: Y.colwise() += n.bias; break;
     case OpKind::Conv2d: {
       const Eigen::Index P = n.shape.height() * n.shape.width();
@@ -258,6 +261,17 @@ void add_offset(const Node& n, Matrix& Y) {
 
 namespace tessera {
 
+namespace {
+// Each node's layer of `pattern` (nullptr for nodes without one), looked up
+// once: a search per node would make deep graphs quadratic.
+std::vector<const LayerPattern*> layers_by_node(const ActivationPattern& pattern, int nodes) {
+  std::vector<const LayerPattern*> by_node(nodes, nullptr);
+  for (const LayerPattern& l : pattern.layers)
+    if (l.node >= 0 && l.node < nodes) by_node[l.node] = &l;
+  return by_node;
+}
+}  // namespace
+
 Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& X, bool with_offsets,
                        const std::vector<char>* keep_mask, std::vector<Matrix>* keep) {
   const int N = static_cast<int>(net.nodes.size());
@@ -270,6 +284,7 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
   for (int k = 0; k < N; ++k)
     for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
   if (keep) keep->assign(N, Matrix());
+  const std::vector<const LayerPattern*> layer = layers_by_node(pattern, N);
   std::vector<Matrix> value(N);
   value[0] = X;
   for (int k = 1; k < N; ++k) {
@@ -277,8 +292,8 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
     if (n.kind == OpKind::Add) {
       value[k] = value[n.inputs[0]] + value[n.inputs[1]];
     } else {
-      value[k] = apply_linear(n, pattern.layer_for_node(k), value[n.inputs[0]]);
-      if (with_offsets) add_offset(n, value[k]);
+      value[k] = apply_linear(n, layer[k], value[n.inputs[0]]);
+      if (with_offsets) add_offset(n, value[k], layer[k]);
     }
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
@@ -293,8 +308,9 @@ Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, con
   return std::move(value[N - 1]);
 }
 
-Vector offset_adjoint(const Node& n, const Matrix& G) {
+Vector offset_adjoint(const Node& n, const Matrix& G, const LayerPattern* layer) {
   switch (n.kind) {
+    case OpKind::Piecewise: return G.transpose() * unit_offsets(n, need_layer(n, layer));
     case OpKind::Dense: return G.transpose() * n.bias;
     case OpKind::ElementwiseAffine: return G.transpose() * n.shift;
     case OpKind::Conv2d: {
@@ -313,18 +329,19 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
   if (G.rows() != net.output_size())
     throw Error("backpropagate_fixed: " + std::to_string(G.rows()) + " rows for an output of size " +
                 std::to_string(net.output_size()));
+  const std::vector<const LayerPattern*> layer = layers_by_node(pattern, N);
   std::vector<Matrix> adjoint(N);
   adjoint[N - 1] = G;
   if (offsets) *offsets = Vector::Zero(G.cols());
   for (int k = N - 1; k >= 1; --k) {
     if (adjoint[k].size() == 0) continue;
     const Node& n = net.nodes[k];
-    if (offsets) *offsets += offset_adjoint(n, adjoint[k]);
+    if (offsets) *offsets += offset_adjoint(n, adjoint[k], layer[k]);
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
       Matrix contribution = n.kind == OpKind::Add
                                 ? adjoint[k]
-                                : apply_linear_transpose(n, pattern.layer_for_node(k), adjoint[k],
+                                : apply_linear_transpose(n, layer[k], adjoint[k],
                                                          net.nodes[in].shape.size());
       if (adjoint[in].size() == 0)
         adjoint[in] = std::move(contribution);

@@ -22,8 +22,9 @@ Matrix apply_linear(const Node& node, const LayerPattern* layer, const Matrix& X
 // n_in is the size of the node's input.
 Matrix apply_linear_transpose(const Node& node, const LayerPattern* layer, const Matrix& G, std::int64_t n_in);
 
-// Y += c, the node's constant term (bias, shift), added to every column.
-void add_offset(const Node& node, Matrix& Y);
+// Y += c, the node's constant term (bias, shift; for a Piecewise node the
+// offsets of its units' pieces under `layer`), added to every column.
+void add_offset(const Node& node, Matrix& Y, const LayerPattern* layer = nullptr);
 
 // Propagates the columns of X (input_size x B) through the network with the
 // activation pattern held fixed. With with_offsets = false this applies the
@@ -41,6 +42,6 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
                            Vector* offsets = nullptr);
 
 // adjoint^T c for a node's constant term c (zero for nodes without one).
-Vector offset_adjoint(const Node& node, const Matrix& adjoint);
+Vector offset_adjoint(const Node& node, const Matrix& adjoint, const LayerPattern* layer = nullptr);
 
 }  // namespace tessera

@@ -36,6 +36,7 @@ const char* op_name(OpKind kind) {
     case OpKind::ElementwiseAffine: return "ElementwiseAffine";
     case OpKind::Reshape: return "Reshape";
     case OpKind::Permute: return "Permute";
+    case OpKind::Piecewise: return "Piecewise";
   }
   return "?";
 }
@@ -45,6 +46,7 @@ std::int64_t Node::parameter_count() const {
     case OpKind::Dense:
     case OpKind::Conv2d: return weight.size() + bias.size();
     case OpKind::ElementwiseAffine: return scale.size() + shift.size();
+    case OpKind::Piecewise: return knots.size() + piece_slopes.size() + piece_offsets.size();
     case OpKind::LeakyRelu: return 0;
     default: return 0;
   }
@@ -61,6 +63,7 @@ std::int64_t Network::memory_bytes() const {
   for (const Node& n : nodes) {
     bytes = add_or_neg(bytes, mul_or_neg(16, n.weight.size()));
     bytes = add_or_neg(bytes, mul_or_neg(8, n.bias.size() + n.scale.size() + n.shift.size() + n.shape.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(8, n.knots.size() + n.piece_slopes.size() + n.piece_offsets.size()));
     bytes = add_or_neg(bytes, mul_or_neg(4, static_cast<std::int64_t>(n.index.size() + n.gather.size())));
     bytes = add_or_neg(bytes, mul_or_neg(12, n.pool.nonZeros()));
   }
@@ -72,6 +75,58 @@ std::vector<int> Network::piecewise_nodes() const {
   for (int i = 0; i < static_cast<int>(nodes.size()); ++i)
     if (nodes[i].is_piecewise()) out.push_back(i);
   return out;
+}
+
+PiecewiseForm piecewise_form(const Node& n) {
+  if (n.kind != OpKind::Piecewise) return PiecewiseForm::General;
+  const Eigen::Index rows = std::max({n.knots.rows(), n.piece_slopes.rows(), n.piece_offsets.rows()});
+  auto all = [&](auto pred) {
+    for (Eigen::Index i = 0; i < rows; ++i)
+      if (!pred(i)) return false;
+    return true;
+  };
+  auto slopes = [&](Eigen::Index i, std::initializer_list<double> s) {
+    int k = 0;
+    for (double v : s)
+      if (n.piece_slope(i, k++) != v) return false;
+    return true;
+  };
+  if (n.pieces() == 3 && n.knots.rows() == 1 && all([&](Eigen::Index i) {
+        return slopes(i, {0, 1, 0}) && n.piece_offset(i, 0) == n.knot(i, 0) && n.piece_offset(i, 1) == 0 &&
+               n.piece_offset(i, 2) == n.knot(i, 1);
+      }))
+    return PiecewiseForm::Clip;
+  if (n.pieces() != 2) return PiecewiseForm::General;
+  if (all([&](Eigen::Index i) {
+        return n.knot(i, 0) == 0 && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == 0 &&
+               n.piece_slope(i, 1) == 1;
+      }))
+    return PiecewiseForm::PRelu;
+  if (all([&](Eigen::Index i) {
+        return n.knot(i, 0) == 0 && slopes(i, {-1, 1}) && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == 0;
+      }))
+    return PiecewiseForm::Abs;
+  if (all([&](Eigen::Index i) {
+        return slopes(i, {0, 1}) && n.piece_offset(i, 0) == n.knot(i, 0) && n.piece_offset(i, 1) == 0;
+      }))
+    return PiecewiseForm::MaxConstant;
+  if (all([&](Eigen::Index i) {
+        return slopes(i, {1, 0}) && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == n.knot(i, 0);
+      }))
+    return PiecewiseForm::MinConstant;
+  return PiecewiseForm::General;
+}
+
+const char* piecewise_form_name(PiecewiseForm form) {
+  switch (form) {
+    case PiecewiseForm::Clip: return "Clip";
+    case PiecewiseForm::Abs: return "Abs";
+    case PiecewiseForm::PRelu: return "PRelu";
+    case PiecewiseForm::MaxConstant: return "Max";
+    case PiecewiseForm::MinConstant: return "Min";
+    case PiecewiseForm::General: break;
+  }
+  return "Piecewise";
 }
 
 int window_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation) {
@@ -178,6 +233,41 @@ void build_window_tables(Node& n, int index, const Shape& in, std::int64_t* mode
   }
 }
 
+// A Piecewise node's tables: shapes, finite values, ascending knots and
+// continuity at every knot.
+void check_piecewise(const Node& n, int index) {
+  const int P = static_cast<int>(n.piece_slopes.cols());
+  const std::int64_t size = n.shape.size();
+  if (P < 2 || P > kMaxPieces)
+    throw Error(where(n, index) + ": has " + std::to_string(P) + " pieces; between 2 and " +
+                std::to_string(kMaxPieces) + " are supported");
+  auto rows_ok = [&](const Matrix& m, int cols) { return m.cols() == cols && (m.rows() == 1 || m.rows() == size); };
+  if (!rows_ok(n.knots, P - 1) || !rows_ok(n.piece_slopes, P) || !rows_ok(n.piece_offsets, P))
+    throw Error(where(n, index) + ": knots " + std::to_string(n.knots.rows()) + "x" + std::to_string(n.knots.cols()) +
+                ", slopes " + std::to_string(n.piece_slopes.rows()) + "x" + std::to_string(n.piece_slopes.cols()) +
+                " and offsets " + std::to_string(n.piece_offsets.rows()) + "x" +
+                std::to_string(n.piece_offsets.cols()) + " do not fit " + std::to_string(P) +
+                " pieces of 1 or " + std::to_string(size) + " units");
+  check_finite(n, index, "knots", n.knots.data(), n.knots.size());
+  check_finite(n, index, "slopes", n.piece_slopes.data(), n.piece_slopes.size());
+  check_finite(n, index, "offsets", n.piece_offsets.data(), n.piece_offsets.size());
+  const std::int64_t rows = std::max({n.knots.rows(), n.piece_slopes.rows(), n.piece_offsets.rows()});
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (int j = 0; j + 1 < P; ++j) {
+      const double b = n.knot(i, j);
+      if (j > 0 && !(n.knot(i, j - 1) <= b))
+        throw Error(where(n, index) + ": the knots of unit " + std::to_string(i) + " do not ascend");
+      const double left = n.piece_slope(i, j) * b + n.piece_offset(i, j);
+      const double right = n.piece_slope(i, j + 1) * b + n.piece_offset(i, j + 1);
+      const double scale = std::abs(n.piece_slope(i, j) * b) + std::abs(n.piece_offset(i, j)) +
+                           std::abs(n.piece_slope(i, j + 1) * b) + std::abs(n.piece_offset(i, j + 1));
+      if (std::abs(left - right) > 1e-12 * scale)
+        throw Error(where(n, index) + ": unit " + std::to_string(i) + " is not continuous at its knot " +
+                    std::to_string(b) + " (" + std::to_string(left) + " from the left, " + std::to_string(right) +
+                    " from the right)");
+    }
+}
+
 }  // namespace
 
 void Network::finalize() {
@@ -190,6 +280,7 @@ void Network::finalize() {
     const Node& n = nodes[i];
     bytes = add_or_neg(bytes, mul_or_neg(16, n.weight.size()));
     bytes = add_or_neg(bytes, mul_or_neg(8, n.bias.size() + n.scale.size() + n.shift.size() + n.shape.size()));
+    bytes = add_or_neg(bytes, mul_or_neg(8, n.knots.size() + n.piece_slopes.size() + n.piece_offsets.size()));
     bytes = add_or_neg(bytes, mul_or_neg(4, static_cast<std::int64_t>(n.index.size())));
   }
   check_memory(bytes, (source.empty() ? std::string("the model") : source) + ": its weights and one value per node");
@@ -204,6 +295,7 @@ void Network::finalize() {
     check_finite(n, i, "scale", n.scale.data(), n.scale.size());
     check_finite(n, i, "shift", n.shift.data(), n.shift.size());
     if (!std::isfinite(n.slope)) throw Error(where(n, i) + ": slope is not finite");
+    if (n.kind == OpKind::Piecewise) check_piecewise(n, i);
     if (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d) n.weight_t = n.weight.transpose();
     if (n.kind == OpKind::Conv2d || n.kind == OpKind::AvgPool2d || n.kind == OpKind::MaxPool2d)
       build_window_tables(n, i, nodes[n.inputs.at(0)].shape, &bytes);
@@ -341,6 +433,61 @@ int NetworkBuilder::leaky_relu(int in, double slope, const std::string& name) {
   n.shape = node(in).shape;
   n.slope = slope;
   return push(std::move(n));
+}
+
+int NetworkBuilder::piecewise(int in, Matrix knots, Matrix slopes, Matrix offsets, const std::string& name) {
+  Node n;
+  n.kind = OpKind::Piecewise;
+  n.name = name;
+  n.inputs = {in};
+  n.shape = node(in).shape;
+  n.knots = std::move(knots);
+  n.piece_slopes = std::move(slopes);
+  n.piece_offsets = std::move(offsets);
+  check_piecewise(n, size());
+  return push(std::move(n));
+}
+
+int NetworkBuilder::clip(int in, double lo, double hi, const std::string& name) {
+  if (!(lo <= hi)) throw Error("node '" + name + "' (Clip): the lower bound " + std::to_string(lo) +
+                               " exceeds the upper bound " + std::to_string(hi));
+  Matrix k(1, 2), s(1, 3), o(1, 3);
+  k << lo, hi;
+  s << 0, 1, 0;
+  o << lo, 0, hi;
+  return piecewise(in, k, s, o, name);
+}
+
+int NetworkBuilder::abs(int in, const std::string& name) {
+  Matrix k = Matrix::Zero(1, 1), s(1, 2), o = Matrix::Zero(1, 2);
+  s << -1, 1;
+  return piecewise(in, k, s, o, name);
+}
+
+int NetworkBuilder::prelu(int in, const Vector& slopes, const std::string& name) {
+  const Eigen::Index rows = slopes.size();
+  Matrix s(rows, 2);
+  s.col(0) = slopes;
+  s.col(1).setOnes();
+  return piecewise(in, Matrix::Zero(rows, 1), s, Matrix::Zero(rows, 2), name);
+}
+
+int NetworkBuilder::max_constant(int in, const Vector& c, const std::string& name) {
+  const Eigen::Index rows = c.size();
+  Matrix s(rows, 2), o = Matrix::Zero(rows, 2);
+  s.col(0).setZero();
+  s.col(1).setOnes();
+  o.col(0) = c;
+  return piecewise(in, c, s, o, name);
+}
+
+int NetworkBuilder::min_constant(int in, const Vector& c, const std::string& name) {
+  const Eigen::Index rows = c.size();
+  Matrix s(rows, 2), o = Matrix::Zero(rows, 2);
+  s.col(0).setOnes();
+  s.col(1).setZero();
+  o.col(1) = c;
+  return piecewise(in, c, s, o, name);
 }
 
 int NetworkBuilder::add(int a, int b, const std::string& name) {

@@ -20,6 +20,9 @@ using Vector = Eigen::VectorXd;
 using Matrix = Eigen::MatrixXd;
 using SparseRowMatrix = Eigen::SparseMatrix<double, Eigen::RowMajor>;
 
+// Largest number of pieces of one Piecewise unit.
+constexpr int kMaxPieces = 16;
+
 // Largest number of values in one tensor, activation or lookup table
 // (2^31 - 1, so that indices fit an int), and along one axis.
 constexpr std::int64_t kMaxValues = 2147483647;
@@ -54,7 +57,8 @@ enum class OpKind {
   Add,                // y = x1 + x2 (residual connections)
   ElementwiseAffine,  // y = scale ⊙ x + shift (normalisation that could not be folded)
   Reshape,            // same numbers, new shape (Flatten, Reshape)
-  Permute             // y_j = x_{index_j}, 0 where index_j = -1 (transposes, zero padding, crops)
+  Permute,            // y_j = x_{index_j}, 0 where index_j = -1 (transposes, zero padding, crops)
+  Piecewise           // y_i = s_ik x_i + o_ik on piece k of unit i (Clip, Abs, PRelu, Max/Min with a constant)
 };
 
 const char* op_name(OpKind kind);
@@ -82,6 +86,13 @@ struct Node {
   //   LeakyRelu:         slope
   //   ElementwiseAffine: scale, shift (both of the node's size)
   //   Permute:           index (output j takes input index[j], or 0 if it is -1)
+  //   Piecewise:         knots (rows x (P-1)), piece_slopes and piece_offsets
+  //                      (rows x P), where rows is 1 (shared by every unit)
+  //                      or the node's size. Unit i is on piece k when
+  //                      exactly k of its knots lie strictly below its
+  //                      input z; there y = piece_slope(i, k) z +
+  //                      piece_offset(i, k). Knots ascend, the function is
+  //                      continuous, and P is between 2 and kMaxPieces.
   Matrix weight;
   Vector bias;
   Window2d window;
@@ -89,6 +100,7 @@ struct Node {
   double slope = 0.0;
   Vector scale, shift;
   std::vector<int> index;
+  Matrix knots, piece_slopes, piece_offsets;
 
   // Derived by Network::finalize():
   //   Conv2d:    gather[p * R + r] = input index read by im2col row r at output
@@ -102,9 +114,24 @@ struct Node {
   SparseRowMatrix pool;
   Matrix weight_t;
 
-  // True for Relu, LeakyRelu and MaxPool2d: the nodes that carry a pattern.
+  // True for Relu, LeakyRelu, Piecewise and MaxPool2d: the nodes that carry
+  // a pattern.
   bool is_piecewise() const {
-    return kind == OpKind::Relu || kind == OpKind::LeakyRelu || kind == OpKind::MaxPool2d;
+    return kind == OpKind::Relu || kind == OpKind::LeakyRelu || kind == OpKind::MaxPool2d ||
+           kind == OpKind::Piecewise;
+  }
+
+  // Piecewise nodes: the number of pieces, and unit i's knots, slopes and
+  // offsets (rows shared by all units when the tables have one row).
+  int pieces() const { return static_cast<int>(piece_slopes.cols()); }
+  double knot(Eigen::Index i, int j) const { return knots(knots.rows() == 1 ? 0 : i, j); }
+  double piece_slope(Eigen::Index i, int k) const { return piece_slopes(piece_slopes.rows() == 1 ? 0 : i, k); }
+  double piece_offset(Eigen::Index i, int k) const { return piece_offsets(piece_offsets.rows() == 1 ? 0 : i, k); }
+  // The piece of unit i at input z: the number of knots strictly below z.
+  int piece_at(Eigen::Index i, double z) const {
+    int k = 0;
+    while (k + 1 < pieces() && z > knot(i, k)) ++k;
+    return k;
   }
   std::int64_t parameter_count() const;
 };
@@ -114,6 +141,11 @@ class Network {
   std::vector<Node> nodes;      // topological order; nodes[0] is the input
   bool softmax_output = false;  // the model file ended in Softmax (recorded, not a layer)
   std::string source;           // where it was loaded from, for messages
+  // The input's shape as the model file declares it, batch included (0 for
+  // a symbolic batch), e.g. {0, 784, 1}; empty for networks built in code.
+  // Informational: the network reads the sample's values in that layout's
+  // row-major order.
+  std::vector<std::int64_t> declared_input_dims;
 
   const Shape& input_shape() const { return nodes.front().shape; }
   const Shape& output_shape() const { return nodes.back().shape; }
@@ -125,7 +157,7 @@ class Network {
   // tables, and one value per node (what a forward pass holds).
   std::int64_t memory_bytes() const;
 
-  // Indices of the Relu / LeakyRelu / MaxPool2d nodes, in order.
+  // Indices of the Relu / LeakyRelu / Piecewise / MaxPool2d nodes, in order.
   std::vector<int> piecewise_nodes() const;
 
   // Checks every node (shapes, finite parameters, topological inputs) and
@@ -146,6 +178,17 @@ class NetworkBuilder {
   int max_pool2d(int in, const Window2d& window, const std::string& name = "");
   int relu(int in, const std::string& name = "");
   int leaky_relu(int in, double slope, const std::string& name = "");
+  // A general elementwise piecewise-linear node (see Node): tables with one
+  // row (shared) or one row per unit. Checks that the knots ascend, that the
+  // function is continuous at every knot, and that everything is finite.
+  int piecewise(int in, Matrix knots, Matrix slopes, Matrix offsets, const std::string& name = "");
+  // Common cases: clip(x, lo, hi) (ReLU6, Hardtanh); |x|; x > 0 ? x : a_i x
+  // with one slope per unit; max(x, c_i) and min(x, c_i).
+  int clip(int in, double lo, double hi, const std::string& name = "");
+  int abs(int in, const std::string& name = "");
+  int prelu(int in, const Vector& slopes, const std::string& name = "");
+  int max_constant(int in, const Vector& c, const std::string& name = "");
+  int min_constant(int in, const Vector& c, const std::string& name = "");
   int add(int a, int b, const std::string& name = "");
   int elementwise_affine(int in, Vector scale, Vector shift, const std::string& name = "");
   int reshape(int in, const Shape& shape, const std::string& name = "");
@@ -164,6 +207,14 @@ class NetworkBuilder {
   int push(Node n);
   Network net_;
 };
+
+// Which standard operator a Piecewise node is, when it is one: clip(x, lo,
+// hi) with shared bounds, |x|, PRelu (x > 0 ? x : a_i x), max(x, c_i),
+// min(x, c_i); General otherwise.
+enum class PiecewiseForm { Clip, Abs, PRelu, MaxConstant, MinConstant, General };
+PiecewiseForm piecewise_form(const Node& node);
+// "Clip", "Abs", "PRelu", "Max", "Min" or "Piecewise".
+const char* piecewise_form_name(PiecewiseForm form);
 
 // Output size of a sliding window along one axis; throws if not positive.
 int window_output_size(int in, int kernel, int stride, int pad_begin, int pad_end, int dilation);

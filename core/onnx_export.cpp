@@ -180,6 +180,7 @@ class Exporter {
       }
       case OpKind::Relu: node("Relu", {in}, out); break;
       case OpKind::LeakyRelu: add_float(node("LeakyRelu", {in}, out), "alpha", n.slope); break;
+      case OpKind::Piecewise: emit_piecewise(n, in, out); break;
       case OpKind::Add: node("Add", {in, names_[n.inputs[1]]}, out); break;
       case OpKind::ElementwiseAffine: {
         const auto dims = batch_dims(n.shape);
@@ -206,6 +207,59 @@ class Exporter {
       }
       case OpKind::Input: break;
     }
+  }
+
+  // A table column as a tensor: a scalar when shared by all units, else of
+  // the node's shape (with the batch dimension).
+  std::string column(const std::string& base, const Node& n, const Matrix& table, int col) {
+    const Vector v = table.col(col);
+    if (table.rows() == 1) return weights(base, {1}, v.data(), 1);
+    return weights(base, batch_dims(n.shape), v.data(), v.size());
+  }
+
+  // Clip, Abs, PRelu, Max and Min as themselves (so a model read back has
+  // the same layers); any other piecewise-linear unit as its exact sum
+  // s_0 x + o_0 + Σ_j (s_{j+1} - s_j) relu(x - b_j) (continuity makes the
+  // offsets match).
+  void emit_piecewise(const Node& n, const std::string& in, const std::string& out) {
+    switch (piecewise_form(n)) {
+      case PiecewiseForm::Clip: {
+        const double lo = n.knot(0, 0), hi = n.knot(0, 1);
+        if (options_.opset >= 11) {
+          node("Clip", {in, weights(out + "_min", {}, &lo, 1), weights(out + "_max", {}, &hi, 1)}, out);
+        } else {
+          auto* c = node("Clip", {in}, out);
+          add_float(c, "min", lo);
+          add_float(c, "max", hi);
+        }
+        return;
+      }
+      case PiecewiseForm::Abs: node("Abs", {in}, out); return;
+      case PiecewiseForm::PRelu: node("PRelu", {in, column(out + "_slope", n, n.piece_slopes, 0)}, out); return;
+      case PiecewiseForm::MaxConstant: node("Max", {in, column(out + "_c", n, n.knots, 0)}, out); return;
+      case PiecewiseForm::MinConstant: node("Min", {in, column(out + "_c", n, n.knots, 0)}, out); return;
+      case PiecewiseForm::General: break;
+    }
+    std::string sum = unique(out + "_linear");
+    node("Add", {unique_node_mul(in, column(out + "_s0", n, n.piece_slopes, 0), out + "_s0x"),
+                 column(out + "_o0", n, n.piece_offsets, 0)},
+         sum);
+    for (int j = 0; j + 1 < n.pieces(); ++j) {
+      const std::string tag = out + "_k" + std::to_string(j);
+      Matrix step = n.piece_slopes.col(j + 1) - n.piece_slopes.col(j);
+      const std::string shifted = unique(tag + "_shifted"), relu = unique(tag + "_relu");
+      node("Sub", {in, column(tag + "_knot", n, n.knots, j)}, shifted);
+      node("Relu", {shifted}, relu);
+      const std::string term = unique_node_mul(relu, column(tag + "_step", n, step, 0), tag + "_term");
+      const std::string next = j + 2 < n.pieces() ? unique(tag + "_sum") : out;
+      node("Add", {sum, term}, next);
+      sum = next;
+    }
+  }
+  std::string unique_node_mul(const std::string& a, const std::string& b, const std::string& base) {
+    const std::string name = unique(base);
+    node("Mul", {a, b}, name);
+    return name;
   }
 
   // A tensor name not used before in this graph (base, or base_2, base_3...).

@@ -9,6 +9,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "core/error.hpp"
@@ -177,7 +178,9 @@ class Importer {
     if (it->second.is_const) throw Error(source_ + ": graph output '" + out_name + "' does not depend on the input");
     if (it->second.node == 0) throw Error(source_ + ": the network is empty: its output is its input");
     try {
-      return builder_.build(it->second.node, softmax_output_, source_);
+      Network net = builder_.build(it->second.node, softmax_output_, source_);
+      net.declared_input_dims = declared_input_;
+      return net;
     } catch (const Error& e) {
       throw Error(source_ + ": " + e.what());
     }
@@ -361,35 +364,55 @@ class Importer {
       throw Error(source_ + ": input '" + name + "' is not a float tensor (element type " + std::to_string(et) + ")");
     const auto& shape = input->type().tensor_type().shape();
     Dims dims;
+    declared_input_.clear();
+    bool symbolic_first = false;
     for (int i = 0; i < shape.dim_size(); ++i) {
       const auto& d = shape.dim(i);
-      if (i == 0) {
-        if (d.has_dim_value() && d.dim_value() != 1 && d.dim_value() != 0)
-          throw Error(source_ + ": input '" + name + "' has batch dimension " + std::to_string(d.dim_value()) +
-                      "; the first dimension must be the batch (1 or symbolic)");
-        dims.push_back(1);
-      } else {
-        if (!d.has_dim_value() || d.dim_value() <= 0)
-          throw Error(source_ + ": input '" + name + "' has a symbolic or empty dimension " + std::to_string(i) +
-                      "; Tessera needs a fixed sample shape");
+      if (d.has_dim_value() && d.dim_value() > 0) {
         dims.push_back(d.dim_value());
+        declared_input_.push_back(d.dim_value());
+      } else if (i == 0) {
+        symbolic_first = true;  // a symbolic (or 0) batch dimension
+        dims.push_back(1);
+        declared_input_.push_back(0);
+      } else {
+        throw Error(source_ + ": input '" + name + "' has a symbolic or empty dimension " + std::to_string(i) +
+                    "; Tessera needs a fixed sample shape");
       }
     }
-    if (dims.size() != 2 && dims.size() != 4)
-      throw Error(source_ + ": input '" + name + "' has shape " + dims_str(dims) +
-                  "; supported are [N, d] vectors and [N, C, H, W] (or NHWC) images");
+    // Supported: [N, C, H, W] images (N the batch: 1 or symbolic), and
+    // vectors of d values in any layout with at most one dimension larger
+    // than 1 besides a leading batch: [N, d], [d], [1, d, 1], [1, 1, d],
+    // [d, 1]. Values keep the declared layout; Tessera analyses one sample.
+    const std::string supported =
+        "; supported are [N, C, H, W] images and vectors [N, d], [d], [N, d, 1], [N, 1, d], [d, 1] (N: 1 or symbolic)";
+    if (dims.empty()) throw Error(source_ + ": input '" + name + "' is a scalar" + supported);
+    const bool batch = dims.size() >= 2 && (symbolic_first || dims[0] == 1);
+    if (dims.size() == 4) {
+      if (!batch)
+        throw Error(source_ + ": input '" + name + "' has batch dimension " + std::to_string(dims[0]) +
+                    "; the first dimension must be the batch (1 or symbolic)");
+    } else {
+      int large = 0;
+      for (size_t i = batch ? 1 : 0; i < dims.size(); ++i) large += dims[i] > 1;
+      if (large > 1)
+        throw Error(source_ + ": input '" + name + "' has shape " + dims_str(dims) + supported);
+    }
     Value v;
     v.dims = dims;
     v.node = builder_.input(to_shape(dims), name);
     bind(name, std::move(v));
   }
 
+  // The sample shape of a value: {C, H, W} for [1, C, H, W], else the flat
+  // vector of its values (the batch is 1, so every layout of one sample is
+  // its values in row-major order).
   Shape to_shape(const Dims& dims) const {
     if (numel(dims) < 0 || numel(dims) == 0)
       throw Error(source_ + ": activation shape " + dims_str(dims) + " is empty or too large");
-    std::vector<int> s;
-    for (size_t i = 1; i < dims.size(); ++i) s.push_back(static_cast<int>(dims[i]));
-    return Shape(s);
+    if (dims.size() == 4 && dims[0] == 1)
+      return Shape{static_cast<int>(dims[1]), static_cast<int>(dims[2]), static_cast<int>(dims[3])};
+    return Shape{static_cast<int>(numel(dims))};
   }
 
   void bind(const std::string& name, Value v) {
@@ -755,7 +778,6 @@ class Importer {
         for (std::int64_t i = 0; i < r; ++i) {
           const bool squeeze = axes.empty() ? d[i] == 1 : drop.count(i) > 0;
           if (squeeze && d[i] != 1) fail(n, index, "cannot squeeze a dimension of size " + std::to_string(d[i]));
-          if (squeeze && i == 0 && !x.is_const) fail(n, index, "cannot squeeze the batch dimension");
           if (!squeeze) nd.push_back(d[i]);
         }
         d = nd;
@@ -880,7 +902,6 @@ class Importer {
         for (size_t i = 0; i < idx.size(); ++i) c.data[i] = x.c.data[idx[i]];
         return out_const(n, std::move(c));
       }
-      if (perm[0] != 0) fail(n, index, "transposing the batch dimension is not supported");
       bool identity = true;
       for (size_t i = 0; i < idx.size(); ++i) identity = identity && idx[i] == static_cast<std::int64_t>(i);
       if (identity) return reshape_dynamic(n, index, x, out);  // e.g. NHWC -> NCHW with one channel
@@ -977,10 +998,16 @@ class Importer {
       }
     }
     if (op == "Gemm") {
-      const Value& a = get(n, index, 0);
-      if (a.is_const) fail(n, index, "input A must depend on the network input");
-      if (attr_int(n, "transA", 0)) fail(n, index, "transA=1 on activations is not supported");
-      if (a.dims.size() != 2) fail(n, index, "input A must be 2-D [1, n], got " + dims_str(a.dims));
+      const Value& a0 = get(n, index, 0);
+      if (a0.is_const) return gemm_weight_first(n, index);
+      if (a0.dims.size() != 2) fail(n, index, "input A must be 2-D [1, n], got " + dims_str(a0.dims));
+      Value a = a0;
+      if (attr_int(n, "transA", 0)) {
+        // A column vector [n, 1] transposed is the row [1, n].
+        if (a.dims[1] != 1) fail(n, index, "transA=1 is supported only on a column vector [n, 1], got " + dims_str(a.dims));
+        a.dims = {1, a.dims[0]};
+      }
+      if (a.dims[0] != 1) fail(n, index, "input A must be a row [1, n], got " + dims_str(a.dims));
       const ConstTensor& B = get_weight(n, index, 1, "B (the weight)");
       if (B.dims.size() != 2) fail(n, index, "B must be 2-D, got " + dims_str(B.dims));
       const bool tb = attr_int(n, "transB", 0) != 0;
@@ -1005,18 +1032,47 @@ class Importer {
     }
     if (op == "MatMul") {
       const Value& a = get(n, index, 0);
-      if (a.is_const) fail(n, index, "only activations times a constant matrix are supported");
-      const ConstTensor& B = get_weight(n, index, 1, "B (the weight)");
-      if (a.dims.size() != 2 || B.dims.size() != 2)
-        fail(n, index, "only [1, n] x [n, m] products are supported, got " + dims_str(a.dims) + " x " +
-                           dims_str(B.dims));
-      if (B.dims[0] != a.dims[1]) fail(n, index, "cannot multiply " + dims_str(a.dims) + " by " + dims_str(B.dims));
-      Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Bm(
-          B.data.data(), B.dims[0], B.dims[1]);
-      Matrix W = Bm.transpose();
+      const Value& bv = get(n, index, 1);
+      if (a.is_const == bv.is_const)
+        fail(n, index, a.is_const ? "multiplies two constants (fold them before export)"
+                                  : "multiplies two activations, which is not piecewise affine");
+      auto only_ones_but = [](const Dims& d, size_t keep1, size_t keep2) {
+        for (size_t i = 0; i < d.size(); ++i)
+          if (i != keep1 && i != keep2 && d[i] != 1) return false;
+        return true;
+      };
+      if (!a.is_const) {
+        // x W: x is [..., 1, n] or [n] (every other dimension 1), W is [n, m].
+        const ConstTensor& B = get_weight(n, index, 1, "B (the weight)");
+        if (B.dims.size() != 2 || a.dims.empty() || !only_ones_but(a.dims, a.dims.size() - 1, a.dims.size() - 1))
+          fail(n, index, "only x W with x a row vector ([1, n], [n], [1, 1, n]) and W a matrix are supported, got " +
+                             dims_str(a.dims) + " x " + dims_str(B.dims));
+        if (B.dims[0] != a.dims.back()) fail(n, index, "cannot multiply " + dims_str(a.dims) + " by " + dims_str(B.dims));
+        Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Bm(
+            B.data.data(), B.dims[0], B.dims[1]);
+        Matrix W = Bm.transpose();
+        Vector b = Vector::Zero(W.rows());
+        Dims out = a.dims;
+        out.back() = W.rows();
+        return out_node(n, dense(n, index, a, std::move(W), std::move(b)), out);
+      }
+      // W x: W is [m, n], x a column vector [n, 1], [1, n, 1] or [n].
+      const ConstTensor& A = get_weight(n, index, 0, "A (the weight)");
+      const Dims& x = bv.dims;
+      const bool rank1 = x.size() == 1;
+      if (A.dims.size() != 2 ||
+          !(rank1 || (x.size() >= 2 && x.back() == 1 && only_ones_but(x, x.size() - 2, x.size() - 2))))
+        fail(n, index, "only W x with W a matrix and x a column vector ([n, 1], [1, n, 1], [n]) is supported, got " +
+                           dims_str(A.dims) + " x " + dims_str(x));
+      const std::int64_t inner = rank1 ? x[0] : x[x.size() - 2];
+      if (A.dims[1] != inner) fail(n, index, "cannot multiply " + dims_str(A.dims) + " by " + dims_str(x));
+      Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Am(
+          A.data.data(), A.dims[0], A.dims[1]);
+      Matrix W = Am;
       Vector b = Vector::Zero(W.rows());
-      const auto m = W.rows();
-      return out_node(n, dense(n, index, a, std::move(W), std::move(b)), Dims{1, m});
+      Dims out = x;
+      out[rank1 ? 0 : x.size() - 2] = W.rows();
+      return out_node(n, dense(n, index, bv, std::move(W), std::move(b)), out);
     }
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
       const Value& a = get(n, index, 0);
@@ -1037,10 +1093,15 @@ class Importer {
         return out_const(n, std::move(r));
       }
       if (!a.is_const && !b.is_const) {
-        if (op != "Add") fail(n, index, op + " of two activations is not piecewise affine in Tessera's model");
-        if (a.dims != b.dims) fail(n, index, "cannot add " + dims_str(a.dims) + " and " + dims_str(b.dims));
+        if (op != "Add" && op != "Sub")
+          fail(n, index, op + " of two activations is not piecewise affine in Tessera's model");
+        if (a.dims != b.dims)
+          fail(n, index, "cannot " + std::string(op == "Add" ? "add " : "subtract ") + dims_str(b.dims) +
+                             (op == "Add" ? " to " : " from ") + dims_str(a.dims));
         try {
-          return out_node(n, builder_.add(a.node, b.node, node_name(n, index)), a.dims);
+          int rhs = b.node;
+          if (op == "Sub") rhs = negate(b.node, node_name(n, index) + "_neg");
+          return out_node(n, builder_.add(a.node, rhs, node_name(n, index)), a.dims);
         } catch (const Error& e) {
           fail(n, index, e.what());
         }
@@ -1157,18 +1218,19 @@ class Importer {
         fail(n, index, e.what());
       }
     }
-    if (op == "Relu" || op == "LeakyRelu") {
-      const Value& x = get_dynamic(n, index, 0);
-      const int node = op == "Relu" ? builder_.relu(x.node, node_name(n, index))
-                                    : builder_.leaky_relu(x.node, attr_float(n, "alpha", 0.01), node_name(n, index));
-      return out_node(n, node, x.dims);
-    }
+    if (op == "Relu" || op == "LeakyRelu" || op == "Abs" || op == "Clip" || op == "PRelu" || op == "HardSigmoid" ||
+        op == "Neg")
+      return activation(n, index, op);
+    if (op == "Max" || op == "Min") return max_min(n, index, op == "Max");
     if (op == "Softmax") {
       const Value& x = get_dynamic(n, index, 0);
       const std::int64_t axis = attr_int(n, "axis", opset_ >= 13 || opset_ == 0 ? -1 : 1);
       const auto r = static_cast<std::int64_t>(x.dims.size());
-      if (x.dims.size() != 2 || (axis != -1 && axis != 1 && !(opset_ < 13 && axis == r - 1)))
-        fail(n, index, "only a softmax over the classes of a [1, K] output is supported");
+      // Over the one axis that holds all K classes ([1, K], [K], [1, K, 1]...).
+      const std::int64_t a = axis < 0 ? axis + r : axis;
+      const bool whole = a >= 0 && a < r && x.dims[a] == numel(x.dims);
+      const bool old_2d = opset_ != 0 && opset_ < 13 && x.dims.size() == 2 && (a == 1);
+      if (!whole && !old_2d) fail(n, index, "only a softmax over the classes of a [1, K] output is supported");
       // A softmax is recorded, not modelled: it must be the last operation.
       if (n.output(0) != graph_output_ || uses_[n.output(0)] != 1)
         fail(n, index, "Softmax is supported only as the last operation of the graph");
@@ -1177,6 +1239,146 @@ class Importer {
       return bind(n.output(0), std::move(v));
     }
     fail(n, index, "unsupported operator '" + op + "'");
+  }
+
+  // Gemm with the weight first: Y = alpha A' x + beta C, x a column [n, 1]
+  // (transB = 0) or a row [1, n] (transB = 1), A' = A or A^T.
+  void gemm_weight_first(const onnx::NodeProto& n, int index) {
+    const ConstTensor& A = get_weight(n, index, 0, "A (the weight)");
+    const Value& x = get_dynamic(n, index, 1);
+    if (A.dims.size() != 2 || x.dims.size() != 2) fail(n, index, "A and B must be 2-D");
+    const bool ta = attr_int(n, "transA", 0) != 0, tb = attr_int(n, "transB", 0) != 0;
+    if ((tb ? x.dims[0] : x.dims[1]) != 1)
+      fail(n, index, "B must be a column vector [n, 1] (or a row with transB=1), got " + dims_str(x.dims));
+    Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> Am(A.data.data(), A.dims[0],
+                                                                                                A.dims[1]);
+    Matrix W = ta ? Matrix(Am.transpose()) : Matrix(Am);
+    W *= attr_float(n, "alpha", 1.0);
+    const std::int64_t inner = tb ? x.dims[1] : x.dims[0];
+    if (W.cols() != inner) fail(n, index, "cannot multiply " + dims_str(A.dims) + " by " + dims_str(x.dims));
+    Vector b = Vector::Zero(W.rows());
+    const Dims out{W.rows(), 1};
+    if (has_input(n, 2)) {
+      const ConstTensor& C = get_weight(n, index, 2, "C (the bias)");
+      Vector cb;
+      if (!broadcast_to(C, out, cb)) fail(n, index, "bias " + dims_str(C.dims) + " does not fit");
+      b = attr_float(n, "beta", 1.0) * cb;
+    }
+    return out_node(n, dense(n, index, x, std::move(W), std::move(b)), out);
+  }
+
+  // -x as an ElementwiseAffine node.
+  int negate(int node, const std::string& name) {
+    const Eigen::Index size = builder_.node(node).shape.size();
+    return builder_.elementwise_affine(node, -Vector::Ones(size), Vector::Zero(size), name);
+  }
+
+  // Elementwise piecewise-linear activations.
+  void activation(const onnx::NodeProto& n, int index, const std::string& op) {
+    const Value& x = get_dynamic(n, index, 0);
+    const std::string name = node_name(n, index);
+    const Eigen::Index size = numel(x.dims);
+    try {
+      if (op == "Relu") return out_node(n, builder_.relu(x.node, name), x.dims);
+      if (op == "LeakyRelu") return out_node(n, builder_.leaky_relu(x.node, attr_float(n, "alpha", 0.01), name), x.dims);
+      if (op == "Abs") return out_node(n, builder_.abs(x.node, name), x.dims);
+      if (op == "Neg") return out_node(n, elementwise(n, index, x, -Vector::Ones(size), Vector::Zero(size)), x.dims);
+      if (op == "PRelu") {
+        const ConstTensor& slope = get_weight(n, index, 1, "slope");
+        Vector sv;
+        if (!broadcast_to(slope, x.dims, sv))
+          fail(n, index, "slope " + dims_str(slope.dims) + " does not broadcast to the input " + dims_str(x.dims));
+        // One slope for every unit is a LeakyRelu.
+        if ((sv.array() == sv[0]).all()) return out_node(n, builder_.leaky_relu(x.node, sv[0], name), x.dims);
+        return out_node(n, builder_.prelu(x.node, sv, name), x.dims);
+      }
+      if (op == "HardSigmoid") {
+        // max(0, min(1, alpha x + beta)).
+        const double alpha = attr_float(n, "alpha", 0.2), beta = attr_float(n, "beta", 0.5);
+        const int scaled = elementwise(n, index, x, Vector::Constant(size, alpha), Vector::Constant(size, beta));
+        return out_node(n, builder_.clip(scaled, 0.0, 1.0, name), x.dims);
+      }
+      // Clip: bounds from attributes (opset < 11) or optional scalar inputs.
+      std::optional<double> lo, hi;
+      auto bound = [&](int k, const char* attribute, const char* role) -> std::optional<double> {
+        if (opset_ != 0 && opset_ < 11) {
+          const auto* a = attr(n, attribute);
+          // Float's largest magnitude is opset 6's "no bound".
+          if (!a || std::abs(a->f()) >= 3.4e38) return std::nullopt;
+          return a->f();
+        }
+        if (!has_input(n, k)) return std::nullopt;
+        const ConstTensor& c = get_const(n, index, k, role);
+        if (c.data.size() != 1) fail(n, index, std::string(role) + " must be a scalar, got " + dims_str(c.dims));
+        return c.data[0];
+      };
+      lo = bound(1, "min", "min");
+      hi = bound(2, "max", "max");
+      if (lo && hi && !(*lo <= *hi))
+        fail(n, index, "min " + std::to_string(*lo) + " is larger than max " + std::to_string(*hi));
+      if (lo && hi) return out_node(n, builder_.clip(x.node, *lo, *hi, name), x.dims);
+      if (lo) return out_node(n, builder_.max_constant(x.node, Vector::Constant(1, *lo), name), x.dims);
+      if (hi) return out_node(n, builder_.min_constant(x.node, Vector::Constant(1, *hi), name), x.dims);
+      Value v = x;  // no bounds: the identity
+      return bind(n.output(0), std::move(v));
+    } catch (const Error& e) {
+      fail(n, index, e.what());
+    }
+  }
+
+  // Max / Min of any number of inputs: constants are folded into one; two
+  // activations a, b become max(a, b) = b + relu(a - b) and min(a, b) =
+  // a - relu(a - b) (exact, with the same regions); an activation and a
+  // constant c become one Piecewise node max(x, c) / min(x, c).
+  void max_min(const onnx::NodeProto& n, int index, bool is_max) {
+    if (n.input_size() < 1) fail(n, index, "has no inputs");
+    const std::string name = node_name(n, index);
+    std::optional<ConstTensor> constant;
+    std::vector<const Value*> dynamic;
+    for (int k = 0; k < n.input_size(); ++k) {
+      const Value& v = get(n, index, k);
+      if (!v.is_const) {
+        dynamic.push_back(&v);
+        continue;
+      }
+      if (!constant) {
+        constant = v.c;
+        continue;
+      }
+      const Dims out = broadcast_dims(constant->dims, v.c.dims);
+      ConstTensor r = elementwise_const(*constant, v.c, out, [is_max](double p, double q) {
+        return is_max ? std::max(p, q) : std::min(p, q);
+      });
+      if (r.dims.empty() && !out.empty()) fail(n, index, "constant shapes do not broadcast");
+      constant = std::move(r);
+    }
+    if (dynamic.empty()) return out_const(n, std::move(*constant));
+    const Dims dims = dynamic.front()->dims;
+    for (const Value* v : dynamic)
+      if (v->dims != dims)
+        fail(n, index, "inputs of shapes " + dims_str(dims) + " and " + dims_str(v->dims) + " are not supported together");
+    try {
+      int node = dynamic.front()->node;
+      for (size_t k = 1; k < dynamic.size(); ++k) {
+        const int b = dynamic[k]->node;
+        const std::string part = name + (dynamic.size() > 2 ? "_" + std::to_string(k) : "");
+        const int diff = builder_.add(node, negate(b, part + "_neg"), part + "_diff");
+        const int r = builder_.relu(diff, part + "_relu");
+        node = is_max ? builder_.add(r, b, part) : builder_.add(node, negate(r, part + "_negrelu"), part);
+      }
+      if (constant) {
+        Vector cv;
+        if (!broadcast_to(*constant, dims, cv))
+          fail(n, index, "constant " + dims_str(constant->dims) + " does not broadcast to the activation " + dims_str(dims));
+        if (broadcast_dims(dims, constant->dims) != dims)
+          fail(n, index, "the constant would broadcast the activation to a larger shape");
+        if ((cv.array() == cv[0]).all()) cv = Vector::Constant(1, cv[0]);
+        node = is_max ? builder_.max_constant(node, cv, name) : builder_.min_constant(node, cv, name);
+      }
+      return out_node(n, node, dims);
+    } catch (const Error& e) {
+      fail(n, index, e.what());
+    }
   }
 
   // [1, n] activation concatenated with constants along axis 1: a gather
@@ -1214,7 +1416,7 @@ class Importer {
   }
 
   void reshape_dynamic(const onnx::NodeProto& n, int index, const Value& x, const Dims& d) {
-    if (d.empty() || d[0] != 1) fail(n, index, "reshaping across the batch dimension (to " + dims_str(d) + ") is not supported");
+    if (numel(d) != numel(x.dims)) fail(n, index, "cannot reshape " + dims_str(x.dims) + " to " + dims_str(d));
     if (d == x.dims) return out_node(n, x.node, d);
     const Shape s = to_shape(d);
     if (builder_.node(x.node).shape == s) return out_node(n, x.node, d);
@@ -1236,6 +1438,7 @@ class Importer {
   std::map<int, int> node_uses_;
   std::string graph_output_;
   bool softmax_output_ = false;
+  Dims declared_input_;
 };
 
 }  // namespace

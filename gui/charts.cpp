@@ -155,10 +155,17 @@ void PatternGrid::paintEvent(QPaintEvent*) {
     p.setPen(Qt::black);
     p.drawText(QRectF(0, y, left - 4, row_h), Qt::AlignRight | Qt::AlignVCenter,
                QString("%1/%2").arg(lp.kind == OpKind::MaxPool2d ? n : lp.active_count()).arg(n));
+    int top_piece = 1;
+    for (std::uint8_t k : lp.pieces) top_piece = std::max<int>(top_piece, k);
     for (int i = 0; i < n; ++i) {
-      const bool on = lp.kind == OpKind::MaxPool2d ? true : lp.active(i);
+      // Piecewise units: grey levels from the first piece (light) to the
+      // last seen (dark).
+      const double level = lp.kind == OpKind::MaxPool2d ? 1.0
+                           : lp.kind == OpKind::Piecewise ? static_cast<double>(lp.pieces[i]) / top_piece
+                                                          : (lp.active(i) ? 1.0 : 0.0);
+      const int grey = static_cast<int>(225 - level * 185);
       p.fillRect(QRectF(left + i * cell, y + 1, std::max(0.5, cell - (cell > 3 ? 1 : 0)), row_h - 2),
-                 on ? QColor(40, 40, 40) : QColor(225, 225, 225));
+                 QColor(grey, grey, grey));
     }
   }
 }

@@ -209,6 +209,13 @@ Network bias_free(const Network& net) {
   for (Node& n : g.nodes) {
     if (n.bias.size()) n.bias.setZero();
     if (n.shift.size()) n.shift.setZero();
+    // A Piecewise unit far out: every knot and offset scales to 0 beside
+    // alpha, leaving its first piece's slope below 0 and its last above
+    // (a Clip unit becomes 0: it saturates).
+    if (n.kind == OpKind::Piecewise) {
+      n.knots.setZero();
+      n.piece_offsets.setZero();
+    }
   }
   return g;
 }

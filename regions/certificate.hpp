@@ -120,8 +120,9 @@ struct Certificate {
 Certificate certify(const Network& net, const Vector& x, const CertifyOptions& options,
                     LineTraversal* full_ray = nullptr);
 
-// The same network with every bias and shift set to zero: positively
-// homogeneous, g(alpha x) = alpha g(x), and the limit of f(alpha x) / alpha.
+// The same network with every bias and shift set to zero (and every knot and
+// offset of a Piecewise node): positively homogeneous, g(alpha x) =
+// alpha g(x), and the limit of f(alpha x) / alpha.
 Network bias_free(const Network& net);
 
 }  // namespace tessera

@@ -258,6 +258,13 @@ class LayerSlicer {
           for (int b = a + 1; b < K; ++b)
             if (w[a] >= 0 && w[b] >= 0) cut_by(row(in, w[a]) - row(in, w[b]), o);
       }
+    } else if (n.kind == OpKind::Piecewise) {
+      for (Eigen::Index i = 0; i < in.rows(); ++i)
+        for (int j = 0; j + 1 < n.pieces(); ++j) {
+          Affine line = row(in, i);
+          line[D] -= n.knot(i, j);
+          cut_by(line, i);
+        }
     } else {
       for (Eigen::Index i = 0; i < in.rows(); ++i) cut_by(row(in, i), i);
     }
@@ -287,12 +294,15 @@ class LayerSlicer {
         }
         l.selection[o] = best;
       }
+    } else if (n.kind == OpKind::Piecewise) {
+      for (int i = 0; i < l.size; ++i) l.pieces[i] = static_cast<std::uint8_t>(n.piece_at(i, eval(row(in, i), c)));
     } else {
       std::fill(l.bits.begin(), l.bits.end(), 0);
       for (int i = 0; i < l.size; ++i)
         if (eval(row(in, i), c) > tol::kActiveThreshold) l.set_active(i);
     }
     piece.values[k] = apply_linear(n, &l, in);
+    if (n.kind == OpKind::Piecewise) piece.values[k].col(D) += unit_offsets(n, l);
   }
 
   void emit(Piece<Geometry>& piece, std::vector<SlicedCell<Geometry>>& out) {

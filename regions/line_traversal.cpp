@@ -114,6 +114,20 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
           l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, pick, &tied);
           s.zero_units += tied;
         }
+      } else if (n.kind == OpKind::Piecewise) {
+        // Unit i is past knot b on the side when c - b + t·w is positive
+        // there: the ReLU rule applied to each knot.
+        for (int i = 0; i < l.size; ++i) {
+          int piece = 0;
+          bool zero = false;
+          for (int j = 0; j + 1 < n.pieces(); ++j) {
+            const double c = in(i, 0) - n.knot(i, j);
+            if (side != Side::AtInfinity && is_zero_at(c, in(i, 1), t)) zero = true;
+            piece += active_on(c, in(i, 1), t, side);
+          }
+          s.zero_units += zero;
+          l.pieces[i] = static_cast<std::uint8_t>(piece);
+        }
       } else if (side == Side::AtInfinity) {
         for (int i = 0; i < l.size; ++i)
           if (active_on(in(i, 0), in(i, 1), t, side)) l.set_active(i);
@@ -124,6 +138,7 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
         }
       }
       v[k] = apply_linear(n, &l, in);
+      if (n.kind == OpKind::Piecewise) v[k].col(0) += unit_offsets(n, l);
     } else {
       v[k] = apply_linear(n, nullptr, in);
       // Offsets belong to the point x0 (column c), not to the direction.
@@ -176,6 +191,20 @@ double nearest_breakpoint(const Network& net, const LineState& s, bool up) {
       }
       continue;
     }
+    if (n.kind == OpKind::Piecewise) {
+      // Unit i on piece k leaves it through knot k going the way c + t·w
+      // rises, through knot k - 1 the way it falls; a crossing of knot b is
+      // -(c - b)/w from either side.
+      const int P = n.pieces();
+      for (int i = 0; i < l.size; ++i) {
+        const double w = cw(i, 1);
+        if (w == 0) continue;
+        const int k = l.pieces[i];
+        const int j = (w > 0) == up ? k : k - 1;
+        if (j >= 0 && j + 1 < P) consider(-(cw(i, 0) - n.knot(i, j)) / w);
+      }
+      continue;
+    }
     for (int i = 0; i < l.size; ++i) {
       const double c = cw(i, 0), w = cw(i, 1);
       // Going up, active units leave when c + t·w falls through 0 (w < 0)
@@ -201,6 +230,15 @@ ActivationPattern point_pattern(const Network& net, const LineState& s) {
     if (n.kind == OpKind::MaxPool2d) {
       const int K = n.window.kernel_h * n.window.kernel_w;
       for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(cw, &n.gather[static_cast<size_t>(o) * K], K, s.t, Pick::At);
+    } else if (n.kind == OpKind::Piecewise) {
+      for (int i = 0; i < l.size; ++i) {
+        int piece = 0;
+        for (int j = 0; j + 1 < n.pieces(); ++j) {
+          const double c = cw(i, 0) - n.knot(i, j);
+          piece += !is_zero_at(c, cw(i, 1), s.t) && value_at(c, cw(i, 1), s.t) > 0;
+        }
+        l.pieces[i] = static_cast<std::uint8_t>(piece);
+      }
     } else {
       for (int i = 0; i < l.size; ++i)
         if (!is_zero_at(cw(i, 0), cw(i, 1), s.t) && value_at(cw(i, 0), cw(i, 1), s.t) > 0) l.set_active(i);

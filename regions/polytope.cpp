@@ -157,6 +157,21 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
           add((m.V.row(j) - m.V.row(q)).transpose(), m.a[j] - m.a[q], RowOrigin{node, o2, q, false});
         }
       }
+    } else if (n.kind == OpKind::Piecewise) {
+      for (int i = 0; i < layer.size; ++i) {
+        // On piece k: V_i z + a_i >= knot k-1 and knot k >= V_i z + a_i.
+        const int k = layer.pieces[i];
+        if (k > 0) {
+          RowOrigin g{node, i, -1, false};
+          g.knot = k - 1;
+          add(m.V.row(i).transpose(), m.a[i] - n.knot(i, k - 1), g);
+        }
+        if (k + 1 < n.pieces()) {
+          RowOrigin g{node, i, -1, false};
+          g.knot = k;
+          add(-m.V.row(i).transpose(), n.knot(i, k) - m.a[i], g);
+        }
+      }
     } else {
       for (int i = 0; i < layer.size; ++i) {
         // Active: V_i z + a_i >= 0; inactive: -(V_i z + a_i) >= 0.

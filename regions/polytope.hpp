@@ -1,5 +1,6 @@
 // The linear region Q(x) of an input as a polytope: every unit keeps the
-// sign it has at x, every max-pool window keeps its winner. In input space
+// sign (or, for a Piecewise unit, the piece between two knots) it has at x,
+// every max-pool window keeps its winner. In input space
 // each condition is a half-space (the unit's pre-activation is affine on the
 // region), so Q(x) = { z : A z <= b }, optionally intersected with a box.
 #pragma once
@@ -16,10 +17,11 @@ namespace tessera {
 
 // Where a row of A z <= b comes from.
 struct RowOrigin {
-  int node = -1;   // the Relu/LeakyRelu/MaxPool2d node (-1: the box)
+  int node = -1;   // the Relu/LeakyRelu/Piecewise/MaxPool2d node (-1: the box)
   int unit = -1;   // unit of that node (for max-pool: the output window)
   int other = -1;  // max-pool: the input index that must not beat the winner
   bool box = false;
+  int knot = -1;   // Piecewise: which of the unit's knots (0 = the lowest)
 };
 
 struct RegionOptions {

@@ -55,7 +55,7 @@ RayBounder::RayBounder(const Network& net) : net_(net) {
   for (std::size_t k = 0; k < net.nodes.size(); ++k) {
     const Node& n = net.nodes[k];
     if (n.kind == OpKind::Dense || n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::MaxPool2d ||
-        n.kind == OpKind::Add || n.kind == OpKind::Input)
+        n.kind == OpKind::Piecewise || n.kind == OpKind::Add || n.kind == OpKind::Input)
       continue;
     Node& a = abs_.nodes[k];
     a = n;
@@ -65,13 +65,10 @@ RayBounder::RayBounder(const Network& net) : net_(net) {
     }
     if (a.kind == OpKind::ElementwiseAffine) a.scale = a.scale.cwiseAbs();
   }
-  for (const Node& n : net.nodes)
-    if (n.kind == OpKind::LeakyRelu && !(n.slope >= 0 && n.slope <= 1)) usable_ = false;
 }
 
 RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d, double a, double b) const {
   const Network& net = net_;
-  if (!usable_) return Bound{1.0, 0};  // no bound: the search walks the piece region by region
   const int N = static_cast<int>(net.nodes.size());
   std::vector<int> last_use(N, -1);
   for (int k = 0; k < N; ++k)
@@ -114,6 +111,14 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
         }
         ++bound.relaxed;
         o.exact = false;
+        if (!(s >= 0 && s <= 1)) {
+          // Not convex (slope above 1 or negative): the constant range of
+          // the unit over [l, u], which holds its values at l, 0 and u.
+          const double lo = std::min({act(l, s), act(u, s), 0.0}), hi = std::max({act(l, s), act(u, s), 0.0});
+          o.m.row(i) << 0.5 * (lo + hi), 0.0;
+          o.r.row(i) << 0.5 * (hi - lo), 0.0;
+          continue;
+        }
         // Upper: relu(z(t)) <= relu(U(t)), which is convex in t, so below
         // its chord over [a, b]. Lower: L(t) or s L(t), whichever keeps more.
         const double ua = act(at(uc, uw, a), s), ub = act(at(uc, uw, b), s);
@@ -124,6 +129,36 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
         o.m(i, 1) = 0.5 * (nuw + nlw);
         o.r(i, 0) = 0.5 * (nuc - nlc);
         o.r(i, 1) = 0.5 * (nuw - nlw);
+      }
+    } else if (n.kind == OpKind::Piecewise) {
+      o.m = in.m;
+      o.r = in.r;
+      o.exact = in.exact;
+      const int P = n.pieces();
+      for (Eigen::Index i = 0; i < in.m.rows(); ++i) {
+        const double l = min_on(in.m(i, 0) - in.r(i, 0), in.m(i, 1) - in.r(i, 1), a, b);
+        const double u = max_on(in.m(i, 0) + in.r(i, 0), in.m(i, 1) + in.r(i, 1), a, b);
+        const int kl = n.piece_at(i, l), ku = n.piece_at(i, u);
+        if (kl == ku) {  // one piece on the whole piece of the ray: affine
+          const double sl = n.piece_slope(i, kl);
+          o.m.row(i) *= sl;
+          o.m(i, 0) += n.piece_offset(i, kl);
+          o.r.row(i) *= std::abs(sl);
+          continue;
+        }
+        ++bound.relaxed;
+        o.exact = false;
+        // The unit's range over [l, u]: its values at l, u and the knots
+        // between them (it is linear in between), held as a constant.
+        auto f = [&](double z, int k) { return n.piece_slope(i, k) * z + n.piece_offset(i, k); };
+        double lo = std::min(f(l, kl), f(u, ku)), hi = std::max(f(l, kl), f(u, ku));
+        for (int j = kl; j < ku && j + 1 < P; ++j) {
+          const double v = f(n.knot(i, j), j);
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+        o.m.row(i) << 0.5 * (lo + hi), 0.0;
+        o.r.row(i) << 0.5 * (hi - lo), 0.0;
       }
     } else if (n.kind == OpKind::MaxPool2d) {
       const int K = n.window.kernel_h * n.window.kernel_w;

@@ -11,8 +11,11 @@
 // 0 or the identity below (the usual triangle relaxation, here in one
 // variable t); a max-pool window with a clear winner passes it, otherwise
 // it is enclosed by the largest upper bound (a constant) and the best lower
-// bound. On a piece inside one region nothing is relaxed and the bounds are
-// the exact logits.
+// bound. Units that are not convex (a leaky slope above 1 or below 0, and
+// Piecewise units such as Clip or Abs) are affine where they stay on one
+// piece and otherwise enclosed by their constant range over the piece of
+// the ray. On a piece inside one region nothing is relaxed and the bounds
+// are the exact logits.
 //
 // The confidence bound uses logit differences: p_k <= 1 / (1 + Σ_j
 // exp(min over [a, b] of a lower bound of z_j - z_k)); when the output is a
@@ -41,8 +44,7 @@ class RayBounder {
 
  private:
   const Network& net_;
-  Network abs_;         // |W| for the linear nodes but dense ones (empty nodes elsewhere)
-  bool usable_ = true;  // false with a leaky slope outside [0, 1] (the relaxation needs convexity)
+  Network abs_;  // |W| for the linear nodes but dense ones (empty nodes elsewhere)
 };
 
 }  // namespace tessera

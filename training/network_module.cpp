@@ -51,6 +51,12 @@ NetworkModule::NetworkModule(const Network& net, torch::Dtype dtype) : net_(net)
         scale_[i] = register_buffer(id + "_s", from_vector(node.scale, dtype));
         shift_[i] = register_buffer(id + "_t", from_vector(node.shift, dtype));
         break;
+      case OpKind::Piecewise:
+        // Knots, slopes and offsets (rows: 1 or one per unit).
+        weight_[i] = register_buffer(id + "_k", from_matrix(node.knots, dtype));
+        bias_[i] = register_buffer(id + "_s", from_matrix(node.piece_slopes, dtype));
+        scale_[i] = register_buffer(id + "_o", from_matrix(node.piece_offsets, dtype));
+        break;
       case OpKind::MaxPool2d:
       case OpKind::Permute: {
         const std::int64_t in_size = net_.nodes[node.inputs[0]].shape.size();
@@ -118,6 +124,16 @@ torch::Tensor NetworkModule::forward(torch::Tensor x) {
       case OpKind::LeakyRelu:
         v[i] = torch::leaky_relu(in, node.slope);
         break;
+      case OpKind::Piecewise: {
+        // Piece 0, then each knot passed switches to the next piece (the
+        // core's rule: a unit is past a knot when its input is above it).
+        const torch::Tensor &k = weight_[i], &s = bias_[i], &o = scale_[i];
+        torch::Tensor y = in * s.select(1, 0) + o.select(1, 0);
+        for (int j = 0; j + 1 < node.pieces(); ++j)
+          y = torch::where(in > k.select(1, j), in * s.select(1, j + 1) + o.select(1, j + 1), y);
+        v[i] = y;
+        break;
+      }
       case OpKind::Add:
         v[i] = in + v[node.inputs[1]];
         break;

@@ -213,6 +213,163 @@ class CnnAvgPoolPad(OracleModule):
         return self.fc(torch.flatten(x, 1))
 
 
+# Piecewise-linear activations beyond ReLU.  Each records, while RECORD is a
+# list, its inputs' distance to its kinks, so that points are drawn away
+# from them (see kink_margin).
+RECORD = None
+
+
+def record_kinks(z, knots):
+    if RECORD is not None:
+        RECORD.append(min((z - k).abs().min().item() for k in knots))
+
+
+class Kinked(nn.Module):
+    """fn applied elementwise, with kinks at the given knots."""
+
+    def __init__(self, fn, knots):
+        super().__init__()
+        self.fn = fn
+        self.knots = knots
+
+    def forward(self, x):
+        record_kinks(x, self.knots)
+        return self.fn(x)
+
+
+class PReluKinked(nn.PReLU):
+    def forward(self, x):
+        record_kinks(x, [0.0])
+        return super().forward(x)
+
+
+def maximum(a, b):
+    if RECORD is not None:
+        RECORD.append((a - b).abs().min().item())
+    return torch.maximum(a, b)
+
+
+def minimum(a, b):
+    if RECORD is not None:
+        RECORD.append((a - b).abs().min().item())
+    return torch.minimum(a, b)
+
+
+class MlpClipFamily(OracleModule):
+    """ReLU6, Hardtanh, clamp with one bound (Clip with min only / max
+    only), Abs, PReLU with one slope per unit and with a shared slope."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1 = nn.Linear(10, 16)
+        self.relu6 = Kinked(nn.ReLU6(), [0.0, 6.0])
+        self.l2 = nn.Linear(16, 14)
+        self.htanh = Kinked(nn.Hardtanh(-0.5, 0.8), [-0.5, 0.8])
+        self.l3 = nn.Linear(14, 12)
+        self.clamp_lo = Kinked(lambda z: torch.clamp(z, min=-0.2), [-0.2])
+        self.l4 = nn.Linear(12, 12)
+        self.clamp_hi = Kinked(lambda z: torch.clamp(z, max=0.3), [0.3])
+        self.l5 = nn.Linear(12, 10)
+        self.abs = Kinked(torch.abs, [0.0])
+        self.l6 = nn.Linear(10, 9)
+        self.prelu = PReluKinked(9, init=0.1)
+        self.l7 = nn.Linear(9, 8)
+        self.prelu1 = PReluKinked(1, init=-0.3)
+        self.out = nn.Linear(8, 4)
+        with torch.no_grad():
+            self.prelu.weight.copy_(torch.linspace(-0.5, 0.7, 9))
+            self.l1.weight.mul_(12.0)  # let ReLU6 saturate at 6 sometimes
+
+    def forward(self, x):
+        x = self.relu6(self.l1(x))
+        x = self.htanh(self.l2(x))
+        x = self.clamp_lo(self.l3(x))
+        x = self.clamp_hi(self.l4(x))
+        x = self.abs(self.l5(x))
+        x = self.prelu(self.l6(x))
+        x = self.prelu1(self.l7(x))
+        return self.out(x)
+
+
+class MlpMaxMinLeaky(OracleModule):
+    """torch.maximum / minimum of two activations and of an activation and
+    a constant tensor; LeakyReLU with slopes above 1 and below 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(8, 12)
+        self.b = nn.Linear(8, 12)
+        self.c = nn.Linear(12, 10)
+        self.d = nn.Linear(12, 10)
+        self.register_buffer("floor", 0.3 * torch.randn(10))
+        self.leaky_steep = Kinked(nn.LeakyReLU(1.5), [0.0])
+        self.e = nn.Linear(10, 10)
+        self.leaky_neg = Kinked(nn.LeakyReLU(-0.3), [0.0])
+        self.out = nn.Linear(10, 3)
+
+    def forward(self, x):
+        h = maximum(self.a(x), self.b(x))
+        g = minimum(self.c(h), self.d(h))
+        g = maximum(g, self.floor)
+        g = minimum(g, self.floor + 0.8)
+        g = self.leaky_steep(g)
+        return self.out(self.leaky_neg(self.e(g)))
+
+
+class CnnClipPRelu(OracleModule):
+    """Conv + ReLU6, conv + per-channel PReLU, max-pool, Hardtanh head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.relu6 = Kinked(nn.ReLU6(), [0.0, 6.0])
+        self.conv2 = nn.Conv2d(4, 5, 3, padding=1)
+        self.prelu = PReluKinked(5)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(5 * 4 * 4, 12)
+        self.htanh = Kinked(nn.Hardtanh(), [-1.0, 1.0])
+        self.out = nn.Linear(12, 4)
+        with torch.no_grad():
+            self.prelu.weight.copy_(torch.tensor([0.1, -0.2, 0.3, 0.05, 0.5]))
+            self.conv1.weight.mul_(8.0)
+
+    def forward(self, x):                       # [N,1,8,8]
+        x = self.relu6(self.conv1(x))
+        x = self.pool(self.prelu(self.conv2(x)))
+        x = torch.flatten(x, 1)
+        return self.out(self.htanh(self.fc(x)))
+
+
+class MlpColumnVector(OracleModule):
+    """Verification-benchmark style: x is a column vector [N, d, 1] and
+    every layer is MatMul(W, x) + b (W on the left)."""
+
+    def __init__(self, d=12, h=10, k=4):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(h, d) / d ** 0.5)
+        self.b1 = nn.Parameter(0.1 * torch.randn(h, 1))
+        self.w2 = nn.Parameter(torch.randn(k, h) / h ** 0.5)
+        self.b2 = nn.Parameter(0.1 * torch.randn(k, 1))
+        self.act = Kinked(torch.relu, [0.0])
+
+    def forward(self, x):
+        return torch.matmul(self.w2, self.act(torch.matmul(self.w1, x) + self.b1)) + self.b2
+
+
+class MlpRowUnbatched(OracleModule):
+    """A rank-1 input [d] (no batch dimension), x @ W^T + b, and a
+    [1, 1, d] input through nn.Linear (MatMul on rank 3)."""
+
+    def __init__(self, d=9):
+        super().__init__()
+        self.l1 = nn.Linear(d, 11)
+        self.act = Kinked(torch.relu, [0.0])
+        self.l2 = nn.Linear(11, 3)
+
+    def forward(self, x):
+        return self.l2(self.act(self.l1(x)))
+
+
 def randomise_batchnorm(model):
     for m in model.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
@@ -224,7 +381,8 @@ def randomise_batchnorm(model):
                 m.bias.copy_(0.2 * torch.randn(n))
 
 
-# name, constructor, per-sample input shape, input kind
+# name, constructor, per-sample input shape, input kind[, batched: False
+# exports the input without a batch dimension]
 MODELS = [
     ("mlp_gemm_relu", MlpGemm, (20,), "normal"),
     ("mlp_leaky_bn_dropout", MlpLeakyBnDropout, (12,), "normal"),
@@ -234,6 +392,13 @@ MODELS = [
     ("cnn_nhwc_permute", CnnNhwc, (8, 8, 1), "uniform"),
     ("cnn_avgpool_pad_include", lambda: CnnAvgPoolPad(True), (2, 7, 7), "uniform"),
     ("cnn_avgpool_pad_exclude", lambda: CnnAvgPoolPad(False), (2, 7, 7), "uniform"),
+    ("mlp_clip_relu6_hardtanh_abs_prelu", MlpClipFamily, (10,), "normal"),
+    ("mlp_max_min_leaky_any_slope", MlpMaxMinLeaky, (8,), "normal"),
+    ("cnn_relu6_prelu_hardtanh", CnnClipPRelu, (1, 8, 8), "uniform"),
+    ("mlp_column_vector_n_d_1", MlpColumnVector, (12, 1), "normal"),
+    ("mlp_column_vector_d_1_unbatched", MlpColumnVector, (12, 1), "normal", False),
+    ("mlp_rank1_d_unbatched", MlpRowUnbatched, (9,), "normal", False),
+    ("mlp_row_1_1_d", MlpRowUnbatched, (1, 9), "normal"),
 ]
 
 
@@ -263,15 +428,18 @@ def kink_margin(model, x):
         if gap.numel():
             margins.append(gap.min().item())
 
+    global RECORD
     for m in model.modules():
         if isinstance(m, (nn.ReLU, nn.LeakyReLU)):
             hooks.append(m.register_forward_hook(act_hook))
         elif isinstance(m, nn.MaxPool2d):
             hooks.append(m.register_forward_hook(pool_hook))
+    RECORD = margins
     try:
         with torch.no_grad():
             model.logits(x)
     finally:
+        RECORD = None
         for h in hooks:
             h.remove()
     return min(margins) if margins else float("inf")
@@ -306,16 +474,16 @@ def supported_opsets():
     return ok
 
 
-def export(model, shape, path, opset, fold):
-    example = torch.rand((1,) + tuple(shape), dtype=torch.float32)
+def export(model, shape, path, opset, fold, batched=True):
+    example = torch.rand(((1,) if batched else ()) + tuple(shape), dtype=torch.float32)
+    axes = {"input": {0: "batch"}, "output": {0: "batch"}} if batched else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, example, path,
                           opset_version=opset,
                           input_names=["input"],
                           output_names=["output"],
-                          dynamic_axes={"input": {0: "batch"},
-                                        "output": {0: "batch"}},
+                          dynamic_axes=axes,
                           do_constant_folding=fold)
 
 
@@ -323,8 +491,9 @@ def fmt(values):
     return " ".join("%.17g" % v for v in values)
 
 
-def make_points(model32, model64, shape, kind, seed):
+def make_points(model32, model64, shape, kind, seed, batched=True):
     gen = torch.Generator().manual_seed(seed)
+    batch = (lambda t: t.unsqueeze(0)) if batched else (lambda t: t)
     points = []
     tries = 0
     while len(points) < NUM_POINTS:
@@ -333,16 +502,16 @@ def make_points(model32, model64, shape, kind, seed):
             raise RuntimeError("could not draw points away from kinks")
         x32 = draw_point(shape, kind, gen)
         x64 = x32.double()
-        if kink_margin(model64, x64.unsqueeze(0)) < MARGIN:
+        if kink_margin(model64, batch(x64)) < MARGIN:
             continue
-        if kink_margin(model32, x32.unsqueeze(0)) < MARGIN:
+        if kink_margin(model32, batch(x32)) < MARGIN:
             continue
         with torch.no_grad():
-            l64 = model64.logits(x64.unsqueeze(0)).reshape(-1)
-            l32 = model32.logits(x32.unsqueeze(0)).reshape(-1)
+            l64 = model64.logits(batch(x64)).reshape(-1)
+            l32 = model32.logits(batch(x32)).reshape(-1)
 
         def f(xs):
-            return model64.logits(xs.unsqueeze(0)).reshape(-1)
+            return model64.logits(batch(xs)).reshape(-1)
 
         jac = torch.autograd.functional.jacobian(f, x64)
         jac = jac.reshape(l64.numel(), x64.numel())
@@ -381,20 +550,22 @@ def main(argv):
     nofold_opset = NOFOLD_OPSET if NOFOLD_OPSET in opsets else opsets[0]
 
     manifest = []
-    for index, (name, ctor, shape, kind) in enumerate(MODELS):
+    for index, entry in enumerate(MODELS):
+        name, ctor, shape, kind = entry[:4]
+        batched = entry[4] if len(entry) > 4 else True
         torch.manual_seed(1000 + index)
         model32 = ctor()
         randomise_batchnorm(model32)
         model32.eval()
         model64 = copy.deepcopy(model32).double().eval()
 
-        points = make_points(model32, model64, shape, kind, 2000 + index)
+        points = make_points(model32, model64, shape, kind, 2000 + index, batched)
 
         variants = [(v, True) for v in opsets] + [(nofold_opset, False)]
         for opset, fold in variants:
             case = "%s_op%d%s" % (name, opset, "" if fold else "_nofold")
             export(model32, shape, os.path.join(outdir, case + ".onnx"),
-                   opset, fold)
+                   opset, fold, batched)
             write_case(os.path.join(outdir, case + ".case"), points)
             manifest.append((case, opset))
 

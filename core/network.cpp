@@ -98,11 +98,6 @@ PiecewiseForm piecewise_form(const Node& n) {
     return PiecewiseForm::Clip;
   if (n.pieces() != 2) return PiecewiseForm::General;
   if (all([&](Eigen::Index i) {
-        return n.knot(i, 0) == 0 && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == 0 &&
-               n.piece_slope(i, 1) == 1;
-      }))
-    return PiecewiseForm::PRelu;
-  if (all([&](Eigen::Index i) {
         return n.knot(i, 0) == 0 && slopes(i, {-1, 1}) && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == 0;
       }))
     return PiecewiseForm::Abs;
@@ -114,6 +109,11 @@ PiecewiseForm piecewise_form(const Node& n) {
         return slopes(i, {1, 0}) && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == n.knot(i, 0);
       }))
     return PiecewiseForm::MinConstant;
+  if (all([&](Eigen::Index i) {
+        return n.knot(i, 0) == 0 && n.piece_offset(i, 0) == 0 && n.piece_offset(i, 1) == 0 &&
+               n.piece_slope(i, 1) == 1;
+      }))
+    return PiecewiseForm::PRelu;
   return PiecewiseForm::General;
 }
 

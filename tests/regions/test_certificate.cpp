@@ -146,11 +146,29 @@ TEST_P(RandomRays, LimitMatchesTheBiasFreeNetworkAndAlphaStarHolds) {
     EXPECT_LT(test::relative_error(c.limit_logits, g), 1e-9);
     Eigen::Index gk;
     g.maxCoeff(&gk);
-    EXPECT_EQ(c.limit_class, gk);
-    EXPECT_EQ(c.limit_confidence, 1.0);
     // Deep in the last region the network is exactly alpha V x + a.
     const double far = std::max(10.0, 10 * c.last_region_alpha);
     EXPECT_LT(test::relative_error(logits(net, far * x), far * c.limit_logits + c.last_region_offset), 1e-9);
+    const int ties = static_cast<int>((g.array() == g.maxCoeff()).count());
+    if (ties > 1) {
+      // A saturating network (Clip units constant far out): the classes
+      // tied in g share the limit by their offsets a, so the confidence
+      // tends to exp(a_k) / sum over the tied classes of exp(a_j) < 1.
+      EXPECT_EQ(c.limit_ties, ties);
+      double sum = 0, top = -1e300;
+      for (Eigen::Index k = 0; k < g.size(); ++k)
+        if (g[k] == g.maxCoeff()) {
+          sum += std::exp(c.last_region_offset[k]);
+          top = std::max(top, c.last_region_offset[k]);
+        }
+      EXPECT_NEAR(c.limit_confidence, std::exp(top) / sum, 1e-12);
+      EXPECT_NEAR(conf(net, x, 1e3 * far), c.limit_confidence, 1e-9);
+      EXPECT_EQ(c.alpha_star.is_never(), c.limit_confidence < o.threshold);
+      if (c.alpha_star.is_never()) continue;
+    } else {
+      EXPECT_EQ(c.limit_class, gk);
+      EXPECT_EQ(c.limit_confidence, 1.0);
+    }
     // alpha*: conf >= t at alpha*, 2 alpha*, 1e6 alpha*; below t just before.
     ASSERT_TRUE(c.alpha_star.has_value());
     const double a = *c.alpha_star;

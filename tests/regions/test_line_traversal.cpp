@@ -198,6 +198,13 @@ TEST_P(RandomLines, ChangingUnitsAreZeroAtTheirBreakpoints) {
             if (a.selection[u] == b.selection[u]) continue;
             // Two window entries tie at the breakpoint.
             EXPECT_LT(std::abs(pre[a.selection[u]] - pre[b.selection[u]]) / scale, 1e-8);
+          } else if (a.kind == OpKind::Piecewise) {
+            if (a.pieces[u] == b.pieces[u]) continue;
+            // The unit crosses the knot between its two pieces.
+            const int lower = std::min(a.pieces[u], b.pieces[u]);
+            EXPECT_EQ(std::abs(a.pieces[u] - b.pieces[u]), 1) << "unit " << u << " of layer " << l;
+            EXPECT_LT(std::abs(pre[u] - net.nodes[a.node].knot(u, lower)) / scale, 1e-8)
+                << "unit " << u << " of layer " << l;
           } else {
             if (a.active(u) == b.active(u)) continue;
             EXPECT_LT(std::abs(pre[u]) / scale, 1e-8) << "unit " << u << " of layer " << l;

@@ -87,6 +87,33 @@ std::vector<NamedNetwork> random_networks_of_every_kind(std::uint64_t seed) {
     x = dense(b, rng, b.add(h, r), 4);
     out.push_back({"nhwc_pad_residual_dense", b.build(x)});
   }
+  {
+    // Piecewise units with more than two pieces and knots away from 0:
+    // ReLU6-like clip, Hardtanh, |x|, PRelu with one slope per unit, max
+    // and min with per-unit constants, leaky slopes above 1 and below 0.
+    SeededRandom rng(seed + 7);
+    NetworkBuilder b;
+    int x = b.input(Shape{4});
+    x = b.clip(dense(b, rng, x, 8), 0.0, 0.625);
+    x = b.abs(dense(b, rng, x, 7));
+    x = b.prelu(dense(b, rng, x, 6), rng.uniform_vector(6, -0.5, 0.5));
+    x = b.max_constant(dense(b, rng, x, 6), rng.uniform_vector(6, -0.3, 0.3));
+    x = b.min_constant(x, Vector::Constant(1, 0.375));
+    x = b.leaky_relu(dense(b, rng, x, 6), 1.5);
+    x = b.clip(dense(b, rng, x, 5), -1.0, 1.0);
+    x = b.leaky_relu(dense(b, rng, x, 5), -0.25);
+    out.push_back({"mlp_piecewise_clip_abs_prelu_max_min", b.build(dense(b, rng, x, 3))});
+  }
+  {
+    // A convolution with ReLU6 and a max-pool, then Hardtanh.
+    SeededRandom rng(seed + 8);
+    NetworkBuilder b;
+    int x = b.input(Shape{1, 6, 6});
+    x = b.clip(conv(b, rng, x, 3, window(3, 1, 1)), 0.0, 0.5);
+    x = b.max_pool2d(x, window(2, 2));
+    x = b.clip(dense(b, rng, x, 6), -0.375, 0.375);
+    out.push_back({"cnn_relu6_maxpool_hardtanh", b.build(dense(b, rng, x, 3))});
+  }
   return out;
 }
 

@@ -20,7 +20,8 @@ Window2d window(int k, int stride = 1, int pad = 0, int dilation = 1);
 // ReLU and LeakyReLU, convolutions with stride/padding/dilation, average
 // pooling with and without counted padding, max pooling with padding,
 // residual additions, elementwise affine maps, permutes with zero padding,
-// reshapes.
+// reshapes, and Piecewise units (clip, abs, PRelu, max/min with constants,
+// leaky slopes outside [0, 1]).
 std::vector<NamedNetwork> random_networks_of_every_kind(std::uint64_t seed);
 
 // A random input for the network (uniform in [lo, hi)).

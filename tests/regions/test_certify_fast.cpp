@@ -189,6 +189,66 @@ TEST(FastEqualsFull, AllSlopesEqualIsATieOfEveryClass) {
   EXPECT_TRUE(c.alpha_star.is_never());
 }
 
+// Hand-solved saturating limit: logits (2 clip(x, 0, 1), 1) on the ray
+// alpha x, x = 1. For alpha >= 1 the clip is saturated and the logits stay
+// (2, 1): the network is bounded, both limit slopes are 0 (a tie), and the
+// confidence tends to e^2 / (e^2 + e) = 1 / (1 + e^-1), not to 1.
+// Below alpha = 1 the logits are (2 alpha, 1): the confidence reaches t at
+// 2 alpha - 1 = ln(t / (1 - t)).
+TEST(SaturatingLimit, ClipHandSolved) {
+  NetworkBuilder b;
+  int x = b.input(Shape{1});
+  x = b.clip(b.dense(x, Matrix::Ones(1, 1), Vector::Zero(1)), 0.0, 1.0);
+  Matrix w(2, 1);
+  w << 2, 0;
+  const Network net = b.build(b.dense(x, w, Eigen::Vector2d(0, 1)));
+  const double limit = 1 / (1 + std::exp(-1.0));
+  for (double t : {0.7, 0.9}) {
+    CertifyOptions o;
+    o.threshold = t;
+    const Certificate c = expect_fast_equals_full(net, Vector::Ones(1), o);
+    ASSERT_TRUE(c.complete);
+    EXPECT_EQ(c.limit_ties, 2);
+    EXPECT_EQ(c.limit_class, 0);
+    EXPECT_TRUE(c.limit_logits.isZero(0.0));
+    EXPECT_NEAR(c.limit_confidence, limit, 1e-15);
+    EXPECT_NEAR(c.last_region_alpha, 1.0, 1e-15);
+    if (t < limit) {
+      ASSERT_TRUE(c.alpha_star.has_value());
+      EXPECT_NEAR(*c.alpha_star, (1 + std::log(t / (1 - t))) / 2, 1e-12);
+    } else {
+      EXPECT_TRUE(c.alpha_star.is_never());
+    }
+  }
+  // x = -1: the clip sits at 0, logits (0, 1): class 1 with the same limit.
+  CertifyOptions o;
+  o.threshold = 0.7;
+  const Certificate c = expect_fast_equals_full(net, -Vector::Ones(1), o);
+  EXPECT_EQ(c.limit_class, 1);
+  EXPECT_NEAR(c.limit_confidence, limit, 1e-15);
+  EXPECT_NEAR(*c.alpha_star, 1e-6, 0.0);  // confident from alpha0 on: 1 / (1 + e^-1) > 0.7
+}
+
+// |x| keeps Theorem 3.1 (it is unbounded in both directions): logits
+// (|x|, |x| / 2) on alpha x, x = -1, give confidence 1 / (1 + e^(-alpha/2)),
+// which reaches t at alpha = 2 ln(t / (1 - t)) and tends to 1.
+TEST(SaturatingLimit, AbsKeepsTheTheorem) {
+  NetworkBuilder b;
+  int x = b.input(Shape{1});
+  x = b.abs(b.dense(x, Matrix::Ones(1, 1), Vector::Zero(1)));
+  Matrix w(2, 1);
+  w << 1, 0.5;
+  const Network net = b.build(b.dense(x, w, Vector::Zero(2)));
+  CertifyOptions o;
+  o.threshold = 0.9;
+  const Certificate c = expect_fast_equals_full(net, -Vector::Ones(1), o);
+  EXPECT_EQ(c.limit_class, 0);
+  EXPECT_EQ(c.limit_ties, 1);
+  EXPECT_EQ(c.limit_confidence, 1.0);
+  EXPECT_NEAR(c.limit_logits[0], 1.0, 1e-15);
+  EXPECT_NEAR(*c.alpha_star, 2 * std::log(9.0), 1e-12);
+}
+
 TEST(FastEqualsFull, ShippedModels) {
   const std::string dir = TESSERA_SOURCE_DIR "/data/models/";
   struct Case {

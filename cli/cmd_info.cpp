@@ -20,6 +20,15 @@ std::string role(const Node& n) {
   return "affine";
 }
 
+// The input's shape as the file declares it: "[N, 784, 1]" (N: symbolic).
+std::string declared_shape(const Network& net) {
+  std::string s = "[";
+  for (size_t i = 0; i < net.declared_input_dims.size(); ++i)
+    s += (i ? ", " : "") + (net.declared_input_dims[i] == 0 ? std::string("N")
+                                                            : std::to_string(net.declared_input_dims[i]));
+  return s + "]";
+}
+
 }  // namespace
 
 int run_info(const std::vector<std::string>& args) {
@@ -42,6 +51,11 @@ int run_info(const std::vector<std::string>& args) {
     nlohmann::json j;
     j["model"] = net.source;
     j["input_shape"] = net.input_shape().dims;
+    if (!net.declared_input_dims.empty()) {
+      nlohmann::json d = nlohmann::json::array();
+      for (auto v : net.declared_input_dims) d.push_back(v == 0 ? nlohmann::json(nullptr) : nlohmann::json(v));
+      j["declared_input_shape"] = d;  // null: a symbolic batch dimension
+    }
     j["classes"] = net.output_size();
     j["softmax_output"] = net.softmax_output;
     j["parameters"] = net.parameter_count();
@@ -64,7 +78,8 @@ int run_info(const std::vector<std::string>& args) {
   }
   std::ostringstream out;
   out << "model        " << net.source << "\n"
-      << "input        " << net.input_shape().str() << " (" << net.input_size() << " values)\n"
+      << "input        " << net.input_shape().str() << " (" << net.input_size() << " values"
+      << (net.declared_input_dims.empty() ? std::string() : "; declared " + declared_shape(net)) << ")\n"
       << "output       " << net.output_size() << " logits" << (net.softmax_output ? " (the file applies a softmax; Tessera reports logits and computes the softmax itself)" : "") << "\n"
       << "parameters   " << net.parameter_count() << "\n"
       << "pattern      " << relu_units << " ReLU/LeakyReLU/piecewise units, " << maxpool_outputs << " max-pool windows\n"

@@ -309,15 +309,14 @@ int NetworkBuilder::push(Node n) {
   if (n.name.empty()) n.name = std::string(op_name(n.kind)) + "_" + std::to_string(index);
   for (int in : n.inputs)
     if (in < 0 || in >= index) throw Error(where(n, index) + ": input " + std::to_string(in) + " does not exist");
+  for (int in : n.inputs) ++consumers_[in];
+  consumers_.push_back(0);
   net_.nodes.push_back(std::move(n));
   return index;
 }
 
 int NetworkBuilder::consumer_count(int i) const {
-  int count = 0;
-  for (const Node& n : net_.nodes)
-    for (int in : n.inputs) count += (in == i);
-  return count;
+  return i >= 0 && i < static_cast<int>(consumers_.size()) ? consumers_[i] : 0;
 }
 
 int NetworkBuilder::input(const Shape& shape, const std::string& name) {
@@ -563,6 +562,7 @@ Network NetworkBuilder::build(int output, bool softmax_output, const std::string
   net.softmax_output = softmax_output;
   net.source = source;
   net_ = Network();
+  consumers_.clear();
   net.finalize();
   return net;
 }

@@ -206,6 +206,7 @@ class NetworkBuilder {
  private:
   int push(Node n);
   Network net_;
+  std::vector<int> consumers_;  // readers of each node so far
 };
 
 // Which standard operator a Piecewise node is, when it is one: clip(x, lo,

@@ -118,7 +118,7 @@ void describe(std::ostringstream& out, const Certificate& c, const CertifyOption
   if (c.alpha_star && std::isinf(*c.alpha_star)) out << " (alpha* * max|x| = " << fmt(*c.alpha_star_times_max_abs, 6) << ")";
   out << "; first reached at alpha = " << alpha_text(c.first_alpha) << "\n";
   if (o.has_box) {
-    const std::string box = "[" + fmt(o.box_lo) + ", " + fmt(o.box_hi) + "]^d";
+    const std::string box = o.box_lower.size() ? std::string("(per-coordinate)") : "[" + fmt(o.box_lo) + ", " + fmt(o.box_hi) + "]^d";
     if (!c.box_exit_alpha) {
       out << "box " << box << "  the ray never lies inside it\n";
     } else {
@@ -145,6 +145,8 @@ int run_certify(const std::vector<std::string>& args) {
       "threshold,t", po::value<double>()->default_value(0.999), "confidence threshold t in (0, 1)")(
       "box", po::value<std::string>(), "box lo:hi for the bounded-domain report, or none "
                                         "(default: 0:1 for image models, none otherwise)")(
+      "box-file", po::value<std::string>(), "one interval per input instead of --box: a VNN-LIB file's input "
+                                             "bounds, or two rows (lower bounds, upper bounds)")(
       "full", "walk every region from alpha0 up instead of the three parts (from infinity, the box, the middle): "
               "slower, but counts the regions on the ray (segments, histogram)")(
       "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)");
@@ -161,7 +163,8 @@ int run_certify(const std::vector<std::string>& args) {
              "  tessera certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
              "  tessera certify data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --threshold 0.99\n"
              "  tessera certify data/models/mnist_mlp.onnx --noise uniform --count 1000 --json > table2.json\n"
-             "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n"))
+             "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n"
+             "  tessera certify model.onnx --noise uniform --box-file property.vnnlib --json\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
@@ -171,12 +174,12 @@ int run_certify(const std::vector<std::string>& args) {
   o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
   o.full = vm.count("full") > 0;
   o.traversal.cancel = stop_flag();
-  {
-    const BoxOption box = parse_box(vm, net.input_shape().is_image());
-    o.has_box = box.enabled;
-    o.box_lo = box.lo;
-    o.box_hi = box.hi;
-  }
+  const BoxOption box = parse_box(vm, net.input_shape().is_image(), net.input_size());
+  o.has_box = box.enabled;
+  o.box_lo = box.lo;
+  o.box_hi = box.hi;
+  o.box_lower = box.lower;
+  o.box_upper = box.upper;
   if (const std::string why = o.validate(); !why.empty()) throw Error(why);
 
   // Which inputs.
@@ -192,6 +195,11 @@ int run_certify(const std::vector<std::string>& args) {
     if (kind == "uniform") {
       X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), o.has_box ? o.box_lo : 0.0,
                         o.has_box ? o.box_hi : 1.0);
+      if (box.lower.size()) {
+        // Uniform in the per-coordinate box: [0, 1] scaled to each interval.
+        X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), 0.0, 1.0);
+        X = ((X.array().colwise() * (box.upper - box.lower).array()).colwise() + box.lower.array()).matrix();
+      }
       source = std::to_string(count) + " uniform noise samples (seed " + std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
     } else if (kind == "permuted") {
       if (!vm.count("input")) throw po::error("--noise permuted needs --input (the images to shuffle)");
@@ -226,6 +234,7 @@ int run_certify(const std::vector<std::string>& args) {
       j["model"] = net.source;
       j["input"] = source;
       j["threshold"] = o.threshold;
+      j["box"] = box.to_json();
       out << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
       out << "model          " << net.source << "\ninput          " << source << "\n";
@@ -256,7 +265,7 @@ int run_certify(const std::vector<std::string>& args) {
     j["model"] = net.source;
     j["inputs"] = source;
     j["threshold"] = o.threshold;
-    j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
+    j["box"] = box.to_json();
     j["set_complete"] = whole_set;
     j["requested"] = X.cols();
     if (!whole_set) j["stop_reason"] = partial;
@@ -301,8 +310,8 @@ int run_certify(const std::vector<std::string>& args) {
         << "alpha*                " << s.with_alpha_star << " have one; median " << text(s.median_alpha_star) << "\n"
         << "first alpha >= t      " << s.with_first_alpha << " reach t; median " << text(s.median_first_alpha) << "\n";
     if (o.has_box)
-      out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside [" << fmt(o.box_lo) << ", "
-          << fmt(o.box_hi) << "]^d; median first alpha " << text(s.median_first_alpha_in_box)
+      out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside " << box.describe()
+          << "; median first alpha " << text(s.median_first_alpha_in_box)
           << "; median largest confidence inside " << text(s.median_max_confidence_in_box) << "\n";
     out << "regions computed      median " << text(s.median_regions_visited) << " per ray (from infinity "
         << text(s.median_regions_from_infinity) << ", box " << text(s.median_regions_box) << ", middle "

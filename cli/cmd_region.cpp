@@ -23,6 +23,8 @@ int run_region(const std::vector<std::string>& args) {
                                                    "the input x whose region Q(x) is described")(
       "row,r", po::value<int>()->default_value(-1), "row of an IDX or text file")(
       "box", po::value<std::string>(), "intersect with the box lo:hi, or none (default: 0:1 for image models)")(
+      "box-file", po::value<std::string>(), "intersect with one interval per input (a VNN-LIB file's input "
+                                             "bounds, or two rows: lower bounds, upper bounds)")(
       "json", "print JSON")("output,o", po::value<std::string>(), "write the report to this file (atomically)");
   po::options_description advanced("Advanced");
   advanced.add_options()("no-facets", "skip facet reduction (one LP per row)")(
@@ -34,18 +36,19 @@ int run_region(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_model_command(args, visible, vm, "tessera region MODEL.onnx --input FILE [--box lo:hi|none] [--json]",
              "  tessera region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
-             "  tessera region data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --json\n"))
+             "  tessera region data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --box 0:1 --json\n"
+             "  tessera region model.onnx --input x.txt --box-file property.vnnlib\n"))
     return kOk;
   const Network net = load_onnx(vm["model"].as<std::string>());
   const std::string path = vm["input"].as<std::string>();
   const Vector x = read_input_for(net.input_shape(), path, vm["row"].as<int>());
   RegionOptions o;
-  {
-    const BoxOption box = parse_box(vm, net.input_shape().is_image());
-    o.has_box = box.enabled;
-    o.box_lo = box.lo;
-    o.box_hi = box.hi;
-  }
+  const BoxOption box = parse_box(vm, net.input_shape().is_image(), net.input_size());
+  o.has_box = box.enabled;
+  o.box_lo = box.lo;
+  o.box_hi = box.hi;
+  o.box_lower = box.lower;
+  o.box_upper = box.upper;
   o.find_facets = vm.count("no-facets") == 0;
   o.max_lp_rows = vm["max-lp-rows"].as<std::size_t>();
   o.confidence = vm.count("no-confidence") == 0;
@@ -89,7 +92,7 @@ int run_region(const std::vector<std::string>& args) {
     j["input"] = path;
     j["complete"] = r.complete;
     if (!r.complete) j["stop_reason"] = r.stop_reason;
-    j["box"] = o.has_box ? nlohmann::json({o.box_lo, o.box_hi}) : nlohmann::json(nullptr);
+    j["box"] = box.to_json();
     j["rows"] = r.A.rows();
     j["constant_rows"] = r.constant_rows;
     j["facets_computed"] = r.facets_computed;
@@ -127,7 +130,7 @@ int run_region(const std::vector<std::string>& args) {
     if (!r.complete) out << "PARTIAL      " << r.stop_reason << "\n";
     out << "region       Q(x) = { z : A z <= b }, "
         << r.A.rows() << " half-spaces";
-    if (o.has_box) out << " (including the box [" << fmt(o.box_lo) << ", " << fmt(o.box_hi) << "]^d)";
+    if (o.has_box) out << " (including " << box.describe() << ")";
     if (r.constant_rows) out << "; " << r.constant_rows << " units are constant and cut nothing";
     out << "\n";
     if (r.facets_computed) {

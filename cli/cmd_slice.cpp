@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "core/input_box.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
@@ -24,6 +25,14 @@
 namespace tessera::cli {
 
 namespace {
+
+// --box-file: the slice keeps only the part of its window inside the box.
+void apply_box_file(const po::variables_map& vm, const Network& net, SliceOptions& o) {
+  if (!vm.count("box-file")) return;
+  const InputBox b = read_input_box(vm["box-file"].as<std::string>(), net.input_size());
+  o.box_lower = b.lo;
+  o.box_upper = b.hi;
+}
 
 // "a:b:c..." with exactly `count` numbers; `what` names the option and form.
 std::vector<double> parse_numbers(const std::string& text, size_t count, const std::string& what) {
@@ -146,6 +155,7 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
   }
   SliceOptions o;
   o.max_regions = vm["max-regions"].as<std::size_t>();
+  apply_box_file(vm, net, o);
   watch(o, vm, "slice");
   Slice3d r = slice_regions_3d(net, s, box, o);
   unwatch(o);
@@ -215,6 +225,8 @@ int run_slice(const std::vector<std::string>& args) {
       "png", po::value<std::string>(), "write a PNG picture to this file")(
       "dims", po::value<int>()->default_value(2), "2 (polygons) or 3 (polyhedra: --box, --e3, four --points)")(
       "box", po::value<std::string>(), "3-D window u0:u1:v0:v1:w0:w1 (default -1:1 in each)")(
+      "box-file", po::value<std::string>(), "clip the window to the inputs' bounds: a VNN-LIB file's input "
+                                             "bounds, or two rows (lower bounds, upper bounds)")(
       "e3", po::value<std::string>(), "third direction (file), with --origin/--e1/--e2 and --dims 3")(
       "vtp", po::value<std::string>(), "write the polygons as VTK PolyData (.vtp, opens in ParaView)")(
       "color", po::value<std::string>()->default_value("class"), "SVG colouring: region, class or confidence")(
@@ -233,7 +245,8 @@ int run_slice(const std::vector<std::string>& args) {
              "  tessera slice data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --color confidence --svg s.svg\n"
              "  tessera slice model.onnx --points a.txt b.txt c.txt --json > slice.json\n"
              "  tessera slice data/models/toy2d.onnx --growth 6     # far out only a few regions remain\n"
-             "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n"))
+             "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n"
+             "  tessera slice model.onnx --input x.txt --window -5:5:-5:5 --box-file property.vnnlib --svg s.svg\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
@@ -252,6 +265,7 @@ int run_slice(const std::vector<std::string>& args) {
   SliceOptions o;
   o.max_regions = vm["max-regions"].as<std::size_t>();
   if (o.max_regions == 0) throw Error("--max-regions must be at least 1");
+  apply_box_file(vm, net, o);
   const std::string colour = vm["color"].as<std::string>();
   SliceColouring colouring;
   if (colour == "region") colouring = SliceColouring::Region;

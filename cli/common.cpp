@@ -1,5 +1,7 @@
 #include "cli/common.hpp"
 
+#include "core/input_box.hpp"
+
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -63,9 +65,31 @@ bool progress_wanted(const po::variables_map& vm, bool quiet) {
   return !quiet && ProgressBar::stderr_is_terminal();
 }
 
-BoxOption parse_box(const po::variables_map& vm, bool image_default) {
+std::string BoxOption::describe() const {
+  if (!lower.size()) return "the box [" + fmt(lo) + ", " + fmt(hi) + "]^d";
+  const InputBox b{lower, upper, file};
+  if (b.is_uniform()) return "the box [" + fmt(lower[0]) + ", " + fmt(upper[0]) + "]^d of " + file;
+  return "the per-coordinate box of " + file;
+}
+
+nlohmann::json BoxOption::to_json() const {
+  if (!enabled) return nullptr;
+  if (!lower.size()) return {lo, hi};
+  return {{"file", file}, {"lower", cli::to_json(lower)}, {"upper", cli::to_json(upper)}};
+}
+
+BoxOption parse_box(const po::variables_map& vm, bool image_default, Eigen::Index inputs) {
   BoxOption box;
   box.enabled = image_default;
+  if (vm.count("box-file")) {
+    if (vm.count("box")) throw Error("--box and --box-file: give one of them, not both");
+    box.file = vm["box-file"].as<std::string>();
+    const InputBox b = read_input_box(box.file, inputs);
+    box.lower = b.lo;
+    box.upper = b.hi;
+    box.enabled = true;
+    return box;
+  }
   if (!vm.count("box")) return box;
   const std::string b = vm["box"].as<std::string>();
   if (b == "none") {

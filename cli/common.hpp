@@ -64,12 +64,21 @@ nlohmann::json to_json(const Vector& v);
 nlohmann::json to_json(const Matrix& m);  // list of rows
 
 // Parses --box: "lo:hi" or "none"; without the option, a box [0, 1] is on
-// for image models (image_default) and off otherwise.
+// for image models (image_default) and off otherwise. --box-file FILE (if
+// the command has it) gives one interval per input instead (a VNN-LIB file
+// or two rows of numbers; core/input_box.hpp) for a network with `inputs`
+// inputs.
 struct BoxOption {
   bool enabled = false;
   double lo = 0.0, hi = 1.0;
+  Vector lower, upper;  // from --box-file (empty otherwise)
+  std::string file;
+  // "the box [0, 1]^d" or "the per-coordinate box of FILE".
+  std::string describe() const;
+  // For JSON: [lo, hi], or {"file": FILE, "lower": [...], "upper": [...]}.
+  nlohmann::json to_json() const;
 };
-BoxOption parse_box(const po::variables_map& vm, bool image_default);
+BoxOption parse_box(const po::variables_map& vm, bool image_default, Eigen::Index inputs = 0);
 
 // parse() for the usual shape of a subcommand: one positional MODEL.onnx.
 bool parse_model_command(const std::vector<std::string>& args, const po::options_description& visible,

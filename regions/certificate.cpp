@@ -199,7 +199,9 @@ class BoundedSearch {
 std::string CertifyOptions::validate() const {
   if (!(threshold > 0 && threshold < 1)) return "the threshold must lie strictly between 0 and 1";
   if (!(alpha0 > 0) || !std::isfinite(alpha0)) return "alpha0 must be a positive finite number";
-  if (has_box && !(box_lo < box_hi)) return "the box needs lo < hi";
+  if (has_box && box_lower.size() == 0 && !(box_lo < box_hi)) return "the box needs lo < hi";
+  if (box_lower.size() != box_upper.size()) return "the box needs as many lower as upper bounds";
+  if (has_box && (box_lower.array() > box_upper.array()).any()) return "the box has a lower bound above its upper bound";
   if (traversal.max_segments == 0) return "the segment limit must be positive";
   return "";
 }
@@ -262,15 +264,20 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
   double enter = a0, leave = -kInf;
   if (o.has_box && !o.limit_only) {
     leave = kInf;
+    if (o.box_lower.size() && o.box_lower.size() != u.size())
+      throw Error("certify: the box has " + std::to_string(o.box_lower.size()) + " intervals but the input has " +
+                  std::to_string(u.size()) + " values");
+    // Along u: t u_i in [lo_i, hi_i].
     for (Eigen::Index i = 0; i < u.size(); ++i) {
       const double ui = u[i];
+      const double lo = o.lower(i), hi = o.upper(i);
       if (ui > 0) {
-        enter = std::max(enter, o.box_lo / ui);
-        leave = std::min(leave, o.box_hi / ui);
+        enter = std::max(enter, lo / ui);
+        leave = std::min(leave, hi / ui);
       } else if (ui < 0) {
-        enter = std::max(enter, o.box_hi / ui);
-        leave = std::min(leave, o.box_lo / ui);
-      } else if (!(o.box_lo <= 0 && 0 <= o.box_hi)) {
+        enter = std::max(enter, hi / ui);
+        leave = std::min(leave, lo / ui);
+      } else if (!(lo <= 0 && 0 <= hi)) {
         leave = -kInf;
       }
     }

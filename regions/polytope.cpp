@@ -1,5 +1,7 @@
 #include "regions/polytope.hpp"
 
+#include <cstdio>
+
 #include <cmath>
 #include <limits>
 
@@ -113,7 +115,22 @@ RegionReport& stopped(RegionReport& r, const std::string& where) {
 }  // namespace
 
 RegionReport analyse_region(const Network& net, const Vector& x, const RegionOptions& o) {
-  if (o.has_box && !(o.box_lo < o.box_hi)) throw Error("region: the box needs lo < hi");
+  if (o.has_box && o.box_lower.size() == 0 && !(o.box_lo < o.box_hi)) throw Error("region: the box needs lo < hi");
+  if (o.has_box && o.box_lower.size() &&
+      (o.box_lower.size() != net.input_size() || o.box_upper.size() != net.input_size()))
+    throw Error("region: the box has " + std::to_string(o.box_lower.size()) + " intervals but the network has " +
+                std::to_string(net.input_size()) + " inputs");
+  if (o.has_box && x.size() == net.input_size())
+    for (Eigen::Index k = 0; k < x.size(); ++k) {
+      const double lo = o.box_lower.size() ? o.box_lower[k] : o.box_lo;
+      const double hi = o.box_upper.size() ? o.box_upper[k] : o.box_hi;
+      if (!(lo <= x[k] && x[k] <= hi)) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "value %lld is %.17g, outside [%.17g, %.17g]", static_cast<long long>(k), x[k],
+                      lo, hi);
+        throw Error(std::string("region: the input lies outside the box: ") + buf + " (use --box none, or another box)");
+      }
+    }
   const ForwardPass fp = forward_pass(net, x, "input");
   const std::vector<int> pre = pre_activation_nodes(net);
   {
@@ -185,8 +202,10 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     for (int k = 0; k < d; ++k) {
       Vector e = Vector::Zero(d);
       e[k] = 1;
-      add(-e, o.box_hi, RowOrigin{-1, 2 * k, -1, true});  // z_k <= hi
-      add(e, -o.box_lo, RowOrigin{-1, 2 * k + 1, -1, true});  // z_k >= lo
+      const double lo = o.box_lower.size() ? o.box_lower[k] : o.box_lo;
+      const double hi = o.box_upper.size() ? o.box_upper[k] : o.box_hi;
+      add(-e, hi, RowOrigin{-1, 2 * k, -1, true});  // z_k <= hi
+      add(e, -lo, RowOrigin{-1, 2 * k + 1, -1, true});  // z_k >= lo
     }
   const auto m = static_cast<Eigen::Index>(rows.size());
   r.A.resize(m, d);

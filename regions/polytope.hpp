@@ -27,6 +27,8 @@ struct RowOrigin {
 struct RegionOptions {
   bool has_box = false;
   double box_lo = 0.0, box_hi = 1.0;
+  // Per-coordinate bounds (one entry per input; empty: box_lo, box_hi).
+  Vector box_lower, box_upper;
   bool find_facets = true;
   // Confidence bounds over the region by LPs on the logit differences
   // (K + K(K-1) LPs for K classes).

@@ -40,6 +40,10 @@ struct SliceWindow {
 
 struct SliceOptions {
   std::size_t max_regions = 1'000'000;  // stop with a partial, marked result beyond this
+  // Per-coordinate input bounds (one entry per input; empty: none): the
+  // window is clipped to the part of the plane inside the box, so every
+  // region lies in the box (2-D and 3-D slices).
+  Vector box_lower, box_upper;
   bool keep_patterns = false;           // keep each polygon's full pattern (hashes always)
   bool decision_boundary = true;        // compute decision-boundary segments and exact confidence ranges
   const std::atomic<bool>* cancel = nullptr;

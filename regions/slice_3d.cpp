@@ -46,13 +46,38 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
   detail::LayerSlicer<Geometry3> slicer(net, o);
   detail::Piece<Geometry3> start;
   start.poly = ConvexPolyhedron::box(box.lo, box.hi);
+  double clipped_volume = -1;
+  if (o.box_lower.size()) {
+    if (o.box_lower.size() != net.input_size() || o.box_upper.size() != net.input_size())
+      throw Error("slice: the input box has " + std::to_string(o.box_lower.size()) + " intervals but the network has " +
+                  std::to_string(net.input_size()) + " inputs");
+    // lo_i <= origin_i + E_i (u, v, w) <= hi_i: two half-spaces a coordinate
+    // (border label -1).
+    bool empty = false;
+    auto keep = [&](const Eigen::Vector4d& a) {
+      ConvexPolyhedron pos, neg;
+      int side = 0;
+      if (split_polyhedron(start.poly, a, -1, &pos, &neg, &side, detail::kCutTol))
+        start.poly = std::move(pos);
+      else if (side < 0)
+        empty = true;
+    };
+    for (Eigen::Index i = 0; i < net.input_size() && !empty; ++i) {
+      const Eigen::Vector4d a(E(i, 0), E(i, 1), E(i, 2), s.origin[i]);
+      keep(a - Eigen::Vector4d(0, 0, 0, o.box_lower[i]));
+      if (!empty) keep(Eigen::Vector4d(0, 0, 0, o.box_upper[i]) - a);
+    }
+    if (empty)
+      throw Error("slice: the 3-D window does not meet the input box (no point of it has every input within its bounds)");
+    clipped_volume = start.poly.volume();
+  }
   start.values.resize(net.nodes.size());
   start.values[0].resize(net.input_size(), 4);
   start.values[0].leftCols(3) = E;
   start.values[0].col(3) = s.origin;
   start.pattern = empty_pattern(net);
   Slice3d out;
-  out.box_volume = (box.hi - box.lo).prod();
+  out.box_volume = clipped_volume >= 0 ? clipped_volume : (box.hi - box.lo).prod();
   auto cells = slicer.run(std::move(start), &out.stop_reason);
   out.complete = out.stop_reason.empty();
   out.polyhedra.resize(cells.size());

@@ -291,6 +291,8 @@ int run_slice(const std::vector<std::string>& args) {
     j["model"] = net.source;
     j["plane"] = described;
     j["window"] = {window.u0, window.u1, window.v0, window.v1};
+    j["window_area"] = s.window_area;  // of the window clipped to --box-file's box, if given
+    j["input_box"] = vm.count("box-file") ? nlohmann::json(vm["box-file"].as<std::string>()) : nlohmann::json(nullptr);
     j["regions"] = s.polygons.size();
     j["complete"] = s.complete;
     if (!s.complete) j["stop_reason"] = s.stop_reason;

@@ -377,6 +377,57 @@ TEST(Cli, RegionBadInputs) {
                  {"has 2 values but the network expects 784"});
 }
 
+// --box-file: the VNN-LIB example of the user guide and the same box as two
+// rows give the same answers; the box appears in the JSON.
+TEST(Cli, BoxFileForCertifyRegionAndSlice) {
+  const std::string point = " --input data/inputs/toy2d_point.txt";
+  const Result a = run("certify data/models/toy2d.onnx --input data/inputs/toy2d_inside.txt --threshold 0.6 "
+                       "--box-file data/inputs/toy2d_box.vnnlib --json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  const auto ja = nlohmann::json::parse(a.out);
+  EXPECT_EQ(ja["box"]["lower"], nlohmann::json({-1.0, -0.5}));
+  EXPECT_EQ(ja["box"]["upper"], nlohmann::json({0.75, 2.0}));
+  ASSERT_TRUE(ja["box_exit_alpha"].is_number());
+  const Result b = run("certify data/models/toy2d.onnx --input data/inputs/toy2d_inside.txt --threshold 0.6 "
+                       "--box-file data/inputs/toy2d_box.txt --json");
+  ASSERT_EQ(b.status, 0) << b.err;
+  const auto jb = nlohmann::json::parse(b.out);
+  for (const char* k : {"box_entry_alpha", "box_exit_alpha", "max_confidence_in_box", "first_alpha_in_box"})
+    EXPECT_EQ(ja[k], jb[k]) << k;
+  // The input (0.5, 0.25) leaves the box where x1 = 0.75: alpha = 1.5.
+  EXPECT_DOUBLE_EQ(ja["box_exit_alpha"].get<double>(), 1.5);
+
+  const Result r = run("region data/models/toy2d.onnx --input data/inputs/toy2d_inside.txt --box-file "
+                       "data/inputs/toy2d_box.vnnlib --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["box"]["file"], "data/inputs/toy2d_box.vnnlib");
+
+  const Result sl = run("slice data/models/toy2d.onnx --window -3:3:-3:3 --box-file data/inputs/toy2d_box.vnnlib --json");
+  ASSERT_EQ(sl.status, 0) << sl.err;
+  const auto js = nlohmann::json::parse(sl.out);
+  EXPECT_NEAR(js["window_area"].get<double>(), 1.75 * 2.5, 1e-12);
+  for (const auto& p : js["polygons"])
+    for (const auto& v : p["vertices"]) {
+      EXPECT_GE(v[0].get<double>(), -1 - 1e-12);
+      EXPECT_LE(v[0].get<double>(), 0.75 + 1e-12);
+      EXPECT_GE(v[1].get<double>(), -0.5 - 1e-12);
+      EXPECT_LE(v[1].get<double>(), 2 + 1e-12);
+    }
+
+  expect_failure("certify data/models/toy2d.onnx" + point + " --box 0:1 --box-file data/inputs/toy2d_box.txt", 1,
+                 {"--box and --box-file"});
+  expect_failure("certify data/models/toy2d.onnx" + point + " --box-file data/inputs/toy2d_point.txt", 1,
+                 {"toy2d_point.txt", "has 2 numbers; expected 2 x 2"});
+  expect_failure("certify data/models/toy2d.onnx" + point + " --box-file missing.vnnlib", 1, {"missing.vnnlib"});
+  const std::string narrow = std::filesystem::temp_directory_path() / ("tessera_box_" + std::to_string(::getpid()));
+  std::ofstream(narrow) << "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n";
+  expect_failure("region data/models/toy2d.onnx" + point + " --box-file " + narrow, 1,
+                 {"outside the box", "value 1 is -0.25"});
+  std::filesystem::remove(narrow);
+  expect_failure("slice data/models/toy2d.onnx --window 5:6:5:6 --box-file data/inputs/toy2d_box.vnnlib", 1,
+                 {"does not meet the box"});
+}
+
 }  // namespace
 
 // The user-settable limit on model memory (TESSERA_MAX_MODEL_MB): refused

@@ -77,5 +77,28 @@ TEST(PyTorchOracle, TesseraReproducesLogitsAndJacobiansOfPyTorchExports) {
   std::cout << "[ oracle   ] compared " << points << " points of " << cases.size() << " PyTorch exports\n";
 }
 
+// Inputs in the layouts of verification benchmarks keep their declared
+// shape (reported by `tessera info`) and read as flat vectors.
+TEST(PyTorchOracle, DeclaredInputShapesAreKept) {
+  const auto cases = manifest();
+  if (cases.empty()) GTEST_SKIP() << "no oracle cases in " << oracle_dir() << " (python3-torch missing?)";
+  const std::vector<std::pair<std::string, std::vector<std::int64_t>>> expected = {
+      {"mlp_column_vector_n_d_1_", {0, 12, 1}},
+      {"mlp_column_vector_d_1_unbatched_", {12, 1}},
+      {"mlp_rank1_d_unbatched_", {9}},
+      {"mlp_row_1_1_d_", {0, 1, 9}},
+      {"cnn_nhwc_permute_", {0, 8, 8, 1}},
+      {"mlp_gemm_relu_", {0, 20}}};
+  int checked = 0;
+  for (const auto& [name, opset] : cases)
+    for (const auto& [prefix, dims] : expected)
+      if (name.rfind(prefix, 0) == 0) {
+        const Network net = load_onnx(std::string(oracle_dir()) + "/" + name + ".onnx");
+        EXPECT_EQ(net.declared_input_dims, dims) << name;
+        ++checked;
+      }
+  EXPECT_GE(checked, 6);
+}
+
 }  // namespace
 }  // namespace tessera

@@ -107,6 +107,59 @@ TEST(FastEqualsFull, LowThresholdsAndLateBoxes) {
   }
 }
 
+// Per-coordinate boxes (VNN-LIB style): the entry and exit are exact (on
+// the box's boundary, inside between them), the largest confidence inside
+// bounds a dense sampling from above and is reached, and fast equals full.
+TEST(FastEqualsFull, PerCoordinateBoxes) {
+  for (const auto& [name, net] : test::random_networks_of_every_kind(404)) {
+    SCOPED_TRACE(name);
+    SeededRandom rng(12);
+    const Eigen::Index d = net.input_size();
+    CertifyOptions o;
+    o.threshold = 0.6;
+    o.has_box = true;
+    o.box_lower = test::random_input(net, rng, -1.0, 0.0);
+    o.box_upper = test::random_input(net, rng, 0.5, 3.0);
+    const Vector x = test::random_input(net, rng, 0.0, 0.5);  // inside: alpha = 1 lies in the box
+    const Certificate c = expect_fast_equals_full(net, x, o);
+    ASSERT_TRUE(c.box_entry_alpha && c.box_exit_alpha);
+    const double enter = *c.box_entry_alpha, leave = *c.box_exit_alpha;
+    EXPECT_LE(enter, 1.0);
+    EXPECT_GE(leave, 1.0);
+    auto inside = [&](double a) {
+      const Vector z = a * x;
+      return ((z.array() >= o.box_lower.array() - 1e-12) && (z.array() <= o.box_upper.array() + 1e-12)).all();
+    };
+    EXPECT_TRUE(inside(enter));
+    EXPECT_TRUE(inside(leave));
+    EXPECT_FALSE(inside(leave * (1 + 1e-9)));
+    // Some coordinate sits on its upper bound at the exit.
+    EXPECT_LT(((leave * x - o.box_upper).cwiseAbs().array() / o.box_upper.cwiseAbs().array().max(1e-300)).minCoeff(),
+              1e-12);
+    ASSERT_TRUE(c.max_confidence_in_box.has_value());
+    double best = 0;
+    for (int k = 0; k <= 4000; ++k) best = std::max(best, softmax(logits(net, (enter + (leave - enter) * k / 4000) * x)).maxCoeff());
+    EXPECT_GE(*c.max_confidence_in_box, best - 1e-12);
+    EXPECT_LE(*c.max_confidence_in_box, best + 1e-3);
+    (void)d;
+  }
+  // A box that the ray never meets: x has a coordinate whose interval
+  // excludes every multiple of it.
+  const Network net = test::random_networks_of_every_kind(1).front().net;
+  CertifyOptions o;
+  o.has_box = true;
+  o.box_lower = Vector::Constant(net.input_size(), 0.0);
+  o.box_upper = Vector::Constant(net.input_size(), 1.0);
+  o.box_lower[0] = -2;
+  o.box_upper[0] = -1;
+  const Certificate c = certify(net, Vector::Constant(net.input_size(), 0.5), o);
+  EXPECT_FALSE(c.box_exit_alpha.has_value());
+  EXPECT_TRUE(c.max_confidence_in_box.is_never());
+  // Malformed options are refused with a reason.
+  o.box_upper = Vector::Constant(net.input_size() + 1, 1.0);
+  EXPECT_NE(o.validate(), "");
+}
+
 TEST(FastEqualsFull, RaysThatStartInTheirLastRegion) {
   for (const auto& [name, net] : test::random_networks_of_every_kind(31)) {
     SCOPED_TRACE(name);

@@ -98,6 +98,39 @@ TEST_P(RandomSlices, PolygonsTileTheWindowAndMatchTheNetwork) {
   }
 }
 
+// A per-coordinate input box clips the window: every polygon lies in the
+// box and they tile the clipped window; on the input plane of a 2-D
+// network that is the intersection of two rectangles.
+TEST_P(RandomSlices, InputBoxClipsTheWindow) {
+  for (const auto& [name, np] : cases(300 + GetParam())) {
+    SCOPED_TRACE(name);
+    const auto& [net, plane] = np;
+    SeededRandom rng(GetParam());
+    SliceOptions o;
+    o.box_lower = test::random_input(net, rng, -3.0, -0.5);
+    o.box_upper = test::random_input(net, rng, 0.5, 3.0);
+    // The plane through a point inside the box.
+    Plane2d pl = plane;
+    pl.origin = 0.5 * (o.box_lower + o.box_upper);
+    const Slice2d s = slice_regions_2d(net, pl, SliceWindow{-1, 1.5, -0.5, 1}, o);
+    ASSERT_TRUE(s.complete);
+    EXPECT_LE(s.window_area, 2.5 * 1.5 + 1e-12);
+    EXPECT_NEAR(total_area(s) / s.window_area, 1.0, 1e-9);
+    for (const SlicePolygon& p : s.polygons)
+      for (const auto& v : p.polygon.vertices) {
+        const Vector x = point_of(pl, v);
+        const double scale = 1 + x.cwiseAbs().maxCoeff();
+        EXPECT_TRUE((x.array() >= o.box_lower.array() - 1e-9 * scale).all() &&
+                    (x.array() <= o.box_upper.array() + 1e-9 * scale).all());
+      }
+    if (net.input_size() == 2 && pl.e1 == Eigen::Vector2d(1, 0) && pl.e2 == Eigen::Vector2d(0, 1)) {
+      const double du = std::min(1.5, o.box_upper[0] - pl.origin[0]) - std::max(-1.0, o.box_lower[0] - pl.origin[0]);
+      const double dv = std::min(1.0, o.box_upper[1] - pl.origin[1]) - std::max(-0.5, o.box_lower[1] - pl.origin[1]);
+      EXPECT_NEAR(s.window_area, du * dv, 1e-12);
+    }
+  }
+}
+
 TEST_P(RandomSlices, GridSamplingFindsNoMorePatternsThanRegions) {
   // A small network and a fine grid: every region is hit, so the counts agree.
   const Network net = random_mlp(2, {6, 5}, 2, 40 + GetParam());

@@ -70,6 +70,14 @@ TEST(Slice3d, PlanesInGeneralPositionGiveTheArrangementCount) {
 TEST(Slice3d, PolyhedraTileTheBoxAndMatchTheNetwork) {
   std::vector<std::pair<std::string, std::pair<Network, Plane3d>>> cases;
   cases.push_back({"mlp3d", {random_mlp(3, {8, 6}, 3, 5), input_space()}});
+  {
+    // Piecewise units with two knots (clip) and |x|.
+    SeededRandom r(4);
+    NetworkBuilder b;
+    int x = b.clip(b.dense(b.input(Shape{3}), r.he_uniform(5, 3, 3), r.uniform_vector(5, -0.2, 0.2)), -0.25, 0.5);
+    x = b.abs(b.dense(x, r.he_uniform(4, 5, 5), r.uniform_vector(4, -0.2, 0.2)));
+    cases.push_back({"clip_abs3d", {b.build(b.dense(x, r.he_uniform(3, 4, 4), Vector::Zero(3))), input_space()}});
+  }
   SeededRandom rng(3);
   for (auto& [name, net] : test::random_networks_of_every_kind(77)) {
     if (name != "cnn_residual" && name != "mlp_leaky") continue;
@@ -101,6 +109,33 @@ TEST(Slice3d, PolyhedraTileTheBoxAndMatchTheNetwork) {
     }
     EXPECT_NEAR(volume / s.box_volume, 1.0, 1e-9);
   }
+}
+
+// A per-coordinate input box clips the 3-D window: with the input space as
+// the slice, the cells tile the intersection of the two boxes.
+TEST(Slice3d, InputBoxClipsTheWindow) {
+  const Network net = random_mlp(3, {8, 6}, 3, 5);
+  SliceBox box;  // [-1, 1]^3
+  SliceOptions o;
+  o.box_lower = Eigen::Vector3d(-0.5, -2, 0.25);
+  o.box_upper = Eigen::Vector3d(0.75, 0.5, 3);
+  const Slice3d s = slice_regions_3d(net, input_space(), box, o);
+  ASSERT_TRUE(s.complete);
+  const double expected = 1.25 * 1.5 * 0.75;  // [-0.5, 0.75] x [-1, 0.5] x [0.25, 1]
+  EXPECT_NEAR(s.box_volume, expected, 1e-12);
+  double volume = 0;
+  for (const SlicePolyhedron& p : s.polyhedra) {
+    volume += p.volume;
+    for (const auto& v : p.cell.vertices()) {
+      EXPECT_GE(v[0], -0.5 - 1e-12);
+      EXPECT_LE(v[1], 0.5 + 1e-12);
+      EXPECT_GE(v[2], 0.25 - 1e-12);
+    }
+  }
+  EXPECT_NEAR(volume, expected, 1e-9);
+  o.box_lower = Eigen::Vector3d(2, 2, 2);  // beyond the window
+  o.box_upper = Eigen::Vector3d(3, 3, 3);
+  EXPECT_THROW(slice_regions_3d(net, input_space(), box, o), Error);
 }
 
 TEST(Slice3d, BadInputs) {

@@ -100,6 +100,13 @@ void ConfidenceChart::paintEvent(QPaintEvent*) {
     p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
     p.drawText(QPointF(std::min(x + 3, r.right() - 70), r.top() + 20), "last region");
   }
+  if (c.box_exit_alpha) {
+    // Where the ray leaves the input box.
+    p.setPen(QPen(QColor(90, 90, 90), 1.2, Qt::DotLine));
+    const double x = xOf(*c.box_exit_alpha, r);
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
+    p.drawText(QPointF(std::min(x + 3, r.right() - 60), r.top() + 48), "box exit");
+  }
   if (c.alpha_star) {
     p.setPen(QPen(QColor(200, 0, 0), 1.5));
     const double x = xOf(*c.alpha_star, r);

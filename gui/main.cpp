@@ -27,7 +27,8 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  tessera-gui data/models/toy2d.onnx\n"
       "  tessera-gui data/models/trained/moons_acet.onnx --point 1,0.5 --alpha 100 --screenshot ray.png --view window\n"
-      "  tessera-gui data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --screenshot map.png");
+      "  tessera-gui data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --screenshot map.png\n"
+      "  tessera-gui data/models/toy2d.onnx --box-file data/inputs/toy2d_box.vnnlib --point 0.5,0.25");
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addPositionalArgument("model", "ONNX model to open (default: the last one used)");
@@ -39,6 +40,8 @@ int main(int argc, char** argv) {
   parser.addOption({"view", "what --screenshot captures: map (the region map) | 3d (the logit surface) | window (the whole window) | compare (the comparison)", "view", "map"});
   parser.addOption({"compare", "also open these models (comma-separated, one or two) side by side on the same slice", "models"});
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
+  parser.addOption({"box-file", "input box: a VNN-LIB file's input bounds or two rows (lower, upper); the map shows "
+                                "only the slice inside it and rays report where they leave it", "file"});
   parser.process(app);
 
   MainWindow window;
@@ -67,6 +70,10 @@ int main(int argc, char** argv) {
     }
   }
   if (parser.isSet("input") && !window.openInput(parser.value("input"), screenshot) && screenshot) {
+    std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
+    return 1;
+  }
+  if (parser.isSet("box-file") && !window.openBoxFile(parser.value("box-file"), screenshot) && screenshot) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
     return 1;
   }

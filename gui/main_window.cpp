@@ -1,5 +1,7 @@
 #include "gui/main_window.hpp"
 
+#include "core/input_box.hpp"
+
 #include <QAction>
 #include <QApplication>
 #include <QComboBox>
@@ -242,6 +244,12 @@ void MainWindow::buildMenus() {
     if (!path.isEmpty()) openInput(path);
   });
   input->setShortcut(QKeySequence("Ctrl+I"));
+  file->addAction("Open input &box (VNN-LIB)…", this, [this] {
+    const QString path = QFileDialog::getOpenFileName(this, "Choose an input box: a VNN-LIB property or two rows of bounds",
+                                                      QString(), "Input boxes (*.vnnlib *.txt);;All files (*)");
+    if (!path.isEmpty()) openBoxFile(path);
+  });
+  file->addAction("Clear input box", this, [this] { openBoxFile(QString()); });
   recent_menu_ = file->addMenu("&Recent models");
   updateRecentMenu();
   QAction* compare = file->addAction("&Compare with other models…", this, [this] {
@@ -346,6 +354,7 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   ray_watcher_.waitForFinished();
   net_ = net;
   seed_ = 1;
+  if (box_ && box_->size() != net_->input_size()) box_.reset();  // the box belonged to another input size
   pictures_->setVisible(false);
   ray_text_->clear();
   model_path_ = path;
@@ -366,6 +375,28 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   rememberRecent(path);
   computeSlice(frame_.window);
   view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
+  return true;
+}
+
+bool MainWindow::openBoxFile(const QString& path, bool quiet) {
+  if (path.isEmpty()) {
+    box_.reset();
+  } else {
+    if (!net_) {
+      showError("No model", "open a model first", quiet);
+      return false;
+    }
+    try {
+      box_ = read_input_box(path.toStdString(), net_->input_size());
+    } catch (const std::exception& e) {
+      showError("Cannot use input box", QString::fromStdString(e.what()), quiet);
+      return false;
+    }
+  }
+  ray_.reset();
+  ray_uv_.reset();
+  scene_->setRay(std::nullopt, 1);
+  computeSlice(computed_);
   return true;
 }
 
@@ -406,8 +437,13 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   auto cancel = cancel_;
   auto found = found_;
   auto pieces = cut_pieces_;
-  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces]() -> std::shared_ptr<Slice2d> {
+  const std::optional<InputBox> box = box_;
+  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces, box]() -> std::shared_ptr<Slice2d> {
     SliceOptions o;
+    if (box) {
+      o.box_lower = box->lo;
+      o.box_upper = box->hi;
+    }
     o.cancel = cancel.get();
     o.max_regions = 50000;
     o.progress = [found](std::size_t n) { found->store(n); };
@@ -450,6 +486,7 @@ void MainWindow::onSliceFinished() {
                      .arg(computed_.v0, 0, 'g', 3)
                      .arg(computed_.v1, 0, 'g', 3)
                      .arg(QString::fromStdString(frame_.description));
+  if (box_) text += QString(", inside the input box of %1").arg(QFileInfo(QString::fromStdString(box_->source)).fileName());
   if (!slice_->complete) text += QString(" — partial: %1").arg(QString::fromStdString(slice_->stop_reason));
   status_->setText(text);
   Q_EMIT sliceReady();
@@ -549,9 +586,10 @@ void MainWindow::pickPoint(double u, double v) {
   const bool in_plane = frame_.plane.origin.cwiseAbs().maxCoeff() == 0;
   const std::optional<Eigen::Vector2d> uv = in_plane ? std::optional<Eigen::Vector2d>(Eigen::Vector2d(u, v)) : std::nullopt;
   ray_uv_pending_ = uv;
-  ray_watcher_.setFuture(QtConcurrent::run([net, x, cancel]() -> std::shared_ptr<RayView> {
+  const std::optional<InputBox> box = box_;
+  ray_watcher_.setFuture(QtConcurrent::run([net, x, cancel, box]() -> std::shared_ptr<RayView> {
     try {
-      return std::make_shared<RayView>(make_ray(*net, x, 0.999, 200000, cancel.get()));
+      return std::make_shared<RayView>(make_ray(*net, x, 0.999, 200000, cancel.get(), box ? &*box : nullptr));
     } catch (const std::exception& e) {
       auto r = std::make_shared<RayView>();
       r->error = e.what();
@@ -581,6 +619,15 @@ void MainWindow::onRayFinished() {
   if (c.last_region_found) {
     t += QString("; last region from α = %1, limit class %2, limit confidence %3").arg(c.last_region_alpha, 0, 'g', 4).arg(c.limit_class).arg(c.limit_confidence, 0, 'f', 4);
     if (c.alpha_star) t += QString("; α* = %1").arg(*c.alpha_star, 0, 'g', 4);
+  }
+  if (box_) {
+    if (c.box_exit_alpha)
+      t += QString("; in the input box for α in [%1, %2], largest confidence there %3")
+               .arg(*c.box_entry_alpha, 0, 'g', 4)
+               .arg(*c.box_exit_alpha, 0, 'g', 4)
+               .arg(c.max_confidence_in_box ? QString::number(*c.max_confidence_in_box, 'f', 4) : QString("unknown"));
+    else
+      t += "; the ray never lies in the input box";
   }
   status_->setText(t);
   setAlpha(alpha_);

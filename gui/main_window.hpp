@@ -42,6 +42,11 @@ class MainWindow : public QMainWindow {
   bool openModel(const QString& path, bool quiet = false);
   // Sets the slice origin from a data file (image models); same rules.
   bool openInput(const QString& path, bool quiet = false);
+  // An input box (VNN-LIB input bounds or two rows of numbers): the map
+  // shows only the part of the slice inside it, and rays report where they
+  // leave it. An empty path clears it. Same rules.
+  bool openBoxFile(const QString& path, bool quiet = false);
+  const InputBox* inputBox() const { return box_ ? &*box_ : nullptr; }
   void pickPoint(double u, double v);  // the ray is followed off the UI thread; rayReady() when done
   // Show the slice of another frame (recomputes the regions).
   void setFrame(const SliceFrame& frame);
@@ -87,6 +92,7 @@ class MainWindow : public QMainWindow {
 
   std::shared_ptr<const Network> net_;
   QString model_path_;
+  std::optional<InputBox> box_;
   std::optional<Vector> origin_;
   SliceFrame frame_;
   std::shared_ptr<Slice2d> slice_;

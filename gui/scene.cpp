@@ -197,12 +197,18 @@ std::string ray_region_text(const RayView& ray, double alpha) {
 
 Vector point_at(const SliceFrame& f, double u, double v) { return f.plane.origin + u * f.plane.e1 + v * f.plane.e2; }
 
-RayView make_ray(const Network& net, const Vector& x, double threshold, std::size_t max_segments, const std::atomic<bool>* cancel) {
+RayView make_ray(const Network& net, const Vector& x, double threshold, std::size_t max_segments, const std::atomic<bool>* cancel,
+                 const InputBox* box) {
   RayView r;
   r.x = x;
   r.threshold = threshold;
   CertifyOptions c;
   c.threshold = threshold;
+  if (box && box->size() == net.input_size()) {
+    c.has_box = true;
+    c.box_lower = box->lo;
+    c.box_upper = box->hi;
+  }
   c.alpha0 = 1e-2;
   c.traversal.max_segments = max_segments;
   c.traversal.cancel = cancel;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/input_box.hpp"
 #include "core/network.hpp"
 #include "regions/certificate.hpp"
 #include "regions/line_traversal.hpp"
@@ -84,8 +85,10 @@ struct RayView {
   double confidence(double alpha) const;
   int segment_at(double alpha) const;  // index into traversal.segments, -1 if before alpha0
 };
+// With `box` (one interval per input), the certificate also reports where
+// the ray enters and leaves it and the largest confidence inside.
 RayView make_ray(const Network& net, const Vector& x, double threshold = 0.999, std::size_t max_segments = 200000,
-                 const std::atomic<bool>* cancel = nullptr);
+                 const std::atomic<bool>* cancel = nullptr, const InputBox* box = nullptr);
 // The logits along the ray inside the region containing alpha:
 // logits(beta) = c + beta * w for the segment's beta range; for the panel.
 std::string ray_region_text(const RayView& ray, double alpha);

@@ -93,6 +93,22 @@ TEST_F(GuiSmoke, RegionMapOfTheToyModel) {
   check_against_cli(j, "data/models/toy2d.onnx", "");
 }
 
+// --box-file: the map holds exactly the CLI's regions of the window clipped
+// to the box; a bad box file is refused with its reason.
+TEST_F(GuiSmoke, InputBoxClipsTheMap) {
+  const std::string png = dir_ / "box.png", report = dir_ / "box.json";
+  const Result r = sh(gui("data/models/toy2d.onnx --box-file data/inputs/toy2d_box.vnnlib --point 0.5,0.25 "
+                          "--screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_TRUE(j["complete"].get<bool>());
+  EXPECT_GT(j["ray_segments"].get<int>(), 1);
+  check_against_cli(j, "data/models/toy2d.onnx", "--box-file data/inputs/toy2d_box.vnnlib");
+  const Result bad = sh(gui("data/models/toy2d.onnx --box-file data/inputs/toy2d_point.txt --screenshot " + png));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.out.find("expected 2 x 2"), std::string::npos) << bad.out;
+}
+
 TEST_F(GuiSmoke, RayAndAlphaSliderOnTheAcetModel) {
   const std::string png = dir_ / "ray.png", report = dir_ / "ray.json";
   const Result r = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --point 1,0.5 --alpha 100 --view window "

@@ -652,6 +652,8 @@ class Importer {
     const std::string& op = n.op_type();
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       fail(n, index, "operator domain '" + n.domain() + "' is not supported");
+    const auto& known = supported_onnx_operators();
+    if (!std::binary_search(known.begin(), known.end(), op)) fail(n, index, "unsupported operator '" + op + "'");
     if (n.output_size() < 1) fail(n, index, "has no outputs");
 
     if (op == "Constant") {
@@ -1238,7 +1240,7 @@ class Importer {
       Value v = x;
       return bind(n.output(0), std::move(v));
     }
-    fail(n, index, "unsupported operator '" + op + "'");
+    fail(n, index, "internal: operator '" + op + "' is listed as supported but not handled");
   }
 
   // Gemm with the weight first: Y = alpha A' x + beta C, x a column [n, 1]
@@ -1442,6 +1444,19 @@ class Importer {
 };
 
 }  // namespace
+
+const std::vector<std::string>& supported_onnx_operators() {
+  static const std::vector<std::string> ops = [] {
+    std::vector<std::string> v = {"Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
+                                  "Constant", "Conv", "Div", "Dropout", "Flatten", "Gather", "Gemm",
+                                  "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LeakyRelu",
+                                  "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "PRelu", "Pad", "Relu", "Reshape",
+                                  "Shape", "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze"};
+    std::sort(v.begin(), v.end());
+    return v;
+  }();
+  return ops;
+}
 
 Network parse_onnx(const std::string& bytes, const std::string& source, const OnnxLoadOptions& options) {
   return Importer(source, options).run(bytes);

@@ -1,16 +1,19 @@
 // ONNX import and export (through Debian's libonnx protobuf schema).
 //
 // Import accepts what torch.onnx.export produces for MLPs and CNNs (opsets
-// 11-18): Gemm, MatMul, Add/Sub/Mul/Div by constants, Conv, MaxPool,
-// AveragePool, GlobalAveragePool, Relu, LeakyRelu, BatchNormalization,
-// Flatten, Reshape (constant or constant-foldable shape), Transpose,
-// Constant, Identity, Dropout, and a trailing Softmax (recorded in
-// Network::softmax_output, not a layer). Batch normalisation and
+// 11-18); supported_onnx_operators() lists the operators, and
+// docs/user-guide.md ("Supported models") says what each becomes (a test
+// keeps the two equal). Inputs are [N, C, H, W] images or vectors of d values
+// in any layout with at most one dimension above 1 besides a leading batch
+// ([N, d], [d], [N, d, 1], [N, 1, d], [d, 1]). Batch normalisation and
 // normalisation by constants are folded into the neighbouring Dense/Conv node
-// when that is exact, and kept as ElementwiseAffine nodes otherwise.
+// when that is exact, and kept as ElementwiseAffine nodes otherwise; Clip,
+// Abs, PRelu and Max/Min with a constant become Piecewise nodes, and Max/Min
+// of two activations an exact ReLU form (max(a, b) = b + relu(a - b)).
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/network.hpp"
 
@@ -29,6 +32,9 @@ struct OnnxLoadOptions {
 // missing, corrupt, unsupported or inconsistent.
 Network load_onnx(const std::string& path, const OnnxLoadOptions& options = {});
 Network parse_onnx(const std::string& bytes, const std::string& source, const OnnxLoadOptions& options = {});
+
+// The ONNX operators (default domain) the importer handles, sorted.
+const std::vector<std::string>& supported_onnx_operators();
 
 struct OnnxSaveOptions {
   bool float64 = false;  // store weights as DOUBLE instead of FLOAT

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
@@ -32,6 +33,97 @@ void expect_error(const std::string& bytes, const std::vector<std::string>& frag
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "multi-line error: " << msg;
     for (const auto& f : fragments) EXPECT_NE(msg.find(f), std::string::npos) << "message: " << msg;
   }
+}
+
+// The user guide's table of operators ("Supported models") lists exactly the
+// importer's operators, and each of them is handled (a model using it gets
+// past the "unsupported operator" check, whatever else is wrong with it).
+std::string guide_section(const std::string& title) {
+  std::ifstream in(std::string(TESSERA_SOURCE_DIR) + "/docs/user-guide.md");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto a = text.find("\n" + title + "\n");
+  if (a == std::string::npos) return "";
+  const auto b = text.find("\n## ", a + 1);
+  return text.substr(a, b == std::string::npos ? std::string::npos : b - a);
+}
+
+// First cells of the table rows that follow `header` in `section`.
+std::vector<std::string> first_cells(const std::string& section, const std::string& header) {
+  std::vector<std::string> out;
+  std::istringstream in(section.substr(section.find(header)));
+  std::string line;
+  std::getline(in, line);  // the header
+  std::getline(in, line);  // |---|---|
+  while (std::getline(in, line) && line.rfind("| ", 0) == 0) {
+    const auto a = line.find('`'), b = line.find('`', a + 1);
+    if (a != std::string::npos && b != std::string::npos && a < line.find(" |", 1)) out.push_back(line.substr(a + 1, b - a - 1));
+  }
+  return out;
+}
+
+TEST(OnnxImport, TheGuidesOperatorTableIsTheImportersList) {
+  const std::string section = guide_section("## Supported models");
+  ASSERT_FALSE(section.empty()) << "docs/user-guide.md has no 'Supported models' section";
+  std::vector<std::string> documented = first_cells(section, "| ONNX operator | becomes |");
+  std::sort(documented.begin(), documented.end());
+  EXPECT_EQ(documented, supported_onnx_operators());
+  for (const std::string& op : supported_onnx_operators()) {
+    SCOPED_TRACE(op);
+    OnnxBuilder b;
+    b.input({1, 4});
+    b.node(op, {"input"}, {"y"});
+    b.output("y");
+    try {
+      parse_onnx(b.bytes(), "m.onnx");
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()).find("unsupported operator"), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find("internal"), std::string::npos) << e.what();
+    }
+  }
+  for (const char* op : {"Sigmoid", "Tanh", "Softplus", "Elu", "Gelu", "LSTM"}) {
+    OnnxBuilder b;
+    b.input({1, 4});
+    b.node(op, {"input"}, {"y"});
+    b.output("y");
+    expect_error(b.bytes(), {"unsupported operator '" + std::string(op) + "'"});
+  }
+}
+
+// Every input shape of the guide's table loads (as a vector of d = 6 values,
+// or an image of 1x2x3 / 2x3x1) and keeps its declared shape; a shape with
+// two large dimensions that is not an image is refused.
+TEST(OnnxImport, TheGuidesInputShapesLoad) {
+  const std::string section = guide_section("## Supported models");
+  const std::vector<std::string> shapes = first_cells(section, "| input shape | read as |");
+  ASSERT_GE(shapes.size(), 6u);
+  auto model = [](const std::vector<std::int64_t>& dims) {
+    OnnxBuilder b;
+    b.input_exact(dims);
+    b.int_initializer("flat", {1, -1});
+    b.initializer("W", {6, 2}, {1, 0, 0, 1, 1, 1, -1, 0, 0.5f, 2, 0, -1});
+    b.node("Reshape", {"input", "flat"}, {"x"});
+    b.node("MatMul", {"x", "W"}, {"y"});
+    b.output("y");
+    return b.bytes();
+  };
+  for (const std::string& shape : shapes) {
+    SCOPED_TRACE(shape);
+    std::vector<std::int64_t> dims;
+    std::istringstream in(shape.substr(1, shape.size() - 2));
+    std::string tok;
+    while (std::getline(in, tok, ',')) {
+      tok.erase(0, tok.find_first_not_of(' '));
+      dims.push_back(tok == "N" ? 0 : tok == "d" ? 6 : tok == "C" ? 1 : tok == "H" ? 2 : tok == "W" ? 3 : std::stoll(tok));
+    }
+    const Network net = parse_onnx(model(dims), "m.onnx");
+    EXPECT_EQ(net.input_size(), 6);
+    EXPECT_EQ(net.declared_input_dims, dims);
+    EXPECT_EQ(net.input_shape().is_image(), dims.size() == 4);
+    EXPECT_EQ(net.output_size(), 2);
+  }
+  expect_error(model({0, 2, 3}), {"has shape [1,2,3]", "supported are"});
+  expect_error(model({2, 3}), {"has shape [2,3]"});
+  expect_error(model({2, 1, 3, 1}), {"batch dimension 2"});
 }
 
 TEST(OnnxRoundTrip, EveryNodeKindReloadsWithIdenticalOutputs) {

@@ -25,6 +25,21 @@ OnnxBuilder& OnnxBuilder::input(const std::vector<std::int64_t>& dims, const std
   return *this;
 }
 
+OnnxBuilder& OnnxBuilder::input_exact(const std::vector<std::int64_t>& dims, const std::string& name) {
+  auto* vi = model_.mutable_graph()->add_input();
+  vi->set_name(name);
+  auto* tt = vi->mutable_type()->mutable_tensor_type();
+  tt->set_elem_type(onnx::TensorProto::FLOAT);
+  auto* shape = tt->mutable_shape();
+  for (auto d : dims) {
+    if (d == 0)
+      shape->add_dim()->set_dim_param("N");
+    else
+      shape->add_dim()->set_dim_value(d);
+  }
+  return *this;
+}
+
 OnnxBuilder& OnnxBuilder::output(const std::string& name) {
   auto* vi = model_.mutable_graph()->add_output();
   vi->set_name(name);

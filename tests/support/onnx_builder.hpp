@@ -13,6 +13,8 @@ class OnnxBuilder {
   explicit OnnxBuilder(int opset = 13);
   // Graph input "input" with dims (first dim symbolic when batch_symbolic).
   OnnxBuilder& input(const std::vector<std::int64_t>& dims, const std::string& name = "input");
+  // Graph input with exactly these dims (0: symbolic, named "N").
+  OnnxBuilder& input_exact(const std::vector<std::int64_t>& dims, const std::string& name = "input");
   OnnxBuilder& output(const std::string& name);
   OnnxBuilder& initializer(const std::string& name, const std::vector<std::int64_t>& dims,
                            const std::vector<float>& values);

@@ -46,6 +46,38 @@ void dense_enclosure(const Matrix& W, const Matrix& m, const Matrix& r, Matrix& 
   }
 }
 
+// A line c + t·w.
+struct Line {
+  double c = 0, w = 0;
+};
+
+// For a Piecewise unit i and an affine input z(t) = zc + t·zw on [a, b]: a
+// line above (upper) or below (!upper) g(t) = f(z(t)) on [a, b]. g is
+// piecewise linear with breakpoints where z(t) meets a knot; the chord
+// through its ends is moved out by the largest gap at a breakpoint, which
+// bounds g because g minus the chord is linear between breakpoints.
+Line chord_bound(const Node& n, Eigen::Index i, double zc, double zw, double a, double b, bool upper) {
+  auto g = [&](double t) {
+    const double z = at(zc, zw, t);
+    const int k = n.piece_at(i, z);
+    return n.piece_slope(i, k) * z + n.piece_offset(i, k);
+  };
+  const double ga = g(a), gb = g(b);
+  Line line;
+  line.w = (gb - ga) / (b - a);
+  line.c = ga - a * line.w;
+  double gap = 0;
+  if (zw != 0)
+    for (int j = 0; j + 1 < n.pieces(); ++j) {
+      const double t = (n.knot(i, j) - zc) / zw;
+      if (!(t > a && t < b)) continue;
+      const double d = g(t) - at(line.c, line.w, t);
+      gap = std::max(gap, upper ? d : -d);
+    }
+  line.c += upper ? gap : -gap;
+  return line;
+}
+
 }  // namespace
 
 RayBounder::RayBounder(const Network& net) : net_(net) {
@@ -148,9 +180,25 @@ RayBounder::Bound RayBounder::confidence_bound(const Vector& x0, const Vector& d
         }
         ++bound.relaxed;
         o.exact = false;
-        // The unit's range over [l, u]: its values at l, u and the knots
-        // between them (it is linear in between), held as a constant.
         auto f = [&](double z, int k) { return n.piece_slope(i, k) * z + n.piece_offset(i, k); };
+        bool monotone = true;
+        for (int k = 0; k < P; ++k) monotone = monotone && n.piece_slope(i, k) >= 0;
+        if (monotone) {
+          // Non-decreasing (Clip, max/min with a constant, PRelu with
+          // slopes >= 0): f(L(t)) <= f(z(t)) <= f(U(t)). Each side is
+          // piecewise linear in t; its chord over [a, b], moved out by the
+          // largest gap at its breakpoints, bounds it by a line.
+          const Line up = chord_bound(n, i, in.m(i, 0) + in.r(i, 0), in.m(i, 1) + in.r(i, 1), a, b, true);
+          const Line down = chord_bound(n, i, in.m(i, 0) - in.r(i, 0), in.m(i, 1) - in.r(i, 1), a, b, false);
+          o.m(i, 0) = 0.5 * (up.c + down.c);
+          o.m(i, 1) = 0.5 * (up.w + down.w);
+          o.r(i, 0) = 0.5 * (up.c - down.c);
+          o.r(i, 1) = 0.5 * (up.w - down.w);
+          continue;
+        }
+        // Otherwise (|x|, negative slopes) the unit's range over [l, u]: its
+        // values at l, u and the knots between them (it is linear in
+        // between), held as a constant.
         double lo = std::min(f(l, kl), f(u, ku)), hi = std::max(f(l, kl), f(u, ku));
         for (int j = kl; j < ku && j + 1 < P; ++j) {
           const double v = f(n.knot(i, j), j);

@@ -16,6 +16,11 @@ initialisation, opset 13, input "input" [1, ...], output "output"):
   OUTDIR/lenet_paper.onnx        the paper's LeNet: Conv 5x5x32 pad 2, ReLU,
         MaxPool 2, Conv 5x5x64 pad 2, ReLU, MaxPool 2, Dense 1024, ReLU,
         Dense 10
+  OUTDIR/mlp_6x200_relu6.onnx    784 -> 6 x (200, ReLU6) -> 10 (Clip 0..6),
+        first layer scaled by 20 so that units saturate at 6
+  OUTDIR/mlp_6x200_hardtanh_colvec.onnx  the same weights with Hardtanh,
+        written the way fully connected verification benchmarks are: input a
+        column vector [1, 784, 1] and every layer MatMul(W, x) + b
 
 Exits with code 77 when torch is not importable.
 """
@@ -69,6 +74,31 @@ def main():
         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(64 * 7 * 7, 1024), nn.ReLU(), nn.Linear(1024, 10))
     export(lenet, (1, 1, 28, 28), os.path.join(out, "lenet_paper.onnx"))
+
+    torch.manual_seed(0)
+    linears = [nn.Linear(784, 200)] + [nn.Linear(200, 200) for _ in range(5)] + [nn.Linear(200, 10)]
+    with torch.no_grad():
+        linears[0].weight.mul_(20.0)
+    layers = [nn.Flatten()]
+    for lin in linears[:-1]:
+        layers += [lin, nn.ReLU6()]
+    layers.append(linears[-1])
+    export(nn.Sequential(*layers), (1, 784), os.path.join(out, "mlp_6x200_relu6.onnx"))
+
+    class ColumnHardtanh(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ws = nn.ParameterList([nn.Parameter(l.weight.detach().clone()) for l in linears])
+            self.bs = nn.ParameterList([nn.Parameter(l.bias.detach().clone()[:, None]) for l in linears])
+
+        def forward(self, x):  # [N, 784, 1]
+            for k in range(len(self.ws)):
+                x = torch.matmul(self.ws[k], x) + self.bs[k]
+                if k + 1 < len(self.ws):
+                    x = torch.nn.functional.hardtanh(x)
+            return x
+
+    export(ColumnHardtanh(), (1, 784, 1), os.path.join(out, "mlp_6x200_hardtanh_colvec.onnx"))
     print(out)
 
 

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -43,6 +44,43 @@ TEST(Polytope, QuadrantOfTwoOrthogonalNeurons) {
   EXPECT_GE(open.recession_direction.minCoeff(), -1e-12);
   EXPECT_GT(open.recession_direction.norm(), 0);
   EXPECT_TRUE(std::isinf(open.inradius));
+}
+
+// Piecewise units (clip with two knots, |x|, max with a constant): a unit
+// on a middle piece gives two rows. Dense sampling: a point has the pattern
+// of x exactly when it satisfies A z <= b (away from the boundary), and the
+// box rows come from the per-coordinate bounds.
+TEST(Polytope, PiecewiseUnitsGiveTwoSidedRowsThatMatchSampling) {
+  SeededRandom r(21);
+  NetworkBuilder b;
+  int x = b.clip(b.dense(b.input(Shape{2}), r.he_uniform(6, 2, 2), r.uniform_vector(6, -0.3, 0.3)), -0.25, 0.5);
+  x = b.abs(b.dense(x, r.he_uniform(5, 6, 6), r.uniform_vector(5, -0.2, 0.2)));
+  x = b.max_constant(b.dense(x, r.he_uniform(4, 5, 5), r.uniform_vector(4, -0.2, 0.2)), r.uniform_vector(4, -0.1, 0.1));
+  const Network net = b.build(b.dense(x, r.he_uniform(3, 4, 4), Vector::Zero(3)));
+  RegionOptions o;
+  o.has_box = true;
+  o.box_lower = Eigen::Vector2d(-1.5, -1);
+  o.box_upper = Eigen::Vector2d(1, 2);
+  int two_sided = 0, checked = 0;
+  for (const Eigen::Vector2d x0 : {Eigen::Vector2d(0.1, 0.2), Eigen::Vector2d(-0.4, 0.9), Eigen::Vector2d(0.7, -0.3)}) {
+    const RegionReport rep = analyse_region(net, x0, o);
+    const std::uint64_t h = activation_pattern(net, x0).hash();
+    std::map<std::pair<int, int>, int> rows_per_unit;
+    for (const RowOrigin& g : rep.origin)
+      if (g.knot >= 0) ++rows_per_unit[{g.node, g.unit}];
+    for (const auto& [unit, n] : rows_per_unit) two_sided += n == 2;
+    EXPECT_EQ((rep.A.rows()), static_cast<Eigen::Index>(rep.origin.size()));
+    for (int i = 0; i <= 150; ++i)
+      for (int j = 0; j <= 150; ++j) {
+        const Eigen::Vector2d z(-1.5 + 2.5 * i / 150, -1 + 3.0 * j / 150);
+        const double slack = (rep.A * z - rep.b).maxCoeff();
+        if (std::abs(slack) < 1e-9) continue;  // on a boundary
+        ++checked;
+        EXPECT_EQ(slack < 0, activation_pattern(net, z).hash() == h) << z.transpose();
+      }
+  }
+  EXPECT_GT(two_sided, 0) << "no unit on a middle piece: the test does not exercise two-sided rows";
+  EXPECT_GT(checked, 60000);
 }
 
 TEST(Polytope, FacetsAreTightAndIrredundantAndTheCentreIsInside) {

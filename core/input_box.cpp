@@ -101,8 +101,15 @@ struct Expr {
   int line = 0;
 };
 
-Expr parse_expr(const std::vector<Token>& t, size_t& i, const std::string& source) {
+// Lists nest at most this deep (VNN-LIB input bounds need 3: the stack of
+// a recursive parse stays small whatever the file holds).
+constexpr int kMaxNesting = 64;
+
+Expr parse_expr(const std::vector<Token>& t, size_t& i, const std::string& source, int depth = 0) {
   if (i >= t.size()) throw Error(source + ": unexpected end of file (a '(' is not closed)");
+  if (depth > kMaxNesting)
+    throw Error(source + ":" + std::to_string(t[i].line) + ": expressions nest more than " +
+                std::to_string(kMaxNesting) + " deep");
   Expr e;
   e.line = t[i].line;
   if (t[i].text == ")") throw Error(source + ":" + std::to_string(t[i].line) + ": unexpected ')'");
@@ -117,7 +124,7 @@ Expr parse_expr(const std::vector<Token>& t, size_t& i, const std::string& sourc
       ++i;
       return e;
     }
-    e.list.push_back(parse_expr(t, i, source));
+    e.list.push_back(parse_expr(t, i, source, depth + 1));
   }
 }
 

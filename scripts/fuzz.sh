@@ -7,11 +7,11 @@
 #   build-fuzz/tests/fuzz/fuzz_<target> -minimize_crash=1 FILE
 # and keep it under tests/fuzz/regressions/<target>/ (tests/fuzz/test_regressions.cpp
 # replays them in the normal suite).
-#   scripts/fuzz.sh [SECONDS_PER_TARGET (600)] [TARGETS (onnx idx text image shapes gzidx)]
+#   scripts/fuzz.sh [SECONDS_PER_TARGET (600)] [TARGETS (onnx idx text image shapes gzidx box)]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-600}
-TARGETS=${2:-onnx idx text image shapes gzidx}
+TARGETS=${2:-onnx idx text image shapes gzidx box}
 B=${TESSERA_FUZZ_BUILD_DIR:-build-fuzz}
 if [ ! -f "$B/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON \

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "core/input_box.hpp"
 #include "core/input_io.hpp"
 #include "core/limits.hpp"
 #include "core/onnx_io.hpp"
@@ -77,8 +78,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } catch (const tessera::Error&) {
     }
     tessera::read_input_for(tessera::Shape({static_cast<int>(item)}), path, size > 1 ? data[1] % 4 : 0);
+#elif TESSERA_FUZZ_TARGET == 7  // input boxes: VNN-LIB input bounds or two rows, for 1..8 and 784 inputs
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    try {
+      tessera::parse_input_box(text, size > 0 ? 1 + data[0] % 8 : 2, "fuzz.vnnlib");
+    } catch (const tessera::Error&) {
+    }
+    tessera::parse_input_box(text, 784, "fuzz.vnnlib");
 #else
-#error "set TESSERA_FUZZ_TARGET to 1..6"
+#error "set TESSERA_FUZZ_TARGET to 1..7"
 #endif
   } catch (const tessera::Error&) {
   }

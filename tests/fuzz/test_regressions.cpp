@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "core/file_util.hpp"
 #include "core/forward.hpp"
+#include "core/input_box.hpp"
 #include "core/input_io.hpp"
 #include "core/limits.hpp"
 #include "core/onnx_io.hpp"
@@ -141,4 +142,15 @@ TEST(FuzzRegressions, GzippedIdxIsReadOrRefused) {
     EXPECT_LT(peak_rss_mb() - before, 256) << f;
   }
   fs::remove(tmp);
+}
+
+TEST(FuzzRegressions, InputBoxesAreReadOrRefused) {
+  const auto all = files("box");
+  EXPECT_GE(all.size(), 3u);
+  for (const auto& f : all) {
+    const std::string text = read_file(f);
+    const Eigen::Index d = text.empty() ? 2 : 1 + static_cast<unsigned char>(text[0]) % 8;
+    read_or_refuse(f, [&] { parse_input_box(text, d, f); });
+    read_or_refuse(f, [&] { parse_input_box(text, 784, f); });
+  }
 }

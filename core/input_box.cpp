@@ -39,6 +39,14 @@ std::string InputBox::describe() const {
 
 namespace {
 
+// A token as messages show it: printable, at most 40 characters (a binary
+// file passed by mistake must not put raw bytes on the terminal).
+std::string shown(const std::string& token) {
+  std::string out;
+  for (char c : token.substr(0, 40)) out += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  return token.size() > 40 ? out + "..." : out;
+}
+
 // A number token, or nullopt.
 bool parse_number(const std::string& token, double* v) {
   if (token.empty()) return false;
@@ -158,10 +166,10 @@ InputBox parse_vnnlib(const std::string& text, Eigen::Index d, const std::string
       if (e.list.size() != 3) throw Error(where + ": (declare-const NAME Real) expected");
       const long k = input_index(e.list[1].atom);
       if (k >= d)
-        throw Error(where + ": declares " + e.list[1].atom + " but the network has " + std::to_string(d) + " inputs");
+        throw Error(where + ": declares " + shown(e.list[1].atom) + " but the network has " + std::to_string(d) + " inputs");
       continue;
     }
-    if (cmd != "assert") throw Error(where + ": '" + cmd + "' is not supported (only declare-const and assert)");
+    if (cmd != "assert") throw Error(where + ": '" + shown(cmd) + "' is not supported (only declare-const and assert)");
     if (e.list.size() != 2) throw Error(where + ": (assert EXPR) takes one expression");
     if (mentions_output(e.list[1])) continue;  // a property of the outputs, not of the input domain
     // (and A B ...) is the list of its parts.
@@ -179,17 +187,17 @@ InputBox parse_vnnlib(const std::string& text, Eigen::Index d, const std::string
     if (a.list.size() != 3 || a.list[0].atom.empty())
       throw Error(where + ": only (assert (<= X_i c)) and (assert (>= X_i c)) are supported for inputs");
     const std::string& op = a.list[0].atom;
-    if (op != "<=" && op != ">=") throw Error(where + ": comparison '" + op + "' is not supported (use <= or >=)");
+    if (op != "<=" && op != ">=") throw Error(where + ": comparison '" + shown(op) + "' is not supported (use <= or >=)");
     long k = input_index(a.list[1].atom);
     double c = 0;
     bool upper = op == "<=";  // X <= c
     if (k >= 0) {
-      if (!parse_number(a.list[2].atom, &c)) throw Error(where + ": '" + a.list[2].atom + "' is not a number");
+      if (!parse_number(a.list[2].atom, &c)) throw Error(where + ": '" + shown(a.list[2].atom) + "' is not a number");
     } else {
       k = input_index(a.list[2].atom);  // (<= c X): a lower bound
       if (k < 0 || !parse_number(a.list[1].atom, &c))
-        throw Error(where + ": expected an input X_i and a number, got '" + a.list[1].atom + "' and '" +
-                    a.list[2].atom + "'");
+        throw Error(where + ": expected an input X_i and a number, got '" + shown(a.list[1].atom) + "' and '" +
+                    shown(a.list[2].atom) + "'");
       upper = !upper;
     }
     if (k >= d)
@@ -221,7 +229,7 @@ InputBox parse_rows(const std::string& text, Eigen::Index d, const std::string& 
     while (ls >> token) {
       double v = 0;
       if (!parse_number(token, &v))
-        throw Error(source + ":" + std::to_string(line_no) + ": '" + token + "' is not a number");
+        throw Error(source + ":" + std::to_string(line_no) + ": '" + shown(token) + "' is not a number");
       values.push_back(v);
       if (static_cast<Eigen::Index>(values.size()) > 2 * d)
         throw Error(source + ": has more than 2 x " + std::to_string(d) +

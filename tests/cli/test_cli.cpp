@@ -414,11 +414,14 @@ TEST(Cli, BoxFileForCertifyRegionAndSlice) {
       EXPECT_LE(v[1].get<double>(), 2 + 1e-12);
     }
 
-  expect_failure("certify data/models/toy2d.onnx" + point + " --box 0:1 --box-file data/inputs/toy2d_box.txt", 1,
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box 0:1 --box-file data/inputs/toy2d_box.txt", 1,
                  {"--box and --box-file"});
-  expect_failure("certify data/models/toy2d.onnx" + point + " --box-file data/inputs/toy2d_point.txt", 1,
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box-file data/inputs/toy2d_point.txt", 1,
                  {"toy2d_point.txt", "has 2 numbers; expected 2 x 2"});
-  expect_failure("certify data/models/toy2d.onnx" + point + " --box-file missing.vnnlib", 1, {"missing.vnnlib"});
+  expect_failure("certify data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box-file missing.vnnlib", 1, {"missing.vnnlib"});
+  expect_failure("region data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --box-file data/inputs/toy2d_point.txt", 1,
+                 {"expected 2 x 2"});
+  expect_failure("slice data/models/toy2d.onnx --box-file data/models/toy2d.onnx", 1, {"toy2d.onnx"});
   const std::string narrow = std::filesystem::temp_directory_path() / ("tessera_box_" + std::to_string(::getpid()));
   std::ofstream(narrow) << "(assert (>= X_0 0))\n(assert (<= X_0 1))\n(assert (>= X_1 0))\n(assert (<= X_1 1))\n";
   expect_failure("region data/models/toy2d.onnx" + point + " --box-file " + narrow, 1,

@@ -175,11 +175,7 @@ int run_certify(const std::vector<std::string>& args) {
   o.full = vm.count("full") > 0;
   o.traversal.cancel = stop_flag();
   const BoxOption box = parse_box(vm, net.input_shape().is_image(), net.input_size());
-  o.has_box = box.enabled;
-  o.box_lo = box.lo;
-  o.box_hi = box.hi;
-  o.box_lower = box.lower;
-  o.box_upper = box.upper;
+  apply_box(box, o);
   if (const std::string why = o.validate(); !why.empty()) throw Error(why);
 
   // Which inputs.

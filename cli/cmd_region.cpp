@@ -44,11 +44,7 @@ int run_region(const std::vector<std::string>& args) {
   const Vector x = read_input_for(net.input_shape(), path, vm["row"].as<int>());
   RegionOptions o;
   const BoxOption box = parse_box(vm, net.input_shape().is_image(), net.input_size());
-  o.has_box = box.enabled;
-  o.box_lo = box.lo;
-  o.box_hi = box.hi;
-  o.box_lower = box.lower;
-  o.box_upper = box.upper;
+  apply_box(box, o);
   o.find_facets = vm.count("no-facets") == 0;
   o.max_lp_rows = vm["max-lp-rows"].as<std::size_t>();
   o.confidence = vm.count("no-confidence") == 0;

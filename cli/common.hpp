@@ -79,6 +79,16 @@ struct BoxOption {
   nlohmann::json to_json() const;
 };
 BoxOption parse_box(const po::variables_map& vm, bool image_default, Eigen::Index inputs = 0);
+// Copies the box into options with has_box, box_lo/box_hi and
+// box_lower/box_upper (CertifyOptions, RegionOptions).
+template <class Options>
+void apply_box(const BoxOption& box, Options& o) {
+  o.has_box = box.enabled;
+  o.box_lo = box.lo;
+  o.box_hi = box.hi;
+  o.box_lower = box.lower;
+  o.box_upper = box.upper;
+}
 
 // parse() for the usual shape of a subcommand: one positional MODEL.onnx.
 bool parse_model_command(const std::vector<std::string>& args, const po::options_description& visible,

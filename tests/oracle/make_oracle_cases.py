@@ -293,7 +293,8 @@ class MlpClipFamily(OracleModule):
 
 class MlpMaxMinLeaky(OracleModule):
     """torch.maximum / minimum of two activations and of an activation and
-    a constant tensor; LeakyReLU with slopes above 1 and below 0."""
+    a constant tensor; LeakyReLU with slopes above 1 and below 0; negation
+    (Neg) and Hardsigmoid (HardSigmoid, a clip of an affine map)."""
 
     def __init__(self):
         super().__init__()
@@ -305,7 +306,11 @@ class MlpMaxMinLeaky(OracleModule):
         self.leaky_steep = Kinked(nn.LeakyReLU(1.5), [0.0])
         self.e = nn.Linear(10, 10)
         self.leaky_neg = Kinked(nn.LeakyReLU(-0.3), [0.0])
-        self.out = nn.Linear(10, 3)
+        self.f = nn.Linear(10, 8)
+        self.hsig = Kinked(nn.Hardsigmoid(), [-3.0, 3.0])
+        self.out = nn.Linear(8, 3)
+        with torch.no_grad():
+            self.f.weight.mul_(6.0)   # let Hardsigmoid saturate sometimes
 
     def forward(self, x):
         h = maximum(self.a(x), self.b(x))
@@ -313,7 +318,8 @@ class MlpMaxMinLeaky(OracleModule):
         g = maximum(g, self.floor)
         g = minimum(g, self.floor + 0.8)
         g = self.leaky_steep(g)
-        return self.out(self.leaky_neg(self.e(g)))
+        g = self.leaky_neg(self.e(g))
+        return self.out(self.hsig(-self.f(g)))
 
 
 class CnnClipPRelu(OracleModule):

@@ -1,4 +1,6 @@
 // tessera info MODEL: what the network is made of.
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 #include <sstream>
 
@@ -33,11 +35,38 @@ std::string declared_shape(const Network& net) {
 
 int run_info(const std::vector<std::string>& args) {
   po::options_description opts("Options");
-  opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table");
+  opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table")(
+      "operators", "list the ONNX operators Tessera reads and what each becomes (no model needed)");
   opts.add(limit_options());
+  // --operators needs no model.
+  if (std::find(args.begin(), args.end(), "--operators") != args.end() &&
+      std::find(args.begin(), args.end(), "--help") == args.end() &&
+      std::find(args.begin(), args.end(), "-h") == args.end()) {
+    const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    for (const std::string& a : args)
+      if (a != "--operators" && a != "--json")
+        throw po::error("--operators takes no model or other option (got '" + a + "')");
+    std::ostringstream out;
+    if (json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const OnnxOperator& o : onnx_operator_table()) j.push_back({{"operator", o.name}, {"becomes", o.becomes}});
+      out << j.dump(2) << "\n";
+    } else {
+      out << "ONNX operators Tessera reads (default domain), and what each becomes:\n\n";
+      for (const OnnxOperator& o : onnx_operator_table()) {
+        char line[64];
+        std::snprintf(line, sizeof line, "  %-20s ", o.name.c_str());
+        out << line << o.becomes << "\n";
+      }
+      out << "\nAnything else is refused, naming the node and operator.\n";
+    }
+    std::cout << out.str();
+    return kOk;
+  }
   po::variables_map vm;
-  if (!parse_model_command(args, opts, vm, "tessera info MODEL.onnx [--json]",
-             "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n"))
+  if (!parse_model_command(args, opts, vm, "tessera info MODEL.onnx [--json] | tessera info --operators [--json]",
+             "  tessera info data/models/mnist_cnn.onnx\n  tessera info model.onnx --json | jq .parameters\n"
+             "  tessera info --operators\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());

@@ -1445,13 +1445,52 @@ class Importer {
 
 }  // namespace
 
+const std::vector<OnnxOperator>& onnx_operator_table() {
+  // What each operator becomes, in the order the user guide lists them
+  // (docs/user-guide.md, "Supported models"; a test keeps the two equal).
+  static const std::vector<OnnxOperator> table = {
+      {"Gemm", "Dense (transA only on a column vector; the weight may also come first: `Gemm(W, x)`)"},
+      {"MatMul", "Dense: `x W` with x a row vector, or `W x` with x a column vector (W constant)"},
+      {"Conv", "Conv2d (2-D, groups = 1, strides, pads, dilations, auto_pad)"},
+      {"MaxPool", "MaxPool2d (ceil_mode supported)"},
+      {"GlobalMaxPool", "MaxPool2d over the whole image"},
+      {"AveragePool", "AvgPool2d (count_include_pad)"},
+      {"GlobalAveragePool", "AvgPool2d over the whole image"},
+      {"Relu", "ReLU"},
+      {"LeakyRelu", "LeakyReLU, any slope (also above 1 or negative)"},
+      {"PRelu", "LeakyReLU when the slope is one number, else Piecewise (a slope per unit or channel)"},
+      {"Clip", "Piecewise with three pieces (ReLU6, Hardtanh; constant bounds); with one bound, max(x, lo) or min(x, hi)"},
+      {"Abs", "Piecewise: |x|"},
+      {"Max", "with a constant: Piecewise max(x, c); of two activations: b + ReLU(a − b) (exact, same regions)"},
+      {"Min", "with a constant: Piecewise min(x, c); of two activations: a − ReLU(a − b)"},
+      {"HardSigmoid", "ElementwiseAffine, then Clip to [0, 1]"},
+      {"Add", "Add of two activations (residual); with a constant, folded or ElementwiseAffine"},
+      {"Sub", "of two activations: Add of the negated second; with a constant, folded or ElementwiseAffine"},
+      {"Mul", "by a constant: folded into the previous Dense/Conv (or next Dense) when exact, else ElementwiseAffine"},
+      {"Div", "by a constant: as Mul"},
+      {"Neg", "ElementwiseAffine (−x)"},
+      {"BatchNormalization", "inference mode: folded like Mul and Add"},
+      {"Flatten", "Reshape"},
+      {"Reshape", "Reshape (constant or constant-foldable target shape)"},
+      {"Squeeze", "Reshape"},
+      {"Unsqueeze", "Reshape (and folded on constants)"},
+      {"Transpose", "Permute"},
+      {"Pad", "Permute (constant 0, edge, reflect)"},
+      {"Gather", "Permute along axis 1 of an activation; folded on constants"},
+      {"Concat", "Permute with constants along axis 1; folded on constants"},
+      {"Shape", "folded at load time"},
+      {"Cast", "folded at load time (constants)"},
+      {"Constant", "a constant"},
+      {"Identity", "nothing"},
+      {"Dropout", "nothing (inference)"},
+      {"Softmax", "only as the last operation: recorded (`softmax_output`); Tessera reports logits"}};
+  return table;
+}
+
 const std::vector<std::string>& supported_onnx_operators() {
   static const std::vector<std::string> ops = [] {
-    std::vector<std::string> v = {"Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat",
-                                  "Constant", "Conv", "Div", "Dropout", "Flatten", "Gather", "Gemm",
-                                  "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "Identity", "LeakyRelu",
-                                  "MatMul", "Max", "MaxPool", "Min", "Mul", "Neg", "PRelu", "Pad", "Relu", "Reshape",
-                                  "Shape", "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze"};
+    std::vector<std::string> v;
+    for (const OnnxOperator& o : onnx_operator_table()) v.push_back(o.name);
     std::sort(v.begin(), v.end());
     return v;
   }();

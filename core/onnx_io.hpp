@@ -33,7 +33,14 @@ struct OnnxLoadOptions {
 Network load_onnx(const std::string& path, const OnnxLoadOptions& options = {});
 Network parse_onnx(const std::string& bytes, const std::string& source, const OnnxLoadOptions& options = {});
 
-// The ONNX operators (default domain) the importer handles, sorted.
+// The ONNX operators (default domain) the importer handles, with what each
+// becomes, in the user guide's order; `tessera info --operators` prints it.
+struct OnnxOperator {
+  std::string name;
+  std::string becomes;
+};
+const std::vector<OnnxOperator>& onnx_operator_table();
+// Their names, sorted.
 const std::vector<std::string>& supported_onnx_operators();
 
 struct OnnxSaveOptions {

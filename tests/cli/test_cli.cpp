@@ -377,6 +377,19 @@ TEST(Cli, RegionBadInputs) {
                  {"has 2 values but the network expects 784"});
 }
 
+// `info --operators`: the importer's table, without a model; JSON parses.
+TEST(Cli, InfoListsTheOperators) {
+  const Result r = run("info --operators");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* op : {"Gemm", "Clip", "PRelu", "Max", "Softmax"}) EXPECT_NE(r.out.find(std::string("  ") + op + " "), std::string::npos) << op;
+  const Result j = run("info --operators --json");
+  ASSERT_EQ(j.status, 0) << j.err;
+  const auto a = nlohmann::json::parse(j.out);
+  EXPECT_EQ(a.size(), tessera::onnx_operator_table().size());
+  EXPECT_EQ(a[0]["operator"], tessera::onnx_operator_table()[0].name);
+  expect_failure("info --operators data/models/toy2d.onnx", 2, {"--operators takes no model"});
+}
+
 // --box-file: the VNN-LIB example of the user guide and the same box as two
 // rows give the same answers; the box appears in the JSON.
 TEST(Cli, BoxFileForCertifyRegionAndSlice) {

@@ -61,12 +61,48 @@ std::vector<std::string> first_cells(const std::string& section, const std::stri
   return out;
 }
 
+// The rows that follow `header` in `section`, as (first cell, second cell)
+// with the Markdown escape \| undone.
+std::vector<std::pair<std::string, std::string>> two_cells(const std::string& section, const std::string& header) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::istringstream in(section.substr(section.find(header)));
+  std::string line;
+  std::getline(in, line);
+  std::getline(in, line);
+  while (std::getline(in, line) && line.rfind("| ", 0) == 0) {
+    std::string cells;
+    for (size_t i = 0; i < line.size(); ++i) {
+      if (line[i] == '\\' && i + 1 < line.size() && line[i + 1] == '|') {
+        cells += '\x01';  // an escaped bar, not a cell border
+        ++i;
+      } else {
+        cells += line[i];
+      }
+    }
+    const auto b1 = cells.find(" | ", 2);
+    const auto end = cells.rfind(" |");
+    std::string first = cells.substr(2, b1 - 2), second = cells.substr(b1 + 3, end - b1 - 3);
+    for (auto& c : second)
+      if (c == '\x01') c = '|';
+    if (first.size() > 2 && first.front() == '`' && first.back() == '`') first = first.substr(1, first.size() - 2);
+    out.emplace_back(first, second);
+  }
+  return out;
+}
+
 TEST(OnnxImport, TheGuidesOperatorTableIsTheImportersList) {
   const std::string section = guide_section("## Supported models");
   ASSERT_FALSE(section.empty()) << "docs/user-guide.md has no 'Supported models' section";
   std::vector<std::string> documented = first_cells(section, "| ONNX operator | becomes |");
   std::sort(documented.begin(), documented.end());
   EXPECT_EQ(documented, supported_onnx_operators());
+  // Row for row, the same text as the table `tessera info --operators` prints.
+  const auto rows = two_cells(section, "| ONNX operator | becomes |");
+  ASSERT_EQ(rows.size(), onnx_operator_table().size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].first, onnx_operator_table()[i].name);
+    EXPECT_EQ(rows[i].second, onnx_operator_table()[i].becomes) << rows[i].first;
+  }
   for (const std::string& op : supported_onnx_operators()) {
     SCOPED_TRACE(op);
     OnnxBuilder b;

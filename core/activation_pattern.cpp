@@ -45,12 +45,6 @@ std::string hash_to_hex(std::uint64_t hash) {
 
 std::string ActivationPattern::hash_hex() const { return hash_to_hex(hash()); }
 
-const LayerPattern* ActivationPattern::layer_for_node(int node) const {
-  for (const LayerPattern& l : layers)
-    if (l.node == node) return &l;
-  return nullptr;
-}
-
 ActivationPattern empty_pattern(const Network& net) {
   ActivationPattern p;
   for (int i : net.piecewise_nodes()) {

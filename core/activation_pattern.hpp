@@ -42,7 +42,6 @@ struct ActivationPattern {
   // numbering does not enter).
   std::uint64_t hash() const;
   std::string hash_hex() const;  // 16 lower-case hex digits
-  const LayerPattern* layer_for_node(int node) const;
   bool operator==(const ActivationPattern& o) const { return layers == o.layers; }
   bool operator!=(const ActivationPattern& o) const { return !(*this == o); }
 };

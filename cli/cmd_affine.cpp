@@ -9,8 +9,8 @@
 #include "core/error.hpp"
 #include "core/limits.hpp"
 #include "core/forward.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera::cli {
 

@@ -11,9 +11,9 @@
 #include "cli/stop.hpp"
 #include "core/limits.hpp"
 #include "core/error.hpp"
-#include "core/input_io.hpp"
+#include "io/input_io.hpp"
 #include "core/noise.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/certify_set.hpp"
 
 namespace tessera::cli {

@@ -4,7 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "core/error.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera::cli {
 

@@ -7,8 +7,8 @@
 #include "cli/common.hpp"
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
-#include "core/file_util.hpp"
-#include "core/onnx_io.hpp"
+#include "io/file_util.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera::cli {
 

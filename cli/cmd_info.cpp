@@ -6,7 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera::cli {
 
@@ -36,29 +36,49 @@ std::string declared_shape(const Network& net) {
 int run_info(const std::vector<std::string>& args) {
   po::options_description opts("Options");
   opts.add_options()("help,h", "show this help")("json", "print JSON instead of a table")(
-      "operators", "list the ONNX operators Tessera reads and what each becomes (no model needed)");
+      "operators", "list the ONNX operators Tessera reads, what each becomes and the attributes it understands (no model needed; with --json or --markdown)");
+  opts.add_options()("markdown", "with --operators: the list as the Markdown table of the user guide");
   opts.add(limit_options());
   // --operators needs no model.
   if (std::find(args.begin(), args.end(), "--operators") != args.end() &&
       std::find(args.begin(), args.end(), "--help") == args.end() &&
       std::find(args.begin(), args.end(), "-h") == args.end()) {
     const bool json = std::find(args.begin(), args.end(), "--json") != args.end();
+    const bool markdown = std::find(args.begin(), args.end(), "--markdown") != args.end();
     for (const std::string& a : args)
-      if (a != "--operators" && a != "--json")
+      if (a != "--operators" && a != "--json" && a != "--markdown")
         throw po::error("--operators takes no model or other option (got '" + a + "')");
+    if (json && markdown) throw po::error("give --json or --markdown, not both");
+    auto attributes = [](const OnnxOperator& o) {
+      std::string s;
+      for (const auto& a : o.attributes) s += (s.empty() ? "" : ", ") + a;
+      return s;
+    };
     std::ostringstream out;
     if (json) {
       nlohmann::json j = nlohmann::json::array();
-      for (const OnnxOperator& o : onnx_operator_table()) j.push_back({{"operator", o.name}, {"becomes", o.becomes}});
+      for (const OnnxOperator& o : onnx_operator_table())
+        j.push_back({{"operator", o.name}, {"becomes", o.becomes}, {"attributes", o.attributes}});
       out << j.dump(2) << "\n";
+    } else if (markdown) {
+      // The user guide's table ("Supported models"), generated from this.
+      out << "| ONNX operator | becomes | attributes |\n|---|---|---|\n";
+      for (const OnnxOperator& o : onnx_operator_table()) {
+        std::string a;
+        for (const auto& x : o.attributes) a += (a.empty() ? "`" : ", `") + x + "`";
+        std::string becomes;
+        for (char c : o.becomes) becomes += c == '|' ? std::string("\\|") : std::string(1, c);
+        out << "| `" << o.name << "` | " << becomes << " | " << (a.empty() ? "none" : a) << " |\n";
+      }
     } else {
       out << "ONNX operators Tessera reads (default domain), and what each becomes:\n\n";
       for (const OnnxOperator& o : onnx_operator_table()) {
         char line[64];
         std::snprintf(line, sizeof line, "  %-20s ", o.name.c_str());
         out << line << o.becomes << "\n";
+        if (!o.attributes.empty()) out << std::string(23, ' ') << "attributes: " << attributes(o) << "\n";
       }
-      out << "\nAnything else is refused, naming the node and operator.\n";
+      out << "\nAnything else (another operator, or an attribute not listed) is refused, naming the node.\n";
     }
     std::cout << out.str();
     return kOk;

@@ -7,8 +7,8 @@
 #include "cli/common.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/line_traversal.hpp"
 
 namespace tessera::cli {

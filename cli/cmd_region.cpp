@@ -11,8 +11,8 @@
 #include "cli/stop.hpp"
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/polytope.hpp"
 
 namespace tessera::cli {

@@ -11,16 +11,16 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
-#include "regions/slice_export.hpp"
+#include "export/slice_export.hpp"
 
 namespace tessera::cli {
 

@@ -1,6 +1,6 @@
 #include "cli/common.hpp"
 
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -9,7 +9,7 @@
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/limits.hpp"
 
 namespace tessera::cli {

@@ -66,7 +66,7 @@ nlohmann::json to_json(const Matrix& m);  // list of rows
 // Parses --box: "lo:hi" or "none"; without the option, a box [0, 1] is on
 // for image models (image_default) and off otherwise. --box-file FILE (if
 // the command has it) gives one interval per input instead (a VNN-LIB file
-// or two rows of numbers; core/input_box.hpp) for a network with `inputs`
+// or two rows of numbers; io/input_box.hpp) for a network with `inputs`
 // inputs.
 struct BoxOption {
   bool enabled = false;

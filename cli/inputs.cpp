@@ -3,7 +3,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "core/input_io.hpp"
+#include "io/input_io.hpp"
 
 namespace tessera::cli {
 

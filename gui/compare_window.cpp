@@ -11,7 +11,7 @@
 #include <QtConcurrent/QtConcurrent>
 
 #include "core/error.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "gui/charts.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/vtk_view.hpp"

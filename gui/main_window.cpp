@@ -1,6 +1,6 @@
 #include "gui/main_window.hpp"
 
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 
 #include <QAction>
 #include <QApplication>
@@ -29,15 +29,15 @@
 #include <QtConcurrent/QtConcurrent>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/forward.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 #include "gui/charts.hpp"
 #include "gui/compare_window.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/vtk_view.hpp"
-#include "regions/slice_export.hpp"
+#include "export/slice_export.hpp"
 
 #ifndef TESSERA_SOURCE_DIR
 #define TESSERA_SOURCE_DIR "."

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 #include "core/network.hpp"
 #include "regions/certificate.hpp"
 #include "regions/line_traversal.hpp"

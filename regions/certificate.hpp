@@ -51,7 +51,7 @@ struct CertifyOptions {
   // Optional box [lo, hi]^d (images: [0, 1]); disabled when has_box is false.
   bool has_box = false;
   double box_lo = 0.0, box_hi = 1.0;
-  // Per-coordinate bounds (core/input_box.hpp): when not empty (one entry
+  // Per-coordinate bounds (io/input_box.hpp): when not empty (one entry
   // per input), coordinate i lies in [box_lower_i, box_upper_i] instead.
   Vector box_lower, box_upper;
   double lower(Eigen::Index i) const { return box_lower.size() ? box_lower[i] : box_lo; }

@@ -10,8 +10,8 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
-#include "core/input_io.hpp"
+#include "io/file_util.hpp"
+#include "io/input_io.hpp"
 
 #ifndef TESSERA_SOURCE_DIR
 #define TESSERA_SOURCE_DIR "."

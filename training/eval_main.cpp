@@ -8,7 +8,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "training/evaluation.hpp"
 #include "training/roc_plot.hpp"
 #include "training/program.hpp"

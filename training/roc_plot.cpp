@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "training/metrics.hpp"
 
 namespace tessera::training {

@@ -9,7 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/progress.hpp"
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "training/program.hpp"
 #include "training/trainer.hpp"
 

@@ -11,8 +11,8 @@
 
 #include "cli/progress.hpp"
 #include "core/error.hpp"
-#include "core/file_util.hpp"
-#include "core/onnx_io.hpp"
+#include "io/file_util.hpp"
+#include "io/onnx_io.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;

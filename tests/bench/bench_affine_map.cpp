@@ -17,7 +17,7 @@
 #include "core/affine_map.hpp"
 #include "core/example_networks.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace {
 

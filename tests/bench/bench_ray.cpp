@@ -11,7 +11,7 @@
 
 #include "core/forward.hpp"
 #include "core/noise.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/line_traversal.hpp"
 
 namespace {

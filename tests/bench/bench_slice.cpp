@@ -9,9 +9,9 @@
 #include <benchmark/benchmark.h>
 
 #include "core/example_networks.hpp"
-#include "core/input_io.hpp"
+#include "io/input_io.hpp"
 #include "core/noise.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/slice_2d.hpp"
 
 namespace {

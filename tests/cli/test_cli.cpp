@@ -12,8 +12,8 @@
 
 #include "core/affine_map.hpp"
 #include "core/forward.hpp"
-#include "core/input_io.hpp"
-#include "core/onnx_io.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace {
 
@@ -387,7 +387,17 @@ TEST(Cli, InfoListsTheOperators) {
   const auto a = nlohmann::json::parse(j.out);
   EXPECT_EQ(a.size(), tessera::onnx_operator_table().size());
   EXPECT_EQ(a[0]["operator"], tessera::onnx_operator_table()[0].name);
+  EXPECT_EQ(a[0]["attributes"], nlohmann::json(tessera::onnx_operator_table()[0].attributes));
   expect_failure("info --operators data/models/toy2d.onnx", 2, {"--operators takes no model"});
+  expect_failure("info --operators --json --markdown", 2, {"not both"});
+  // The user guide's table is this output, verbatim.
+  const Result m = run("info --operators --markdown");
+  ASSERT_EQ(m.status, 0) << m.err;
+  EXPECT_EQ(m.out.rfind("| ONNX operator | becomes | attributes |\n", 0), 0u);
+  std::ifstream guide(std::string(TESSERA_SOURCE_DIR) + "/docs/user-guide.md");
+  const std::string text((std::istreambuf_iterator<char>(guide)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find(m.out), std::string::npos)
+      << "docs/user-guide.md does not contain the output of `tessera info --operators --markdown`; paste it in";
 }
 
 // --box-file: the VNN-LIB example of the user guide and the same box as two

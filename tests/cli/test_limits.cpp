@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "core/example_networks.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "tests/support/onnx_builder.hpp"
 
 namespace {

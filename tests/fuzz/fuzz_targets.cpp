@@ -11,10 +11,10 @@
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
-#include "core/input_box.hpp"
-#include "core/input_io.hpp"
+#include "io/input_box.hpp"
+#include "io/input_io.hpp"
 #include "core/limits.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "tests/fuzz/generators.hpp"
 
 namespace {

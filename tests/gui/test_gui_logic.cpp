@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "gui/scene.hpp"
 
 using namespace tessera;

@@ -13,9 +13,9 @@
 #include <set>
 
 #include "core/example_networks.hpp"
-#include "core/input_io.hpp"
+#include "io/input_io.hpp"
 #include "core/network.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace fs = std::filesystem;
 

@@ -10,7 +10,7 @@
 
 #include "core/affine_map.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera {
 namespace {

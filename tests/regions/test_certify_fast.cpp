@@ -11,7 +11,7 @@
 #include "core/error.hpp"
 #include "core/forward.hpp"
 #include "core/noise.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/certificate.hpp"
 #include "regions/segment_confidence.hpp"
 #include "tests/support/random_networks.hpp"

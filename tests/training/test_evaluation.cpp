@@ -9,9 +9,9 @@
 #include <set>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "regions/certificate.hpp"
 #include "tests/support/random_networks.hpp"
 #include "training/dataset.hpp"

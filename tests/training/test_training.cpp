@@ -8,9 +8,9 @@
 #include <random>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "training/trainer.hpp"
 
 namespace fs = std::filesystem;

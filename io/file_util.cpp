@@ -1,4 +1,4 @@
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>

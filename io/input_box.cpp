@@ -1,4 +1,4 @@
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/tolerances.hpp"
 
 namespace tessera {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
-#include "core/input_box.hpp"
+#include "io/input_box.hpp"
 
 namespace tessera {
 namespace {

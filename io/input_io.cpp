@@ -1,4 +1,4 @@
-#include "core/input_io.hpp"
+#include "io/input_io.hpp"
 
 #include <png.h>
 #include <zlib.h>
@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/limits.hpp"
 
 namespace tessera {

@@ -9,8 +9,8 @@
 #include <fstream>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
-#include "core/input_io.hpp"
+#include "io/file_util.hpp"
+#include "io/input_io.hpp"
 
 namespace tessera {
 namespace {

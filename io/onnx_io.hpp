@@ -38,6 +38,7 @@ Network parse_onnx(const std::string& bytes, const std::string& source, const On
 struct OnnxOperator {
   std::string name;
   std::string becomes;
+  std::vector<std::string> attributes;  // the attributes it understands (others are refused), sorted
 };
 const std::vector<OnnxOperator>& onnx_operator_table();
 // Their names, sorted.

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "core/error.hpp"
-#include "core/file_util.hpp"
-#include "core/onnx_io.hpp"
+#include "io/file_util.hpp"
+#include "io/onnx_io.hpp"
 
 namespace tessera {
 

@@ -1,4 +1,4 @@
-#include "regions/slice_export.hpp"
+#include "export/slice_export.hpp"
 
 #include <cairo.h>
 

@@ -10,9 +10,9 @@
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
 #include "core/limits.hpp"
-#include "core/file_util.hpp"
+#include "io/file_util.hpp"
 #include "core/forward.hpp"
-#include "core/onnx_io.hpp"
+#include "io/onnx_io.hpp"
 #include "tests/support/onnx_builder.hpp"
 #include "tests/support/random_networks.hpp"
 
@@ -62,6 +62,7 @@ std::vector<std::string> first_cells(const std::string& section, const std::stri
 }
 
 // The rows that follow `header` in `section`, as (first cell, second cell)
+// (further cells ignored)
 // with the Markdown escape \| undone.
 std::vector<std::pair<std::string, std::string>> two_cells(const std::string& section, const std::string& header) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -80,7 +81,8 @@ std::vector<std::pair<std::string, std::string>> two_cells(const std::string& se
       }
     }
     const auto b1 = cells.find(" | ", 2);
-    const auto end = cells.rfind(" |");
+    const auto b2 = cells.find(" | ", b1 + 3);
+    const auto end = b2 != std::string::npos ? b2 : cells.rfind(" |");
     std::string first = cells.substr(2, b1 - 2), second = cells.substr(b1 + 3, end - b1 - 3);
     for (auto& c : second)
       if (c == '\x01') c = '|';
@@ -93,11 +95,11 @@ std::vector<std::pair<std::string, std::string>> two_cells(const std::string& se
 TEST(OnnxImport, TheGuidesOperatorTableIsTheImportersList) {
   const std::string section = guide_section("## Supported models");
   ASSERT_FALSE(section.empty()) << "docs/user-guide.md has no 'Supported models' section";
-  std::vector<std::string> documented = first_cells(section, "| ONNX operator | becomes |");
+  std::vector<std::string> documented = first_cells(section, "| ONNX operator | becomes | attributes |");
   std::sort(documented.begin(), documented.end());
   EXPECT_EQ(documented, supported_onnx_operators());
   // Row for row, the same text as the table `tessera info --operators` prints.
-  const auto rows = two_cells(section, "| ONNX operator | becomes |");
+  const auto rows = two_cells(section, "| ONNX operator | becomes | attributes |");
   ASSERT_EQ(rows.size(), onnx_operator_table().size());
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(rows[i].first, onnx_operator_table()[i].name);
@@ -115,6 +117,21 @@ TEST(OnnxImport, TheGuidesOperatorTableIsTheImportersList) {
       EXPECT_EQ(std::string(e.what()).find("unsupported operator"), std::string::npos) << e.what();
       EXPECT_EQ(std::string(e.what()).find("internal"), std::string::npos) << e.what();
     }
+  }
+  // An attribute the handler does not understand is refused, naming it.
+  {
+    OnnxBuilder b;
+    b.input({1, 4});
+    auto& n = b.node("Relu", {"input"}, {"y"});
+    auto* a = n.add_attribute();
+    a->set_name("alpha");
+    a->set_type(onnx::AttributeProto::FLOAT);
+    a->set_f(0.5f);
+    b.output("y");
+    expect_error(b.bytes(), {"(Relu): attribute 'alpha' is not supported (this operator takes none)"});
+    n.set_op_type("LeakyRelu");
+    a->set_name("beta");
+    expect_error(b.bytes(), {"(LeakyRelu): attribute 'beta' is not supported (supported: alpha)"});
   }
   for (const char* op : {"Sigmoid", "Tanh", "Softplus", "Elu", "Gelu", "LSTM"}) {
     OnnxBuilder b;

@@ -46,9 +46,9 @@ int main(int argc, char** argv) {
 
   MainWindow window;
   const QString colour = parser.value("colour");
-  if (colour == "region") window.setColouring(tessera::gui::Colouring::Region);
-  else if (colour == "confidence") window.setColouring(tessera::gui::Colouring::Confidence);
-  else if (colour == "class") window.setColouring(tessera::gui::Colouring::Class);
+  if (colour == "region") window.setColouring(tessera::Colouring::Region);
+  else if (colour == "confidence") window.setColouring(tessera::Colouring::Confidence);
+  else if (colour == "class") window.setColouring(tessera::Colouring::Class);
   else {
     std::fprintf(stderr, "tessera-gui: --colour must be region, class or confidence\n");
     return 2;

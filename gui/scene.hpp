@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "export/palette.hpp"
 #include "io/input_box.hpp"
 #include "core/network.hpp"
 #include "regions/certificate.hpp"
@@ -19,17 +20,9 @@
 
 namespace tessera::gui {
 
-using Rgb = std::array<unsigned char, 3>;
+// Colours come from the one palette (export/palette.hpp): Rgb, Colouring,
+// viridis, class_colour, region_colour, confidence_colour.
 
-enum class Colouring { Region, Class, Confidence };
-const char* colouring_name(Colouring c);
-
-// Perceptually uniform colour map (viridis) for t in [0, 1] (clamped).
-Rgb viridis(double t);
-// Distinct colours for classes (colour-blind friendly first eight).
-Rgb class_colour(int k);
-// A stable, light colour per region (from its pattern hash).
-Rgb region_colour(std::uint64_t hash);
 // The colour of one slice polygon under a colouring; confidence uses the
 // polygon's largest confidence mapped from [1/K, 1].
 Rgb polygon_colour(const SlicePolygon& p, Colouring c, int classes);

@@ -270,7 +270,7 @@ TEST(Cli, SliceJsonTilesTheWindowAndTheSvgIsWritten) {
   EXPECT_NEAR(area, 24.0, 24.0 * 1e-9);
   std::ifstream in(svg);
   const std::string text((std::istreambuf_iterator<char>(in)), {});
-  EXPECT_EQ(text.rfind("<svg", 0), 0u);
+  EXPECT_NE(text.find("<svg"), std::string::npos);
   EXPECT_NE(text.find("</svg>"), std::string::npos);
   std::filesystem::remove(svg);
   // Every example model slices: the input plane for 2-D models, a plane

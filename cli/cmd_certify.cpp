@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "export/json.hpp"
 #include "cli/common.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
@@ -21,59 +22,13 @@ namespace tessera::cli {
 namespace {
 
 
-nlohmann::json opt(const std::optional<double>& v) {
-  return v && std::isfinite(*v) ? nlohmann::json(*v) : nlohmann::json(nullptr);
-}
-nlohmann::json opt(const Finding<double>& v) { return opt(v.value); }
 
 // Fields a limit kept the walk from establishing (JSON null for them).
-std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& o) {
-  std::vector<std::string> u;
-  if (!c.last_region_found)
-    for (const char* f : {"last_region_alpha", "last_region_hash", "limit_class", "limit_confidence", "limit_ties", "limit_logits"})
-      u.push_back(f);
-  if (!c.alpha_star.known) u.push_back("alpha_star");
-  if (!c.first_alpha.known) u.push_back("first_alpha");
-  if (o.has_box && c.box_exit_alpha) {
-    if (!c.max_confidence_in_box.known) u.push_back("max_confidence_in_box");
-    if (!c.first_alpha_in_box.known) u.push_back("first_alpha_in_box");
-  }
-  if (!c.segments) u.push_back("segments");
-  return u;
-}
-
-nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
-  nlohmann::json j;
-  if (c.input >= 0) j["input_index"] = c.input;
-  j["complete"] = c.complete;
-  if (!c.complete) j["stop_reason"] = describe_stop(c.stop_reason);
-  j["method"] = c.full ? "full" : "from-infinity";
-  j["unknown"] = unknown_fields(c, o);
-  j["segments"] = c.segments ? nlohmann::json(*c.segments) : nlohmann::json(nullptr);
-  j["regions_visited"] = {{"total", c.regions_visited},
-                          {"from_infinity", c.regions_from_infinity},
-                          {"box", c.regions_box},
-                          {"middle", c.regions_middle},
-                          {"bounds", c.bounds_computed}};
-  j["predicted_class"] = c.predicted_class;
-  j["confidence_at_input"] = c.confidence_at_input;
-  const bool f = c.last_region_found;
-  j["last_region_alpha"] = f ? opt(std::optional<double>(c.last_region_alpha)) : nlohmann::json(nullptr);
-  j["last_region_hash"] = f ? nlohmann::json(hash_to_hex(c.last_region_hash)) : nlohmann::json(nullptr);
-  j["limit_class"] = f ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
-  j["limit_confidence"] = f ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
-  j["limit_ties"] = f ? nlohmann::json(c.limit_ties) : nlohmann::json(nullptr);
-  j["limit_is_tie"] = f ? nlohmann::json(c.limit_ties > 1) : nlohmann::json(nullptr);
-  j["limit_logits"] = f ? to_json(c.limit_logits) : nlohmann::json(nullptr);
-  j["bias_free_residual"] = f ? nlohmann::json(c.bias_free_residual) : nlohmann::json(nullptr);
-  j["alpha_star"] = opt(c.alpha_star);
-  j["alpha_star_times_max_abs_x"] = opt(c.alpha_star_times_max_abs);
-  j["first_alpha"] = opt(c.first_alpha);
-  j["box_entry_alpha"] = opt(c.box_entry_alpha);
-  j["box_exit_alpha"] = opt(c.box_exit_alpha);
-  j["max_confidence_in_box"] = opt(c.max_confidence_in_box);
-  j["first_alpha_in_box"] = opt(c.first_alpha_in_box);
-  return j;
+// The certificate with its stop reason in the command line's words (the
+// signal or limit that stopped it).
+Certificate described(Certificate c) {
+  c.stop_reason = describe_stop(c.stop_reason);
+  return c;
 }
 
 std::string alpha_text(const Finding<double>& v) {
@@ -226,7 +181,7 @@ int run_certify(const std::vector<std::string>& args) {
   if (single) {
     const Certificate c = certify(net, X.col(0), o);
     if (vm.count("json")) {
-      nlohmann::json j = certificate_json(c, o);
+      nlohmann::json j = certificate_json(described(c), o);
       j["model"] = net.source;
       j["input"] = source;
       j["threshold"] = o.threshold;
@@ -266,32 +221,9 @@ int run_certify(const std::vector<std::string>& args) {
     j["requested"] = X.cols();
     if (!whole_set) j["stop_reason"] = partial;
     j["method"] = o.full ? "full" : "from-infinity";
-    j["summary"] = {{"count", s.count},
-                    {"complete", s.complete},
-                    {"last_region_found", s.last_region_found},
-                    {"ties", s.ties},
-                    {"with_alpha_star", s.with_alpha_star},
-                    {"median_alpha_star", num(s.median_alpha_star)},
-                    {"with_first_alpha", s.with_first_alpha},
-                    {"median_first_alpha", num(s.median_first_alpha)},
-                    {"with_first_alpha_in_box", s.with_first_alpha_in_box},
-                    {"median_first_alpha_in_box", num(s.median_first_alpha_in_box)},
-                    {"median_max_confidence_in_box", num(s.median_max_confidence_in_box)},
-                    {"fraction_limit_is_prediction", num(s.fraction_limit_is_prediction)},
-                    {"mean_limit_confidence", num(s.mean_limit_confidence)},
-                    {"with_segments", s.with_segments},
-                    {"median_segments", num(s.median_segments)},
-                    {"mean_segments", num(s.mean_segments)},
-                    {"max_segments", s.max_segments},
-                    {"segment_histogram_log2", s.segment_histogram},
-                    {"median_regions_visited", num(s.median_regions_visited)},
-                    {"mean_regions_visited", num(s.mean_regions_visited)},
-                    {"median_regions_from_infinity", num(s.median_regions_from_infinity)},
-                    {"median_regions_box", num(s.median_regions_box)},
-                    {"median_regions_middle", num(s.median_regions_middle)},
-                    {"max_bias_free_residual", s.max_bias_free_residual}};
+    j["summary"] = s;
     j["certificates"] = nlohmann::json::array();
-    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(c, o));
+    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(described(c), o));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model                 " << net.source << "\ninputs                " << source << "\n";
@@ -300,21 +232,21 @@ int run_certify(const std::vector<std::string>& args) {
         << "certified             " << s.complete << " of " << s.count << " complete; " << s.last_region_found
         << " reached their last region\n"
         << "ties in the limit     " << s.ties << " rays end in a tie of classes (limit confidence < 1)\n"
-        << "limit = prediction    " << text(100 * s.fraction_limit_is_prediction)
+        << "limit = prediction    " << text(100 * s.fraction_limit_is_prediction())
         << " % (limit class equals the class at alpha = 1)\n"
-        << "mean limit confidence " << text(s.mean_limit_confidence) << "\n"
-        << "alpha*                " << s.with_alpha_star << " have one; median " << text(s.median_alpha_star) << "\n"
-        << "first alpha >= t      " << s.with_first_alpha << " reach t; median " << text(s.median_first_alpha) << "\n";
+        << "mean limit confidence " << text(s.limit_confidence.mean()) << "\n"
+        << "alpha*                " << s.alpha_star.count() << " have one; median " << text(s.alpha_star.median()) << "\n"
+        << "first alpha >= t      " << s.first_alpha.count() << " reach t; median " << text(s.first_alpha.median()) << "\n";
     if (o.has_box)
-      out << "inside the box        " << s.with_first_alpha_in_box << " reach t inside " << box.describe()
-          << "; median first alpha " << text(s.median_first_alpha_in_box)
-          << "; median largest confidence inside " << text(s.median_max_confidence_in_box) << "\n";
-    out << "regions computed      median " << text(s.median_regions_visited) << " per ray (from infinity "
-        << text(s.median_regions_from_infinity) << ", box " << text(s.median_regions_box) << ", middle "
-        << text(s.median_regions_middle) << ")\n";
+      out << "inside the box        " << s.first_alpha_in_box.count() << " reach t inside " << box.describe()
+          << "; median first alpha " << text(s.first_alpha_in_box.median())
+          << "; median largest confidence inside " << text(s.max_confidence_in_box.median()) << "\n";
+    out << "regions computed      median " << text(s.regions_visited.median()) << " per ray (from infinity "
+        << text(s.regions_from_infinity.median()) << ", box " << text(s.regions_box.median()) << ", middle "
+        << text(s.regions_middle.median()) << ")\n";
     if (o.full) {
-      out << "regions crossed       median " << text(s.median_segments) << ", mean " << text(s.mean_segments) << ", max "
-          << s.max_segments << "\nhistogram             ";
+      out << "regions crossed       median " << text(s.segments.median()) << ", mean " << text(s.segments.mean()) << ", max "
+          << static_cast<std::size_t>(s.segments.max()) << "\nhistogram             ";
       for (size_t i = 0; i < s.segment_histogram.size(); ++i)
         if (s.segment_histogram[i]) out << "[" << (1ull << i) << "," << (2ull << i) << "):" << s.segment_histogram[i] << "  ";
       out << "\n";

@@ -12,20 +12,6 @@
 
 namespace tessera {
 
-namespace {
-double median(std::vector<double> v) {
-  if (v.empty()) return std::nan("");
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-double mean(const std::vector<double>& v) {
-  if (v.empty()) return std::nan("");
-  double sum = 0;
-  for (double x : v) sum += x;
-  return sum / static_cast<double>(v.size());
-}
-}  // namespace
 
 std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& o) {
   const Eigen::Index N = X.cols();
@@ -75,55 +61,61 @@ std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const 
   return out;
 }
 
+void CertifySetSummary::add(const Certificate& c) {
+  ++count;
+  if (c.segments) {
+    const std::size_t n = *c.segments;
+    segments.add(static_cast<double>(n));
+    const size_t bin = static_cast<size_t>(std::floor(std::log2(std::max<double>(1.0, n))));
+    if (segment_histogram.size() <= bin) segment_histogram.resize(bin + 1, 0);
+    ++segment_histogram[bin];
+  }
+  regions_visited.add(static_cast<double>(c.regions_visited));
+  regions_from_infinity.add(static_cast<double>(c.regions_from_infinity));
+  regions_box.add(static_cast<double>(c.regions_box));
+  regions_middle.add(static_cast<double>(c.regions_middle));
+  if (c.first_alpha) first_alpha.add(*c.first_alpha);
+  if (c.first_alpha_in_box) first_alpha_in_box.add(*c.first_alpha_in_box);
+  if (c.max_confidence_in_box) max_confidence_in_box.add(*c.max_confidence_in_box);
+  if (c.complete) ++complete;
+  if (c.alpha_star) alpha_star.add(*c.alpha_star);
+  if (!c.last_region_found) return;
+  ++last_region_found;
+  ties += c.limit_ties > 1;
+  limit_is_prediction += c.limit_class == c.predicted_class;
+  limit_confidence.add(c.limit_confidence);
+  max_bias_free_residual = std::max(max_bias_free_residual, c.bias_free_residual);
+}
+
+void CertifySetSummary::merge(const CertifySetSummary& o) {
+  count += o.count;
+  complete += o.complete;
+  last_region_found += o.last_region_found;
+  ties += o.ties;
+  limit_is_prediction += o.limit_is_prediction;
+  limit_confidence.merge(o.limit_confidence);
+  alpha_star.merge(o.alpha_star);
+  first_alpha.merge(o.first_alpha);
+  first_alpha_in_box.merge(o.first_alpha_in_box);
+  max_confidence_in_box.merge(o.max_confidence_in_box);
+  segments.merge(o.segments);
+  if (segment_histogram.size() < o.segment_histogram.size()) segment_histogram.resize(o.segment_histogram.size(), 0);
+  for (size_t i = 0; i < o.segment_histogram.size(); ++i) segment_histogram[i] += o.segment_histogram[i];
+  regions_visited.merge(o.regions_visited);
+  regions_from_infinity.merge(o.regions_from_infinity);
+  regions_box.merge(o.regions_box);
+  regions_middle.merge(o.regions_middle);
+  max_bias_free_residual = std::max(max_bias_free_residual, o.max_bias_free_residual);
+}
+
+double CertifySetSummary::fraction_limit_is_prediction() const {
+  return last_region_found ? static_cast<double>(limit_is_prediction) / static_cast<double>(last_region_found)
+                           : std::nan("");
+}
+
 CertifySetSummary summarize(const std::vector<Certificate>& certs) {
   CertifySetSummary s;
-  s.count = certs.size();
-  std::vector<double> alpha_star, first, first_box, max_box, segments, visited, from_infinity, box, middle;
-  std::size_t same = 0;
-  double limit_sum = 0;
-  for (const Certificate& c : certs) {
-    if (c.segments) {
-      const std::size_t n = *c.segments;
-      segments.push_back(static_cast<double>(n));
-      s.max_segments = std::max(s.max_segments, n);
-      const size_t bin = static_cast<size_t>(std::floor(std::log2(std::max<double>(1.0, n))));
-      if (s.segment_histogram.size() <= bin) s.segment_histogram.resize(bin + 1, 0);
-      ++s.segment_histogram[bin];
-    }
-    visited.push_back(static_cast<double>(c.regions_visited));
-    from_infinity.push_back(static_cast<double>(c.regions_from_infinity));
-    box.push_back(static_cast<double>(c.regions_box));
-    middle.push_back(static_cast<double>(c.regions_middle));
-    if (c.first_alpha) first.push_back(*c.first_alpha);
-    if (c.first_alpha_in_box) first_box.push_back(*c.first_alpha_in_box);
-    if (c.max_confidence_in_box) max_box.push_back(*c.max_confidence_in_box);
-    if (c.complete) ++s.complete;
-    if (c.alpha_star) alpha_star.push_back(*c.alpha_star);
-    if (!c.last_region_found) continue;
-    ++s.last_region_found;
-    s.ties += c.limit_ties > 1;
-    same += c.limit_class == c.predicted_class;
-    limit_sum += c.limit_confidence;
-    s.max_bias_free_residual = std::max(s.max_bias_free_residual, c.bias_free_residual);
-  }
-  s.with_alpha_star = alpha_star.size();
-  s.median_alpha_star = median(alpha_star);
-  s.with_first_alpha = first.size();
-  s.median_first_alpha = median(first);
-  s.with_first_alpha_in_box = first_box.size();
-  s.median_first_alpha_in_box = median(first_box);
-  s.median_max_confidence_in_box = median(max_box);
-  const double found = static_cast<double>(s.last_region_found);
-  s.fraction_limit_is_prediction = s.last_region_found ? static_cast<double>(same) / found : std::nan("");
-  s.mean_limit_confidence = s.last_region_found ? limit_sum / found : std::nan("");
-  s.with_segments = segments.size();
-  s.median_segments = median(segments);
-  s.mean_segments = mean(segments);
-  s.median_regions_visited = median(visited);
-  s.mean_regions_visited = mean(visited);
-  s.median_regions_from_infinity = median(from_infinity);
-  s.median_regions_box = median(box);
-  s.median_regions_middle = median(middle);
+  for (const Certificate& c : certs) s.add(c);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/statistics.hpp"
 #include "regions/certificate.hpp"
 
 namespace tessera {
@@ -19,31 +20,32 @@ struct CertifySetOptions {
   const std::atomic<bool>* cancel = nullptr;
 };
 
+// A summary of certificates that merges exactly (summaries of shards of a
+// set, merged, equal the summary of the whole set): counters and
+// Distributions (core/statistics.hpp) rather than medians of a list.
 struct CertifySetSummary {
   std::size_t count = 0;      // inputs certified
   std::size_t complete = 0;   // of which every field was established
   std::size_t last_region_found = 0;  // of which the last region is known
   std::size_t ties = 0;       // of those, rays whose limit is a tie of classes (limit confidence < 1)
-  std::size_t with_alpha_star = 0;
-  double median_alpha_star = 0;   // over those with an alpha*
-  std::size_t with_first_alpha = 0;
-  double median_first_alpha = 0;
-  std::size_t with_first_alpha_in_box = 0;  // reach the threshold inside the box
-  double median_first_alpha_in_box = 0;
-  double median_max_confidence_in_box = 0;
-  double fraction_limit_is_prediction = 0;  // limit class = class at alpha = 1
-  double mean_limit_confidence = 0;
+  std::size_t limit_is_prediction = 0;  // of those, limit class = class at alpha = 1
+  Distribution limit_confidence;        // over those
+  Distribution alpha_star;              // over the certificates with an alpha*
+  Distribution first_alpha;             // ... that reach the threshold
+  Distribution first_alpha_in_box;      // ... that reach it inside the box
+  Distribution max_confidence_in_box;
   // Regions on the whole ray, over the certificates that know it (all of
   // them with the full walk).
-  std::size_t with_segments = 0;
-  double median_segments = 0, mean_segments = 0;
-  std::size_t max_segments = 0;
+  Distribution segments;
   // histogram[i]: inputs whose ray crossed [2^i, 2^(i+1)) segments.
   std::vector<std::size_t> segment_histogram;
   // Regions computed per ray: in all, and by each part of the fast path.
-  double median_regions_visited = 0, mean_regions_visited = 0;
-  double median_regions_from_infinity = 0, median_regions_box = 0, median_regions_middle = 0;
+  Distribution regions_visited, regions_from_infinity, regions_box, regions_middle;
   double max_bias_free_residual = 0;
+
+  void add(const Certificate& c);
+  void merge(const CertifySetSummary& other);
+  double fraction_limit_is_prediction() const;  // NaN when no last region was found
 };
 
 // Column j of X is input j; each certificate's `input` says which. Errors in

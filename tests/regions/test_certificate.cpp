@@ -203,10 +203,61 @@ TEST(CertifySet, SummaryOfUniformNoise) {
     EXPECT_EQ(c.segments, certify(net, X.col(&c - certs.data()), o.certify).segments);
     if (c.alpha_star) a.push_back(*c.alpha_star);
   }
-  ASSERT_EQ(a.size(), s.with_alpha_star);
+  ASSERT_EQ(a.size(), s.alpha_star.count());
   std::sort(a.begin(), a.end());
   const double med = a.size() % 2 ? a[a.size() / 2] : 0.5 * (a[a.size() / 2 - 1] + a[a.size() / 2]);
-  EXPECT_DOUBLE_EQ(s.median_alpha_star, med);
+  EXPECT_DOUBLE_EQ(s.alpha_star.median(), med);
+  // Summaries of shards, merged, equal the summary of the whole set.
+  for (size_t cut : {size_t{0}, size_t{17}, size_t{50}}) {
+    CertifySetSummary left = summarize({certs.begin(), certs.begin() + cut});
+    left.merge(summarize({certs.begin() + cut, certs.end()}));
+    EXPECT_EQ(left.count, s.count);
+    EXPECT_EQ(left.complete, s.complete);
+    EXPECT_EQ(left.last_region_found, s.last_region_found);
+    EXPECT_EQ(left.limit_is_prediction, s.limit_is_prediction);
+    EXPECT_EQ(left.segment_histogram, s.segment_histogram);
+    EXPECT_EQ(left.alpha_star.count(), s.alpha_star.count());
+    EXPECT_EQ(left.alpha_star.median(), s.alpha_star.median());
+    EXPECT_EQ(left.regions_visited.median(), s.regions_visited.median());
+    EXPECT_DOUBLE_EQ(left.limit_confidence.mean(), s.limit_confidence.mean());
+  }
+}
+
+// Distribution: exact quantiles while small, a log-bucket sketch beyond
+// kExactLimit whose quantiles are within its stated relative error, and
+// merging in any split gives the same quantiles as adding everything.
+TEST(Distribution, ExactThenSketchedAndMergeable) {
+  Distribution d;
+  EXPECT_TRUE(std::isnan(d.median()));
+  for (double x : {5.0, 1.0, 3.0, 2.0}) d.add(x);
+  d.add(std::nan(""));  // not counted
+  EXPECT_EQ(d.count(), 4u);
+  EXPECT_EQ(d.median(), 2.5);
+  EXPECT_EQ(d.quantile(0), 1.0);
+  EXPECT_EQ(d.quantile(1), 5.0);
+  EXPECT_EQ(d.mean(), 2.75);
+  // Beyond the exact limit: n values of a known distribution (x = 1.001^i
+  // and their negatives), whose true quantiles are known.
+  const std::size_t n = Distribution::kExactLimit + 5000;
+  std::vector<double> all;
+  for (std::size_t i = 0; i < n; ++i) all.push_back((i % 3 == 0 ? -1.0 : 1.0) * std::pow(1.0001, double(i)));
+  Distribution whole, a, b;
+  for (std::size_t i = 0; i < n; ++i) {
+    whole.add(all[i]);
+    (i % 2 ? a : b).add(all[i]);
+  }
+  EXPECT_FALSE(whole.exact());
+  a.merge(b);
+  std::sort(all.begin(), all.end());
+  const double tolerance = std::exp2(1.0 / Distribution::kBucketsPerOctave) - 1;
+  for (double q : {0.1, 0.25, 0.5, 0.9, 0.999}) {
+    const double truth = all[static_cast<std::size_t>(q * double(n - 1))];
+    EXPECT_NEAR(whole.quantile(q), truth, tolerance * std::fabs(truth)) << q;
+    EXPECT_EQ(a.quantile(q), whole.quantile(q)) << q;
+  }
+  EXPECT_EQ(a.count(), whole.count());
+  EXPECT_EQ(a.min(), all.front());
+  EXPECT_EQ(a.max(), all.back());
 }
 
 TEST(Certificate, BadOptionsAndInputs) {

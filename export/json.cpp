@@ -1,0 +1,104 @@
+#include "export/json.hpp"
+
+#include <cmath>
+
+namespace tessera {
+
+nlohmann::json to_json(const Vector& v) {
+  nlohmann::json j = nlohmann::json::array();
+  for (Eigen::Index i = 0; i < v.size(); ++i) j.push_back(v[i]);
+  return j;
+}
+
+nlohmann::json to_json(const Matrix& m) {
+  nlohmann::json j = nlohmann::json::array();
+  for (Eigen::Index r = 0; r < m.rows(); ++r) j.push_back(to_json(Vector(m.row(r).transpose())));
+  return j;
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+nlohmann::json number_or_null(const std::optional<double>& v) {
+  return v ? number_or_null(*v) : nlohmann::json(nullptr);
+}
+namespace {
+nlohmann::json number_or_null(const Finding<double>& v) { return tessera::number_or_null(v.value); }
+}  // namespace
+
+std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& o) {
+  std::vector<std::string> u;
+  if (!c.last_region_found)
+    for (const char* f : {"last_region_alpha", "last_region_hash", "limit_class", "limit_confidence", "limit_ties", "limit_logits"})
+      u.push_back(f);
+  if (!c.alpha_star.known) u.push_back("alpha_star");
+  if (!c.first_alpha.known) u.push_back("first_alpha");
+  if (o.has_box && c.box_exit_alpha) {
+    if (!c.max_confidence_in_box.known) u.push_back("max_confidence_in_box");
+    if (!c.first_alpha_in_box.known) u.push_back("first_alpha_in_box");
+  }
+  if (!c.segments) u.push_back("segments");
+  return u;
+}
+
+nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
+  nlohmann::json j;
+  if (c.input >= 0) j["input_index"] = c.input;
+  j["complete"] = c.complete;
+  if (!c.complete) j["stop_reason"] = c.stop_reason;
+  j["method"] = c.full ? "full" : "from-infinity";
+  j["unknown"] = unknown_fields(c, o);
+  j["segments"] = c.segments ? nlohmann::json(*c.segments) : nlohmann::json(nullptr);
+  j["regions_visited"] = {{"total", c.regions_visited},
+                          {"from_infinity", c.regions_from_infinity},
+                          {"box", c.regions_box},
+                          {"middle", c.regions_middle},
+                          {"bounds", c.bounds_computed}};
+  j["predicted_class"] = c.predicted_class;
+  j["confidence_at_input"] = c.confidence_at_input;
+  const bool f = c.last_region_found;
+  j["last_region_alpha"] = f ? number_or_null(std::optional<double>(c.last_region_alpha)) : nlohmann::json(nullptr);
+  j["last_region_hash"] = f ? nlohmann::json(hash_to_hex(c.last_region_hash)) : nlohmann::json(nullptr);
+  j["limit_class"] = f ? nlohmann::json(c.limit_class) : nlohmann::json(nullptr);
+  j["limit_confidence"] = f ? nlohmann::json(c.limit_confidence) : nlohmann::json(nullptr);
+  j["limit_ties"] = f ? nlohmann::json(c.limit_ties) : nlohmann::json(nullptr);
+  j["limit_is_tie"] = f ? nlohmann::json(c.limit_ties > 1) : nlohmann::json(nullptr);
+  j["limit_logits"] = f ? to_json(c.limit_logits) : nlohmann::json(nullptr);
+  j["bias_free_residual"] = f ? nlohmann::json(c.bias_free_residual) : nlohmann::json(nullptr);
+  j["alpha_star"] = number_or_null(c.alpha_star);
+  j["alpha_star_times_max_abs_x"] = number_or_null(c.alpha_star_times_max_abs);
+  j["first_alpha"] = number_or_null(c.first_alpha);
+  j["box_entry_alpha"] = number_or_null(c.box_entry_alpha);
+  j["box_exit_alpha"] = number_or_null(c.box_exit_alpha);
+  j["max_confidence_in_box"] = number_or_null(c.max_confidence_in_box);
+  j["first_alpha_in_box"] = number_or_null(c.first_alpha_in_box);
+  return j;
+}
+
+void to_json(nlohmann::json& j, const CertifySetSummary& s) {
+  auto num = [](double v) { return number_or_null(v); };
+  j = {{"count", s.count},
+       {"complete", s.complete},
+       {"last_region_found", s.last_region_found},
+       {"ties", s.ties},
+       {"with_alpha_star", s.alpha_star.count()},
+       {"median_alpha_star", num(s.alpha_star.median())},
+       {"with_first_alpha", s.first_alpha.count()},
+       {"median_first_alpha", num(s.first_alpha.median())},
+       {"with_first_alpha_in_box", s.first_alpha_in_box.count()},
+       {"median_first_alpha_in_box", num(s.first_alpha_in_box.median())},
+       {"median_max_confidence_in_box", num(s.max_confidence_in_box.median())},
+       {"fraction_limit_is_prediction", num(s.fraction_limit_is_prediction())},
+       {"mean_limit_confidence", num(s.limit_confidence.mean())},
+       {"with_segments", s.segments.count()},
+       {"median_segments", num(s.segments.median())},
+       {"mean_segments", num(s.segments.mean())},
+       {"max_segments", s.segments.empty() ? 0 : static_cast<std::size_t>(s.segments.max())},
+       {"segment_histogram_log2", s.segment_histogram},
+       {"median_regions_visited", num(s.regions_visited.median())},
+       {"mean_regions_visited", num(s.regions_visited.mean())},
+       {"median_regions_from_infinity", num(s.regions_from_infinity.median())},
+       {"median_regions_box", num(s.regions_box.median())},
+       {"median_regions_middle", num(s.regions_middle.median())},
+       {"max_bias_free_residual", s.max_bias_free_residual}};
+}
+
+}  // namespace tessera

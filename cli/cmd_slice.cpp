@@ -21,10 +21,23 @@
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
 #include "export/slice_export.hpp"
+#include "export/slice_stats.hpp"
+#ifdef TESSERA_HAVE_VTK
+#include "vtk/vtp_writer.hpp"
+#endif
 
 namespace tessera::cli {
 
 namespace {
+
+#ifndef TESSERA_HAVE_VTK
+// .vtp files are written by the VTK library (vtk/); refused before any work.
+const char* const kNoVtk = "this build of tessera has no VTK (configure with -DTESSERA_BUILD_VTK=ON)";
+template <class Slice>
+std::string slice_to_vtp(const Slice&, Colouring = Colouring::Class) {
+  throw Error(kNoVtk);
+}
+#endif
 
 // --box-file: the slice keeps only the part of its window inside the box.
 void apply_box_file(const po::variables_map& vm, const Network& net, SliceOptions& o) {
@@ -188,24 +201,18 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
     }
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    std::vector<double> volumes;
-    std::map<int, double> class_volume;
-    for (const auto& p : r.polyhedra) {
-      volumes.push_back(p.volume);
-      class_volume[p.predicted_class] += p.volume;
-    }
-    std::sort(volumes.begin(), volumes.end());
+    const SliceStatistics st = slice_statistics(r);
     out << "model      " << net.source << "\nslice      " << described << "\nbox        u " << fmt(box.lo[0]) << " .. "
         << fmt(box.hi[0]) << ", v " << fmt(box.lo[1]) << " .. " << fmt(box.hi[1]) << ", w " << fmt(box.lo[2]) << " .. "
         << fmt(box.hi[2]) << " (volume " << fmt(r.box_volume) << ")\nregions    " << r.polyhedra.size()
-        << (r.complete ? "" : " (PARTIAL: " + r.stop_reason + ")") << ", density "
-        << fmt(r.polyhedra.size() / r.box_volume) << " per unit volume\n";
+        << (r.complete ? "" : " (PARTIAL: " + r.stop_reason + ")") << ", density " << fmt(st.density)
+        << " per unit volume\n";
     if (!r.precision_warning.empty()) out << "WARNING    " << r.precision_warning << "\n";
-    if (!volumes.empty())
-      out << "volumes    min " << fmt(volumes.front()) << ", median " << fmt(volumes[volumes.size() / 2]) << ", max "
-          << fmt(volumes.back()) << "\n";
+    if (st.regions)
+      out << "volumes    min " << fmt(st.min_size) << ", median " << fmt(st.median_size) << ", max " << fmt(st.max_size)
+          << "\n";
     out << "classes   ";
-    for (const auto& [k, v] : class_volume) out << " " << k << ": " << fmt(100 * v / r.box_volume, 3) << "%";
+    for (const auto& [k, share] : st.class_share) out << " " << k << ": " << fmt(100 * share, 3) << "%";
     out << "  (by volume, class at each region's centroid)\n";
   }
   emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
@@ -248,6 +255,9 @@ int run_slice(const std::vector<std::string>& args) {
              "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n"
              "  tessera slice model.onnx --input x.txt --window -5:5:-5:5 --box-file property.vnnlib --svg s.svg\n"))
     return kOk;
+#ifndef TESSERA_HAVE_VTK
+  if (vm.count("vtp")) throw Error(kNoVtk);
+#endif
 
   const Network net = load_onnx(vm["model"].as<std::string>());
   const int dims = vm["dims"].as<int>();
@@ -283,7 +293,7 @@ int run_slice(const std::vector<std::string>& args) {
   const std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
   if (vm.count("svg")) emit(slice_to_svg(s, window, colouring, 800, title), vm["svg"].as<std::string>());
   if (vm.count("png")) emit(slice_to_png(s, window, colouring, 800, title), vm["png"].as<std::string>());
-  if (vm.count("vtp")) emit(slice_to_vtp(s), vm["vtp"].as<std::string>());
+  if (vm.count("vtp")) emit(slice_to_vtp(s, colouring), vm["vtp"].as<std::string>());
 
   std::ostringstream out;
   if (vm.count("json")) {
@@ -314,26 +324,19 @@ int run_slice(const std::vector<std::string>& args) {
       j["decision_boundary"].push_back({{seg[0][0], seg[0][1]}, {seg[1][0], seg[1][1]}});
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    std::vector<double> areas;
-    std::map<int, double> class_area;
-    for (const auto& p : s.polygons) {
-      areas.push_back(p.area);
-      class_area[p.predicted_class] += p.area;
-    }
-    std::sort(areas.begin(), areas.end());
-    double boundary = 0;
-    for (const auto& seg : s.decision_boundary) boundary += (seg[1] - seg[0]).norm();
+    const SliceStatistics st = slice_statistics(s);
     out << "model      " << net.source << "\nplane      " << described << "\nwindow     u " << fmt(window.u0) << " .. "
         << fmt(window.u1) << ", v " << fmt(window.v0) << " .. " << fmt(window.v1) << " (area " << fmt(s.window_area)
         << ")\nregions    " << s.polygons.size() << (s.complete ? "" : " (PARTIAL: " + s.stop_reason + ")")
-        << ", density " << fmt(s.polygons.size() / s.window_area) << " per unit area\n";
+        << ", density " << fmt(st.density) << " per unit area\n";
     if (!s.precision_warning.empty()) out << "WARNING    " << s.precision_warning << "\n";
-    if (!areas.empty())
-      out << "areas      min " << fmt(areas.front()) << ", median " << fmt(areas[areas.size() / 2]) << ", max "
-          << fmt(areas.back()) << "\n";
+    if (st.regions)
+      out << "areas      min " << fmt(st.min_size) << ", median " << fmt(st.median_size) << ", max " << fmt(st.max_size)
+          << "\n";
     out << "classes   ";
-    for (const auto& [k, a] : class_area) out << " " << k << ": " << fmt(100 * a / s.window_area, 3) << "%";
-    out << "  (by area, class at each region's centroid)\ndecision boundary length " << fmt(boundary) << "\n";
+    for (const auto& [k, share] : st.class_share) out << " " << k << ": " << fmt(100 * share, 3) << "%";
+    out << "  (by area, class at each region's centroid)\ndecision boundary length " << fmt(st.decision_boundary_length)
+        << "\n";
     if (growth > 0) {
       out << "\nregion count as the window grows (centre fixed):\n   scale      regions\n";
       const double cu = 0.5 * (window.u0 + window.u1), cv = 0.5 * (window.v0 + window.v1);

@@ -37,7 +37,7 @@
 #include "gui/compare_window.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/vtk_view.hpp"
-#include "export/slice_export.hpp"
+#include "vtk/vtp_writer.hpp"
 
 #ifndef TESSERA_SOURCE_DIR
 #define TESSERA_SOURCE_DIR "."
@@ -688,7 +688,7 @@ void MainWindow::exportVtp() {
   const QString path = QFileDialog::getSaveFileName(this, "Export the slice for ParaView", "slice.vtp", "VTK PolyData (*.vtp)");
   if (path.isEmpty()) return;
   try {
-    write_file_atomically(path.toStdString(), slice_to_vtp(*slice_));
+    write_file_atomically(path.toStdString(), slice_to_vtp(*slice_, colouring_, net_ ? net_->output_size() : 0));
   } catch (const std::exception& e) {
     showError("Cannot save", QString::fromStdString(e.what()), false);
   }

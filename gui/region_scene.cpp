@@ -2,13 +2,11 @@
 
 #include <vtkCellArray.h>
 #include <vtkCellData.h>
-#include <vtkIntArray.h>
 #include <vtkLookupTable.h>
 #include <vtkPoints.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
 #include <vtkTextProperty.h>
-#include <vtkUnsignedCharArray.h>
 
 namespace tessera::gui {
 namespace {
@@ -37,31 +35,6 @@ vtkSmartPointer<vtkPolyData> lines(const std::vector<std::array<Eigen::Vector2d,
 }
 
 }  // namespace
-
-vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colouring, int classes) {
-  auto pts = vtkSmartPointer<vtkPoints>::New();
-  auto polys = vtkSmartPointer<vtkCellArray>::New();
-  auto colours = vtkSmartPointer<vtkUnsignedCharArray>::New();
-  colours->SetName("colour");
-  colours->SetNumberOfComponents(3);
-  auto region = vtkSmartPointer<vtkIntArray>::New();
-  region->SetName("region");
-  for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
-    const SlicePolygon& p = slice.polygons[i];
-    std::vector<vtkIdType> ids;
-    for (const auto& v : p.polygon.vertices) ids.push_back(pts->InsertNextPoint(v.x(), v.y(), 0));
-    polys->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
-    const Rgb c = polygon_colour(p, colouring, classes);
-    colours->InsertNextTypedTuple(c.data());
-    region->InsertNextValue(static_cast<int>(i));
-  }
-  auto pd = vtkSmartPointer<vtkPolyData>::New();
-  pd->SetPoints(pts);
-  pd->SetPolys(polys);
-  pd->GetCellData()->SetScalars(colours);
-  pd->GetCellData()->AddArray(region);
-  return pd;
-}
 
 RegionScene::RegionScene(vtkRenderer* renderer) : renderer_(renderer) {
   legend_ = vtkSmartPointer<vtkScalarBarActor>::New();
@@ -155,37 +128,6 @@ void RegionScene::setHighlight(const Slice2d& slice, int polygon) {
 }  // namespace tessera::gui
 
 namespace tessera::gui {
-
-vtkSmartPointer<vtkPolyData> logit_surface(const Slice2d& slice, Colouring colouring, int classes, double z_scale) {
-  auto pts = vtkSmartPointer<vtkPoints>::New();
-  auto polys = vtkSmartPointer<vtkCellArray>::New();
-  auto colours = vtkSmartPointer<vtkUnsignedCharArray>::New();
-  colours->SetName("colour");
-  colours->SetNumberOfComponents(3);
-  for (const SlicePolygon& p : slice.polygons) {
-    std::vector<std::pair<int, const ConvexPolygon*>> cells;
-    for (const auto& [k, cell] : p.class_cells) cells.emplace_back(k, &cell);
-    if (cells.empty()) cells.emplace_back(p.predicted_class, &p.polygon);
-    for (const auto& [k, cell] : cells) {
-      if (cell->vertices.size() < 3 || k < 0) continue;
-      std::vector<vtkIdType> ids;
-      for (const auto& v : cell->vertices) {
-        const double z = p.logits(k, 0) * v.x() + p.logits(k, 1) * v.y() + p.logits(k, 2);
-        ids.push_back(pts->InsertNextPoint(v.x(), v.y(), z_scale * z));
-      }
-      polys->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
-      SlicePolygon shown = p;
-      shown.predicted_class = k;
-      const Rgb c = polygon_colour(shown, colouring, classes);
-      colours->InsertNextTypedTuple(c.data());
-    }
-  }
-  auto pd = vtkSmartPointer<vtkPolyData>::New();
-  pd->SetPoints(pts);
-  pd->SetPolys(polys);
-  pd->GetCellData()->SetScalars(colours);
-  return pd;
-}
 
 SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {}
 

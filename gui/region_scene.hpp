@@ -1,7 +1,8 @@
-// The VTK side of the region map: the exact polygons of a slice as one
-// polydata with a colour per cell, their edges, the decision boundary, the
-// ray through a picked point and the point itself, and a colour legend for
-// the confidence colouring.
+// The VTK actors of the region map: the exact polygons of a slice (the
+// polydata of vtk/slice_polydata.hpp, one cell per polygon with its colour),
+// their edges, the decision boundary, the ray through a picked point and the
+// point itself, a colour legend for the confidence colouring; and the logit
+// surface. The polydata themselves come from the tessera_vtk library.
 #pragma once
 
 #include <vtkActor.h>
@@ -13,12 +14,9 @@
 #include <optional>
 
 #include "gui/scene.hpp"
+#include "vtk/slice_polydata.hpp"
 
 namespace tessera::gui {
-
-// One cell per polygon (cell i = slice.polygons[i]); cell arrays "colour"
-// (RGB bytes) and "region" (the polygon's index).
-vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colouring, int classes);
 
 class RegionScene {
  public:
@@ -42,12 +40,8 @@ class RegionScene {
 
 namespace tessera::gui {
 
-// The largest logit over the slice as a surface z = max_k f_k(u, v): on each
-// class cell of each region it is one affine function, so the surface is
-// exactly one flat facet per cell (continuous, piecewise planar). Heights
-// are scaled by `z_scale`; facets coloured like the region map.
-vtkSmartPointer<vtkPolyData> logit_surface(const Slice2d& slice, Colouring colouring, int classes, double z_scale);
-
+// The largest logit over the slice (logit_surface, vtk/slice_polydata.hpp):
+// one flat facet per class cell, with its edges.
 class SurfaceScene {
  public:
   explicit SurfaceScene(vtkRenderer* renderer);

@@ -13,15 +13,6 @@
 
 namespace tessera::gui {
 
-Rgb polygon_colour(const SlicePolygon& p, Colouring c, int classes) {
-  switch (c) {
-    case Colouring::Region: return region_colour(p.pattern_hash);
-    case Colouring::Class: return class_colour(p.predicted_class);
-    case Colouring::Confidence: return confidence_colour(p.max_confidence, classes);
-  }
-  return {0, 0, 0};
-}
-
 double AlphaScale::alpha(int position) const {
   const int p = std::clamp(position, 0, steps);
   return std::pow(10.0, log10_min + (log10_max - log10_min) * p / steps);

@@ -42,13 +42,7 @@ TEST(GuiColours, ClassesAreDistinctAndRegionsStable) {
   EXPECT_EQ(seen.size(), 10u);
   EXPECT_EQ(region_colour(0x1234), region_colour(0x1234));
   EXPECT_NE(region_colour(0x1234), region_colour(0x1235));
-  SlicePolygon p;
-  p.predicted_class = 2;
-  p.max_confidence = 1.0;
-  EXPECT_EQ(polygon_colour(p, Colouring::Class, 3), class_colour(2));
-  EXPECT_EQ(polygon_colour(p, Colouring::Confidence, 3), viridis(1));
-  p.max_confidence = 1.0 / 3;
-  EXPECT_EQ(polygon_colour(p, Colouring::Confidence, 3), viridis(0));
+  // A polygon's colour under each colouring: tests/vtk (slice_region_colour).
 }
 
 TEST(GuiAlphaScale, LogarithmicAndInvertible) {

@@ -198,18 +198,18 @@ int run_certify(const std::vector<std::string>& args) {
   CertifySetOptions so;
   so.certify = o;
   so.threads = vm["threads"].as<int>();
-  if (so.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
+  if (so.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");  // in the option's words
   ProgressBar bar("certify", progress_wanted(vm));
   so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
   so.cancel = stop_flag();
-  const std::vector<Certificate> certs = certify_set(net, X, so);
+  const CertifySetResult result = certify_set(net, X, so);
   bar.finish();
+  const std::vector<Certificate>& certs = result.certificates;
+  const CertifySetSummary& s = result.summary;
   // Interrupted (Ctrl-C, --time-limit): the inputs that finished, marked.
-  const bool whole_set = certs.size() == static_cast<std::size_t>(X.cols());
+  const bool whole_set = result.complete;
   const std::string partial = whole_set ? "" : std::to_string(certs.size()) + " of " + std::to_string(X.cols()) +
                                                    " inputs finished (" + stop_reason() + ")";
-  const CertifySetSummary s = summarize(certs);
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
   auto text = [](double v) { return std::isfinite(v) ? fmt(v) : std::string("-"); };
   if (vm.count("json")) {
     nlohmann::json j;

@@ -119,6 +119,25 @@ void Canvas::text(double x, double y, const std::string& s, double size, bool an
   cairo_show_text(cr, s.c_str());
 }
 
+void Canvas::vertical_text(double x, double y, const std::string& s, double size) {
+  cairo_t* cr = s_->cr;
+  cairo_save(cr);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_set_font_size(cr, size);
+  cairo_move_to(cr, x, y);
+  cairo_rotate(cr, -1.5707963267948966);
+  cairo_show_text(cr, s.c_str());
+  cairo_restore(cr);
+}
+
+void Canvas::frame(double x, double y, double w, double h, const Rgb& colour, double width) {
+  cairo_t* cr = s_->cr;
+  cairo_set_source_rgb(cr, unit(colour[0]), unit(colour[1]), unit(colour[2]));
+  cairo_set_line_width(cr, width);
+  cairo_rectangle(cr, x, y, w, h);
+  cairo_stroke(cr);
+}
+
 std::string Canvas::finish() {
   if (s_->finished) throw Error("internal: Canvas::finish called twice");
   s_->finished = true;

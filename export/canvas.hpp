@@ -34,6 +34,10 @@ class Canvas {
   void rect(double x, double y, double w, double h, const Rgb& fill);
   // Text with its baseline starting at (x, y); `anchor_right` ends it at x.
   void text(double x, double y, const std::string& s, double size, bool anchor_right = false);
+  // Text read bottom to top (an axis title), its baseline starting at (x, y).
+  void vertical_text(double x, double y, const std::string& s, double size);
+  // A rectangle's outline.
+  void frame(double x, double y, double w, double h, const Rgb& colour, double width = 1);
   // The file's bytes; the canvas cannot be drawn on afterwards.
   std::string finish();
 

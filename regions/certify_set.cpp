@@ -1,5 +1,7 @@
 #include "regions/certify_set.hpp"
 
+#include "core/error.hpp"
+
 #include "core/limits.hpp"
 
 #include <omp.h>
@@ -13,7 +15,11 @@
 namespace tessera {
 
 
-std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& o) {
+CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifySetOptions& o) {
+  if (o.threads < 0) throw Error("certify: threads must be 0 (all cores) or a positive number");
+  if (X.rows() != net.input_size())
+    throw Error("certify: the inputs have " + std::to_string(X.rows()) + " values each; the network takes " +
+                std::to_string(net.input_size()));
   const Eigen::Index N = X.cols();
   std::vector<Certificate> out(N);
   std::vector<char> finished(N, 0);
@@ -52,13 +58,20 @@ std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const 
     if (o.progress) o.progress(done, static_cast<std::size_t>(N));
   }
   if (error) std::rethrow_exception(error);
+  CertifySetResult r;
+  r.requested = static_cast<std::size_t>(N);
   if (cancelled()) {
-    std::vector<Certificate> kept;
     for (Eigen::Index j = 0; j < N; ++j)
-      if (finished[j]) kept.push_back(std::move(out[j]));
-    return kept;
+      if (finished[j]) r.certificates.push_back(std::move(out[j]));
+  } else {
+    r.certificates = std::move(out);
   }
-  return out;
+  r.complete = r.certificates.size() == r.requested;
+  if (!r.complete)
+    r.stop_reason = "cancelled: " + std::to_string(r.certificates.size()) + " of " + std::to_string(N) +
+                    " inputs finished";
+  r.summary = summarize(r.certificates);
+  return r;
 }
 
 void CertifySetSummary::add(const Certificate& c) {

@@ -12,7 +12,7 @@ namespace tessera {
 
 struct CertifySetOptions {
   CertifyOptions certify;
-  int threads = 0;  // 0: all cores
+  int threads = 0;  // 0: all cores; negative is refused
   // Called from one thread at a time with (done, total); may be empty.
   std::function<void(std::size_t, std::size_t)> progress;
   // Stops the set: rays in progress stop within a segment, no new input
@@ -48,10 +48,20 @@ struct CertifySetSummary {
   double fraction_limit_is_prediction() const;  // NaN when no last region was found
 };
 
-// Column j of X is input j; each certificate's `input` says which. Errors in
-// one input (tessera::Error) propagate. When cancelled, only the inputs
-// that finished are returned (in input order): fewer than X.cols().
-std::vector<Certificate> certify_set(const Network& net, const Matrix& X, const CertifySetOptions& options);
+// What certify_set returns: the certificates of the inputs that finished,
+// in input order, and their summary.
+struct CertifySetResult {
+  std::vector<Certificate> certificates;
+  CertifySetSummary summary;
+  std::size_t requested = 0;  // inputs given
+  bool complete = true;       // every input finished (not stopped by the cancel flag)
+  std::string stop_reason;    // "cancelled: K of N inputs finished" when not complete
+};
+
+// Column j of X is input j; each certificate's `input` says which. Options
+// are checked first (tessera::Error naming the option); errors in one input
+// propagate. When cancelled, only the inputs that finished are returned.
+CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifySetOptions& options);
 CertifySetSummary summarize(const std::vector<Certificate>& certificates);
 
 }  // namespace tessera

@@ -191,10 +191,13 @@ TEST(CertifySet, SummaryOfUniformNoise) {
   std::size_t last_done = 0;
   o.progress = [&](std::size_t done, std::size_t) { last_done = done; };
   const Matrix X = uniform_noise(4, 50, 1);
-  const auto certs = certify_set(net, X, o);
+  const CertifySetResult result = certify_set(net, X, o);
+  const auto& certs = result.certificates;
   ASSERT_EQ(certs.size(), 50u);
+  EXPECT_TRUE(result.complete);
+  EXPECT_EQ(result.requested, 50u);
   EXPECT_EQ(last_done, 50u);
-  const CertifySetSummary s = summarize(certs);
+  const CertifySetSummary& s = result.summary;
   EXPECT_EQ(s.count, 50u);
   EXPECT_EQ(s.complete, 50u);
   EXPECT_LT(s.max_bias_free_residual, 1e-9);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <new>
 #include <sstream>
 
 #include "cli/progress.hpp"
@@ -129,6 +130,33 @@ nlohmann::json to_json(const Matrix& m) {
   nlohmann::json j = nlohmann::json::array();
   for (Eigen::Index r = 0; r < m.rows(); ++r) j.push_back(to_json(Vector(m.row(r).transpose())));
   return j;
+}
+
+int report_failure(const std::string& command, const ForeignErrorHook& foreign) {
+  const std::string who = "tessera " + command;
+  try {
+    throw;
+  } catch (const Error& e) {
+    std::cerr << who << ": error: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const po::error& e) {
+    std::cerr << who << ": usage error: " << e.what() << " (see " << who << " --help)\n";
+    return kUsage;
+  } catch (const std::bad_alloc&) {
+    std::cerr << who << ": error: out of memory\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    if (foreign)
+      if (const std::optional<ForeignError> f = foreign(e)) {
+        std::cerr << who << ": internal error (" << f->library << "): " << f->message << "\n";
+        return kInternal;
+      }
+    std::cerr << who << ": internal error: " << e.what() << "\n";
+    return kInternal;
+  } catch (...) {
+    std::cerr << who << ": internal error: an exception of unknown type\n";
+    return kInternal;
+  }
 }
 
 std::string fmt(double v, int precision) {

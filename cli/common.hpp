@@ -2,7 +2,10 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <exception>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,26 @@ enum ExitStatus : int {
 };
 
 namespace po = boost::program_options;
+
+// An exception type cli/ does not know (LibTorch's c10::Error, in
+// tessera-train and tessera-eval): the hook returns {"LibTorch", first line
+// of the message} for it and std::nullopt for anything else. cli/ never
+// includes the headers of such a type.
+struct ForeignError {
+  std::string library;
+  std::string message;
+};
+using ForeignErrorHook = std::function<std::optional<ForeignError>(const std::exception&)>;
+
+// The one error report of every tessera program (tessera, tessera-train,
+// tessera-eval). Call from a catch (...) block: prints one line on stderr
+// for the exception in flight and returns the exit status:
+//   tessera::Error        "tessera CMD: error: ..."                      kBadInput
+//   po::error             "tessera CMD: usage error: ... (see tessera CMD --help)"  kUsage
+//   std::bad_alloc        "tessera CMD: error: out of memory"            kBadInput
+//   foreign (the hook)    "tessera CMD: internal error (LIBRARY): ..."   kInternal
+//   other std::exception  "tessera CMD: internal error: ..."             kInternal
+int report_failure(const std::string& command, const ForeignErrorHook& foreign = nullptr);
 
 // Parses args (without the command name) into vm; prints --help text and
 // returns false when help was asked for. Throws po::error on bad usage, and

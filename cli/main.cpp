@@ -1,7 +1,6 @@
 // tessera: command-line entry point. Each subcommand lives in its own file.
 #include <unistd.h>
 
-#include <boost/program_options/errors.hpp>
 #include <cerrno>
 #include <filesystem>
 #include <cstdio>
@@ -100,18 +99,8 @@ int main(int argc, char** argv) {
       if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested())
         std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
       return status;
-    } catch (const tessera::Error& e) {
-      std::cerr << "tessera " << name << ": error: " << e.what() << "\n";
-      return tessera::cli::kBadInput;
-    } catch (const boost::program_options::error& e) {
-      std::cerr << "tessera " << name << ": usage error: " << e.what() << " (see tessera " << name << " --help)\n";
-      return tessera::cli::kUsage;
-    } catch (const std::bad_alloc&) {
-      std::cerr << "tessera " << name << ": error: out of memory\n";
-      return tessera::cli::kBadInput;
-    } catch (const std::exception& e) {
-      std::cerr << "tessera " << name << ": internal error: " << e.what() << "\n";
-      return tessera::cli::kInternal;
+    } catch (...) {
+      return tessera::cli::report_failure(name);
     }
   }
   std::cerr << "tessera: unknown command '" << name << "' (see tessera --help)\n";

@@ -31,4 +31,19 @@ void ProgressBar::finish() {
   drawn_ = false;
 }
 
+void LabelledProgress::update(std::size_t done, std::size_t total, const std::string& label) {
+  if (!enabled_) return;
+  if (!bar_ || label != label_) {
+    finish();
+    label_ = label;
+    bar_ = std::make_unique<ProgressBar>(label, true);
+  }
+  bar_->update(done, total);
+}
+
+void LabelledProgress::finish() {
+  if (bar_) bar_->finish();
+  bar_.reset();
+}
+
 }  // namespace tessera::cli

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace tessera::cli {
@@ -21,6 +22,22 @@ class ProgressBar {
   bool enabled_;
   bool drawn_ = false;
   std::chrono::steady_clock::time_point start_, last_;
+};
+
+// Draws a library's progress callback (done, total, label), e.g. the
+// training library's ProgressFn: one bar per label; a new label clears the
+// old bar and starts another. finish() clears the current one (call it
+// before printing a line of your own).
+class LabelledProgress {
+ public:
+  explicit LabelledProgress(bool enabled) : enabled_(enabled) {}
+  void update(std::size_t done, std::size_t total, const std::string& label);
+  void finish();
+
+ private:
+  bool enabled_;
+  std::string label_;
+  std::unique_ptr<ProgressBar> bar_;
 };
 
 }  // namespace tessera::cli

@@ -138,60 +138,63 @@ std::string to_csv(const EvalTable& t) {
   return out.str();
 }
 
-nlohmann::json to_json(const EvalTable& t) {
-  nlohmann::json models = nlohmann::json::array();
-  for (const auto& m : t.models) {
-    nlohmann::json outs = nlohmann::json::array();
-    for (const auto& o : m.outs) {
-      nlohmann::json r{{"name", o.name}, {"label", o.label}, {"count", o.count}};
-      if (o.count > 0) {
-        r["mmc"] = o.mmc;
-        r["auroc"] = o.auroc;
-        r["fpr95"] = o.fpr95;
-        r["aupr_in"] = o.aupr_in;
-        r["aupr_out"] = o.aupr_out;
-      }
-      outs.push_back(r);
-    }
-    models.push_back({{"name", m.name}, {"path", m.path}, {"test_error", m.test_error}, {"test_count", m.test_count},
-                      {"in_mmc", m.in_mmc}, {"out_distributions", outs}});
+void to_json(nlohmann::json& j, const OutDistributionResult& o) {
+  j = nlohmann::json{{"name", o.name}, {"label", o.label}, {"count", o.count}};
+  if (o.count > 0) {
+    j["mmc"] = o.mmc;
+    j["auroc"] = o.auroc;
+    j["fpr95"] = o.fpr95;
+    j["aupr_in"] = o.aupr_in;
+    j["aupr_out"] = o.aupr_out;
   }
-  return {{"data", t.data}, {"data_label", t.data_label}, {"complete", t.complete}, {"models", models}};
 }
 
+void from_json(const nlohmann::json& j, OutDistributionResult& o) {
+  j.at("name").get_to(o.name);
+  j.at("label").get_to(o.label);
+  j.at("count").get_to(o.count);
+  if (o.count > 0) {
+    j.at("mmc").get_to(o.mmc);
+    j.at("auroc").get_to(o.auroc);
+    j.at("fpr95").get_to(o.fpr95);
+    j.at("aupr_in").get_to(o.aupr_in);
+    j.at("aupr_out").get_to(o.aupr_out);
+  }
+}
+
+void to_json(nlohmann::json& j, const ModelEvaluation& m) {
+  j = nlohmann::json{{"name", m.name},         {"path", m.path},     {"test_error", m.test_error},
+                     {"test_count", m.test_count}, {"in_mmc", m.in_mmc}, {"out_distributions", m.outs}};
+}
+
+void from_json(const nlohmann::json& j, ModelEvaluation& m) {
+  j.at("name").get_to(m.name);
+  j.at("path").get_to(m.path);
+  j.at("test_error").get_to(m.test_error);
+  j.at("test_count").get_to(m.test_count);
+  j.at("in_mmc").get_to(m.in_mmc);
+  j.at("out_distributions").get_to(m.outs);
+}
+
+void to_json(nlohmann::json& j, const EvalTable& t) {
+  j = nlohmann::json{{"data", t.data}, {"data_label", t.data_label}, {"complete", t.complete}, {"models", t.models}};
+}
+
+void from_json(const nlohmann::json& j, EvalTable& t) {
+  j.at("data").get_to(t.data);
+  j.at("data_label").get_to(t.data_label);
+  j.at("complete").get_to(t.complete);
+  j.at("models").get_to(t.models);
+}
+
+nlohmann::json to_json(const EvalTable& t) { return nlohmann::json(t); }
+
 EvalTable table_from_json(const nlohmann::json& j) {
-  EvalTable t;
   try {
-    t.data = j.at("data");
-    t.data_label = j.at("data_label");
-    t.complete = j.at("complete");
-    for (const auto& jm : j.at("models")) {
-      ModelEvaluation m;
-      m.name = jm.at("name");
-      m.path = jm.at("path");
-      m.test_error = jm.at("test_error");
-      m.test_count = jm.at("test_count");
-      m.in_mmc = jm.at("in_mmc");
-      for (const auto& jo : jm.at("out_distributions")) {
-        OutDistributionResult o;
-        o.name = jo.at("name");
-        o.label = jo.at("label");
-        o.count = jo.at("count");
-        if (o.count > 0) {
-          o.mmc = jo.at("mmc");
-          o.auroc = jo.at("auroc");
-          o.fpr95 = jo.at("fpr95");
-          o.aupr_in = jo.at("aupr_in");
-          o.aupr_out = jo.at("aupr_out");
-        }
-        m.outs.push_back(o);
-      }
-      t.models.push_back(m);
-    }
+    return j.get<EvalTable>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("evaluation JSON: ") + e.what());
   }
-  return t;
 }
 
 EvalTable table_from_csv(const std::string& csv) {

@@ -33,12 +33,23 @@ struct EvalTable {
   std::string data_label;  // e.g. "MNIST"
   std::vector<ModelEvaluation> models;
   bool complete = true;    // false: interrupted, some rows missing
+  std::string stop_reason; // why a partial table stopped (not in the JSON)
 };
+
+// JSON, full precision; the field names live here only. Scores are not
+// stored, nor the metrics of a row with count 0; from_json throws
+// nlohmann::json::exception for a missing or mistyped field.
+void to_json(nlohmann::json& j, const OutDistributionResult& o);
+void from_json(const nlohmann::json& j, OutDistributionResult& o);
+void to_json(nlohmann::json& j, const ModelEvaluation& m);
+void from_json(const nlohmann::json& j, ModelEvaluation& m);
+void to_json(nlohmann::json& j, const EvalTable& t);
+void from_json(const nlohmann::json& j, EvalTable& t);
 
 std::string to_markdown(const EvalTable& t);  // three decimals
 std::string to_csv(const EvalTable& t);       // one row per (model, distribution), full precision
-nlohmann::json to_json(const EvalTable& t);   // full precision
-EvalTable table_from_json(const nlohmann::json& j);  // scores are not stored
+nlohmann::json to_json(const EvalTable& t);   // nlohmann::json(t)
+EvalTable table_from_json(const nlohmann::json& j);  // throws tessera::Error
 EvalTable table_from_csv(const std::string& csv);
 
 }  // namespace tessera::training

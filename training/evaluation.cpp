@@ -3,7 +3,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
 #include "io/input_io.hpp"
@@ -203,11 +202,11 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       if (base == "test") continue;  // the test points themselves
       std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
       shape[0] = o.count;
-      x = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+      x = uniform_noise(shape, data.lo, data.hi);
     } else if (name == "uniform") {
       std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
       shape[0] = o.count;
-      x = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+      x = uniform_noise(shape, data.lo, data.hi);
     } else if (name == "noise") {
       x = make_noise(data, data.train_x, o.count, NoiseOptions{});
     } else if (name.rfind("file:", 0) == 0) {
@@ -246,10 +245,14 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   EvalTable table;
   table.data = o.data;
   table.data_label = data_label(o.data);
-  cli::ProgressBar bar("evaluating", o.progress);
   const std::size_t total = nets.size() * (outs.size() + 1);
   std::size_t done = 0;
-  auto stopped = [&] { return o.stop && o.stop->load(); };
+  const auto progress = [&] {
+    if (o.on_progress) o.on_progress(done, total, "evaluating");
+  };
+  bool stop_seen = false;
+  const auto stopped = [&] { return stop_seen || (stop_seen = o.should_stop && o.should_stop()); };
+  progress();
 
   for (std::size_t mi = 0; mi < nets.size() && !stopped(); ++mi) {
     const Network& net = nets[mi];
@@ -266,7 +269,8 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
     m.test_count = static_cast<int>(data.test_x.size(0));
     m.test_error = 1.0 - pred.eq(data.test_y).to(torch::kFloat64).mean().item<double>();
     m.in_mmc = mean(m.in_scores);
-    bar.update(++done, total);
+    ++done;
+    progress();
     std::int64_t k2 = 0;
     for (const std::string& name : outs) {
       ++k2;
@@ -286,7 +290,7 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
         p.hi = data.hi;
         std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
         shape[0] = o.count;
-        const torch::Tensor start = (torch::rand(shape) * (data.hi - data.lo) + data.lo).to(device);
+        const torch::Tensor start = uniform_noise(shape, data.lo, data.hi, device);
         std::vector<torch::Tensor> moved;
         for (std::int64_t i = 0; i < start.size(0); i += 250)
           moved.push_back(pgd_maximise(fast, start.narrow(0, i, std::min<std::int64_t>(250, start.size(0) - i)),
@@ -322,13 +326,14 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
         r.aupr_out = aupr_out(m.in_scores, r.scores);
       }
       m.outs.push_back(std::move(r));
-      bar.update(++done, total);
+      ++done;
+      progress();
     }
     table.models.push_back(std::move(m));
   }
-  bar.finish();
   table.complete = !stopped() && table.models.size() == nets.size() &&
                    std::all_of(table.models.begin(), table.models.end(), [&](const ModelEvaluation& m) { return m.outs.size() == outs.size(); });
+  if (!table.complete) table.stop_reason = kStopRequested;
   return table;
 }
 

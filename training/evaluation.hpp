@@ -4,12 +4,12 @@
 // adversarial noise, adversarial samples and far-away inputs alpha*x.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "training/attack.hpp"
+#include "training/callbacks.hpp"
 #include "training/dataset.hpp"
 #include "training/eval_table.hpp"
 
@@ -27,8 +27,9 @@ struct EvalOptions {
   std::uint64_t seed = 1;
   std::string device = "auto";
   int threads = 0;
-  bool progress = false;
-  std::atomic<bool>* stop = nullptr;  // set asynchronously to stop early (partial table)
+  // Callbacks (optional; called on the calling thread). evaluate() prints nothing.
+  ProgressFn on_progress;   // after each model's test set and each row: rows done, label "evaluating"
+  StopFn should_stop;       // polled between rows; true: a partial table (complete = false)
 };
 
 // Every accepted name with a description.
@@ -38,7 +39,8 @@ std::vector<std::string> default_out_distributions(const std::string& data);
 // models: ONNX paths; names: column headings (empty: file stems).
 // Throws tessera::Error for models of different input shapes, a model that
 // does not fit the data, an out-distribution of another image size, an
-// unknown name or an empty set.
+// unknown name or an empty set. The table is the summary: complete, or
+// partial with its stop_reason.
 EvalTable evaluate(const std::vector<std::string>& models, const std::vector<std::string>& names, const EvalOptions& options);
 
 }  // namespace tessera::training

@@ -1,16 +1,42 @@
 #include "training/noise.hpp"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
+#include "core/noise.hpp"
 
 namespace tessera::training {
+namespace {
+
+// The seed for core's generator, from torch's default generator.
+std::uint64_t draw_seed() {
+  return static_cast<std::uint64_t>(
+      torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::TensorOptions().dtype(torch::kInt64)).item<std::int64_t>());
+}
+
+}  // namespace
+
+torch::Tensor uniform_noise(const std::vector<std::int64_t>& shape, double lo, double hi, const torch::Device& device) {
+  if (shape.empty()) throw Error("noise: a shape is needed");
+  const std::int64_t count = shape[0];
+  std::int64_t d = 1;
+  for (std::size_t i = 1; i < shape.size(); ++i) d *= shape[i];
+  if (count < 0 || d < 1 || d > std::numeric_limits<int>::max() || count > std::numeric_limits<int>::max())
+    throw Error("noise: invalid shape");
+  // Column j of core's d x count matrix (column-major) is sample j: the
+  // buffer is already count x d row-major.
+  Matrix x = tessera::uniform_noise(static_cast<int>(d), static_cast<int>(count), draw_seed(), lo, hi);
+  return torch::from_blob(x.data(), {count, d}, torch::kFloat64).to(torch::kFloat32).reshape(shape).to(device);
+}
 
 torch::Tensor permute_pixels(const torch::Tensor& images) {
   const std::int64_t n = images.size(0);
   const torch::Tensor flat = images.reshape({n, -1});
-  // One random permutation per row: argsort of uniform keys.
-  const torch::Tensor order = torch::rand(flat.sizes(), flat.options()).argsort(/*dim=*/static_cast<std::int64_t>(1), /*descending=*/false);
+  const std::int64_t m = flat.size(1);
+  // One random permutation per row, from core's generator.
+  std::vector<std::int64_t> perm = random_permutations(m, n, draw_seed());
+  const torch::Tensor order = torch::from_blob(perm.data(), {n, m}, torch::kInt64).to(flat.device());
   return flat.gather(1, order).reshape(images.sizes());
 }
 
@@ -48,11 +74,8 @@ torch::Tensor make_noise(const Dataset& data, const torch::Tensor& pool, std::in
   std::vector<std::int64_t> sample_shape(data.train_x.sizes().begin() + 1, data.train_x.sizes().end());
   std::vector<std::int64_t> shape{count};
   shape.insert(shape.end(), sample_shape.begin(), sample_shape.end());
-  const torch::TensorOptions opts = torch::TensorOptions().dtype(torch::kFloat32).device(pool.device());
 
-  if (!data.is_image()) {
-    return torch::rand(shape, opts) * (data.hi - data.lo) + data.lo;
-  }
+  if (!data.is_image()) return uniform_noise(shape, data.lo, data.hi, pool.device());
   const std::int64_t permuted = static_cast<std::int64_t>(std::llround(o.permuted_fraction * count));
   std::vector<torch::Tensor> parts;
   if (permuted > 0) {
@@ -61,7 +84,7 @@ torch::Tensor make_noise(const Dataset& data, const torch::Tensor& pool, std::in
   }
   if (count - permuted > 0) {
     shape[0] = count - permuted;
-    parts.push_back(torch::rand(shape, opts));
+    parts.push_back(uniform_noise(shape, 0.0, 1.0, pool.device()));
   }
   torch::Tensor noise = torch::cat(parts, 0);
   if (o.blur) {

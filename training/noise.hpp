@@ -4,9 +4,22 @@
 // filtered with a Gaussian of standard deviation drawn from U[sigma_min,
 // sigma_max] once per batch and rescaled to [0, 1] by its own min and max.
 // For non-image data: uniform noise in the data's noise box, unfiltered.
+//
+// The distributions are core/noise.hpp's, the one definition of each noise
+// kind (uniform in a box, an image's values permuted): the samples come
+// from core's seeded generators, and this is a thin adapter that turns them
+// into float tensors on the training device. The adapter only draws the
+// 64-bit seed for core's generator from torch's default generator, so the
+// trainer's counter-based seeding (torch::manual_seed per batch) still
+// makes every batch repeatable and an interrupted run resume exactly.
+// What only training needs (the Gaussian low-pass filter, the per-image
+// rescaling, which training images are permuted) stays here, in torch.
 #pragma once
 
 #include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
 
 #include "training/dataset.hpp"
 
@@ -24,8 +37,14 @@ struct NoiseOptions {
 // supplies the images whose pixels are permuted.
 torch::Tensor make_noise(const Dataset& data, const torch::Tensor& pool, std::int64_t count, const NoiseOptions& options);
 
+// Uniform noise in [lo, hi) of the given shape (first dimension: samples),
+// float32 on `device`: core's uniform_noise, seeded from torch's default
+// generator.
+torch::Tensor uniform_noise(const std::vector<std::int64_t>& shape, double lo, double hi,
+                            const torch::Device& device = torch::kCPU);
+
 // Pieces, exposed for tests.
-torch::Tensor permute_pixels(const torch::Tensor& images);  // per image, all C*H*W values
+torch::Tensor permute_pixels(const torch::Tensor& images);  // per image, all C*H*W values (core's random_permutations)
 torch::Tensor gaussian_blur(const torch::Tensor& images, double sigma);  // separable, reflect padding
 torch::Tensor rescale_per_image(const torch::Tensor& images);  // to [0, 1]; constant images become 0
 

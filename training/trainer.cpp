@@ -1,15 +1,11 @@
 #include "training/trainer.hpp"
 
-#include <csignal>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
-#include <iostream>
 #include <sstream>
 #include <thread>
 
-#include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
 #include "io/onnx_io.hpp"
@@ -29,8 +25,6 @@ std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
   return z ^ (z >> 31);
 }
 
-void on_signal(int) { stop_requested().store(true); }
-
 template <typename T>
 T get_field(const json& j, const char* key, const T& fallback) {
   if (!j.contains(key)) return fallback;
@@ -44,14 +38,19 @@ T get_field(const json& j, const char* key, const T& fallback) {
 // Running sums of one epoch (kept in the checkpoint for mid-epoch resume).
 struct EpochSums {
   double loss = 0, clean = 0, noise = 0, correct = 0, seen = 0, seconds = 0;
-  json to_json() const { return {{"loss", loss}, {"clean", clean}, {"noise", noise}, {"correct", correct}, {"seen", seen}, {"seconds", seconds}}; }
-  static EpochSums from(const json& j) {
-    EpochSums s;
-    s.loss = j.at("loss"); s.clean = j.at("clean"); s.noise = j.at("noise");
-    s.correct = j.at("correct"); s.seen = j.at("seen"); s.seconds = j.at("seconds");
-    return s;
-  }
 };
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EpochSums, loss, clean, noise, correct, seen, seconds)
+
+// The checkpoint's metadata (beside the model and optimiser archives).
+struct CheckpointMeta {
+  std::string format = kCheckpointFormat;
+  std::string model, data, method;
+  int epoch = 0;            // epochs done
+  std::int64_t batch = 0;   // batches of the next epoch done
+  EpochSums sums;
+  std::vector<EpochReport> log;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CheckpointMeta, format, model, data, method, epoch, batch, sums, log)
 
 double learning_rate_at(const TrainConfig& c, int epoch) {
   double lr = c.learning_rate;
@@ -60,31 +59,29 @@ double learning_rate_at(const TrainConfig& c, int epoch) {
   return lr;
 }
 
-std::string csv_of(const json& log) {
+std::string csv_of(const std::vector<EpochReport>& log) {
   std::ostringstream out;
   out << "epoch,learning_rate,loss,clean_loss,noise_loss,train_accuracy,test_accuracy,noise_mmc,seconds,images_per_second\n";
-  for (const json& r : log) {
-    out << r["epoch"].get<int>() << ',' << r["learning_rate"].get<double>() << ',' << r["loss"].get<double>() << ','
-        << r["clean_loss"].get<double>() << ',' << r["noise_loss"].get<double>() << ',' << r["train_accuracy"].get<double>()
-        << ',' << r["test_accuracy"].get<double>() << ',' << r["noise_mmc"].get<double>() << ',' << r["seconds"].get<double>()
-        << ',' << r["images_per_second"].get<double>() << '\n';
-  }
+  for (const EpochReport& r : log)
+    out << r.epoch << ',' << r.learning_rate << ',' << r.loss << ',' << r.clean_loss << ',' << r.noise_loss << ','
+        << r.train_accuracy << ',' << r.test_accuracy << ',' << r.noise_mmc << ',' << r.seconds << ','
+        << r.images_per_second << '\n';
   return out.str();
 }
 
-void save_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const json& meta) {
+void save_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const CheckpointMeta& meta) {
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
   model.save(model_archive);
   optimizer.save(optimizer_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
-  archive.write("meta", c10::IValue(meta.dump()));
+  archive.write("meta", c10::IValue(json(meta).dump()));
   std::ostringstream bytes;
   archive.save_to(bytes);
   write_file_atomically(path, bytes.str());
 }
 
-json load_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const TrainConfig& config,
+CheckpointMeta load_checkpoint(const std::string& path, Model& model, torch::optim::Optimizer& optimizer, const TrainConfig& config,
                      const torch::Device& device) {
   const std::string bytes = read_file(path);
   torch::serialize::InputArchive archive;
@@ -113,7 +110,11 @@ json load_checkpoint(const std::string& path, Model& model, torch::optim::Optimi
     const std::string msg = e.what_without_backtrace();
     throw Error(path + ": checkpoint does not match the model: " + msg.substr(0, msg.find('\n')));
   }
-  return meta;
+  try {
+    return meta.get<CheckpointMeta>();
+  } catch (const json::exception& e) {
+    throw Error(path + ": checkpoint metadata incomplete (" + std::string(e.what()) + ")");
+  }
 }
 
 }  // namespace
@@ -208,36 +209,6 @@ void apply_preset(const std::string& name, TrainConfig& c) {
   }
 }
 
-std::atomic<bool>& stop_requested() {
-  static std::atomic<bool> flag{false};
-  return flag;
-}
-
-namespace {
-std::atomic<bool> g_time_limit_reached{false};
-}
-
-void set_time_limit(double seconds) {
-  if (!(seconds > 0) || !std::isfinite(seconds) || seconds > 1e9)
-    throw Error("--time-limit must be a positive number of seconds");
-  std::thread([seconds] {
-    std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-    g_time_limit_reached.store(true);
-    stop_requested().store(true);
-  }).detach();
-}
-
-bool time_limit_reached() { return g_time_limit_reached.load(); }
-
-void install_stop_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESETHAND;  // a second Ctrl-C ends the process at once
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
-
 torch::Device resolve_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (name == "cpu") return torch::Device(torch::kCPU);
@@ -279,7 +250,17 @@ double mean_max_confidence(Model& model, const torch::Tensor& x, const torch::De
   return x.size(0) ? sum / x.size(0) : 0.0;
 }
 
-RunResult train(const TrainConfig& config, const RunOptions& run) {
+void to_json(json& j, const TrainSummary& s) {
+  j = json{{"completed", s.completed}, {"epochs_done", s.epochs_done}, {"out", s.out_dir},
+           {"method", s.method},       {"model", s.model},             {"data", s.data}};
+  if (s.completed) {
+    j["onnx"] = s.onnx_path;
+    j["test_accuracy"] = s.test_accuracy;
+    j["noise_mmc"] = s.noise_mmc;
+  }
+}
+
+TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   // Check everything before touching the run folder.
   if (config.method != "plain" && config.method != "ceda" && config.method != "acet")
     throw Error("unknown method '" + config.method + "' (known: plain, ceda, acet)");
@@ -311,14 +292,14 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
   int epoch = 0;
   std::int64_t batch = 0;
   EpochSums sums;
-  json log = json::array();
+  std::vector<EpochReport> log;
   if (run.resume) {
-    const json meta = load_checkpoint(checkpoint_path, *model, optimizer, config, device);
-    epoch = meta.at("epoch");
-    batch = meta.at("batch");
-    sums = EpochSums::from(meta.at("sums"));
-    log = meta.at("log");
-    if (!run.quiet) (run.lines_to_stderr ? std::cerr : std::cout) << "resuming " << run.out_dir << " at epoch " << epoch + 1 << ", batch " << batch << "\n";
+    const CheckpointMeta meta = load_checkpoint(checkpoint_path, *model, optimizer, config, device);
+    epoch = meta.epoch;
+    batch = meta.batch;
+    sums = meta.sums;
+    log = meta.log;
+    if (run.on_resume) run.on_resume(ResumePoint{epoch + 1, batch});
   }
   write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
 
@@ -335,19 +316,30 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
     torch::manual_seed(mix(config.seed, 0xFEED));
     std::vector<std::int64_t> shape(data.train_x.sizes().begin(), data.train_x.sizes().end());
     shape[0] = 1000;
-    watch_noise = torch::rand(shape) * (data.hi - data.lo) + data.lo;
+    watch_noise = uniform_noise(shape, data.lo, data.hi);
   }
 
   const auto meta_of = [&](int e, std::int64_t b, const EpochSums& s) {
-    return json{{"format", kCheckpointFormat}, {"model", spec.str()}, {"data", config.data}, {"method", config.method},
-                {"epoch", e}, {"batch", b}, {"sums", s.to_json()}, {"log", log}};
+    CheckpointMeta m;
+    m.model = spec.str();
+    m.data = config.data;
+    m.method = config.method;
+    m.epoch = e;
+    m.batch = b;
+    m.sums = s;
+    m.log = log;
+    return m;
   };
   const auto write_logs = [&] {
-    write_file_atomically(run.out_dir + "/log.json", log.dump(2) + "\n");
+    write_file_atomically(run.out_dir + "/log.json", json(log).dump(2) + "\n");
     write_file_atomically(run.out_dir + "/log.csv", csv_of(log));
   };
 
-  RunResult result;
+  TrainSummary result;
+  result.out_dir = run.out_dir;
+  result.method = config.method;
+  result.model = spec.str();
+  result.data = config.data;
   std::int64_t batches_run = 0;
   model->train();
   for (; epoch < config.epochs; ++epoch, batch = 0, sums = EpochSums{}) {
@@ -355,12 +347,15 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
     for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
     torch::Generator order_gen = at::detail::createCPUGenerator(mix(config.seed, static_cast<std::uint64_t>(epoch)));
     const torch::Tensor order = torch::randperm(n, order_gen, torch::kInt64).to(device);
-    cli::ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs), run.progress);
+    const std::string label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs);
     const auto epoch_start = std::chrono::steady_clock::now();
     const double seconds_before = sums.seconds;
+    if (run.on_progress)
+      run.on_progress(static_cast<std::size_t>(std::min(n, batch * config.batch_size)), static_cast<std::size_t>(n), label);
     for (; batch < batches; ++batch) {
-      if (stop_requested().load() || (run.stop_after_batches >= 0 && batches_run >= run.stop_after_batches)) {
-        bar.finish();
+      const bool asked = run.should_stop && run.should_stop();
+      if (asked || (run.stop_after_batches >= 0 && batches_run >= run.stop_after_batches)) {
+        result.stop_reason = asked ? kStopRequested : "stopped after " + std::to_string(batches_run) + " batches";
         sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
         save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch, batch, sums));
         write_logs();
@@ -403,29 +398,24 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
       sums.correct += logits.argmax(1).eq(y).sum().item<double>();
       sums.seen += count;
       ++batches_run;
-      bar.update(static_cast<std::size_t>(first + count), static_cast<std::size_t>(n));
+      if (run.on_progress) run.on_progress(static_cast<std::size_t>(first + count), static_cast<std::size_t>(n), label);
     }
-    bar.finish();
     sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
     const double test_acc = accuracy(*model, data.test_x, data.test_y, device);
     const double mmc = mean_max_confidence(*model, watch_noise, device);
-    json row{{"epoch", epoch + 1},
-             {"learning_rate", lr},
-             {"loss", sums.loss / sums.seen},
-             {"clean_loss", sums.clean / sums.seen},
-             {"noise_loss", sums.noise / sums.seen},
-             {"train_accuracy", sums.correct / sums.seen},
-             {"test_accuracy", test_acc},
-             {"noise_mmc", mmc},
-             {"seconds", sums.seconds},
-             {"images_per_second", sums.seen / std::max(1e-9, sums.seconds)}};
+    EpochReport row;
+    row.epoch = epoch + 1;
+    row.learning_rate = lr;
+    row.loss = sums.loss / sums.seen;
+    row.clean_loss = sums.clean / sums.seen;
+    row.noise_loss = sums.noise / sums.seen;
+    row.train_accuracy = sums.correct / sums.seen;
+    row.test_accuracy = test_acc;
+    row.noise_mmc = mmc;
+    row.seconds = sums.seconds;
+    row.images_per_second = sums.seen / std::max(1e-9, sums.seconds);
     log.push_back(row);
-    if (!run.quiet) {
-      std::fprintf(run.lines_to_stderr ? stderr : stdout, "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", epoch + 1,
-                  config.epochs, row["loss"].get<double>(), row["train_accuracy"].get<double>(), test_acc, mmc, sums.seconds,
-                  row["images_per_second"].get<double>());
-      std::fflush(run.lines_to_stderr ? stderr : stdout);
-    }
+    if (run.on_epoch) run.on_epoch(row);
     save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch + 1, 0, EpochSums{}));
     write_logs();
     result.test_accuracy = test_acc;
@@ -438,11 +428,12 @@ RunResult train(const TrainConfig& config, const RunOptions& run) {
   result.onnx_path = run.out_dir + "/model.onnx";
   save_onnx(net, result.onnx_path);
   if (!log.empty()) {
-    result.test_accuracy = log.back()["test_accuracy"];
-    result.noise_mmc = log.back()["noise_mmc"];
+    result.test_accuracy = log.back().test_accuracy;
+    result.noise_mmc = log.back().noise_mmc;
   }
   result.completed = true;
   result.epochs_done = config.epochs;
+  write_file_atomically(run.out_dir + "/summary.json", json(result).dump(2) + "\n");
   return result;
 }
 

@@ -5,7 +5,6 @@
 
 #include <torch/torch.h>
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "training/attack.hpp"
+#include "training/callbacks.hpp"
 #include "training/dataset.hpp"
 #include "training/models.hpp"
 #include "training/noise.hpp"
@@ -50,37 +50,60 @@ struct TrainConfig {
 void apply_preset(const std::string& name, TrainConfig& config);
 std::vector<std::string> preset_names();
 
+// One epoch's numbers: a row of the run folder's log.json and log.csv, and
+// what RunOptions::on_epoch receives. The JSON field names are the members'.
+struct EpochReport {
+  int epoch = 0;  // 1-based
+  double learning_rate = 0;
+  double loss = 0, clean_loss = 0, noise_loss = 0;  // means over the epoch's images
+  double train_accuracy = 0, test_accuracy = 0;
+  double noise_mmc = 0;  // mean max-confidence on a fixed set of 1000 uniform-noise points
+  double seconds = 0, images_per_second = 0;
+};
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(EpochReport, epoch, learning_rate, loss, clean_loss, noise_loss, train_accuracy,
+                                   test_accuracy, noise_mmc, seconds, images_per_second)
+
+// Where a resumed run continues.
+struct ResumePoint {
+  int epoch = 1;            // 1-based
+  std::int64_t batch = 0;   // batches of that epoch already done
+};
+
+// Options in: the run folder, the device, and the callbacks (all optional;
+// called on the calling thread). train() prints nothing.
 struct RunOptions {
   std::string out_dir;
   bool resume = false;      // continue the run in out_dir from its checkpoint
   bool overwrite = false;   // start afresh even if out_dir holds a run
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;          // CPU threads (0: all cores)
-  bool progress = false;    // progress bar on stderr
-  bool quiet = false;       // no per-epoch lines
-  bool lines_to_stderr = false;  // per-epoch lines on stderr (stdout holds JSON)
-  std::int64_t stop_after_batches = -1;  // testing: act as if interrupted after this many batches
+  std::int64_t stop_after_batches = -1;  // testing: act as if stopped after this many batches
+
+  ProgressFn on_progress;   // after every batch: images done of the epoch, label "epoch E/N"
+  std::function<void(const EpochReport&)> on_epoch;     // after every epoch, before its checkpoint
+  std::function<void(const ResumePoint&)> on_resume;    // once, before a resumed run continues
+  StopFn should_stop;       // polled before every batch; true: checkpoint saved, partial summary
 };
 
-struct RunResult {
-  bool completed = false;   // false: interrupted, checkpoint saved
+// Summary out. Its JSON (to_json) is summary.json, which train() writes to
+// the run folder when the run completes.
+struct TrainSummary {
+  bool completed = false;   // false: partial, checkpoint saved
+  std::string stop_reason;  // partial only: kStopRequested, or "stopped after N batches" (stop_after_batches)
   int epochs_done = 0;
-  double test_accuracy = 0, noise_mmc = 0;
+  std::string out_dir, method, model, data;  // model: the normalised spec, e.g. "mlp:16,16"
+  // Completed runs only:
   std::string onnx_path;
+  double test_accuracy = 0, noise_mmc = 0;
 };
-
-// Set by SIGINT/SIGTERM handlers; the loop checks it after every batch.
-std::atomic<bool>& stop_requested();
-void install_stop_handlers();
-// --time-limit: sets stop_requested() after `seconds` (> 0; throws
-// tessera::Error otherwise); time_limit_reached() then says why.
-void set_time_limit(double seconds);
-bool time_limit_reached();
+// {"completed", "epochs_done", "out", "method", "model", "data"} and, for a
+// completed run, {"onnx", "test_accuracy", "noise_mmc"}.
+void to_json(nlohmann::json& j, const TrainSummary& s);
 
 torch::Device resolve_device(const std::string& name);
 
 // Runs (or resumes) a training run; throws tessera::Error on bad input.
-RunResult train(const TrainConfig& config, const RunOptions& options);
+TrainSummary train(const TrainConfig& config, const RunOptions& options);
 
 // Evaluation helpers shared with tests: accuracy on (x, y) and the mean of
 // max_k p_k over x, in eval mode, batched.

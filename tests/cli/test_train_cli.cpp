@@ -13,6 +13,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <thread>
 
 namespace fs = std::filesystem;
@@ -144,6 +145,38 @@ TEST(TrainCli, RunFolderHoldsEverythingAndTheModelLoads) {
   expect_failure("train --data blobs --out " + dir, 1, {"already holds a training run", "--resume"});
   expect_failure("train --resume --model lenet --out " + dir, 2, {"cannot change when resuming"});
   EXPECT_EQ(tessera("train --data blobs --model mlp:4 --epochs 1 -q --overwrite --out " + dir).status, 0);
+  fs::remove_all(dir);
+}
+
+// The lines the program prints from train()'s callbacks (the library prints
+// nothing): one per epoch, "resuming ..." and the interruption notice.
+TEST(TrainCli, PrintsEpochLinesAndResumeFromTheCallbacks) {
+  const std::string dir = temp_dir("lines");
+  const std::string run = "train --data moons --model mlp:4 --synthetic-size 200,100 --epochs 2 --threads 1 --progress off --out " + dir;
+  const Result first = tessera(run + " --stop-after-batches 1");
+  EXPECT_EQ(first.status, 4) << first.err;
+  EXPECT_EQ(first.out, "");
+  EXPECT_EQ(first.err, "tessera train: interrupted at epoch 1; checkpoint saved in " + dir +
+                           "/checkpoint.pt; continue with: tessera train --resume --out " + dir + "\n");
+  const Result second = tessera("train --resume --threads 1 --progress off --out " + dir);
+  ASSERT_EQ(second.status, 0) << second.err;
+  const std::string number = "[0-9.e+-]+";
+  const std::string epoch = "epoch ([12])/2  loss " + number + "  train acc " + number + "  test acc " + number +
+                            "  noise MMC " + number + "  " + number + " s  " + number + " img/s\n";
+  const std::regex want("resuming " + dir + " at epoch 1, batch 1\n" + epoch + epoch + "wrote " + dir +
+                        "/model.onnx \\(test accuracy " + number + ", mean max-confidence on uniform noise " + number + "\\)\n");
+  EXPECT_TRUE(std::regex_match(second.out, want)) << second.out;
+  EXPECT_EQ(second.err, "");
+  // --json: the summary (summary.json's fields) on stdout, the lines on stderr.
+  const Result json = tessera("train --data moons --model mlp:4 --synthetic-size 200,100 --epochs 1 --threads 1 --progress off --json --out " +
+                              dir + " --overwrite");
+  ASSERT_EQ(json.status, 0) << json.err;
+  const auto summary = nlohmann::json::parse(json.out);
+  EXPECT_EQ(summary, nlohmann::json::parse(slurp(dir + "/summary.json")));
+  for (const char* k : {"completed", "epochs_done", "out", "method", "model", "data", "onnx", "test_accuracy", "noise_mmc"})
+    EXPECT_TRUE(summary.contains(k)) << k;
+  EXPECT_EQ(summary.size(), 9u);
+  EXPECT_TRUE(std::regex_match(json.err, std::regex("epoch 1/1  loss .* img/s\n"))) << json.err;
   fs::remove_all(dir);
 }
 

@@ -128,6 +128,11 @@ TEST(EvalTable, FormatsParseBackToTheSameNumbers) {
     }
     t.models.push_back(m);
   }
+  // The fields: a row without points has no metrics; scores are not stored.
+  const nlohmann::json j = to_json(t);
+  EXPECT_EQ(j.size(), 4u);
+  EXPECT_EQ(j["models"][0].size(), 6u);
+  for (const auto& o : j["models"][0]["out_distributions"]) EXPECT_EQ(o.size(), o["count"].get<int>() > 0 ? 8u : 3u) << o;
   const EvalTable from_json = table_from_json(nlohmann::json::parse(to_json(t).dump()));
   const EvalTable from_csv = table_from_csv(to_csv(t));
   for (const EvalTable* back : {&from_json, &from_csv}) {
@@ -297,9 +302,10 @@ TEST_F(Evaluate, BadCallsAreRefusedWithAReason) {
 
 TEST_F(Evaluate, StopsEarlyWithAPartialTable) {
   std::atomic<bool> stop{true};
-  opts_.stop = &stop;
+  opts_.should_stop = [&] { return stop.load(); };
   opts_.out_distributions = {"uniform"};
   const EvalTable t = evaluate(paths_, {}, opts_);
   EXPECT_FALSE(t.complete);
+  EXPECT_EQ(t.stop_reason, kStopRequested);
   EXPECT_LT(t.models.size(), 2u);
 }

@@ -8,9 +8,11 @@
 #include <random>
 
 #include "core/error.hpp"
+#include "core/noise.hpp"
 #include "io/file_util.hpp"
 #include "core/forward.hpp"
 #include "io/onnx_io.hpp"
+#include "training/noise.hpp"
 #include "training/trainer.hpp"
 
 namespace fs = std::filesystem;
@@ -43,7 +45,6 @@ RunOptions quiet_run(const std::string& dir) {
   r.out_dir = dir;
   r.device = "cpu";
   r.threads = 1;
-  r.quiet = true;
   return r;
 }
 
@@ -182,6 +183,34 @@ TEST(TrainingNoise, PermutationKeepsEachImagesPixels) {
     EXPECT_TRUE(torch::equal(std::get<0>(p[i].flatten().sort()), std::get<0>(x[i].flatten().sort())));
     EXPECT_FALSE(torch::equal(p[i], x[i]));
   }
+}
+
+TEST(TrainingNoise, SamplesComeFromTheCoreGenerators) {
+  // The same seed drawn from torch's generator gives core's samples.
+  torch::manual_seed(12);
+  const auto seed = static_cast<std::uint64_t>(
+      torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::TensorOptions().dtype(torch::kInt64)).item<std::int64_t>());
+  torch::manual_seed(12);
+  const torch::Tensor u = tessera::training::uniform_noise({3, 1, 2, 2}, -1.0, 2.0);
+  ASSERT_EQ(u.sizes(), torch::IntArrayRef({3, 1, 2, 2}));
+  const Matrix core = tessera::uniform_noise(4, 3, seed, -1.0, 2.0);
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(u.view({3, 4})[j][i].item<float>(), static_cast<float>(core(i, j))) << i << "," << j;
+  // Permutations: core's permuted_noise on the same images and seed.
+  torch::manual_seed(13);
+  const torch::Tensor x = torch::rand({4, 1, 3, 3}, torch::kFloat64);
+  torch::manual_seed(13);
+  torch::rand({4, 1, 3, 3}, torch::kFloat64);
+  const auto seed2 = static_cast<std::uint64_t>(
+      torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::TensorOptions().dtype(torch::kInt64)).item<std::int64_t>());
+  torch::manual_seed(13);
+  torch::rand({4, 1, 3, 3}, torch::kFloat64);
+  const torch::Tensor p = permute_pixels(x).reshape({4, 9}).contiguous();
+  const torch::Tensor xt = x.reshape({4, 9}).contiguous();
+  const Matrix images = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic>>(xt.data_ptr<double>(), 9, 4);
+  const Matrix want = permuted_noise(images, seed2);
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 9; ++i) EXPECT_EQ(p[j][i].item<double>(), want(i, j)) << i << "," << j;
 }
 
 TEST(TrainingNoise, BlurMatchesTheGaussianSumWithReflectedBorders) {
@@ -334,7 +363,7 @@ TEST(TrainingAttack, PgdStaysInTheBallAndDomainAndRaisesItsObjective) {
 // ---------------------------------------------------------------- runs
 
 TEST(TrainingRuns, EveryMethodLearnsMoonsAndTheMitigationsLowerNoiseConfidence) {
-  std::map<std::string, RunResult> results;
+  std::map<std::string, TrainSummary> results;
   for (const char* method : {"plain", "ceda", "acet"}) {
     const std::string dir = temp_dir(std::string("learn_") + method);
     results[method] = train(toy_config(method), quiet_run(dir));
@@ -357,12 +386,12 @@ TEST(TrainingRuns, ResumeAfterAnInterruptionGivesTheSameModel) {
 
   RunOptions r = quiet_run(broken);
   r.stop_after_batches = 7;  // in the middle of the second epoch
-  const RunResult first = train(c, r);
+  const TrainSummary first = train(c, r);
   EXPECT_FALSE(first.completed);
   EXPECT_FALSE(fs::exists(broken + "/model.onnx"));
   r.stop_after_batches = -1;
   r.resume = true;
-  const RunResult second = train(c, r);
+  const TrainSummary second = train(c, r);
   ASSERT_TRUE(second.completed);
   EXPECT_EQ(read_file(straight + "/model.onnx"), read_file(broken + "/model.onnx"));
   const auto a = nlohmann::json::parse(read_file(straight + "/log.json"));
@@ -373,6 +402,62 @@ TEST(TrainingRuns, ResumeAfterAnInterruptionGivesTheSameModel) {
     for (const char* k : {"loss", "train_accuracy", "test_accuracy", "noise_mmc"}) EXPECT_EQ(a[e][k], b[e][k]) << e << " " << k;
   fs::remove_all(straight);
   fs::remove_all(broken);
+}
+
+TEST(TrainingRuns, ReportsThroughCallbacksAndSummarises) {
+  const std::string dir = temp_dir("callbacks");
+  TrainConfig c = toy_config("ceda", 2);
+  c.data_options.synthetic_train = 300;  // 5 batches of 64 per epoch
+  RunOptions r = quiet_run(dir);
+  std::vector<EpochReport> epochs;
+  std::vector<std::string> labels;
+  std::size_t last_done = 0, last_total = 0;
+  r.on_epoch = [&](const EpochReport& e) { epochs.push_back(e); };
+  r.on_progress = [&](std::size_t done, std::size_t total, const std::string& label) {
+    if (labels.empty() || labels.back() != label) labels.push_back(label);
+    last_done = done;
+    last_total = total;
+  };
+  int polls = 0;
+  r.should_stop = [&] { return ++polls > 7; };  // stop before the 8th batch
+  const TrainSummary partial = train(c, r);
+  EXPECT_FALSE(partial.completed);
+  EXPECT_EQ(partial.stop_reason, kStopRequested);
+  EXPECT_EQ(partial.epochs_done, 1);
+  EXPECT_FALSE(fs::exists(dir + "/summary.json"));
+  ASSERT_EQ(epochs.size(), 1u);
+  EXPECT_EQ(epochs[0].epoch, 1);
+  EXPECT_EQ(labels, (std::vector<std::string>{"epoch 1/2", "epoch 2/2"}));
+  EXPECT_EQ(last_total, 300u);
+  EXPECT_EQ(last_done, 128u);  // two batches of the second epoch
+
+  r.resume = true;
+  r.should_stop = nullptr;
+  std::vector<ResumePoint> resumed;
+  r.on_resume = [&](const ResumePoint& p) { resumed.push_back(p); };
+  const TrainSummary done = train(c, r);
+  ASSERT_TRUE(done.completed);
+  EXPECT_TRUE(done.stop_reason.empty());
+  ASSERT_EQ(resumed.size(), 1u);
+  EXPECT_EQ(resumed[0].epoch, 2);
+  EXPECT_EQ(resumed[0].batch, 2);
+  ASSERT_EQ(epochs.size(), 2u);
+  EXPECT_EQ(epochs[1].epoch, 2);
+  EXPECT_EQ(epochs[1].test_accuracy, done.test_accuracy);
+  EXPECT_EQ(epochs[1].noise_mmc, done.noise_mmc);
+  // The log rows are the reports, field for field.
+  const auto log = nlohmann::json::parse(read_file(dir + "/log.json"));
+  ASSERT_EQ(log.size(), 2u);
+  for (int e = 0; e < 2; ++e) EXPECT_EQ(log[e], nlohmann::json(epochs[e])) << e;
+  EXPECT_EQ(log[1].size(), 10u);
+  // summary.json is the summary's JSON.
+  const auto summary = nlohmann::json::parse(read_file(dir + "/summary.json"));
+  EXPECT_EQ(summary, nlohmann::json(done));
+  EXPECT_EQ(summary["model"], "mlp:32,32");
+  EXPECT_EQ(summary["onnx"], dir + "/model.onnx");
+  EXPECT_EQ(summary.size(), 9u);
+  EXPECT_EQ(nlohmann::json(partial).size(), 6u) << "a partial summary has no onnx, accuracy or MMC";
+  fs::remove_all(dir);
 }
 
 TEST(TrainingRuns, BadRunsAreRefusedWithAReason) {

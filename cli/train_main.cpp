@@ -1,7 +1,10 @@
 // tessera-train (also run as `tessera train`): trains plain, CEDA and ACET
 // models with LibTorch and exports them to ONNX. A separate program so that
-// the other commands start without loading LibTorch.
+// the other commands start without loading LibTorch. The training library
+// prints nothing: this program draws its progress, prints its per-epoch
+// lines and owns Ctrl-C and --time-limit, through train()'s callbacks.
 #include <boost/program_options.hpp>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -10,7 +13,8 @@
 #include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
-#include "training/program.hpp"
+#include "training/stop_signals.hpp"
+#include "training/torch_error.hpp"
 #include "training/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -153,11 +157,11 @@ int main(int argc, char** argv) {
     run.threads = vm["threads"].as<int>();
     if (run.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
     if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
-    run.quiet = vm.count("quiet") > 0;
-    run.lines_to_stderr = vm.count("json") > 0;
+    const bool quiet = vm.count("quiet") > 0;
+    std::FILE* lines = vm.count("json") ? stderr : stdout;  // stdout holds the JSON
     const std::string progress = vm["progress"].as<std::string>();
     if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
-    run.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());
+    LabelledProgress bars(progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal()));
     if (vm.count("stop-after-batches")) run.stop_after_batches = vm["stop-after-batches"].as<std::int64_t>();
     if (run.resume && run.overwrite) throw po::error("--resume and --overwrite exclude each other");
 
@@ -226,31 +230,39 @@ int main(int argc, char** argv) {
       if (vm.count("fmnist-dir")) config.data_options.fmnist_dir = fs::absolute(vm["fmnist-dir"].as<std::string>()).string();
     }
 
+    run.on_progress = [&bars](std::size_t done, std::size_t total, const std::string& label) { bars.update(done, total, label); };
+    run.on_resume = [&](const ResumePoint& p) {
+      if (quiet) return;
+      std::fprintf(lines, "resuming %s at epoch %d, batch %lld\n", run.out_dir.c_str(), p.epoch, static_cast<long long>(p.batch));
+      std::fflush(lines);
+    };
+    const int epochs = config.epochs;
+    run.on_epoch = [&bars, quiet, lines, epochs](const EpochReport& e) {
+      bars.finish();
+      if (quiet) return;
+      std::fprintf(lines, "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", e.epoch,
+                   epochs, e.loss, e.train_accuracy, e.test_accuracy, e.noise_mmc, e.seconds, e.images_per_second);
+      std::fflush(lines);
+    };
+    run.should_stop = [] { return stop_requested().load(); };
+
     install_stop_handlers();
-    const RunResult r = train(config, run);
-    nlohmann::json summary{{"completed", r.completed},
-                           {"epochs_done", r.epochs_done},
-                           {"out", run.out_dir},
-                           {"method", config.method},
-                           {"model", parse_model_spec(config.model).str()},
-                           {"data", config.data}};
-    if (r.completed) {
-      summary["onnx"] = r.onnx_path;
-      summary["test_accuracy"] = r.test_accuracy;
-      summary["noise_mmc"] = r.noise_mmc;
-      tessera::write_file_atomically(run.out_dir + "/summary.json", summary.dump(2) + "\n");
-    }
-    if (vm.count("json")) std::cout << summary.dump(2) << "\n";
+    const TrainSummary r = train(config, run);  // writes summary.json when complete
+    bars.finish();
+    if (vm.count("json")) std::cout << nlohmann::json(r).dump(2) << "\n";
     if (!r.completed) {
       std::cerr << "tessera train: " << (time_limit_reached() ? "time limit reached" : "interrupted") << " at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
                 << "/checkpoint.pt; continue with: tessera train --resume --out " << run.out_dir << "\n";
       return kIncomplete;
     }
-    if (!run.quiet && !vm.count("json"))
+    if (!quiet && !vm.count("json"))
       std::cout << "wrote " << r.onnx_path << " (test accuracy " << r.test_accuracy << ", mean max-confidence on uniform noise "
                 << r.noise_mmc << ")\n";
     return kOk;
   } catch (...) {
-    return report_failure("train");
+    return report_failure("train", [](const std::exception& e) -> std::optional<ForeignError> {
+      if (auto m = libtorch_error_message(e)) return ForeignError{"LibTorch", *m};
+      return std::nullopt;
+    });
   }
 }

@@ -1,5 +1,7 @@
 // tessera-eval (also run as `tessera eval`): the paper's out-of-distribution
-// table (MMC, AUROC, FPR@95, AUPR) for one or more models.
+// table (MMC, AUROC, FPR@95, AUPR) for one or more models. evaluate() prints
+// nothing: this program draws its progress and owns Ctrl-C and
+// --time-limit, through the options' callbacks.
 #include <boost/program_options.hpp>
 #include <filesystem>
 #include <iostream>
@@ -11,8 +13,8 @@
 #include "io/file_util.hpp"
 #include "training/evaluation.hpp"
 #include "training/roc_plot.hpp"
-#include "training/program.hpp"
-#include "training/trainer.hpp"
+#include "training/stop_signals.hpp"
+#include "training/torch_error.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -122,13 +124,15 @@ int main(int argc, char** argv) {
     }
     const std::string progress = vm["progress"].as<std::string>();
     if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
-    o.progress = progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal());
+    LabelledProgress bars(progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal()));
+    o.on_progress = [&bars](std::size_t done, std::size_t total, const std::string& label) { bars.update(done, total, label); };
     install_stop_handlers();
-    o.stop = &stop_requested();
+    o.should_stop = [] { return stop_requested().load(); };
     if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
     const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
 
     const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
+    bars.finish();
     const std::string markdown = to_markdown(table);
     if (vm.count("markdown")) tessera::write_file_atomically(vm["markdown"].as<std::string>(), markdown);
     if (vm.count("csv")) tessera::write_file_atomically(vm["csv"].as<std::string>(), to_csv(table));
@@ -155,6 +159,9 @@ int main(int argc, char** argv) {
     }
     return kOk;
   } catch (...) {
-    return report_failure("eval");
+    return report_failure("eval", [](const std::exception& e) -> std::optional<ForeignError> {
+      if (auto m = libtorch_error_message(e)) return ForeignError{"LibTorch", *m};
+      return std::nullopt;
+    });
   }
 }

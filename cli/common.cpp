@@ -76,7 +76,7 @@ std::string BoxOption::describe() const {
 nlohmann::json BoxOption::to_json() const {
   if (!enabled) return nullptr;
   if (!lower.size()) return {lo, hi};
-  return {{"file", file}, {"lower", cli::to_json(lower)}, {"upper", cli::to_json(upper)}};
+  return {{"file", file}, {"lower", tessera::to_json(lower)}, {"upper", tessera::to_json(upper)}};
 }
 
 BoxOption parse_box(const po::variables_map& vm, bool image_default, Eigen::Index inputs) {
@@ -118,18 +118,6 @@ bool parse_model_command(const std::vector<std::string>& args, const po::options
   po::positional_options_description pos;
   pos.add("model", 1);
   return parse(args, visible, pos, vm, usage, examples, &hidden);
-}
-
-nlohmann::json to_json(const Vector& v) {
-  nlohmann::json j = nlohmann::json::array();
-  for (Eigen::Index i = 0; i < v.size(); ++i) j.push_back(v[i]);
-  return j;
-}
-
-nlohmann::json to_json(const Matrix& m) {
-  nlohmann::json j = nlohmann::json::array();
-  for (Eigen::Index r = 0; r < m.rows(); ++r) j.push_back(to_json(Vector(m.row(r).transpose())));
-  return j;
 }
 
 int report_failure(const std::string& command, const ForeignErrorHook& foreign) {

@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/network.hpp"
+#include "export/json.hpp"
 
 namespace tessera::cli {
 
@@ -83,8 +84,6 @@ po::options_description limit_options();
 // when stderr is a terminal and `quiet` (e.g. JSON on stdout) is false.
 bool progress_wanted(const po::variables_map& vm, bool quiet = false);
 
-nlohmann::json to_json(const Vector& v);
-nlohmann::json to_json(const Matrix& m);  // list of rows
 
 // Parses --box: "lo:hi" or "none"; without the option, a box [0, 1] is on
 // for image models (image_default) and off otherwise. --box-file FILE (if

@@ -7,12 +7,29 @@
 #include <QSettings>
 #include <QTimer>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
 #include "gui/compare_window.hpp"
 #include "gui/main_window.hpp"
 #include "gui/vtk_view.hpp"
+#include "io/file_util.hpp"
 
 using tessera::gui::MainWindow;
+
+namespace {
+// --report: the scene's summary as JSON, written atomically; false (and a
+// message) when it cannot be written.
+bool write_report(const QString& path, const nlohmann::json& report) {
+  try {
+    tessera::write_file_atomically(path.toStdString(), report.dump() + "\n");
+    return true;
+  } catch (const tessera::Error& e) {
+    std::fprintf(stderr, "tessera-gui: error: %s\n", e.what());
+    return false;
+  }
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   tessera::gui::VtkView::setDefaultSurfaceFormat();
@@ -106,29 +123,19 @@ int main(int argc, char** argv) {
                                     : window.grab().toImage();
       finish(image);
       if (parser.isSet("report")) {
-        QFile out(parser.value("report"));
-        if (out.open(QIODevice::WriteOnly)) {
-          const auto* s = window.slice();
-          const auto* r = window.ray();
-          const QString json = QString("{\"regions\": %1, \"scene_cells\": %2, \"complete\": %3, \"ray_segments\": %4, "
-                                       "\"alpha\": %5, \"width\": %6, \"height\": %7, \"window\": [%8, %9, %10, %11], "
-                                       "\"surface_cells\": %12}\n")
-                                   .arg(s ? s->polygons.size() : 0)
-                                   .arg(window.sceneCells())
-                                   .arg(s && s->complete ? "true" : "false")
-                                   .arg(r ? r->traversal.segments.size() : 0)
-                                   .arg(window.alpha(), 0, 'g', 17)
-                                   .arg(image.width())
-                                   .arg(image.height())
-                                   .arg(window.computedWindow().u0, 0, 'g', 17)
-                                   .arg(window.computedWindow().u1, 0, 'g', 17)
-                                   .arg(window.computedWindow().v0, 0, 'g', 17)
-                                   .arg(window.computedWindow().v1, 0, 'g', 17)
-                                   .arg(window.surfaceCells());
-          out.write(json.toUtf8());
-        } else {
-          status = 1;
-        }
+        const auto* s = window.slice();
+        const auto* r = window.ray();
+        const tessera::SliceWindow w = window.computedWindow();
+        const nlohmann::json report = {{"regions", s ? s->polygons.size() : 0},
+                                       {"scene_cells", window.sceneCells()},
+                                       {"complete", s && s->complete},
+                                       {"ray_segments", r ? r->traversal.segments.size() : 0},
+                                       {"alpha", window.alpha()},
+                                       {"width", image.width()},
+                                       {"height", image.height()},
+                                       {"window", {w.u0, w.u1, w.v0, w.v1}},
+                                       {"surface_cells", window.surfaceCells()}};
+        status = write_report(parser.value("report"), report) ? status : 1;
       }
       app.exit(status);
     });
@@ -163,16 +170,13 @@ int main(int argc, char** argv) {
         QTimer::singleShot(300, compare, [&] {
           finish(view == "compare" ? compare->grab().toImage() : window.grab().toImage());
           if (parser.isSet("report")) {
-            QFile out(parser.value("report"));
-            QString cells, rays;
+            nlohmann::json cells = nlohmann::json::array(), rays = nlohmann::json::array();
             for (std::size_t i = 0; i < compare->modelCount(); ++i) {
-              cells += QString(i ? ", %1" : "%1").arg(compare->cells(i));
-              rays += QString(i ? ", %1" : "%1").arg(compare->raySegments(i));
+              cells.push_back(compare->cells(i));
+              rays.push_back(compare->raySegments(i));
             }
-            if (out.open(QIODevice::WriteOnly))
-              out.write(QString("{\"models\": %1, \"cells\": [%2], \"ray_segments\": [%3]}\n").arg(compare->modelCount()).arg(cells, rays).toUtf8());
-            else
-              status = 1;
+            const nlohmann::json report = {{"models", compare->modelCount()}, {"cells", cells}, {"ray_segments", rays}};
+            status = write_report(parser.value("report"), report) ? status : 1;
           }
           app.exit(status);
         });

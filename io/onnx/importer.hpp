@@ -156,7 +156,8 @@ class NodeContext {
   int dense(const Value& x, Matrix W, Vector b) const;
   // -x as an ElementwiseAffine node named `name`.
   int negate(int node, const std::string& name) const;
-  // Binds output 0 to x reshaped to d (no node when the shape is the same).
+  // Binds output 0 to x reshaped to d (a constant is relabelled; no node
+  // when the shape is the same).
   void reshape(const Value& x, const Dims& d) const;
   void set_softmax_output() const;
 

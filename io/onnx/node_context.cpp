@@ -118,6 +118,11 @@ int NodeContext::negate(int node, const std::string& name) const {
 }
 
 void NodeContext::reshape(const Value& x, const Dims& d) const {
+  if (x.is_const) {  // a constant is relabelled
+    ConstTensor c = x.c;
+    c.dims = d;
+    return out_const(std::move(c));
+  }
   if (numel(d) != numel(x.dims)) fail("cannot reshape " + dims_str(x.dims) + " to " + dims_str(d));
   if (d == x.dims) return out_node(x.node, d);
   const Shape s = to_shape(d);

@@ -95,11 +95,6 @@ void op_squeeze(const NodeContext& ctx) {
     }
     d = nd;
   }
-  if (x.is_const) {
-    ConstTensor c = x.c;
-    c.dims = d;
-    return ctx.out_const(std::move(c));
-  }
   return ctx.reshape(x, d);
 }
 
@@ -131,11 +126,6 @@ void op_reshape(const NodeContext& ctx) {
     d[infer] = numel(in) / known;
   }
   if (numel(d) != numel(in)) ctx.fail("cannot reshape " + dims_str(in) + " to " + dims_str(d));
-  if (x.is_const) {
-    ConstTensor c = x.c;
-    c.dims = d;
-    return ctx.out_const(std::move(c));
-  }
   return ctx.reshape(x, d);
 }
 
@@ -146,12 +136,7 @@ void op_flatten(const NodeContext& ctx) {
   if (axis < 0) axis += static_cast<std::int64_t>(in.size());
   std::int64_t a = 1, b = 1;
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(in.size()); ++i) (i < axis ? a : b) *= in[i];
-  if (x.is_const) {
-    ConstTensor c = x.c;
-    c.dims = {a, b};
-    return ctx.out_const(std::move(c));
-  }
-  return ctx.reshape(x, a == 1 ? Dims{1, b} : Dims{a, b});
+  return ctx.reshape(x, Dims{a, b});
 }
 
 }  // namespace tessera::onnx_import

@@ -15,8 +15,6 @@ namespace tessera::cli {
 
 namespace {
 
-nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
 double parse_t(const std::string& s, const char* what) {
   if (s == "inf" || s == "+inf") return std::numeric_limits<double>::infinity();
   size_t used = 0;
@@ -109,22 +107,9 @@ int run_ray(const std::vector<std::string>& args) {
   tr.stop_reason = describe_stop(tr.stop_reason);
   std::ostringstream out;
   if (vm.count("json")) {
-    nlohmann::json j;
+    nlohmann::json j = tr;
     j["model"] = net.source;
     j["kind"] = kind;
-    j["complete"] = tr.complete;
-    if (!tr.complete) j["stop_reason"] = tr.stop_reason;
-    j["segments"] = nlohmann::json::array();
-    for (const LineSegment& s : tr.segments)
-      j["segments"].push_back({{"t_begin", s.t_begin},
-                               {"t_end", number_or_null(s.t_end)},
-                               {"is_point", s.is_point},
-                               {"pattern_hash", hash_to_hex(s.pattern_hash)},
-                               {"class", s.predicted_class},
-                               {"confidence_min", s.min_confidence},
-                               {"confidence_max", s.max_confidence},
-                               {"logits_intercept", to_json(s.logit_c)},
-                               {"logits_slope", to_json(s.logit_w)}});
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (vm.count("csv")) {
     out << "index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max\n";

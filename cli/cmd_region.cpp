@@ -83,43 +83,10 @@ int run_region(const std::vector<std::string>& args) {
   };
   std::ostringstream out;
   if (vm.count("json")) {
-    nlohmann::json j;
+    nlohmann::json j = region_json(r, net);
     j["model"] = net.source;
     j["input"] = path;
-    j["complete"] = r.complete;
-    if (!r.complete) j["stop_reason"] = r.stop_reason;
     j["box"] = box.to_json();
-    j["rows"] = r.A.rows();
-    j["constant_rows"] = r.constant_rows;
-    j["facets_computed"] = r.facets_computed;
-    if (!r.facets_computed) j["facets_note"] = r.facets_note;
-    j["facets"] = nlohmann::json::array();
-    for (int f : r.facets) {
-      const RowOrigin& g = r.origin[f];
-      j["facets"].push_back({{"row", f},
-                             {"node", g.box ? nlohmann::json(nullptr) : nlohmann::json(net.nodes[g.node].name)},
-                             {"unit", g.unit},
-                             {"against", g.other >= 0 ? nlohmann::json(g.other) : nlohmann::json(nullptr)},
-                             {"knot", g.knot >= 0 ? nlohmann::json(net.nodes[g.node].knot(g.unit, g.knot))
-                                                  : nlohmann::json(nullptr)},
-                             {"box", g.box},
-                             {"normal", to_json(Vector(r.A.row(f).transpose()))},
-                             {"offset", r.b[f]}});
-    }
-    // null: not computed (stopped before the LP finished), or +inf for the inradius.
-    j["bounded"] = r.bounded_computed ? nlohmann::json(r.bounded) : nlohmann::json(nullptr);
-    j["recession_direction"] = r.bounded || !r.bounded_computed ? nlohmann::json(nullptr) : to_json(r.recession_direction);
-    j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
-    j["inradius"] = r.inradius_computed && std::isfinite(r.inradius) ? nlohmann::json(r.inradius) : nlohmann::json(nullptr);
-    if (!r.confidence_computed) j["confidence_note"] = r.confidence_note;
-    if (r.confidence_computed) {
-      j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
-      j["smallest_confidence"] = {r.smallest_confidence_lower, r.smallest_confidence_upper};
-      nlohmann::json margins = nlohmann::json::array();
-      for (Eigen::Index k = 0; k < r.max_margin.size(); ++k)
-        margins.push_back(std::isfinite(r.max_margin[k]) ? nlohmann::json(r.max_margin[k]) : nlohmann::json(nullptr));
-      j["max_margin"] = margins;
-    }
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model        " << net.source << "\ninput        " << path << "\n";

@@ -20,6 +20,7 @@
 #include "io/onnx_io.hpp"
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
+#include "export/json.hpp"
 #include "export/slice_export.hpp"
 #include "export/slice_stats.hpp"
 #ifdef TESSERA_HAVE_VTK
@@ -177,28 +178,10 @@ int run_slice_3d(const Network& net, const po::variables_map& vm) {
   if (vm.count("vtp")) emit(slice_to_vtp(r), vm["vtp"].as<std::string>());
   std::ostringstream out;
   if (vm.count("json")) {
-    nlohmann::json j;
+    nlohmann::json j = r;
     j["model"] = net.source;
     j["slice"] = described;
     j["box"] = {box.lo[0], box.hi[0], box.lo[1], box.hi[1], box.lo[2], box.hi[2]};
-    j["regions"] = r.polyhedra.size();
-    j["complete"] = r.complete;
-    if (!r.complete) j["stop_reason"] = r.stop_reason;
-    j["precision_warning"] = r.precision_warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.precision_warning);
-    j["polyhedra"] = nlohmann::json::array();
-    for (const auto& p : r.polyhedra) {
-      nlohmann::json faces = nlohmann::json::array();
-      for (const auto& f : p.cell.faces) {
-        nlohmann::json face = nlohmann::json::array();
-        for (const auto& v : f.vertices) face.push_back({v[0], v[1], v[2]});
-        faces.push_back(face);
-      }
-      j["polyhedra"].push_back({{"faces", faces},
-                                {"pattern_hash", hash_to_hex(p.pattern_hash)},
-                                {"class", p.predicted_class},
-                                {"volume", p.volume},
-                                {"logits_map", to_json(p.logits)}});
-    }
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     const SliceStatistics st = slice_statistics(r);
@@ -297,31 +280,11 @@ int run_slice(const std::vector<std::string>& args) {
 
   std::ostringstream out;
   if (vm.count("json")) {
-    nlohmann::json j;
+    nlohmann::json j = s;
     j["model"] = net.source;
     j["plane"] = described;
     j["window"] = {window.u0, window.u1, window.v0, window.v1};
-    j["window_area"] = s.window_area;  // of the window clipped to --box-file's box, if given
     j["input_box"] = vm.count("box-file") ? nlohmann::json(vm["box-file"].as<std::string>()) : nlohmann::json(nullptr);
-    j["regions"] = s.polygons.size();
-    j["complete"] = s.complete;
-    if (!s.complete) j["stop_reason"] = s.stop_reason;
-    j["precision_warning"] = s.precision_warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.precision_warning);
-    j["polygons"] = nlohmann::json::array();
-    for (const SlicePolygon& p : s.polygons) {
-      nlohmann::json v = nlohmann::json::array();
-      for (const auto& q : p.polygon.vertices) v.push_back({q[0], q[1]});
-      j["polygons"].push_back({{"vertices", v},
-                               {"pattern_hash", hash_to_hex(p.pattern_hash)},
-                               {"class", p.predicted_class},
-                               {"area", p.area},
-                               {"confidence_min", p.min_confidence},
-                               {"confidence_max", p.max_confidence},
-                               {"logits_map", to_json(p.logits)}});
-    }
-    j["decision_boundary"] = nlohmann::json::array();
-    for (const auto& seg : s.decision_boundary)
-      j["decision_boundary"].push_back({{seg[0][0], seg[0][1]}, {seg[1][0], seg[1][1]}});
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     const SliceStatistics st = slice_statistics(s);

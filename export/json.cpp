@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/activation_pattern.hpp"
+
 namespace tessera {
 
 nlohmann::json to_json(const Vector& v) {
@@ -99,6 +101,110 @@ void to_json(nlohmann::json& j, const CertifySetSummary& s) {
        {"median_regions_box", num(s.regions_box.median())},
        {"median_regions_middle", num(s.regions_middle.median())},
        {"max_bias_free_residual", s.max_bias_free_residual}};
+}
+
+void to_json(nlohmann::json& j, const LineTraversal& t) {
+  j = nlohmann::json::object();
+  j["complete"] = t.complete;
+  if (!t.complete) j["stop_reason"] = t.stop_reason;
+  j["segments"] = nlohmann::json::array();
+  for (const LineSegment& s : t.segments)
+    j["segments"].push_back({{"t_begin", s.t_begin},
+                             {"t_end", number_or_null(s.t_end)},
+                             {"is_point", s.is_point},
+                             {"pattern_hash", hash_to_hex(s.pattern_hash)},
+                             {"class", s.predicted_class},
+                             {"confidence_min", s.min_confidence},
+                             {"confidence_max", s.max_confidence},
+                             {"logits_intercept", to_json(s.logit_c)},
+                             {"logits_slope", to_json(s.logit_w)}});
+}
+
+nlohmann::json region_json(const RegionReport& r, const Network& net) {
+  nlohmann::json j;
+  j["complete"] = r.complete;
+  if (!r.complete) j["stop_reason"] = r.stop_reason;
+  j["rows"] = r.A.rows();
+  j["constant_rows"] = r.constant_rows;
+  j["facets_computed"] = r.facets_computed;
+  if (!r.facets_computed) j["facets_note"] = r.facets_note;
+  j["facets"] = nlohmann::json::array();
+  for (int f : r.facets) {
+    const RowOrigin& g = r.origin[f];
+    j["facets"].push_back({{"row", f},
+                           {"node", g.box ? nlohmann::json(nullptr) : nlohmann::json(net.nodes[g.node].name)},
+                           {"unit", g.unit},
+                           {"against", g.other >= 0 ? nlohmann::json(g.other) : nlohmann::json(nullptr)},
+                           {"knot", g.knot >= 0 ? nlohmann::json(net.nodes[g.node].knot(g.unit, g.knot))
+                                                : nlohmann::json(nullptr)},
+                           {"box", g.box},
+                           {"normal", to_json(Vector(r.A.row(f).transpose()))},
+                           {"offset", r.b[f]}});
+  }
+  // null: not computed (stopped before the LP finished), or +inf for the inradius.
+  j["bounded"] = r.bounded_computed ? nlohmann::json(r.bounded) : nlohmann::json(nullptr);
+  j["recession_direction"] =
+      r.bounded || !r.bounded_computed ? nlohmann::json(nullptr) : to_json(r.recession_direction);
+  j["chebyshev_center"] = r.chebyshev_center ? to_json(*r.chebyshev_center) : nlohmann::json(nullptr);
+  j["inradius"] = r.inradius_computed ? number_or_null(r.inradius) : nlohmann::json(nullptr);
+  if (!r.confidence_computed) j["confidence_note"] = r.confidence_note;
+  if (r.confidence_computed) {
+    j["largest_confidence"] = {r.largest_confidence_lower, r.largest_confidence_upper};
+    j["smallest_confidence"] = {r.smallest_confidence_lower, r.smallest_confidence_upper};
+    nlohmann::json margins = nlohmann::json::array();
+    for (Eigen::Index k = 0; k < r.max_margin.size(); ++k) margins.push_back(number_or_null(r.max_margin[k]));
+    j["max_margin"] = margins;
+  }
+  return j;
+}
+
+namespace {
+template <class Slice>
+void slice_header(nlohmann::json& j, const Slice& s, std::size_t regions) {
+  j = nlohmann::json::object();
+  j["regions"] = regions;
+  j["complete"] = s.complete;
+  if (!s.complete) j["stop_reason"] = s.stop_reason;
+  j["precision_warning"] = s.precision_warning.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.precision_warning);
+}
+}  // namespace
+
+void to_json(nlohmann::json& j, const Slice2d& s) {
+  slice_header(j, s, s.polygons.size());
+  j["window_area"] = s.window_area;
+  j["polygons"] = nlohmann::json::array();
+  for (const SlicePolygon& p : s.polygons) {
+    nlohmann::json v = nlohmann::json::array();
+    for (const auto& q : p.polygon.vertices) v.push_back({q[0], q[1]});
+    j["polygons"].push_back({{"vertices", v},
+                             {"pattern_hash", hash_to_hex(p.pattern_hash)},
+                             {"class", p.predicted_class},
+                             {"area", p.area},
+                             {"confidence_min", p.min_confidence},
+                             {"confidence_max", p.max_confidence},
+                             {"logits_map", to_json(p.logits)}});
+  }
+  j["decision_boundary"] = nlohmann::json::array();
+  for (const auto& seg : s.decision_boundary)
+    j["decision_boundary"].push_back({{seg[0][0], seg[0][1]}, {seg[1][0], seg[1][1]}});
+}
+
+void to_json(nlohmann::json& j, const Slice3d& s) {
+  slice_header(j, s, s.polyhedra.size());
+  j["polyhedra"] = nlohmann::json::array();
+  for (const auto& p : s.polyhedra) {
+    nlohmann::json faces = nlohmann::json::array();
+    for (const auto& f : p.cell.faces) {
+      nlohmann::json face = nlohmann::json::array();
+      for (const auto& v : f.vertices) face.push_back({v[0], v[1], v[2]});
+      faces.push_back(face);
+    }
+    j["polyhedra"].push_back({{"faces", faces},
+                              {"pattern_hash", hash_to_hex(p.pattern_hash)},
+                              {"class", p.predicted_class},
+                              {"volume", p.volume},
+                              {"logits_map", to_json(p.logits)}});
+  }
 }
 
 }  // namespace tessera

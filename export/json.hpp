@@ -11,6 +11,10 @@
 #include "core/statistics.hpp"
 #include "regions/certificate.hpp"
 #include "regions/certify_set.hpp"
+#include "regions/line_traversal.hpp"
+#include "regions/polytope.hpp"
+#include "regions/slice_2d.hpp"
+#include "regions/slice_3d.hpp"
 
 namespace tessera {
 
@@ -27,5 +31,22 @@ std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptio
 // The summary of a certify set (fields "count", "complete", ...,
 // "median_alpha_star", ...).
 void to_json(nlohmann::json& j, const CertifySetSummary& s);
+
+// A line traversal: "complete", "stop_reason" (when stopped), "segments"
+// (t_begin, t_end (null: infinity), is_point, pattern_hash, class,
+// confidence_min/max, logits_intercept, logits_slope).
+void to_json(nlohmann::json& j, const LineTraversal& t);
+
+// A region's polytope and confidence: "complete", "rows", "facets" (each
+// naming its node, unit, competing class or knot; the node names come from
+// `net`), "bounded", "chebyshev_center", "inradius", confidence bounds...
+nlohmann::json region_json(const RegionReport& r, const Network& net);
+
+// Slices: "regions", "complete", "stop_reason", "precision_warning",
+// "window_area" and "polygons" (vertices, pattern_hash, class, area,
+// confidence_min/max, logits_map) with "decision_boundary"; 3-D:
+// "polyhedra" (faces, pattern_hash, class, volume, logits_map).
+void to_json(nlohmann::json& j, const Slice2d& s);
+void to_json(nlohmann::json& j, const Slice3d& s);
 
 }  // namespace tessera

@@ -13,7 +13,7 @@
 #include "io/file_util.hpp"
 #include "training/evaluation.hpp"
 #include "training/roc_plot.hpp"
-#include "training/stop_signals.hpp"
+#include "cli/training_stop.hpp"
 #include "training/torch_error.hpp"
 
 namespace po = boost::program_options;
@@ -126,9 +126,9 @@ int main(int argc, char** argv) {
     if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
     LabelledProgress bars(progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal()));
     o.on_progress = [&bars](std::size_t done, std::size_t total, const std::string& label) { bars.update(done, total, label); };
-    install_stop_handlers();
-    o.should_stop = [] { return stop_requested().load(); };
-    if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
+    training_stop::install_stop_handlers();
+    o.should_stop = [] { return training_stop::stop_requested().load(); };
+    if (vm.count("time-limit")) training_stop::set_time_limit(vm["time-limit"].as<double>());
     const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
 
     const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
@@ -153,7 +153,7 @@ int main(int argc, char** argv) {
     }
     std::cout << (json_stdout ? to_json(table).dump(2) + "\n" : markdown);
     if (!table.complete) {
-      std::cerr << "tessera eval: " << (time_limit_reached() ? "time limit reached" : "interrupted")
+      std::cerr << "tessera eval: " << (training_stop::time_limit_reached() ? "time limit reached" : "interrupted")
                 << "; the table above is partial\n";
       return kIncomplete;
     }

@@ -13,7 +13,7 @@
 #include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
-#include "training/stop_signals.hpp"
+#include "cli/training_stop.hpp"
 #include "training/torch_error.hpp"
 #include "training/trainer.hpp"
 
@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
     run.device = vm["device"].as<std::string>();
     run.threads = vm["threads"].as<int>();
     if (run.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
-    if (vm.count("time-limit")) set_time_limit(vm["time-limit"].as<double>());
+    if (vm.count("time-limit")) training_stop::set_time_limit(vm["time-limit"].as<double>());
     const bool quiet = vm.count("quiet") > 0;
     std::FILE* lines = vm.count("json") ? stderr : stdout;  // stdout holds the JSON
     const std::string progress = vm["progress"].as<std::string>();
@@ -244,14 +244,14 @@ int main(int argc, char** argv) {
                    epochs, e.loss, e.train_accuracy, e.test_accuracy, e.noise_mmc, e.seconds, e.images_per_second);
       std::fflush(lines);
     };
-    run.should_stop = [] { return stop_requested().load(); };
+    run.should_stop = [] { return training_stop::stop_requested().load(); };
 
-    install_stop_handlers();
+    training_stop::install_stop_handlers();
     const TrainSummary r = train(config, run);  // writes summary.json when complete
     bars.finish();
     if (vm.count("json")) std::cout << nlohmann::json(r).dump(2) << "\n";
     if (!r.completed) {
-      std::cerr << "tessera train: " << (time_limit_reached() ? "time limit reached" : "interrupted") << " at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
+      std::cerr << "tessera train: " << (training_stop::time_limit_reached() ? "time limit reached" : "interrupted") << " at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
                 << "/checkpoint.pt; continue with: tessera train --resume --out " << run.out_dir << "\n";
       return kIncomplete;
     }

@@ -1,4 +1,4 @@
-#include "training/stop_signals.hpp"
+#include "cli/training_stop.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include "core/error.hpp"
 
-namespace tessera::training {
+namespace tessera::cli::training_stop {
 namespace {
 
 std::atomic<bool> g_time_limit_reached{false};
@@ -42,4 +42,4 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-}  // namespace tessera::training
+}  // namespace tessera::cli::training_stop

@@ -12,7 +12,7 @@
 
 #include <atomic>
 
-namespace tessera::training {
+namespace tessera::cli::training_stop {
 
 std::atomic<bool>& stop_requested();
 // SIGINT and SIGTERM set stop_requested(); a second signal ends the process.
@@ -22,4 +22,4 @@ void install_stop_handlers();
 void set_time_limit(double seconds);
 bool time_limit_reached();
 
-}  // namespace tessera::training
+}  // namespace tessera::cli::training_stop

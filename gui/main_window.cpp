@@ -28,6 +28,7 @@
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrent>
 
+#include "export/slice_stats.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
 #include "core/forward.hpp"
@@ -479,8 +480,12 @@ void MainWindow::onSliceFinished() {
   surface_view_->refresh();
   if (ray_uv_) scene_->setRay(ray_uv_, alpha_);
   view_->refresh();
-  QString text = QString("%1 regions on [%2, %3] × [%4, %5] of %6")
-                     .arg(slice_->polygons.size())
+  // The same statistics as `tessera slice` prints (export/slice_stats).
+  const SliceStatistics stats = slice_statistics(*slice_);
+  QString text = QString("%1 regions (%2 per unit area, median area %3) on [%4, %5] × [%6, %7] of %8")
+                     .arg(stats.regions)
+                     .arg(stats.density, 0, 'g', 3)
+                     .arg(stats.median_size, 0, 'g', 3)
                      .arg(computed_.u0, 0, 'g', 3)
                      .arg(computed_.u1, 0, 'g', 3)
                      .arg(computed_.v0, 0, 'g', 3)

@@ -16,12 +16,6 @@ namespace tessera::cli {
 
 namespace {
 
-ActivationPattern single_layer(const LayerPattern& l) {
-  ActivationPattern p;
-  p.layers.push_back(l);
-  return p;
-}
-
 // Small matrices in full, large ones as shape and row norms.
 void print_map(std::ostringstream& out, const AffineMap& m, int precision, const std::string& indent) {
   if (m.V.cols() <= 12 && m.V.rows() <= 32) {
@@ -41,14 +35,6 @@ void print_map(std::ostringstream& out, const AffineMap& m, int precision, const
 }
 
 }  // namespace
-
-// Piecewise layers: how many units lie on each piece (null for others).
-static nlohmann::json piece_counts(const Network& net, const LayerPattern& l) {
-  if (l.kind != OpKind::Piecewise) return nullptr;
-  std::vector<int> counts(net.nodes[l.node].pieces(), 0);
-  for (std::uint8_t k : l.pieces) ++counts[k];
-  return counts;
-}
 
 int run_affine(const std::vector<std::string>& args) {
   po::options_description opts("Options");
@@ -102,26 +88,13 @@ int run_affine(const std::vector<std::string>& args) {
     j["predicted_class"] = cls;
     j["confidence"] = p[cls];
     j["pattern_hash"] = fp.pattern.hash_hex();
-    j["layers"] = nlohmann::json::array();
-    for (const LayerPattern& l : fp.pattern.layers)
-      j["layers"].push_back({{"node", l.node},
-                             {"name", net.nodes[l.node].name},
-                             {"op", op_name(l.kind)},
-                             {"units", l.size},
-                             {"active", l.kind == OpKind::MaxPool2d ? nlohmann::json(nullptr) : nlohmann::json(l.active_count())},
-                             {"pieces", piece_counts(net, l)},
-                             {"hash", single_layer(l).hash_hex()}});
+    j["layers"] = pattern_json(fp.pattern, net);
     j["V"] = to_json(map.V);
     j["a"] = to_json(map.a);
     j["max_relative_residual"] = residual;
     if (!hidden_maps.empty()) {
       j["hidden_maps"] = nlohmann::json::array();
-      for (const NodeAffineMap& m : hidden_maps)
-        j["hidden_maps"].push_back({{"node", m.node},
-                                    {"name", net.nodes[m.node].name},
-                                    {"op", op_name(net.nodes[m.node].kind)},
-                                    {"V", to_json(m.map.V)},
-                                    {"a", to_json(m.map.a)}});
+      for (const NodeAffineMap& m : hidden_maps) j["hidden_maps"].push_back(node_map_json(m, net));
     }
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kOk;
@@ -144,16 +117,16 @@ int run_affine(const std::vector<std::string>& args) {
     char line[256];
     if (l.kind == OpKind::MaxPool2d) {
       std::snprintf(line, sizeof line, "  %-24s %-10s %7d windows              hash %s\n",
-                    net.nodes[l.node].name.c_str(), op_name(l.kind), l.size, single_layer(l).hash_hex().c_str());
+                    net.nodes[l.node].name.c_str(), op_name(l.kind), l.size, layer_hash_hex(l).c_str());
     } else if (l.kind == OpKind::Piecewise) {
       std::string counts;
-      for (const auto& c : piece_counts(net, l)) counts += (counts.empty() ? "" : "/") + std::to_string(c.get<int>());
+      for (int c : units_per_piece(net, l)) counts += (counts.empty() ? "" : "/") + std::to_string(c);
       std::snprintf(line, sizeof line, "  %-24s %-10s %7d units, by piece %-12s hash %s\n",
                     net.nodes[l.node].name.c_str(), op_name(l.kind), l.size, counts.c_str(),
-                    single_layer(l).hash_hex().c_str());
+                    layer_hash_hex(l).c_str());
     } else {
       std::snprintf(line, sizeof line, "  %-24s %-10s %7d active of %-7d     hash %s\n", net.nodes[l.node].name.c_str(),
-                    op_name(l.kind), l.active_count(), l.size, single_layer(l).hash_hex().c_str());
+                    op_name(l.kind), l.active_count(), l.size, layer_hash_hex(l).c_str());
     }
     out << line;
   }

@@ -83,4 +83,17 @@ Vector unit_offsets(const Node& node, const LayerPattern& layer) {
   return o;
 }
 
+std::vector<int> units_per_piece(const Network& net, const LayerPattern& l) {
+  if (l.kind != OpKind::Piecewise) return {};
+  std::vector<int> counts(net.nodes[l.node].pieces(), 0);
+  for (std::uint8_t k : l.pieces) ++counts[k];
+  return counts;
+}
+
+std::string layer_hash_hex(const LayerPattern& layer) {
+  ActivationPattern p;
+  p.layers.push_back(layer);
+  return p.hash_hex();
+}
+
 }  // namespace tessera

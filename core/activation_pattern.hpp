@@ -47,6 +47,11 @@ struct ActivationPattern {
 };
 
 // 16 lower-case hex digits, as pattern hashes are printed everywhere.
+// For a Piecewise layer: how many of its units lie on each piece (empty for
+// other kinds).
+std::vector<int> units_per_piece(const Network& net, const LayerPattern& layer);
+// The hash of one layer's pattern alone (as a pattern of that one layer).
+std::string layer_hash_hex(const LayerPattern& layer);
 std::string hash_to_hex(std::uint64_t hash);
 
 // A blank pattern with one LayerPattern of the right size per piecewise node.

@@ -26,6 +26,33 @@ namespace {
 nlohmann::json number_or_null(const Finding<double>& v) { return tessera::number_or_null(v.value); }
 }  // namespace
 
+nlohmann::json pattern_json(const ActivationPattern& pattern, const Network& net) {
+  auto piece_counts = [&](const LayerPattern& l) -> nlohmann::json {
+    if (l.kind != OpKind::Piecewise) return nullptr;
+    return units_per_piece(net, l);
+  };
+  nlohmann::json layers = nlohmann::json::array();
+  for (const LayerPattern& l : pattern.layers)
+    layers.push_back({{"node", l.node},
+                      {"name", net.nodes[l.node].name},
+                      {"op", op_name(l.kind)},
+                      {"units", l.size},
+                      {"active", l.kind == OpKind::MaxPool2d ? nlohmann::json(nullptr) : nlohmann::json(l.active_count())},
+                      {"pieces", piece_counts(l)},
+                      {"hash", layer_hash_hex(l)}});
+  return layers;
+}
+
+void to_json(nlohmann::json& j, const AffineMap& m) { j = {{"V", to_json(m.V)}, {"a", to_json(m.a)}}; }
+
+nlohmann::json node_map_json(const NodeAffineMap& m, const Network& net) {
+  return {{"node", m.node},
+          {"name", net.nodes[m.node].name},
+          {"op", op_name(net.nodes[m.node].kind)},
+          {"V", to_json(m.map.V)},
+          {"a", to_json(m.map.a)}};
+}
+
 std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& o) {
   std::vector<std::string> u;
   if (!c.last_region_found)

@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/activation_pattern.hpp"
+#include "core/affine_map.hpp"
 #include "core/network.hpp"
 #include "core/statistics.hpp"
 #include "regions/certificate.hpp"
@@ -23,6 +25,15 @@ nlohmann::json to_json(const Matrix& m);  // a list of rows
 // A finite number, or null (NaN, Inf and "unknown" are null in JSON).
 nlohmann::json number_or_null(double v);
 nlohmann::json number_or_null(const std::optional<double>& v);
+
+// The activation pattern layer by layer: node, name, op, units, active
+// (null for max-pooling), pieces (units per piece, Piecewise layers only),
+// hash of the layer.
+nlohmann::json pattern_json(const ActivationPattern& pattern, const Network& net);
+// {"V": rows, "a": values}.
+void to_json(nlohmann::json& j, const AffineMap& m);
+// {"node", "name", "op", "V", "a"} of a hidden node's map.
+nlohmann::json node_map_json(const NodeAffineMap& m, const Network& net);
 
 // One certificate; `unknown` lists the fields it could not establish.
 nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& options);

@@ -10,17 +10,10 @@
 #include "regions/line_traversal.hpp"
 #include "regions/slice_2d.hpp"
 #include "tests/support/random_networks.hpp"
+#include "tests/support/planes.hpp"
 
 namespace tessera {
 namespace {
-
-Plane2d input_plane() {
-  Plane2d p;
-  p.origin = Eigen::Vector2d(0, 0);
-  p.e1 = Eigen::Vector2d(1, 0);
-  p.e2 = Eigen::Vector2d(0, 1);
-  return p;
-}
 
 Vector point_of(const Plane2d& p, const Eigen::Vector2d& uv) { return p.origin + uv[0] * p.e1 + uv[1] * p.e2; }
 

@@ -7,18 +7,10 @@
 #include "core/forward.hpp"
 #include "regions/slice_3d.hpp"
 #include "tests/support/random_networks.hpp"
+#include "tests/support/planes.hpp"
 
 namespace tessera {
 namespace {
-
-Plane3d input_space() {
-  Plane3d s;
-  s.origin = Eigen::Vector3d::Zero();
-  s.e1 = Eigen::Vector3d::UnitX();
-  s.e2 = Eigen::Vector3d::UnitY();
-  s.e3 = Eigen::Vector3d::UnitZ();
-  return s;
-}
 
 TEST(ConvexPolyhedron, CubeVolumeCentroidAndASplit) {
   const ConvexPolyhedron cube = ConvexPolyhedron::box(Eigen::Vector3d(0, 0, 0), Eigen::Vector3d(2, 1, 1));

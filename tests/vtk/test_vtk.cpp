@@ -26,26 +26,10 @@
 #include "regions/slice_3d.hpp"
 #include "vtk/slice_polydata.hpp"
 #include "vtk/vtp_writer.hpp"
+#include "tests/support/planes.hpp"
 
 namespace tessera {
 namespace {
-
-Plane2d input_plane() {
-  Plane2d p;
-  p.origin = Eigen::Vector2d(0, 0);
-  p.e1 = Eigen::Vector2d(1, 0);
-  p.e2 = Eigen::Vector2d(0, 1);
-  return p;
-}
-
-Plane3d input_space() {
-  Plane3d s;
-  s.origin = Eigen::Vector3d::Zero();
-  s.e1 = Eigen::Vector3d::UnitX();
-  s.e2 = Eigen::Vector3d::UnitY();
-  s.e3 = Eigen::Vector3d::UnitZ();
-  return s;
-}
 
 std::vector<Eigen::Vector3d> cell_points(vtkPolyData* pd, vtkIdType cell) {
   auto ids = vtkSmartPointer<vtkIdList>::New();

@@ -23,22 +23,11 @@
 #include "export/json.hpp"
 #include "export/slice_export.hpp"
 #include "export/slice_stats.hpp"
-#ifdef TESSERA_HAVE_VTK
-#include "vtk/vtp_writer.hpp"
-#endif
+#include "cli/vtp.hpp"
 
 namespace tessera::cli {
 
 namespace {
-
-#ifndef TESSERA_HAVE_VTK
-// .vtp files are written by the VTK library (vtk/); refused before any work.
-const char* const kNoVtk = "this build of tessera has no VTK (configure with -DTESSERA_BUILD_VTK=ON)";
-template <class Slice>
-std::string slice_to_vtp(const Slice&, Colouring = Colouring::Class) {
-  throw Error(kNoVtk);
-}
-#endif
 
 // --box-file: the slice keeps only the part of its window inside the box.
 void apply_box_file(const po::variables_map& vm, const Network& net, SliceOptions& o) {
@@ -238,9 +227,7 @@ int run_slice(const std::vector<std::string>& args) {
              "  tessera slice data/models/mnist_mlp.onnx --dims 3 --input data/inputs/noise.pgm --box -3:3:-3:3:-3:3 --vtp r.vtp\n"
              "  tessera slice model.onnx --input x.txt --window -5:5:-5:5 --box-file property.vnnlib --svg s.svg\n"))
     return kOk;
-#ifndef TESSERA_HAVE_VTK
-  if (vm.count("vtp")) throw Error(kNoVtk);
-#endif
+  if (vm.count("vtp")) require_vtp_plugin();  // before any work
 
   const Network net = load_onnx(vm["model"].as<std::string>());
   const int dims = vm["dims"].as<int>();

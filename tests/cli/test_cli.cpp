@@ -379,6 +379,41 @@ TEST(Cli, RegionBadInputs) {
 }
 
 // `info --operators`: the importer's table, without a model; JSON parses.
+// The .vtp writer is a plugin next to the executable, loaded only for
+// --vtp: a copy of `tessera` without it runs every other command and
+// refuses --vtp in one line before any work; no other command loads VTK.
+TEST(Cli, VtpPluginIsLoadedOnlyForVtp) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("tessera_noplugin_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path exe = dir / "tessera";
+  std::filesystem::copy_file(TESSERA_EXE, exe, std::filesystem::copy_options::overwrite_existing);
+  auto run_copy = [&](const std::string& args) {
+    const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && '" + exe.string() + "' " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf;
+    size_t n;
+    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    const int st = pclose(p);
+    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+  };
+  const auto plain = run_copy("slice data/models/toy2d.onnx --window -1:1:-1:1");
+  EXPECT_EQ(plain.first, 0) << plain.second;
+  const auto vtp = run_copy("slice data/models/toy2d.onnx --vtp " + (dir / "r.vtp").string());
+  EXPECT_EQ(vtp.first, 1) << vtp.second;
+  EXPECT_NE(vtp.second.find("this build of tessera has no VTK plugin for .vtp files"), std::string::npos) << vtp.second;
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.vtp"));
+  std::filesystem::remove_all(dir);
+  // The real executable does not link VTK (it would load it at every start).
+  FILE* p = popen((std::string("ldd '") + TESSERA_EXE + "'").c_str(), "r");
+  std::string libs;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) libs.append(buf.data(), n);
+  pclose(p);
+  EXPECT_EQ(libs.find("libvtk"), std::string::npos) << libs;
+}
+
 TEST(Cli, InfoListsTheOperators) {
   const Result r = run("info --operators");
   ASSERT_EQ(r.status, 0) << r.err;

@@ -16,7 +16,7 @@ B=${TESSERA_FUZZ_BUILD_DIR:-build-fuzz}
 if [ ! -f "$B/build.ninja" ]; then
   CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON \
     -DTESSERA_BUILD_CLI=OFF -DTESSERA_BUILD_TESTS=OFF -DTESSERA_BUILD_BENCHMARKS=OFF -DTESSERA_BUILD_TRAINING=OFF \
-    -DTESSERA_BUILD_GUI=OFF -DTESSERA_NATIVE=OFF
+    -DTESSERA_BUILD_GUI=OFF -DTESSERA_BUILD_EXPORT=OFF -DTESSERA_BUILD_VTK=OFF -DTESSERA_NATIVE=OFF
 fi
 cmake --build "$B" --target $(for t in $TARGETS; do printf 'fuzz_%s ' "$t"; done)
 mkdir -p "$B/corpus" "$B/findings"

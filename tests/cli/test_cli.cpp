@@ -40,6 +40,19 @@ Result run(const std::string& args) {
   return r;
 }
 
+// Runs a shell command from the source tree with stderr merged into stdout:
+// (exit status, output).
+std::pair<int, std::string> run_shell(const std::string& command) {
+  const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && " + command + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+}
+
 // One line on stderr containing every fragment; the given exit status.
 void expect_failure(const std::string& args, int status, const std::vector<std::string>& fragments) {
   const Result r = run(args);
@@ -387,16 +400,7 @@ TEST(Cli, VtpPluginIsLoadedOnlyForVtp) {
   std::filesystem::create_directories(dir);
   const std::filesystem::path exe = dir / "tessera";
   std::filesystem::copy_file(TESSERA_EXE, exe, std::filesystem::copy_options::overwrite_existing);
-  auto run_copy = [&](const std::string& args) {
-    const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && '" + exe.string() + "' " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int st = pclose(p);
-    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
-  };
+  auto run_copy = [&](const std::string& args) { return run_shell("'" + exe.string() + "' " + args); };
   const auto plain = run_copy("slice data/models/toy2d.onnx --window -1:1:-1:1");
   EXPECT_EQ(plain.first, 0) << plain.second;
   const auto vtp = run_copy("slice data/models/toy2d.onnx --vtp " + (dir / "r.vtp").string());
@@ -405,12 +409,7 @@ TEST(Cli, VtpPluginIsLoadedOnlyForVtp) {
   EXPECT_FALSE(std::filesystem::exists(dir / "r.vtp"));
   std::filesystem::remove_all(dir);
   // The real executable does not link VTK (it would load it at every start).
-  FILE* p = popen((std::string("ldd '") + TESSERA_EXE + "'").c_str(), "r");
-  std::string libs;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) libs.append(buf.data(), n);
-  pclose(p);
+  const std::string libs = run_shell(std::string("ldd '") + TESSERA_EXE + "'").second;
   EXPECT_EQ(libs.find("libvtk"), std::string::npos) << libs;
 }
 
@@ -496,14 +495,7 @@ TEST(Cli, BoxFileForCertifyRegionAndSlice) {
 // before the tensors are allocated, with the limit named.
 TEST(Cli, ModelMemoryLimitIsUserSettable) {
   auto run_with = [](const std::string& env, const std::string& args) {
-    const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && " + env + " '" + TESSERA_EXE + "' " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int st = pclose(p);
-    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+    return run_shell(env + " '" + TESSERA_EXE + "' " + args);
   };
   // mnist_mlp holds 52 650 parameters: 411 KiB in double precision.
   auto [status, out] = run_with("TESSERA_MAX_MODEL_MB=0.25", "info data/models/mnist_mlp.onnx");

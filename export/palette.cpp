@@ -63,6 +63,16 @@ Rgb confidence_colour(double max_confidence, int classes) {
   return viridis((max_confidence - floor) / std::max(1e-12, 1.0 - floor));
 }
 
+Rgb slice_region_colour(Colouring colouring, std::uint64_t pattern_hash, int predicted_class, double max_confidence,
+                        int classes) {
+  switch (colouring) {
+    case Colouring::Region: return region_colour(pattern_hash);
+    case Colouring::Class: return class_colour(predicted_class);
+    case Colouring::Confidence: return confidence_colour(max_confidence, classes);
+  }
+  return {0, 0, 0};
+}
+
 std::string hex(const Rgb& c) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "#%02x%02x%02x", c[0], c[1], c[2]);

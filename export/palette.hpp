@@ -27,6 +27,10 @@ Rgb class_colour(int k);
 Rgb region_colour(std::uint64_t pattern_hash);
 // The colour of a region's largest confidence: viridis over [1/K, 1].
 Rgb confidence_colour(double max_confidence, int classes);
+// The colour of a region under a colouring: region_colour(pattern hash),
+// class_colour(class) or confidence_colour(largest confidence, classes).
+Rgb slice_region_colour(Colouring colouring, std::uint64_t pattern_hash, int predicted_class, double max_confidence,
+                        int classes);
 // "#rrggbb".
 std::string hex(const Rgb& c);
 

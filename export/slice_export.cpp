@@ -7,6 +7,7 @@
 
 #include "export/canvas.hpp"
 #include "export/palette.hpp"
+#include "export/slice_stats.hpp"
 
 namespace tessera {
 
@@ -27,12 +28,6 @@ Layout layout_for(const SliceWindow& w, Colouring colouring, int width, const st
   return l;
 }
 
-int classes_of(const Slice2d& s) {
-  int K = 0;
-  for (const auto& p : s.polygons) K = std::max<int>(K, static_cast<int>(p.logits.rows()));
-  return K;
-}
-
 void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow& w, Colouring colouring,
                 const std::string& title) {
   auto X = [&](double u) { return 10 + (u - w.u0) / (w.u1 - w.u0) * l.plot_w; };
@@ -42,7 +37,7 @@ void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow&
     for (const auto& v : p.vertices) pts.emplace_back(X(v[0]), Y(v[1]));
     return pts;
   };
-  const int K = classes_of(s);
+  const int K = slice_classes(s);
   if (!title.empty()) c.text(10, 22, title, 15);
   const double stroke =
       std::max(0.2, std::min(1.0, 400.0 / std::sqrt(static_cast<double>(s.polygons.size()) + 1) / 20));
@@ -61,8 +56,7 @@ void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow&
     for (const SlicePolygon& p : s.polygons) c.polygon(points(p.polygon), nullptr, stroke, 0.35);
   } else {
     for (const SlicePolygon& p : s.polygons) {
-      const Rgb col = colouring == Colouring::Region ? region_colour(p.pattern_hash)
-                                                     : confidence_colour(p.max_confidence, K);
+      const Rgb col = slice_region_colour(colouring, p.pattern_hash, p.predicted_class, p.max_confidence, K);
       c.polygon(points(p.polygon), &col, stroke, 0.35);
     }
   }

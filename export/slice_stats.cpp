@@ -27,6 +27,18 @@ SliceStatistics statistics(const Cells& cells, double measure, Size size) {
 }
 }  // namespace
 
+int slice_classes(const Slice2d& slice) {
+  int k = 0;
+  for (const SlicePolygon& p : slice.polygons) k = std::max(k, static_cast<int>(p.logits.rows()));
+  return k;
+}
+
+int slice_classes(const Slice3d& slice) {
+  int k = 0;
+  for (const SlicePolyhedron& p : slice.polyhedra) k = std::max(k, static_cast<int>(p.logits.rows()));
+  return k;
+}
+
 SliceStatistics slice_statistics(const Slice2d& slice) {
   SliceStatistics s = statistics(slice.polygons, slice.window_area, [](const SlicePolygon& p) { return p.area; });
   for (const auto& seg : slice.decision_boundary) s.decision_boundary_length += (seg[1] - seg[0]).norm();

@@ -24,6 +24,10 @@ struct SliceStatistics {
   double decision_boundary_length = 0;  // 2-D only
 };
 
+// The number of classes of a slice: the most logit rows of its regions.
+int slice_classes(const Slice2d& slice);
+int slice_classes(const Slice3d& slice);
+
 SliceStatistics slice_statistics(const Slice2d& slice);
 SliceStatistics slice_statistics(const Slice3d& slice);
 

@@ -23,7 +23,7 @@ namespace tessera::gui {
 // Colours come from the one palette (export/palette.hpp): Rgb, Colouring,
 // viridis, class_colour, region_colour, confidence_colour; a slice
 // polygon's colour under a colouring is slice_region_colour
-// (vtk/slice_polydata.hpp), which colours the polydata.
+// (export/palette.hpp), which colours the pictures and the polydata.
 
 // The slider's alpha scale: position 0..steps maps to alpha = 10^x with x
 // linear in [log10_min, log10_max].

@@ -81,28 +81,6 @@ struct RegionArrays {
 
 }  // namespace
 
-Rgb slice_region_colour(Colouring colouring, std::uint64_t pattern_hash, int predicted_class, double max_confidence,
-                        int classes) {
-  switch (colouring) {
-    case Colouring::Region: return region_colour(pattern_hash);
-    case Colouring::Class: return class_colour(predicted_class);
-    case Colouring::Confidence: return confidence_colour(max_confidence, classes);
-  }
-  return {0, 0, 0};
-}
-
-int slice_classes(const Slice2d& slice) {
-  int k = 0;
-  for (const SlicePolygon& p : slice.polygons) k = std::max(k, static_cast<int>(p.logits.rows()));
-  return k;
-}
-
-int slice_classes(const Slice3d& slice) {
-  int k = 0;
-  for (const SlicePolyhedron& p : slice.polyhedra) k = std::max(k, static_cast<int>(p.logits.rows()));
-  return k;
-}
-
 vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colouring, int classes) {
   if (classes <= 0) classes = slice_classes(slice);
   Builder b;

@@ -9,20 +9,14 @@
 #include <cstdint>
 
 #include "export/palette.hpp"
+#include "export/slice_stats.hpp"
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
 
 namespace tessera {
 
-// The colour of a region under a colouring, from the shared palette:
-// region_colour(pattern hash), class_colour(class) or
-// confidence_colour(largest confidence, classes).
-Rgb slice_region_colour(Colouring colouring, std::uint64_t pattern_hash, int predicted_class, double max_confidence,
-                        int classes);
-
-// The number of classes of a slice: the most logit rows of its regions.
-int slice_classes(const Slice2d& slice);
-int slice_classes(const Slice3d& slice);
+// Region colours: slice_region_colour (export/palette.hpp); the number of
+// classes of a slice: slice_classes (export/slice_stats.hpp).
 
 // A 2-D slice: points (u, v, 0), one polygon cell per region (cell i =
 // slice.polygons[i], vertices counter-clockwise). Cell arrays: region_id

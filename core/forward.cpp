@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "core/error.hpp"
-#include "core/linear_ops.hpp"
+#include "core/graph_walker.hpp"
 #include "core/tolerances.hpp"
 
 namespace tessera {
@@ -28,67 +28,15 @@ void check_input(const Vector& x, int size, const std::string& what) {
 
 ForwardPass forward_pass(const Network& net, const Vector& x, const std::string& what) {
   check_input(x, net.input_size(), what);
+  const WalkPlan plan(net);
+  const std::vector<char> keep(net.nodes.size(), 1);
+  GraphWalk walk(plan, x, 0, 1, &keep);
+  AtColumn rule;
+  walk.run(rule);
   ForwardPass fp;
-  fp.pattern = empty_pattern(net);
-  const int N = static_cast<int>(net.nodes.size());
-  fp.values.resize(N);
-  fp.values[0] = x;
-  size_t layer_index = 0;
-  for (int k = 1; k < N; ++k) {
-    const Node& n = net.nodes[k];
-    const Vector& in = fp.values[n.inputs[0]];
-    Vector& out = fp.values[k];
-    switch (n.kind) {
-      case OpKind::Relu:
-      case OpKind::LeakyRelu: {
-        LayerPattern& l = fp.pattern.layers[layer_index++];
-        const double off = n.kind == OpKind::LeakyRelu ? n.slope : 0.0;
-        out.resize(in.size());
-        for (Eigen::Index i = 0; i < in.size(); ++i) {
-          // Σ: active iff pre-activation > 0 (tolerances.hpp).
-          if (in[i] > tol::kActiveThreshold) {
-            l.set_active(static_cast<int>(i));
-            out[i] = in[i];
-          } else {
-            out[i] = off * in[i];
-          }
-        }
-        break;
-      }
-      case OpKind::Piecewise: {
-        LayerPattern& l = fp.pattern.layers[layer_index++];
-        out.resize(in.size());
-        for (Eigen::Index i = 0; i < in.size(); ++i) {
-          const int k = n.piece_at(i, in[i]);
-          l.pieces[i] = static_cast<std::uint8_t>(k);
-          out[i] = n.piece_slope(i, k) * in[i] + n.piece_offset(i, k);
-        }
-        break;
-      }
-      case OpKind::MaxPool2d: {
-        LayerPattern& l = fp.pattern.layers[layer_index++];
-        const int K = n.window.kernel_h * n.window.kernel_w;
-        out.resize(n.shape.size());
-        for (int o = 0; o < l.size; ++o) {
-          // The first window element (row-major) attaining the maximum.
-          int best = -1;
-          for (int k2 = 0; k2 < K; ++k2) {
-            const int idx = n.gather[static_cast<size_t>(o) * K + k2];
-            if (idx >= 0 && (best < 0 || in[idx] > in[best])) best = idx;
-          }
-          l.selection[o] = best;
-          out[o] = in[best];
-        }
-        break;
-      }
-      case OpKind::Add: out = in + fp.values[n.inputs[1]]; break;
-      default: {
-        Matrix y = apply_linear(n, nullptr, in);
-        add_offset(n, y);
-        out = y.col(0);
-      }
-    }
-  }
+  fp.pattern = std::move(walk.pattern);
+  fp.values.resize(walk.values.size());
+  for (size_t k = 0; k < walk.values.size(); ++k) fp.values[k] = walk.values[k].col(0);
   return fp;
 }
 

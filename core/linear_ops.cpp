@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/graph_walker.hpp"
 
 namespace tessera {
 
@@ -243,7 +244,7 @@ Matrix apply_linear_transpose(const Node& n, const LayerPattern* layer, const Ma
   throw Error("internal: apply_linear_transpose on node '" + n.name + "' of kind " + op_name(n.kind));
 }
 
-void add_offset(const Node& n, Matrix& Y, const LayerPattern* layer) {
+void add_offset(const Node& n, Eigen::Ref<Matrix> Y, const LayerPattern* layer) {
   switch (n.kind) {
     case OpKind::Piecewise: Y.colwise() += unit_offsets(n, need_layer(n, layer)); break;
     case OpKind::Dense: Y.colwise() += n.bias; break;
@@ -274,38 +275,21 @@ std::vector<const LayerPattern*> layers_by_node(const ActivationPattern& pattern
 
 Matrix propagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& X, bool with_offsets,
                        const std::vector<char>* keep_mask, std::vector<Matrix>* keep) {
-  const int N = static_cast<int>(net.nodes.size());
   if (X.rows() != net.input_size())
     throw Error("propagate_fixed: " + std::to_string(X.rows()) + " rows for an input of size " +
                 std::to_string(net.input_size()));
-  // Free each value after its last reader, so that forward accumulation of
-  // large Jacobians holds only what is still needed.
-  std::vector<int> last_use(N, -1);
-  for (int k = 0; k < N; ++k)
-    for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
-  if (keep) keep->assign(N, Matrix());
-  const std::vector<const LayerPattern*> layer = layers_by_node(pattern, N);
-  std::vector<Matrix> value(N);
-  value[0] = X;
-  for (int k = 1; k < N; ++k) {
-    const Node& n = net.nodes[k];
-    if (n.kind == OpKind::Add) {
-      value[k] = value[n.inputs[0]] + value[n.inputs[1]];
-    } else {
-      value[k] = apply_linear(n, layer[k], value[n.inputs[0]]);
-      if (with_offsets) add_offset(n, value[k], layer[k]);
-    }
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      const int in = n.inputs[j];
-      if (j > 0 && in == n.inputs[0]) continue;  // x + x: free once
-      if (last_use[in] == k) {
-        if (keep && keep_mask && (*keep_mask)[in]) (*keep)[in] = std::move(value[in]);
-        value[in] = Matrix();
-      }
-    }
+  // The one graph walk (core/graph_walker.hpp), the pattern given: each
+  // value is freed after its last reader unless kept.
+  const WalkPlan plan(net);
+  GraphWalk walk(plan, X, 0, with_offsets ? X.cols() : 0, keep ? keep_mask : nullptr, &pattern);
+  walk.run_fixed();
+  if (keep) {
+    keep->assign(net.nodes.size(), Matrix());
+    for (size_t i = 0; i < walk.values.size(); ++i)
+      if (keep_mask && (*keep_mask)[i]) (*keep)[i] = std::move(walk.values[i]);
+    if (keep_mask && keep_mask->back()) return keep->back();
   }
-  if (keep && keep_mask && (*keep_mask)[N - 1]) (*keep)[N - 1] = value[N - 1];
-  return std::move(value[N - 1]);
+  return std::move(walk.values.back());
 }
 
 Vector offset_adjoint(const Node& n, const Matrix& G, const LayerPattern* layer) {

@@ -24,7 +24,7 @@ Matrix apply_linear_transpose(const Node& node, const LayerPattern* layer, const
 
 // Y += c, the node's constant term (bias, shift; for a Piecewise node the
 // offsets of its units' pieces under `layer`), added to every column.
-void add_offset(const Node& node, Matrix& Y, const LayerPattern* layer = nullptr);
+void add_offset(const Node& node, Eigen::Ref<Matrix> Y, const LayerPattern* layer = nullptr);
 
 // Propagates the columns of X (input_size x B) through the network with the
 // activation pattern held fixed. With with_offsets = false this applies the

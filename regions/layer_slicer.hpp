@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/activation_pattern.hpp"
+#include "core/graph_walker.hpp"
 #include "core/limits.hpp"
 #include "core/linear_ops.hpp"
 #include "core/tolerances.hpp"
@@ -51,14 +52,13 @@ inline std::string precision_warning(double max_abs_coordinate, double min_exten
   return "";
 }
 
-// One cell on its way through the network: the values of the nodes still
-// needed, as (n x (D+1)) affine maps of (slice coordinates, 1), and the
-// pattern so far.
+// One cell on its way through the network: its walk holds the values of the
+// nodes still needed, as (n x (D+1)) affine maps of (slice coordinates, 1),
+// and the pattern so far.
 template <class Geometry>
 struct Piece {
   typename Geometry::Cell poly;
-  std::vector<Matrix> values;
-  ActivationPattern pattern;
+  GraphWalk walk;
 };
 
 // A finished cell: its pattern and the logits as an affine map (K x (D+1)).
@@ -82,14 +82,7 @@ class LayerSlicer {
   static constexpr int D = Geometry::D;
   using Affine = Eigen::Matrix<double, D + 1, 1>;
 
-  LayerSlicer(const Network& net, const SliceOptions& o) : net_(net), o_(o) {
-    const int N = static_cast<int>(net.nodes.size());
-    last_use_.assign(N, -1);
-    for (int k = 0; k < N; ++k)
-      for (int in : net.nodes[k].inputs) last_use_[in] = std::max(last_use_[in], k);
-    last_use_[N - 1] = N;
-    for (int i : net.piecewise_nodes()) layer_of_[i] = static_cast<int>(layer_of_.size());
-  }
+  LayerSlicer(const Network& net, const SliceOptions& o) : net_(net), o_(o), plan_(net) {}
 
   // What the cutting holds at once, at most: every node's values as affine
   // maps of the slice coordinates (8 (D+1) bytes a value) for the pieces on
@@ -104,61 +97,49 @@ class LayerSlicer {
     return add_or_neg(net.memory_bytes(), mul_or_neg(mul_or_neg(piece, depth), std::max(threads, 1)));
   }
 
-  // Runs the piece through nodes k.. and appends its final polygons to out.
-  void process(Piece<Geometry> piece, int k, std::vector<SlicedCell<Geometry>>& out, bool parallel) {
-    const int N = static_cast<int>(net_.nodes.size());
-    for (; k < N; ++k) {
+  // Runs the piece through the rest of the network and appends its final
+  // cells to out.
+  void process(Piece<Geometry> piece, std::vector<SlicedCell<Geometry>>& out, bool parallel) {
+    while (piece.walk.advance()) {
       if (should_stop()) return;
-      const Node& n = net_.nodes[k];
-      if (n.kind == OpKind::Add) {
-        piece.values[k] = piece.values[n.inputs[0]] + piece.values[n.inputs[1]];
-      } else if (!n.is_piecewise()) {
-        piece.values[k] = apply_linear(n, nullptr, piece.values[n.inputs[0]]);
-        Matrix c = piece.values[k].col(D);
-        add_offset(n, c);
-        piece.values[k].col(D) = c;
-      } else {
-        std::vector<Cell> parts = cut(piece, k);
-        if (should_stop()) return;
-        if (parts.size() == 1) {
-          piece.poly = std::move(parts.front());
-          decide(piece, k);
-        } else {
-          std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
-          std::exception_ptr error;
-          std::mutex mutex;
+      std::vector<Cell> parts = cut(piece);
+      if (should_stop()) return;
+      if (parts.size() == 1) {
+        piece.poly = std::move(parts.front());
+        decide(piece);
+        continue;
+      }
+      std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
+      std::exception_ptr error;
+      std::mutex mutex;
 #pragma omp parallel for schedule(dynamic) if (parallel)
-          for (size_t i = 0; i < parts.size(); ++i) {
-            if (should_stop()) continue;
-            try {
-              Piece<Geometry> sub;
-              sub.poly = std::move(parts[i]);
-              sub.values = piece.values;
-              sub.pattern = piece.pattern;
-              decide(sub, k);
-              release(sub, k);
-              process(std::move(sub), k + 1, results[i], false);
-            } catch (...) {
-              std::lock_guard<std::mutex> lock(mutex);
-              if (!error) error = std::current_exception();
-            }
-          }
-          if (error) std::rethrow_exception(error);
-          for (auto& r : results)
-            for (auto& p : r) out.push_back(std::move(p));
-          return;
+      for (size_t i = 0; i < parts.size(); ++i) {
+        if (should_stop()) continue;
+        try {
+          Piece<Geometry> sub{std::move(parts[i]), piece.walk};
+          decide(sub);
+          process(std::move(sub), results[i], false);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!error) error = std::current_exception();
         }
       }
-      release(piece, k);
+      if (error) std::rethrow_exception(error);
+      for (auto& r : results)
+        for (auto& p : r) out.push_back(std::move(p));
+      return;
     }
+    if (should_stop()) return;
     emit(piece, out);
   }
 
   // Runs the whole slice from `start` and returns its cells; *stop_reason is
   // empty when complete, else why it stopped (the cells are then partial).
-  std::vector<SlicedCell<Geometry>> run(Piece<Geometry> start, std::string* stop_reason) {
+  // `input` holds the input's values as an affine map of the slice
+  // coordinates: D direction columns, then the point.
+  std::vector<SlicedCell<Geometry>> run(Cell cell, Matrix input, std::string* stop_reason) {
     std::vector<SlicedCell<Geometry>> cells;
-    process(std::move(start), 1, cells, true);
+    process(Piece<Geometry>{std::move(cell), GraphWalk(plan_, std::move(input), D, D + 1)}, cells, true);
     stop_reason->clear();
     if (stop_.load()) {
       *stop_reason = o_.cancel && o_.cancel->load()
@@ -193,12 +174,6 @@ class LayerSlicer {
     return false;
   }
 
-  // Frees values no later node reads.
-  void release(Piece<Geometry>& piece, int k) {
-    for (int in : net_.nodes[k].inputs)
-      if (last_use_[in] == k) piece.values[in] = Matrix();
-  }
-
   // Cuts the piece's polygon by every line of piecewise node k.
   //
   // Every piece becomes at least one finished region, so once the pieces of
@@ -208,11 +183,12 @@ class LayerSlicer {
   // (Small cuts always finish, so that a small limit still returns its
   // first max_regions regions: the bound is at least kMinCutBound pieces.)
   static constexpr std::size_t kMinCutBound = 4096;
-  std::vector<Cell> cut(const Piece<Geometry>& piece, int k) {
+  std::vector<Cell> cut(const Piece<Geometry>& piece) {
+    const int k = piece.walk.node();
     const Node& n = net_.nodes[k];
-    const Matrix& in = piece.values[n.inputs[0]];
+    const Matrix& in = piece.walk.piecewise_input();
     std::vector<Cell> parts{piece.poly};
-    const long layer = layer_of_.at(k);
+    const long layer = plan_.layer_of[k];
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
       if (should_stop()) return;
@@ -226,7 +202,7 @@ class LayerSlicer {
         std::lock_guard<std::mutex> lock(progress_mutex_);
         SliceOptions::CutProgress p;
         p.layer = static_cast<int>(layer);
-        p.layers = static_cast<int>(layer_of_.size());
+        p.layers = static_cast<int>(piece.walk.pattern.layers.size());
         p.unit = unit;
         p.units = static_cast<long>(n.kind == OpKind::MaxPool2d ? n.shape.size() : in.rows());
         p.pieces = parts.size();
@@ -250,59 +226,32 @@ class LayerSlicer {
       }
       parts = std::move(next);
     };
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < n.shape.size(); ++o) {
-        const int* w = &n.gather[static_cast<size_t>(o) * K];
-        for (int a = 0; a < K; ++a)
-          for (int b = a + 1; b < K; ++b)
-            if (w[a] >= 0 && w[b] >= 0) cut_by(row(in, w[a]) - row(in, w[b]), o);
-      }
-    } else if (n.kind == OpKind::Piecewise) {
-      for (Eigen::Index i = 0; i < in.rows(); ++i)
-        for (int j = 0; j + 1 < n.pieces(); ++j) {
-          Affine line = row(in, i);
-          line[D] -= n.knot(i, j);
-          cut_by(line, i);
-        }
-    } else {
-      for (Eigen::Index i = 0; i < in.rows(); ++i) cut_by(row(in, i), i);
-    }
+    for_each_cut(n, [&](const Wall& g) {
+      Affine line = row(in, g.a);
+      if (g.b >= 0) line -= row(in, g.b);
+      line[D] -= g.level;
+      cut_by(line, g.unit);
+    });
     return parts;
   }
 
-  // Fixes node k's pattern on the piece (decided at its centroid, an
-  // interior point) and computes the node's values.
-  void decide(Piece<Geometry>& piece, int k) const {
-    const Node& n = net_.nodes[k];
-    const Matrix& in = piece.values[n.inputs[0]];
-    const Point c = Geometry::centroid(piece.poly);
-    LayerPattern& l = piece.pattern.layers[layer_of_.at(k)];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int* w = &n.gather[static_cast<size_t>(o) * K];
-        int best = -1;
-        double best_v = 0;
-        for (int a = 0; a < K; ++a) {
-          if (w[a] < 0) continue;
-          const double v = eval(row(in, w[a]), c);
-          if (best < 0 || v > best_v) {
-            best = w[a];
-            best_v = v;
-          }
-        }
-        l.selection[o] = best;
-      }
-    } else if (n.kind == OpKind::Piecewise) {
-      for (int i = 0; i < l.size; ++i) l.pieces[i] = static_cast<std::uint8_t>(n.piece_at(i, eval(row(in, i), c)));
-    } else {
-      std::fill(l.bits.begin(), l.bits.end(), 0);
-      for (int i = 0; i < l.size; ++i)
-        if (eval(row(in, i), c) > tol::kActiveThreshold) l.set_active(i);
+  // The slicers' decision rule: values at a point of the slice (a cell's
+  // centroid, an interior point), the rows being affine maps of the slice
+  // coordinates.
+  struct AtPoint {
+    Point p;
+    bool above(const Matrix& in, Eigen::Index i, double level, bool*) const { return eval(row(in, i), p) > level; }
+    bool beats(const Matrix& in, Eigen::Index j, Eigen::Index best, bool*) const {
+      return eval(row(in, j), p) > eval(row(in, best), p);
     }
-    piece.values[k] = apply_linear(n, &l, in);
-    if (n.kind == OpKind::Piecewise) piece.values[k].col(D) += unit_offsets(n, l);
+    void tied() {}
+  };
+
+  // Fixes the current node's pattern on the piece (decided at its
+  // centroid) and applies the node.
+  void decide(Piece<Geometry>& piece) const {
+    AtPoint rule{Geometry::centroid(piece.poly)};
+    piece.walk.decide(rule);
   }
 
   void emit(Piece<Geometry>& piece, std::vector<SlicedCell<Geometry>>& out) {
@@ -320,9 +269,9 @@ class LayerSlicer {
       o_.progress(done);
     }
     SlicedCell<Geometry> s;
-    s.logits = std::move(piece.values.back());
-    s.pattern_hash = piece.pattern.hash();
-    if (o_.keep_patterns) s.pattern = piece.pattern;
+    s.logits = std::move(piece.walk.values.back());
+    s.pattern_hash = piece.walk.pattern.hash();
+    if (o_.keep_patterns) s.pattern = std::move(piece.walk.pattern);
     const Point c = Geometry::centroid(piece.poly);
     Vector z(s.logits.rows());
     for (Eigen::Index k2 = 0; k2 < z.size(); ++k2) z[k2] = eval(row(s.logits, k2), c);
@@ -338,8 +287,7 @@ class LayerSlicer {
 
   const Network& net_;
   const SliceOptions& o_;
-  std::vector<int> last_use_;
-  std::map<int, int> layer_of_;
+  WalkPlan plan_;
   std::mutex progress_mutex_;
   std::string limit_detail_;  // set once, under progress_mutex_
   SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_

@@ -6,7 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
-#include "core/linear_ops.hpp"
+#include "core/graph_walker.hpp"
 #include "core/tolerances.hpp"
 #include "regions/segment_confidence.hpp"
 
@@ -27,135 +27,74 @@ inline bool is_zero_at(double c, double w, double t) {
   return std::abs(z) <= tol::kBreakpointRelTol * scale_at(c, w, t);
 }
 
-// Sign of c + s·w for s just right of t: +1, -1, or 0 when identically zero.
-inline int right_sign(double c, double w, double t) {
-  if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0 ? 1 : -1;
-  return (w > 0) - (w < 0);
-}
+// The line's decision rule for the graph walk: rows of a node's input are
+// (c, w), the value c + t·w. A unit is above a level just right of t (ties
+// decided by the slope), just left of t (ties against the slope), at t
+// itself (a value within the breakpoint tolerance of the level counts as
+// not above it: Σ, active iff > 0), or for all large t (t ignored: by the
+// sign of the slope, a zero slope by c). Max-pool entries compare the same
+// way; a tie at t keeps the earlier entry at t itself. Units and windows
+// decided by a tie are counted (a single-point region needs two).
+struct LineRule {
+  enum class Mode { Right, Left, At, Infinity };
+  double t = 0;
+  Mode mode = Mode::Right;
+  std::size_t ties = 0;
 
-// Index into `values` (c, w columns) of the max-pool winner among the
-// window's entries: just right of t (ties to the larger slope), just left
-// of t (ties to the smaller slope), at t itself (ties to the first), or for
-// all large t (largest slope, then largest c; t ignored).
-enum class Pick { Right, Left, At, Infinity };
-int window_winner(const Matrix& cw, const int* window, int K, double t, Pick pick, bool* tied = nullptr) {
-  int best = -1;
-  for (int k = 0; k < K; ++k) {
-    const int j = window[k];
-    if (j < 0) continue;
-    if (best < 0) {
-      best = j;
-      continue;
-    }
-    const double diff_c = cw(j, 0) - cw(best, 0), diff_w = cw(j, 1) - cw(best, 1);
-    if (pick == Pick::Infinity) {
-      if (diff_w > 0 || (diff_w == 0 && diff_c > 0)) best = j;
-      continue;
-    }
-    const double zj = value_at(cw(j, 0), cw(j, 1), t), zb = value_at(cw(best, 0), cw(best, 1), t);
+  bool above(const Matrix& in, Eigen::Index i, double level, bool* tie) const {
+    const double c = in(i, 0) - level, w = in(i, 1);
+    if (mode == Mode::Infinity) return w > 0 || (w == 0 && c > 0);
+    if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0;
+    *tie = true;
+    return mode == Mode::Right ? w > 0 : mode == Mode::Left ? w < 0 : false;
+  }
+  bool beats(const Matrix& in, Eigen::Index j, Eigen::Index best, bool* tie) const {
+    const double diff_c = in(j, 0) - in(best, 0), diff_w = in(j, 1) - in(best, 1);
+    if (mode == Mode::Infinity) return diff_w > 0 || (diff_w == 0 && diff_c > 0);
+    const double zj = value_at(in(j, 0), in(j, 1), t), zb = value_at(in(best, 0), in(best, 1), t);
     // Tied when the difference is zero up to the tolerance (relative to the
     // two values' scales).
-    const double scale = scale_at(cw(j, 0), cw(j, 1), t) + scale_at(cw(best, 0), cw(best, 1), t);
+    const double scale = scale_at(in(j, 0), in(j, 1), t) + scale_at(in(best, 0), in(best, 1), t);
     const double diff = value_at(diff_c, diff_w, t);
     if (std::isfinite(zj) && std::isfinite(zb) && std::abs(diff) <= tol::kBreakpointRelTol * scale) {
-      if (tied) *tied = true;
-      if ((pick == Pick::Right && diff_w > 0) || (pick == Pick::Left && diff_w < 0)) best = j;
-    } else if (diff > 0) {
-      best = j;
+      *tie = true;
+      return mode == Mode::Right ? diff_w > 0 : mode == Mode::Left ? diff_w < 0 : false;
     }
+    return diff > 0;
   }
-  return best;
-}
+  void tied() { ++ties; }
+};
 
-// Whether a unit with pre-activation c + t·w is active on the given side.
-inline bool active_on(double c, double w, double t, Side side) {
-  switch (side) {
-    case Side::Right: return right_sign(c, w, t) > 0;
-    case Side::Left:
-      if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0;
-      return w < 0;
-    case Side::AtInfinity: return w > 0 || (w == 0 && c > 0);
-  }
-  return false;
+LineRule::Mode mode_of(Side side) {
+  return side == Side::Right ? LineRule::Mode::Right : side == Side::Left ? LineRule::Mode::Left : LineRule::Mode::Infinity;
 }
 
 }  // namespace
 
 LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t, Side side) {
-  LineState s;
-  s.t = t;
-  s.pattern = empty_pattern(net);
+  const WalkPlan plan(net);
+  return line_state(plan, x0, d, t, side);
+}
+
+LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side) {
+  const Network& net = *plan.net;
   const int N = static_cast<int>(net.nodes.size());
   std::vector<char> keep(N, 0);
   for (int i : net.piecewise_nodes()) keep[net.nodes[i].inputs[0]] = 1;
   keep[N - 1] = 1;
-  std::vector<int> last_use(N, -1);
-  for (int k = 0; k < N; ++k)
-    for (int in : net.nodes[k].inputs) last_use[in] = std::max(last_use[in], k);
-
-  std::vector<Matrix> v(N);
-  v[0].resize(net.input_size(), 2);
-  v[0].col(0) = x0;
-  v[0].col(1) = d;
-  s.cw.assign(N, Matrix());
-  size_t layer = 0;
-  for (int k = 1; k < N; ++k) {
-    const Node& n = net.nodes[k];
-    const Matrix& in = v[n.inputs[0]];
-    if (n.kind == OpKind::Add) {
-      v[k] = in + v[n.inputs[1]];
-    } else if (n.is_piecewise()) {
-      LayerPattern& l = s.pattern.layers[layer++];
-      if (n.kind == OpKind::MaxPool2d) {
-        const int K = n.window.kernel_h * n.window.kernel_w;
-        const Pick pick = side == Side::Right ? Pick::Right : side == Side::Left ? Pick::Left : Pick::Infinity;
-        for (int o = 0; o < l.size; ++o) {
-          bool tied = false;
-          l.selection[o] = window_winner(in, &n.gather[static_cast<size_t>(o) * K], K, t, pick, &tied);
-          s.zero_units += tied;
-        }
-      } else if (n.kind == OpKind::Piecewise) {
-        // Unit i is past knot b on the side when c - b + t·w is positive
-        // there: the ReLU rule applied to each knot.
-        for (int i = 0; i < l.size; ++i) {
-          int piece = 0;
-          bool zero = false;
-          for (int j = 0; j + 1 < n.pieces(); ++j) {
-            const double c = in(i, 0) - n.knot(i, j);
-            if (side != Side::AtInfinity && is_zero_at(c, in(i, 1), t)) zero = true;
-            piece += active_on(c, in(i, 1), t, side);
-          }
-          s.zero_units += zero;
-          l.pieces[i] = static_cast<std::uint8_t>(piece);
-        }
-      } else if (side == Side::AtInfinity) {
-        for (int i = 0; i < l.size; ++i)
-          if (active_on(in(i, 0), in(i, 1), t, side)) l.set_active(i);
-      } else {
-        for (int i = 0; i < l.size; ++i) {
-          if (is_zero_at(in(i, 0), in(i, 1), t)) ++s.zero_units;
-          if (active_on(in(i, 0), in(i, 1), t, side)) l.set_active(i);
-        }
-      }
-      v[k] = apply_linear(n, &l, in);
-      if (n.kind == OpKind::Piecewise) v[k].col(0) += unit_offsets(n, l);
-    } else {
-      v[k] = apply_linear(n, nullptr, in);
-      // Offsets belong to the point x0 (column c), not to the direction.
-      Matrix c = v[k].col(0);
-      add_offset(n, c);
-      v[k].col(0) = c;
-    }
-    for (size_t j = 0; j < n.inputs.size(); ++j) {
-      const int in_node = n.inputs[j];
-      if (j > 0 && in_node == n.inputs[0]) continue;  // x + x: release once
-      if (last_use[in_node] == k) {
-        if (keep[in_node]) s.cw[in_node] = std::move(v[in_node]);
-        v[in_node] = Matrix();
-      }
-    }
-  }
-  s.cw[N - 1] = std::move(v[N - 1]);
+  Matrix input(net.input_size(), 2);
+  input.col(0) = x0;
+  input.col(1) = d;
+  GraphWalk walk(plan, std::move(input), 0, 1, &keep);
+  LineRule rule;
+  rule.t = t;
+  rule.mode = mode_of(side);
+  walk.run(rule);
+  LineState s;
+  s.t = t;
+  s.pattern = std::move(walk.pattern);
+  s.cw = std::move(walk.values);
+  s.zero_units = side == Side::AtInfinity ? 0 : rule.ties;
   return s;
 }
 
@@ -169,49 +108,26 @@ namespace {
 double nearest_breakpoint(const Network& net, const LineState& s, bool up) {
   double best = up ? kInf : -kInf;
   const double t = s.t;
-  auto consider = [&](double root) {
-    if (up ? (root > t && root < best) : (root < t && root > best)) best = root;
-  };
   for (const LayerPattern& l : s.pattern.layers) {
     const Node& n = net.nodes[l.node];
     const Matrix& cw = s.cw[n.inputs[0]];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int j = l.selection[o];
-        const int* window = &n.gather[static_cast<size_t>(o) * K];
-        for (int k = 0; k < K; ++k) {
-          const int q = window[k];
-          if (q < 0 || q == j) continue;
-          // Entry q overtakes the winner j going up when its slope is
-          // larger, going down when it is smaller.
-          const double dw = cw(q, 1) - cw(j, 1);
-          if (up ? dw > 0 : dw < 0) consider((cw(j, 0) - cw(q, 0)) / dw);
-        }
+    // A wall g = sign·(in_a - in_b - level) >= 0 of the region is left
+    // where g falls through zero: going up when its slope is negative,
+    // going down when it is positive. Both directions compute the crossing
+    // as -g_c/g_w, so a crossing found from either side is the same number.
+    for_each_wall(n, l, [&](const Wall& g) {
+      double gc = cw(g.a, 0) - g.level, gw = cw(g.a, 1);
+      if (g.b >= 0) {
+        gc = cw(g.a, 0) - cw(g.b, 0);
+        gw = cw(g.a, 1) - cw(g.b, 1);
       }
-      continue;
-    }
-    if (n.kind == OpKind::Piecewise) {
-      // Unit i on piece k leaves it through knot k going the way c + t·w
-      // rises, through knot k - 1 the way it falls; a crossing of knot b is
-      // -(c - b)/w from either side.
-      const int P = n.pieces();
-      for (int i = 0; i < l.size; ++i) {
-        const double w = cw(i, 1);
-        if (w == 0) continue;
-        const int k = l.pieces[i];
-        const int j = (w > 0) == up ? k : k - 1;
-        if (j >= 0 && j + 1 < P) consider(-(cw(i, 0) - n.knot(i, j)) / w);
+      gc *= g.sign;
+      gw *= g.sign;
+      if (up ? gw < 0 : gw > 0) {
+        const double root = -gc / gw;
+        if (up ? (root > t && root < best) : (root < t && root > best)) best = root;
       }
-      continue;
-    }
-    for (int i = 0; i < l.size; ++i) {
-      const double c = cw(i, 0), w = cw(i, 1);
-      // Going up, active units leave when c + t·w falls through 0 (w < 0)
-      // and inactive ones enter when it rises through 0 (w > 0); going
-      // down, the other way round.
-      if (w != 0 && (l.active(i) == (w < 0)) == up) consider(-c / w);
-    }
+    });
   }
   return best;
 }
@@ -224,25 +140,12 @@ double previous_breakpoint(const Network& net, const LineState& s) { return near
 
 ActivationPattern point_pattern(const Network& net, const LineState& s) {
   ActivationPattern p = empty_pattern(net);
+  LineRule rule;
+  rule.t = s.t;
+  rule.mode = LineRule::Mode::At;
   for (LayerPattern& l : p.layers) {
     const Node& n = net.nodes[l.node];
-    const Matrix& cw = s.cw[n.inputs[0]];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) l.selection[o] = window_winner(cw, &n.gather[static_cast<size_t>(o) * K], K, s.t, Pick::At);
-    } else if (n.kind == OpKind::Piecewise) {
-      for (int i = 0; i < l.size; ++i) {
-        int piece = 0;
-        for (int j = 0; j + 1 < n.pieces(); ++j) {
-          const double c = cw(i, 0) - n.knot(i, j);
-          piece += !is_zero_at(c, cw(i, 1), s.t) && value_at(c, cw(i, 1), s.t) > 0;
-        }
-        l.pieces[i] = static_cast<std::uint8_t>(piece);
-      }
-    } else {
-      for (int i = 0; i < l.size; ++i)
-        if (!is_zero_at(cw(i, 0), cw(i, 1), s.t) && value_at(cw(i, 0), cw(i, 1), s.t) > 0) l.set_active(i);
-    }
+    decide_layer(n, s.cw[n.inputs[0]], rule, l);
   }
   return p;
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/activation_pattern.hpp"
+#include "core/graph_walker.hpp"
 #include "core/network.hpp"
 
 namespace tessera {
@@ -104,6 +105,8 @@ struct LineState {
   std::size_t zero_units = 0;
 };
 LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t, Side side = Side::Right);
+// Same, with the network's walk plan computed once by the caller.
+LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side = Side::Right);
 
 // The smallest t' > state.t at which a unit or max-pool selection of
 // state.pattern changes (+inf if none: the pattern holds for all larger t).

@@ -8,6 +8,7 @@
 #include "core/affine_map.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "core/graph_walker.hpp"
 #include "core/limits.hpp"
 #include "regions/linear_program.hpp"
 
@@ -163,39 +164,19 @@ RegionReport analyse_region(const Network& net, const Vector& x, const RegionOpt
     const Node& n = net.nodes[node];
     const AffineMap& m = maps[l].map;
     const auto& layer = fp.pattern.layers[l];
-    if (n.kind == OpKind::MaxPool2d) {
-      const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o2 = 0; o2 < layer.size; ++o2) {
-        const int j = layer.selection[o2];
-        for (int k = 0; k < K; ++k) {
-          const int q = n.gather[static_cast<size_t>(o2) * K + k];
-          if (q < 0 || q == j) continue;
-          // z_j - z_q >= 0
-          add((m.V.row(j) - m.V.row(q)).transpose(), m.a[j] - m.a[q], RowOrigin{node, o2, q, false});
-        }
+    // Each wall g = sign·(z_a - z_b - level) >= 0 of the region
+    // (core/graph_walker.hpp), with z = V z_in + a this node's input map.
+    for_each_wall(n, layer, [&](const Wall& g) {
+      Vector v = m.V.row(g.a).transpose();
+      double c = m.a[g.a] - g.level;
+      if (g.b >= 0) {
+        v -= m.V.row(g.b).transpose();
+        c = m.a[g.a] - m.a[g.b];
       }
-    } else if (n.kind == OpKind::Piecewise) {
-      for (int i = 0; i < layer.size; ++i) {
-        // On piece k: V_i z + a_i >= knot k-1 and knot k >= V_i z + a_i.
-        const int k = layer.pieces[i];
-        if (k > 0) {
-          RowOrigin g{node, i, -1, false};
-          g.knot = k - 1;
-          add(m.V.row(i).transpose(), m.a[i] - n.knot(i, k - 1), g);
-        }
-        if (k + 1 < n.pieces()) {
-          RowOrigin g{node, i, -1, false};
-          g.knot = k;
-          add(-m.V.row(i).transpose(), n.knot(i, k) - m.a[i], g);
-        }
-      }
-    } else {
-      for (int i = 0; i < layer.size; ++i) {
-        // Active: V_i z + a_i >= 0; inactive: -(V_i z + a_i) >= 0.
-        const double s = layer.active(i) ? 1.0 : -1.0;
-        add(s * m.V.row(i).transpose(), s * m.a[i], RowOrigin{node, i, -1, false});
-      }
-    }
+      RowOrigin origin{node, g.unit, g.b, false};
+      origin.knot = g.knot;
+      add(g.sign * v, g.sign * c, origin);
+    });
   }
   const int d = net.input_size();
   if (o.has_box)

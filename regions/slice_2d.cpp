@@ -123,32 +123,30 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
   check_memory(detail::LayerSlicer<Geometry2>::estimated_bytes(net, omp_get_max_threads()),
                "the slice of " + (net.source.empty() ? std::string("the model") : net.source));
   detail::LayerSlicer<Geometry2> slicer(net, o);
-  detail::Piece<Geometry2> start;
-  start.poly = ConvexPolygon::rectangle(w.u0, w.u1, w.v0, w.v1);
+  ConvexPolygon start;
+  start = ConvexPolygon::rectangle(w.u0, w.u1, w.v0, w.v1);
   if (o.box_lower.size()) {
     if (o.box_lower.size() != net.input_size() || o.box_upper.size() != net.input_size())
       throw Error("slice: the box has " + std::to_string(o.box_lower.size()) + " intervals but the network has " +
                   std::to_string(net.input_size()) + " inputs");
     // lo_i <= origin_i + u e1_i + v e2_i <= hi_i: two half-planes a
     // coordinate, drawn as window border (label -1).
-    for (Eigen::Index i = 0; i < net.input_size() && !start.poly.empty(); ++i) {
+    for (Eigen::Index i = 0; i < net.input_size() && !start.empty(); ++i) {
       const Eigen::Vector3d a(plane.e1[i], plane.e2[i], plane.origin[i]);
-      start.poly = clip_polygon(start.poly, a - Eigen::Vector3d(0, 0, o.box_lower[i]), -1, detail::kCutTol);
-      if (!start.poly.empty())
-        start.poly = clip_polygon(start.poly, Eigen::Vector3d(0, 0, o.box_upper[i]) - a, -1, detail::kCutTol);
+      start = clip_polygon(start, a - Eigen::Vector3d(0, 0, o.box_lower[i]), -1, detail::kCutTol);
+      if (!start.empty())
+        start = clip_polygon(start, Eigen::Vector3d(0, 0, o.box_upper[i]) - a, -1, detail::kCutTol);
     }
-    if (start.poly.empty())
+    if (start.empty())
       throw Error("slice: the window does not meet the box (no point of the window has every input within its bounds)");
   }
-  start.values.resize(net.nodes.size());
-  start.values[0].resize(net.input_size(), 3);
-  start.values[0].col(0) = plane.e1;
-  start.values[0].col(1) = plane.e2;
-  start.values[0].col(2) = plane.origin;
-  start.pattern = empty_pattern(net);
+  Matrix input(net.input_size(), 3);
+  input.col(0) = plane.e1;
+  input.col(1) = plane.e2;
+  input.col(2) = plane.origin;
   Slice2d out;
-  out.window_area = start.poly.area();  // the window, clipped to the box if there is one
-  auto cells = slicer.run(std::move(start), &out.stop_reason);
+  out.window_area = start.area();  // the window, clipped to the box if there is one
+  auto cells = slicer.run(std::move(start), std::move(input), &out.stop_reason);
   out.complete = out.stop_reason.empty();
   out.polygons.resize(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {

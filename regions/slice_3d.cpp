@@ -44,8 +44,8 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
   check_memory(detail::LayerSlicer<Geometry3>::estimated_bytes(net, omp_get_max_threads()),
                "the slice of " + (net.source.empty() ? std::string("the model") : net.source));
   detail::LayerSlicer<Geometry3> slicer(net, o);
-  detail::Piece<Geometry3> start;
-  start.poly = ConvexPolyhedron::box(box.lo, box.hi);
+  ConvexPolyhedron start;
+  start = ConvexPolyhedron::box(box.lo, box.hi);
   double clipped_volume = -1;
   if (o.box_lower.size()) {
     if (o.box_lower.size() != net.input_size() || o.box_upper.size() != net.input_size())
@@ -57,8 +57,8 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
     auto keep = [&](const Eigen::Vector4d& a) {
       ConvexPolyhedron pos, neg;
       int side = 0;
-      if (split_polyhedron(start.poly, a, -1, &pos, &neg, &side, detail::kCutTol))
-        start.poly = std::move(pos);
+      if (split_polyhedron(start, a, -1, &pos, &neg, &side, detail::kCutTol))
+        start = std::move(pos);
       else if (side < 0)
         empty = true;
     };
@@ -69,16 +69,14 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
     }
     if (empty)
       throw Error("slice: the 3-D window does not meet the input box (no point of it has every input within its bounds)");
-    clipped_volume = start.poly.volume();
+    clipped_volume = start.volume();
   }
-  start.values.resize(net.nodes.size());
-  start.values[0].resize(net.input_size(), 4);
-  start.values[0].leftCols(3) = E;
-  start.values[0].col(3) = s.origin;
-  start.pattern = empty_pattern(net);
+  Matrix input(net.input_size(), 4);
+  input.leftCols(3) = E;
+  input.col(3) = s.origin;
   Slice3d out;
   out.box_volume = clipped_volume >= 0 ? clipped_volume : (box.hi - box.lo).prod();
-  auto cells = slicer.run(std::move(start), &out.stop_reason);
+  auto cells = slicer.run(std::move(start), std::move(input), &out.stop_reason);
   out.complete = out.stop_reason.empty();
   out.polyhedra.resize(cells.size());
   for (size_t i = 0; i < cells.size(); ++i) {

@@ -52,51 +52,48 @@ struct AtColumn {
   void tied() {}
 };
 
-// Fixes the pattern of piecewise node `n` from its input values by `rule`.
+// Fixes unit i (for MaxPool2d: window i) of piecewise node `n` from its
+// input values by `rule`.
 template <class Rule>
-void decide_layer(const Node& n, const Matrix& in, Rule& rule, LayerPattern& l) {
+void decide_unit(const Node& n, const Matrix& in, Rule& rule, LayerPattern& l, int i) {
+  bool tie = false;
   switch (n.kind) {
     case OpKind::Relu:
     case OpKind::LeakyRelu: {
-      std::fill(l.bits.begin(), l.bits.end(), 0);
-      for (int i = 0; i < l.size; ++i) {
-        bool tie = false;
-        if (rule.above(in, i, 0.0, &tie)) l.set_active(i);
-        if (tie) rule.tied();
-      }
+      std::uint64_t& word = l.bits[static_cast<size_t>(i) >> 6];
+      const std::uint64_t bit = std::uint64_t{1} << (i & 63);
+      word = rule.above(in, i, 0.0, &tie) ? word | bit : word & ~bit;
       break;
     }
     case OpKind::Piecewise: {
       // Unit i is on piece k when exactly k of its (ascending) knots lie
       // below its value.
-      const int knots = n.pieces() - 1;
-      for (int i = 0; i < l.size; ++i) {
-        bool tie = false;
-        int piece = 0;
-        for (int j = 0; j < knots; ++j) piece += rule.above(in, i, n.knot(i, j), &tie);
-        l.pieces[i] = static_cast<std::uint8_t>(piece);
-        if (tie) rule.tied();
-      }
+      int piece = 0;
+      for (int j = 0; j + 1 < n.pieces(); ++j) piece += rule.above(in, i, n.knot(i, j), &tie);
+      l.pieces[i] = static_cast<std::uint8_t>(piece);
       break;
     }
     case OpKind::MaxPool2d: {
       const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int* window = &n.gather[static_cast<size_t>(o) * K];
-        bool tie = false;
-        int best = -1;
-        for (int k = 0; k < K; ++k) {
-          const int j = window[k];
-          if (j < 0) continue;
-          if (best < 0 || rule.beats(in, j, best, &tie)) best = j;
-        }
-        l.selection[o] = best;
-        if (tie) rule.tied();
+      const int* window = &n.gather[static_cast<size_t>(i) * K];
+      int best = -1;
+      for (int k = 0; k < K; ++k) {
+        const int j = window[k];
+        if (j < 0) continue;
+        if (best < 0 || rule.beats(in, j, best, &tie)) best = j;
       }
+      l.selection[i] = best;
       break;
     }
-    default: break;
+    default: return;
   }
+  if (tie) rule.tied();
+}
+
+// Fixes the whole pattern of piecewise node `n` by `rule`.
+template <class Rule>
+void decide_layer(const Node& n, const Matrix& in, Rule& rule, LayerPattern& l) {
+  for (int i = 0; i < l.size; ++i) decide_unit(n, in, rule, l, i);
 }
 
 // One wall of a region: the affine function g = sign·(in[a] - in[b] - level)
@@ -109,37 +106,38 @@ struct Wall {
   int knot = -1;   // Piecewise: the knot
 };
 
-// The walls of the region of pattern `l` at node `n`: for a ReLU unit its
-// hyperplane with the side it is on; for a Piecewise unit the knots just
-// below and just above its piece; for a max-pool window, the winner against
-// every other entry.
+// The walls of the region of pattern `l` at node `n` that belong to unit
+// (for MaxPool2d: window) i: for a ReLU unit its hyperplane with the side it
+// is on; for a Piecewise unit the knots just below and just above its
+// piece; for a max-pool window, the winner against every other entry.
 template <class F>
-void for_each_wall(const Node& n, const LayerPattern& l, F&& f) {
+void for_each_unit_wall(const Node& n, const LayerPattern& l, int i, F&& f) {
   switch (n.kind) {
     case OpKind::Relu:
-    case OpKind::LeakyRelu:
-      for (int i = 0; i < l.size; ++i) f(Wall{i, i, -1, 0.0, l.active(i) ? 1.0 : -1.0, -1});
+    case OpKind::LeakyRelu: f(Wall{i, i, -1, 0.0, l.active(i) ? 1.0 : -1.0, -1}); break;
+    case OpKind::Piecewise: {
+      const int k = l.pieces[i];
+      if (k > 0) f(Wall{i, i, -1, n.knot(i, k - 1), 1.0, k - 1});
+      if (k + 1 < n.pieces()) f(Wall{i, i, -1, n.knot(i, k), -1.0, k});
       break;
-    case OpKind::Piecewise:
-      for (int i = 0; i < l.size; ++i) {
-        const int k = l.pieces[i];
-        if (k > 0) f(Wall{i, i, -1, n.knot(i, k - 1), 1.0, k - 1});
-        if (k + 1 < n.pieces()) f(Wall{i, i, -1, n.knot(i, k), -1.0, k});
-      }
-      break;
+    }
     case OpKind::MaxPool2d: {
       const int K = n.window.kernel_h * n.window.kernel_w;
-      for (int o = 0; o < l.size; ++o) {
-        const int j = l.selection[o];
-        for (int k = 0; k < K; ++k) {
-          const int q = n.gather[static_cast<size_t>(o) * K + k];
-          if (q >= 0 && q != j) f(Wall{o, j, q, 0.0, 1.0, -1});
-        }
+      const int j = l.selection[i];
+      for (int k = 0; k < K; ++k) {
+        const int q = n.gather[static_cast<size_t>(i) * K + k];
+        if (q >= 0 && q != j) f(Wall{i, j, q, 0.0, 1.0, -1});
       }
       break;
     }
     default: break;
   }
+}
+
+// All walls of the region of pattern `l` at node `n`.
+template <class F>
+void for_each_wall(const Node& n, const LayerPattern& l, F&& f) {
+  for (int i = 0; i < l.size; ++i) for_each_unit_wall(n, l, i, f);
 }
 
 // Every function of node n's input whose zero set separates two patterns:

@@ -301,7 +301,12 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
   std::string stop_reason;
 
   if (cert.full) {
-    LineTraversal tr = traverse_line(net, origin, u, a0, kInf, base);
+    // The reference: every region recomputed from the ray itself (the
+    // regions the fast path computes are computed the same way, so the two
+    // agree bit for bit).
+    TraversalOptions fresh = base;
+    fresh.incremental = false;
+    LineTraversal tr = traverse_line(net, origin, u, a0, kInf, fresh);
     finished = tr.complete;
     stop_reason = tr.stop_reason;
     cert.regions_visited = tr.segments.size();

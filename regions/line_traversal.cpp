@@ -8,62 +8,17 @@
 #include "core/forward.hpp"
 #include "core/graph_walker.hpp"
 #include "core/tolerances.hpp"
+#include "regions/incremental_line.hpp"
+#include "regions/line_rule.hpp"
 #include "regions/segment_confidence.hpp"
 
 namespace tessera {
 
+using detail::LineRule;
+
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-
-// Value of c + t·w and its magnitude scale |c| + |t·w|.
-inline double value_at(double c, double w, double t) { return c + t * w; }
-inline double scale_at(double c, double w, double t) { return std::abs(c) + std::abs(t * w); }
-
-// True when c + t·w is zero up to the breakpoint tolerance (tolerances.hpp).
-inline bool is_zero_at(double c, double w, double t) {
-  const double z = value_at(c, w, t);
-  if (!std::isfinite(z)) return false;
-  return std::abs(z) <= tol::kBreakpointRelTol * scale_at(c, w, t);
-}
-
-// The line's decision rule for the graph walk: rows of a node's input are
-// (c, w), the value c + t·w. A unit is above a level just right of t (ties
-// decided by the slope), just left of t (ties against the slope), at t
-// itself (a value within the breakpoint tolerance of the level counts as
-// not above it: Σ, active iff > 0), or for all large t (t ignored: by the
-// sign of the slope, a zero slope by c). Max-pool entries compare the same
-// way; a tie at t keeps the earlier entry at t itself. Units and windows
-// decided by a tie are counted (a single-point region needs two).
-struct LineRule {
-  enum class Mode { Right, Left, At, Infinity };
-  double t = 0;
-  Mode mode = Mode::Right;
-  std::size_t ties = 0;
-
-  bool above(const Matrix& in, Eigen::Index i, double level, bool* tie) const {
-    const double c = in(i, 0) - level, w = in(i, 1);
-    if (mode == Mode::Infinity) return w > 0 || (w == 0 && c > 0);
-    if (!is_zero_at(c, w, t)) return value_at(c, w, t) > 0;
-    *tie = true;
-    return mode == Mode::Right ? w > 0 : mode == Mode::Left ? w < 0 : false;
-  }
-  bool beats(const Matrix& in, Eigen::Index j, Eigen::Index best, bool* tie) const {
-    const double diff_c = in(j, 0) - in(best, 0), diff_w = in(j, 1) - in(best, 1);
-    if (mode == Mode::Infinity) return diff_w > 0 || (diff_w == 0 && diff_c > 0);
-    const double zj = value_at(in(j, 0), in(j, 1), t), zb = value_at(in(best, 0), in(best, 1), t);
-    // Tied when the difference is zero up to the tolerance (relative to the
-    // two values' scales).
-    const double scale = scale_at(in(j, 0), in(j, 1), t) + scale_at(in(best, 0), in(best, 1), t);
-    const double diff = value_at(diff_c, diff_w, t);
-    if (std::isfinite(zj) && std::isfinite(zb) && std::abs(diff) <= tol::kBreakpointRelTol * scale) {
-      *tie = true;
-      return mode == Mode::Right ? diff_w > 0 : mode == Mode::Left ? diff_w < 0 : false;
-    }
-    return diff > 0;
-  }
-  void tied() { ++ties; }
-};
 
 LineRule::Mode mode_of(Side side) {
   return side == Side::Right ? LineRule::Mode::Right : side == Side::Left ? LineRule::Mode::Left : LineRule::Mode::Infinity;
@@ -76,10 +31,12 @@ LineState line_state(const Network& net, const Vector& x0, const Vector& d, doub
   return line_state(plan, x0, d, t, side);
 }
 
-LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side) {
+LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side,
+                     const std::vector<char>* keep_mask) {
   const Network& net = *plan.net;
   const int N = static_cast<int>(net.nodes.size());
   std::vector<char> keep(N, 0);
+  if (keep_mask) keep = *keep_mask;
   for (int i : net.piecewise_nodes()) keep[net.nodes[i].inputs[0]] = 1;
   keep[N - 1] = 1;
   Matrix input(net.input_size(), 2);
@@ -116,13 +73,8 @@ double nearest_breakpoint(const Network& net, const LineState& s, bool up) {
     // going down when it is positive. Both directions compute the crossing
     // as -g_c/g_w, so a crossing found from either side is the same number.
     for_each_wall(n, l, [&](const Wall& g) {
-      double gc = cw(g.a, 0) - g.level, gw = cw(g.a, 1);
-      if (g.b >= 0) {
-        gc = cw(g.a, 0) - cw(g.b, 0);
-        gw = cw(g.a, 1) - cw(g.b, 1);
-      }
-      gc *= g.sign;
-      gw *= g.sign;
+      double gc, gw;
+      detail::wall_on_line(g, cw, &gc, &gw);
       if (up ? gw < 0 : gw > 0) {
         const double root = -gc / gw;
         if (up ? (root > t && root < best) : (root < t && root > best)) best = root;
@@ -213,13 +165,12 @@ std::optional<LineSegment> point_segment(const Network& net, const LineState& at
 
 }  // namespace
 
-LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& d, double t0, double t1,
-                            const TraversalOptions& o) {
-  check_input(x0, net.input_size(), "line origin");
-  check_input(d, net.input_size(), "line direction");
-  if (d.isZero(0.0)) throw Error("line direction: is zero, so the line is a single point");
-  if (!std::isfinite(t0)) throw Error("line start t0 must be finite");
-  if (std::isnan(t1) || !(t0 < t1)) throw Error("line: t0 must be smaller than t1");
+namespace {
+
+// The walk with a fresh state (every node recomputed from x0 and d) at
+// every breakpoint.
+LineTraversal walk_fresh(const Network& net, const Vector& x0, const Vector& d, double t0, double t1,
+                         const TraversalOptions& o) {
   LineTraversal out;
   double t = t0;
   LineState s = line_state(net, x0, d, t);
@@ -236,7 +187,7 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
     if (t_next >= t1) break;
     t = t_next;
     LineState next = line_state(net, x0, d, t);
-    if (o.point_segments && next.zero_units >= 2) {
+    if (o.point_segments && next.zero_units >= 1) {
       if (std::optional<LineSegment> point = point_segment(net, next, previous_hash, next.pattern.hash(), o)) {
         out.segments.push_back(std::move(*point));
         if (ends_walk(out, o)) break;
@@ -246,6 +197,122 @@ LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& 
   }
   out.complete = true;
   return out;
+}
+
+
+// The incremental walk (regions/incremental_line.hpp): the same segments as
+// walk_fresh, with values updated where units changed. Every
+// refresh_interval breakpoints, and before claiming the last segment, the
+// values are recomputed from x0 and d; if the fresh pattern disagrees, the
+// stretch since the last agreeing refresh is walked again freshly.
+LineTraversal walk_incremental(const Network& net, const Vector& x0, const Vector& d, double t0, double t1,
+                               const TraversalOptions& o) {
+  const WalkPlan plan(net);
+  detail::IncrementalLine line(plan, x0, d);
+  line.reset(t0);
+  LineTraversal out;
+  double t = t0;
+  const std::size_t interval = std::max<std::size_t>(o.refresh_interval, 1);
+  // Beyond t_far every breakpoint is found freshly (see below).
+  const double t_far = 1e3 * std::max({1.0, std::abs(t0), std::isfinite(t1) ? std::abs(t1) : 0.0});
+  std::size_t since_refresh = 0, fresh_steps = 0;
+  std::size_t checkpoint_size = 0;  // segments before the checkpoint
+  double checkpoint_t = t0;
+  auto rewalk_from_checkpoint = [&]() {
+    out.segments.resize(checkpoint_size);
+    t = checkpoint_t;
+    line.reset(t);
+    fresh_steps = std::max(fresh_steps, 2 * interval);
+    since_refresh = 0;
+    ++out.rewalks;
+  };
+  while (true) {
+    if (limit_reached(out, o, t)) return out;
+    double t_next = std::min(line.next(), t1);
+    if (fresh_steps == 0 && (t_next >= t1 || t_next > t_far)) {
+      // The last segment is a claim (nothing changes up to t1): make it
+      // from fresh values. Far out, a slope that rounding left at 1e-17
+      // instead of 0 moves a value by 1e-17 t: walk on freshly.
+      if (since_refresh > 0) {
+        ++out.refreshes;
+        if (!line.refresh()) {
+          rewalk_from_checkpoint();
+          continue;
+        }
+        since_refresh = 0;
+        checkpoint_size = out.segments.size();
+        checkpoint_t = t;
+        t_next = std::min(line.next(), t1);
+      }
+      if (t_next > t_far) fresh_steps = std::numeric_limits<std::size_t>::max();
+    }
+    LineSegment seg;
+    seg.t_begin = t;
+    seg.t_end = t_next;
+    fill_segment(seg, line.state(), o);
+    const std::uint64_t previous_hash = seg.pattern_hash;
+    out.segments.push_back(std::move(seg));
+    if (ends_walk(out, o)) break;
+    if (t_next >= t1) break;
+    t = t_next;
+    ActivationPattern point;
+    bool maybe_point = false;
+    bool checkpoint = false;  // the state just right of t is a fresh one
+    if (fresh_steps > 0) {
+      --fresh_steps;
+      if (line.reset(t) >= 1) {
+        point = point_pattern(net, line.state());
+        maybe_point = true;
+      }
+      checkpoint = true;
+    } else {
+      maybe_point = line.step(t, &point);
+      if (++since_refresh >= interval) {
+        ++out.refreshes;
+        if (!line.refresh()) {
+          rewalk_from_checkpoint();
+          continue;
+        }
+        since_refresh = 0;
+        checkpoint = true;
+        maybe_point = line.state().zero_units >= 1;
+        if (maybe_point) point = point_pattern(net, line.state());
+      }
+    }
+    if (o.point_segments && maybe_point) {
+      const std::uint64_t h = point.hash();
+      if (h != previous_hash && h != line.state().pattern.hash()) {
+        LineSegment p;
+        p.t_begin = p.t_end = t;
+        p.is_point = true;
+        fill_segment(p, line.state(), o);
+        p.pattern_hash = h;
+        if (o.keep_patterns) p.pattern = std::move(point);
+        out.segments.push_back(std::move(p));
+        if (ends_walk(out, o)) break;
+      }
+    }
+    if (checkpoint) {
+      // A walk again from here starts just right of t (the point region at
+      // t, if any, is kept).
+      checkpoint_size = out.segments.size();
+      checkpoint_t = t;
+    }
+  }
+  out.complete = true;
+  return out;
+}
+
+}  // namespace
+
+LineTraversal traverse_line(const Network& net, const Vector& x0, const Vector& d, double t0, double t1,
+                            const TraversalOptions& o) {
+  check_input(x0, net.input_size(), "line origin");
+  check_input(d, net.input_size(), "line direction");
+  if (d.isZero(0.0)) throw Error("line direction: is zero, so the line is a single point");
+  if (!std::isfinite(t0)) throw Error("line start t0 must be finite");
+  if (std::isnan(t1) || !(t0 < t1)) throw Error("line: t0 must be smaller than t1");
+  return o.incremental ? walk_incremental(net, x0, d, t0, t1, o) : walk_fresh(net, x0, d, t0, t1, o);
 }
 
 LineTraversal traverse_ray(const Network& net, const Vector& x, double alpha0, const TraversalOptions& o) {
@@ -278,10 +345,10 @@ LineTraversal traverse_ray_down(const Network& net, const Vector& x, double alph
     if (ends_walk(out, o)) break;
     if (bottom <= alpha0) break;
     LineState below = line_state(net, zero, x, bottom, Side::Left);
-    if (o.point_segments && below.zero_units >= 2) {
+    if (o.point_segments && below.zero_units >= 1) {
       // As traverse_line decides it: from the state just right of the point.
       const LineState right = line_state(net, zero, x, bottom, Side::Right);
-      if (right.zero_units >= 2)
+      if (right.zero_units >= 1)
         if (std::optional<LineSegment> point = point_segment(net, right, below.pattern.hash(), hash, o)) {
           out.segments.push_back(std::move(*point));
           if (ends_walk(out, o)) break;

@@ -41,6 +41,13 @@ struct TraversalOptions {
   // Called after each segment (point segments included); returning true ends
   // the walk there with complete = true and ended_by_until = true. May be empty.
   std::function<bool(const LineSegment&)> until;
+  // Walk incrementally (regions/incremental_line.hpp): after a breakpoint
+  // update only what the changed units feed. false: recompute every node
+  // from x0 and d at every breakpoint (the reference walk).
+  bool incremental = true;
+  // Incremental walks recompute every value from x0 and d after this many
+  // breakpoints (and before claiming the last segment), to bound rounding.
+  std::size_t refresh_interval = 64;
 };
 
 struct LineSegment {
@@ -58,6 +65,8 @@ struct LineTraversal {
   bool complete = false;              // false: stopped by max_segments or cancel
   bool ended_by_until = false;        // TraversalOptions::until ended it (complete, but short of t1)
   std::string stop_reason;            // why it stopped early, if it did
+  std::size_t refreshes = 0;          // incremental walks: fresh recomputations
+  std::size_t rewalks = 0;            // ... that disagreed, so a stretch was walked again freshly
   // Breakpoints are the t_begin of every segment but the first.
   std::size_t breakpoints() const { return segments.empty() ? 0 : segments.size() - 1; }
 };
@@ -105,8 +114,10 @@ struct LineState {
   std::size_t zero_units = 0;
 };
 LineState line_state(const Network& net, const Vector& x0, const Vector& d, double t, Side side = Side::Right);
-// Same, with the network's walk plan computed once by the caller.
-LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side = Side::Right);
+// Same, with the network's walk plan computed once by the caller; nodes
+// marked in keep_mask keep their values in cw too.
+LineState line_state(const WalkPlan& plan, const Vector& x0, const Vector& d, double t, Side side = Side::Right,
+                     const std::vector<char>* keep_mask = nullptr);
 
 // The smallest t' > state.t at which a unit or max-pool selection of
 // state.pattern changes (+inf if none: the pattern holds for all larger t).

@@ -227,6 +227,11 @@ class GraphWalk {
 
   const Matrix& output() const { return values.back(); }
 
+  // Continues from node k instead of node 1: the caller has filled
+  // `values` of every node before k that a later node reads (a prefix that
+  // does not depend on the pattern, computed once).
+  void start_at(int k) { k_ = k; }
+
   ActivationPattern pattern;   // decided so far (empty for fixed walks)
   std::vector<Matrix> values;  // each node's values while needed, and the kept ones
 

@@ -33,6 +33,17 @@ void MinTree::set(int leaf, double v) {
   }
 }
 
+void MinTree::rebuild(int first, int last) {
+  if (first >= last) return;
+  size_t lo = (static_cast<size_t>(size_) + first) / 2, hi = (static_cast<size_t>(size_) + last - 1) / 2;
+  while (lo >= 1) {
+    for (size_t i = lo; i <= hi; ++i) a_[i] = std::min(a_[2 * i], a_[2 * i + 1]);
+    if (lo == 1) break;
+    lo /= 2;
+    hi /= 2;
+  }
+}
+
 void MinTree::collect(int node, double x, std::vector<int>* out) const {
   if (!(a_[node] <= x)) return;
   if (node >= size_) {
@@ -53,6 +64,7 @@ IncrementalLine::IncrementalLine(const WalkPlan& plan, const Vector& x0, const V
   for (int k = 0; k < N; ++k) {
     const Node& n = net_.nodes[k];
     if (!n.is_piecewise()) continue;
+    if (layers_.empty()) first_piecewise_ = k;
     layers_.push_back(Layer{k, n.inputs[0], leaves});
     leaves += static_cast<int>(n.shape.size());
   }
@@ -102,14 +114,35 @@ IncrementalLine::IncrementalLine(const WalkPlan& plan, const Vector& x0, const V
   }
 }
 
+LineState IncrementalLine::fresh_state(double t) {
+  if (prefix_.empty()) {
+    LineState s = line_state(plan_, x0_, d_, t, Side::Right, &keep_all_);
+    prefix_.assign(s.cw.begin(), s.cw.begin() + first_piecewise_);
+    return s;
+  }
+  GraphWalk walk(plan_, prefix_[0], 0, 1, &keep_all_);
+  for (int k = 1; k < first_piecewise_; ++k) walk.values[k] = prefix_[k];
+  walk.start_at(first_piecewise_);
+  LineRule rule;
+  rule.t = t;
+  rule.mode = LineRule::Mode::Right;
+  walk.run(rule);
+  LineState s;
+  s.t = t;
+  s.pattern = std::move(walk.pattern);
+  s.cw = std::move(walk.values);
+  s.zero_units = rule.ties;
+  return s;
+}
+
 std::size_t IncrementalLine::reset(double t) {
-  s_ = line_state(plan_, x0_, d_, t, Side::Right, &keep_all_);
+  s_ = fresh_state(t);
   rebuild_leaves();
   return s_.zero_units;
 }
 
 bool IncrementalLine::refresh() {
-  LineState fresh = line_state(plan_, x0_, d_, s_.t, Side::Right, &keep_all_);
+  LineState fresh = fresh_state(s_.t);
   drift_ = 0;
   for (size_t k = 0; k < fresh.cw.size(); ++k) {
     if (fresh.cw[k].size() == 0 || s_.cw[k].size() != fresh.cw[k].size()) continue;
@@ -123,21 +156,37 @@ bool IncrementalLine::refresh() {
 }
 
 void IncrementalLine::rebuild_leaves() {
+  int leaves = 0;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const int units = s_.pattern.layers[l].size;
-    for (int u = 0; u < units; ++u) update_leaf(static_cast<int>(l), u);
+    for (int u = 0; u < units; ++u) update_leaf(static_cast<int>(l), u, true);
+    leaves += units;
   }
+  roots_.rebuild(0, leaves);
+  triggers_.rebuild(0, leaves);
 }
 
 // The nearest crossing ahead of the unit's (window's) walls, and the
 // earliest t at which one of them is within the breakpoint tolerance of
 // zero (where a fresh walk would already decide it by its slope).
-void IncrementalLine::update_leaf(int layer, int unit) {
+void IncrementalLine::update_leaf(int layer, int unit, bool quiet) {
   const Layer& L = layers_[layer];
   const Node& n = net_.nodes[L.node];
   const Matrix& cw = s_.cw[L.input];
   const double t = s_.t;
   double root = kInf, trigger = kInf;
+  if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) {
+    // The one wall of a ReLU unit, written out (the common case).
+    const double sign = s_.pattern.layers[layer].active(unit) ? 1.0 : -1.0;
+    const double c = cw(unit, 0), w = cw(unit, 1);
+    if (sign * w < 0) {
+      const double r = -(sign * c) / (sign * w);
+      if (r > t) {
+        root = r;
+        trigger = r - 2 * tol::kBreakpointRelTol * (std::abs(c) + std::abs(r * w)) / std::abs(w);
+      }
+    }
+  } else
   for_each_unit_wall(n, s_.pattern.layers[layer], unit, [&](const Wall& g) {
     double gc, gw;
     wall_on_line(g, cw, &gc, &gw);
@@ -150,8 +199,13 @@ void IncrementalLine::update_leaf(int layer, int unit) {
     if (g.b >= 0) scale = scale_at(cw(g.a, 0), cw(g.a, 1), r) + scale_at(cw(g.b, 0), cw(g.b, 1), r);
     trigger = std::min(trigger, r - 2 * tol::kBreakpointRelTol * scale / -gw);
   });
-  roots_.set(L.first_leaf + unit, root);
-  triggers_.set(L.first_leaf + unit, trigger);
+  if (quiet) {
+    roots_.assign(L.first_leaf + unit, root);
+    triggers_.assign(L.first_leaf + unit, trigger);
+  } else {
+    roots_.set(L.first_leaf + unit, root);
+    triggers_.set(L.first_leaf + unit, trigger);
+  }
 }
 
 void IncrementalLine::touch(int node, int row) {
@@ -172,6 +226,8 @@ void IncrementalLine::redecide(int layer, const std::vector<int>& units, std::ve
   LineRule rule;
   rule.t = s_.t;
   rule.mode = LineRule::Mode::Right;
+  // Many units: set their leaves, then update the trees once.
+  const bool bulk = units.size() * 4 > static_cast<size_t>(l.size);
   for (int u : units) {
     const std::size_t ties = rule.ties;
     decide_unit(n, in, rule, l, u);
@@ -198,7 +254,11 @@ void IncrementalLine::redecide(int layer, const std::vector<int>& units, std::ve
       out(u, 1) = w;
       touch(L.node, u);
     }
-    update_leaf(layer, u);
+    update_leaf(layer, u, bulk);
+  }
+  if (bulk) {
+    roots_.rebuild(L.first_leaf, L.first_leaf + l.size);
+    triggers_.rebuild(L.first_leaf, L.first_leaf + l.size);
   }
 }
 

@@ -30,6 +30,10 @@ class MinTree {
  public:
   void resize(int leaves);
   void set(int leaf, double v);
+  // Sets a leaf without updating the tree; rebuild() then updates the
+  // ancestors of leaves [first, last).
+  void assign(int leaf, double v) { a_[static_cast<size_t>(size_) + leaf] = v; }
+  void rebuild(int first, int last);
   double min() const { return a_[1]; }
   double at(int leaf) const { return a_[size_ + leaf]; }
   // Appends every leaf whose value is <= x.
@@ -68,8 +72,10 @@ class IncrementalLine {
   struct Layer {
     int node = -1, input = -1, first_leaf = 0;
   };
+  LineState fresh_state(double t);
   void rebuild_leaves();
-  void update_leaf(int layer, int unit);
+  // quiet: leave the trees' inner nodes to a later MinTree::rebuild.
+  void update_leaf(int layer, int unit, bool quiet = false);
   void touch(int node, int row);
   void propagate(int k);
   void redecide(int layer, const std::vector<int>& units, std::vector<std::pair<int, int>>* tied);
@@ -78,6 +84,10 @@ class IncrementalLine {
   const Network& net_;
   Vector x0_, d_;
   std::vector<char> keep_all_;
+  // Values of the nodes before the first piecewise node: they do not
+  // depend on the pattern, so they are computed once per line.
+  int first_piecewise_ = 1;
+  std::vector<Matrix> prefix_;
   LineState s_;
   std::vector<Layer> layers_;
   MinTree roots_, triggers_;

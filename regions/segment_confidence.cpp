@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "core/tolerances.hpp"
 
@@ -133,14 +134,9 @@ LimitBehaviour limit_of(const Vector& c, const Vector& w) {
 ConfidenceRange confidence_range(const Vector& c, const Vector& w, double a, double b) {
   ConfidenceRange r;
   const int K = static_cast<int>(c.size());
-  // Maximum: the best class at its own best point.
-  double best = -kInf;
-  for (int k = 0; k < K; ++k) {
-    const double t = argmax_log_probability(c, w, a, b, k);
-    best = std::max(best, log_probability(c, w, t, k));
-  }
-  r.max = std::exp(best);
-  // Minimum: walk the upper envelope of the lines c_k + t w_k from a to b.
+  // Minimum: walk the upper envelope of the lines c_k + t w_k from a to b,
+  // noting the classes on it.
+  std::vector<int> tops;
   double worst = std::log(confidence_at(c, w, a));
   double t = a;
   auto top_at = [&](double at) {
@@ -152,6 +148,8 @@ ConfidenceRange confidence_range(const Vector& c, const Vector& w, double a, dou
     return top;
   };
   int top = top_at(t);
+  tops.push_back(top);
+  bool whole_envelope = false;
   for (int guard = 0; guard <= K; ++guard) {
     double next = kInf;
     for (int j = 0; j < K; ++j)
@@ -159,15 +157,29 @@ ConfidenceRange confidence_range(const Vector& c, const Vector& w, double a, dou
         const double cross = (c[top] - c[j]) / (w[j] - w[top]);
         if (cross > t && cross < next) next = cross;
       }
-    if (!(next < b)) break;
+    if (!(next < b)) {
+      whole_envelope = true;
+      break;
+    }
     worst = std::min(worst, std::log(confidence_at(c, w, next)));
     t = next;
     const int new_top = top_at(std::nextafter(t, kInf));
     if (new_top == top) break;
     top = new_top;
+    tops.push_back(top);
   }
   worst = std::min(worst, std::log(confidence_at(c, w, b)));
   r.min = std::exp(worst);
+  // Maximum: the best class at its own best point. Only classes on the
+  // envelope can attain it (elsewhere a class is below the top one), so
+  // the others are skipped; the value is the same.
+  double best = -kInf;
+  for (int k = 0; k < K; ++k) {
+    if (whole_envelope && std::find(tops.begin(), tops.end(), k) == tops.end()) continue;
+    const double at = argmax_log_probability(c, w, a, b, k);
+    best = std::max(best, log_probability(c, w, at, k));
+  }
+  r.max = std::exp(best);
   return r;
 }
 

@@ -1,9 +1,13 @@
 // tessera ray: the regions crossed by the ray alpha*x or by a line.
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/inputs.hpp"
 #include "cli/common.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
@@ -28,6 +32,114 @@ double parse_t(const std::string& s, const char* what) {
   return v;
 }
 
+// The points of --from/--to/--origin/--direction: every item of an IDX
+// file, every line of a text file with one input per line, or one input
+// (an image, a text file holding one input in any layout).
+Matrix read_line_ends(const Shape& shape, const std::string& path) {
+  try {
+    Matrix rows = read_input_rows(shape, path, RowRange{});
+    if (rows.rows() == shape.size()) return rows;
+  } catch (const Error&) {
+  }
+  return read_input_for(shape, path);
+}
+
+// One line per pair of rows (row i of A with row i of B), walked in
+// parallel over the cores; one result per pair.
+int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool segment, double t0, double t1,
+                   const TraversalOptions& options, const po::variables_map& vm, bool show) {
+  const Eigen::Index n = A.cols();
+  std::vector<LineTraversal> results(n);
+  std::vector<char> started(n, 0);
+  std::vector<double> norms(n, 0);
+  std::atomic<long> done{0};
+  std::exception_ptr error;
+  std::mutex mutex;
+  TraversalOptions o = options;
+  o.progress = nullptr;  // one progress line for all pairs
+#pragma omp parallel for schedule(dynamic)
+  for (Eigen::Index i = 0; i < n; ++i) {
+    if (error || (o.cancel && o.cancel->load())) continue;
+    started[i] = 1;
+    try {
+      const Vector a = A.col(i);
+      const Vector d = segment ? Vector(B.col(i) - a) : Vector(B.col(i));
+      norms[i] = d.norm();
+      if (d.isZero(0.0))
+        throw Error("pair " + std::to_string(i) + ": " +
+                    (segment ? "the two rows are equal, so the segment is a single point" : "the direction is zero"));
+      results[i] = traverse_line(net, a, d, t0, t1, o);
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) {
+        const std::string what = e.what();
+        error = std::make_exception_ptr(Error(what.rfind("pair ", 0) == 0 ? what : "pair " + std::to_string(i) + ": " + what));
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+    const long k = ++done;
+    if (show) {
+      std::lock_guard<std::mutex> lock(mutex);
+      std::fprintf(stderr, "\rray: %ld of %ld lines", k, static_cast<long>(n));
+    }
+  }
+  if (show) std::fprintf(stderr, "\r%60s\r", "");
+  if (error) std::rethrow_exception(error);
+  bool all = true;
+  std::size_t total = 0;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    LineTraversal& tr = results[i];
+    if (!started[i]) tr.stop_reason = "cancelled before it started";
+    tr.stop_reason = describe_stop(tr.stop_reason);
+    all = all && tr.complete;
+    total += tr.segments.size();
+  }
+  std::ostringstream out;
+  if (vm.count("json")) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (Eigen::Index i = 0; i < n; ++i) {
+      nlohmann::json j = results[i];
+      j["pair"] = i;
+      j["model"] = net.source;
+      j["kind"] = "line";
+      arr.push_back(std::move(j));
+    }
+    out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else if (vm.count("csv")) {
+    out << "pair,index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max\n";
+    for (Eigen::Index i = 0; i < n; ++i)
+      for (size_t k = 0; k < results[i].segments.size(); ++k) {
+        const LineSegment& s = results[i].segments[k];
+        char line[300];
+        std::snprintf(line, sizeof line, "%ld,%zu,%.17g,%s,%d,%s,%d,%.17g,%.17g\n", static_cast<long>(i), k, s.t_begin,
+                      std::isfinite(s.t_end) ? fmt(s.t_end, 17).c_str() : "inf", s.is_point ? 1 : 0,
+                      hash_to_hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
+        out << line;
+      }
+  } else {
+    out << "model     " << net.source << "\n"
+        << "lines     " << n << (segment ? " segments (row i of --from to row i of --to)" : " lines (row i of --origin + t * row i of --direction)")
+        << "\n" << total << " segments in all" << (all ? "" : " (PARTIAL: some lines stopped early)") << "\n\n";
+    char line[256];
+    std::snprintf(line, sizeof line, "%6s  %9s  %14s  %s\n", "pair", "segments", "per length", "");
+    out << line;
+    for (Eigen::Index i = 0; i < n; ++i) {
+      const LineTraversal& tr = results[i];
+      std::string density = "";
+      if (!tr.segments.empty() && std::isfinite(tr.segments.back().t_end))
+        density = fmt(tr.segments.size() / ((tr.segments.back().t_end - tr.segments.front().t_begin) * norms[i]));
+      std::snprintf(line, sizeof line, "%6ld  %9zu  %14s  %s\n", static_cast<long>(i), tr.segments.size(),
+                    density.c_str(), tr.complete ? "" : ("PARTIAL: " + tr.stop_reason).c_str());
+      out << line;
+    }
+    out << "\nSegments of each line: --csv (a row per segment, with its pair) or --json (an array, one object per pair).\n";
+  }
+  emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
+  return all ? kOk : kIncomplete;
+}
+
 }  // namespace
 
 int run_ray(const std::vector<std::string>& args) {
@@ -39,9 +151,11 @@ int run_ray(const std::vector<std::string>& args) {
       "json", "print JSON")("csv", "print CSV (one row per segment)")(
       "output,o", po::value<std::string>(), "write to this file (atomically) instead of stdout");
   po::options_description line("Lines instead of the ray");
-  line.add_options()("from", po::value<std::string>(), "start point x0 (file); with --to: the segment x0 -> x1")(
+  line.add_options()("from", po::value<std::string>(),
+                     "start point x0 (file); with --to: the segment x0 -> x1. A text or IDX file with several rows "
+                     "gives several segments: row i of --from to row i of --to, walked in parallel")(
       "to", po::value<std::string>(), "end point x1 (file): direction x1 - x0, t from 0 to 1")(
-      "origin", po::value<std::string>(), "x0 (file), with --direction: the line x0 + t*d")(
+      "origin", po::value<std::string>(), "x0 (file), with --direction: the line x0 + t*d (several rows: several lines)")(
       "direction", po::value<std::string>(), "d (file)")(
       "t0", po::value<std::string>()->default_value("0"), "start of t for --origin/--direction")(
       "t1", po::value<std::string>()->default_value("inf"), "end of t (a number or inf)");
@@ -55,7 +169,8 @@ int run_ray(const std::vector<std::string>& args) {
   if (!parse_model_command(args, visible, vm, "tessera ray MODEL.onnx (--input FILE | --from A --to B | --origin A --direction D) [options]",
              "  tessera ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt\n"
              "  tessera ray data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --csv > segments.csv\n"
-             "  tessera ray model.onnx --from a.txt --to b.txt --json\n"))
+             "  tessera ray model.onnx --from a.txt --to b.txt --json\n"
+             "  tessera ray model.onnx --from starts.txt --to ends.txt --csv   # one segment per pair of rows\n"))
     return kOk;
 
   const Network net = load_onnx(vm["model"].as<std::string>());
@@ -82,23 +197,26 @@ int run_ray(const std::vector<std::string>& args) {
     kind = "ray";
     described = "ray alpha * " + vm["input"].as<std::string>() + " from alpha = " + fmt(vm["alpha0"].as<double>());
     tr = traverse_ray(net, x, vm["alpha0"].as<double>(), o);
-  } else if (segment) {
-    if (!vm.count("from") || !vm.count("to")) throw po::error("--from and --to go together");
-    const Vector a = read_input_for(net.input_shape(), vm["from"].as<std::string>());
-    const Vector b = read_input_for(net.input_shape(), vm["to"].as<std::string>());
-    if (a.size() != b.size()) throw Error("--from and --to have different sizes");
-    kind = "line";
-    described = "segment from " + vm["from"].as<std::string>() + " (t = 0) to " + vm["to"].as<std::string>() + " (t = 1)";
-    direction_norm = (b - a).norm();
-    tr = traverse_line(net, a, b - a, 0.0, 1.0, o);
   } else {
-    if (!vm.count("origin") || !vm.count("direction")) throw po::error("--origin and --direction go together");
-    const Vector a = read_input_for(net.input_shape(), vm["origin"].as<std::string>());
-    const Vector d = read_input_for(net.input_shape(), vm["direction"].as<std::string>());
-    const double t0 = parse_t(vm["t0"].as<std::string>(), "--t0");
-    const double t1 = parse_t(vm["t1"].as<std::string>(), "--t1");
+    const bool seg = segment;
+    const char* first = seg ? "from" : "origin";
+    const char* second = seg ? "to" : "direction";
+    if (!vm.count(first) || !vm.count(second))
+      throw po::error(seg ? "--from and --to go together" : "--origin and --direction go together");
+    const std::string path_a = vm[first].as<std::string>(), path_b = vm[second].as<std::string>();
+    const Matrix A = read_line_ends(net.input_shape(), path_a);
+    const Matrix B = read_line_ends(net.input_shape(), path_b);
+    if (A.cols() != B.cols())
+      throw Error("--" + std::string(first) + " (" + path_a + ") has " + std::to_string(A.cols()) + " rows but --" +
+                  second + " (" + path_b + ") has " + std::to_string(B.cols()) + ": row i of one goes with row i of the other");
+    const double t0 = seg ? 0.0 : parse_t(vm["t0"].as<std::string>(), "--t0");
+    const double t1 = seg ? 1.0 : parse_t(vm["t1"].as<std::string>(), "--t1");
     kind = "line";
-    described = "line " + vm["origin"].as<std::string>() + " + t * " + vm["direction"].as<std::string>();
+    if (A.cols() > 1) return run_many_lines(net, A, B, seg, t0, t1, o, vm, show);
+    const Vector a = A.col(0);
+    const Vector d = seg ? Vector(B.col(0) - a) : Vector(B.col(0));
+    described = seg ? "segment from " + path_a + " (t = 0) to " + path_b + " (t = 1)"
+                    : "line " + path_a + " + t * " + path_b;
     direction_norm = d.norm();
     tr = traverse_line(net, a, d, t0, t1, o);
   }

@@ -55,16 +55,15 @@ Matrix read_input_rows(const Shape& expected, const std::string& path, const Row
     const Vector x = read_input_for(expected, path, static_cast<int>(range.first));
     return x;
   }
-  // Text: one input per non-empty line.
-  std::vector<Vector> rows;
-  for (long r = range.first; range.count < 0 || r < range.first + range.count; ++r) {
-    try {
-      rows.push_back(read_vector_file(path, static_cast<int>(r)));
-    } catch (const Error& e) {
-      if (range.count < 0 && std::string(e.what()).find("out of range") != std::string::npos) break;
-      throw;
-    }
-  }
+  // Text: one input per non-empty line (read in one pass).
+  std::vector<Vector> rows = read_vector_rows(path);
+  const long available = static_cast<long>(rows.size());
+  if (range.first >= available || (range.count > 0 && range.first + range.count > available))
+    throw Error(path + ": has " + std::to_string(available) + " rows; rows " + std::to_string(range.first) + " to " +
+                std::to_string(range.count < 0 ? available - 1 : range.first + range.count - 1) +
+                " were requested (out of range)");
+  rows.erase(rows.begin(), rows.begin() + range.first);
+  if (range.count > 0) rows.resize(static_cast<size_t>(range.count));
   if (rows.empty()) throw Error(path + ": no rows in the requested range");
   Matrix X(rows.front().size(), static_cast<Eigen::Index>(rows.size()));
   for (size_t j = 0; j < rows.size(); ++j) {

@@ -326,6 +326,53 @@ Image read_image(const std::string& path, const Shape* expected) {
   throw Error(path + ": not a PNG or PGM image");
 }
 
+namespace {
+// One line of a text vector file: numbers separated by whitespace, commas
+// or semicolons; '#' starts a comment. Returns false for a line without
+// numbers. `before` values were read already (for the max_values limit).
+bool parse_text_line(std::string& line, const std::string& path, int line_no, std::int64_t max_values,
+                     std::size_t before, std::vector<double>* row_values) {
+  const auto hash = line.find('#');
+  if (hash != std::string::npos) line.resize(hash);
+  for (char& c : line)
+    if (c == ',' || c == ';') c = ' ';
+  std::istringstream s(line);
+  std::string tok;
+  bool any = false;
+  while (s >> tok) {
+    any = true;
+    char* end = nullptr;
+    const double v = std::strtod(tok.c_str(), &end);
+    // The whole token must be the number ("0.5\0xyz" is not 0.5).
+    if (end == tok.c_str() || end != tok.c_str() + tok.size())
+      throw Error(path + ": line " + std::to_string(line_no) + ": '" + quoted(tok) + "' is not a number");
+    if (!std::isfinite(v))
+      throw Error(path + ": line " + std::to_string(line_no) + ": value '" + quoted(tok) + "' is not finite");
+    row_values->push_back(v);
+    if (max_values >= 0 && static_cast<std::int64_t>(before + row_values->size()) > max_values)
+      throw Error(path + ": has more than " + std::to_string(max_values) + " values but the network expects " +
+                  std::to_string(max_values));
+  }
+  return any;
+}
+}  // namespace
+
+std::vector<Vector> read_vector_rows(const std::string& path) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
+  std::ifstream in(path);
+  if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
+  std::vector<Vector> rows;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::vector<double> v;
+    if (!parse_text_line(line, path, line_no, -1, 0, &v)) continue;
+    rows.push_back(Eigen::Map<Vector>(v.data(), static_cast<Eigen::Index>(v.size())));
+  }
+  return rows;
+}
+
 Vector read_vector_file(const std::string& path, int row) { return read_vector_file_limited(path, row, -1); }
 
 Vector read_vector_file_limited(const std::string& path, int row, std::int64_t max_values) {
@@ -338,29 +385,8 @@ Vector read_vector_file_limited(const std::string& path, int row, std::int64_t m
   bool found_row = row < 0;
   while (std::getline(in, line)) {
     ++line_no;
-    const auto hash = line.find('#');
-    if (hash != std::string::npos) line.resize(hash);
-    for (char& c : line)
-      if (c == ',' || c == ';') c = ' ';
-    std::istringstream s(line);
-    std::string tok;
-    bool any = false;
     std::vector<double> row_values;
-    while (s >> tok) {
-      any = true;
-      char* end = nullptr;
-      const double v = std::strtod(tok.c_str(), &end);
-      // The whole token must be the number ("0.5\0xyz" is not 0.5).
-      if (end == tok.c_str() || end != tok.c_str() + tok.size())
-        throw Error(path + ": line " + std::to_string(line_no) + ": '" + quoted(tok) + "' is not a number");
-      if (!std::isfinite(v))
-        throw Error(path + ": line " + std::to_string(line_no) + ": value '" + quoted(tok) + "' is not finite");
-      row_values.push_back(v);
-      if (max_values >= 0 && static_cast<std::int64_t>(values.size() + row_values.size()) > max_values)
-        throw Error(path + ": has more than " + std::to_string(max_values) + " values but the network expects " +
-                    std::to_string(max_values));
-    }
-    if (!any) continue;
+    if (!parse_text_line(line, path, line_no, max_values, values.size(), &row_values)) continue;
     ++data_line;
     if (row < 0) {
       values.insert(values.end(), row_values.begin(), row_values.end());

@@ -39,6 +39,8 @@ struct Image {
 // from its header before it is decoded (see read_input_for).
 Image read_image(const std::string& path, const Shape* expected = nullptr);
 Vector read_vector_file(const std::string& path, int row = -1);
+// Every non-empty line of a text vector file as one vector, in one pass.
+std::vector<Vector> read_vector_rows(const std::string& path);
 // Same, refusing more than max_values numbers (max_values < 0: no limit) as
 // soon as they are read.
 Vector read_vector_file_limited(const std::string& path, int row, std::int64_t max_values);

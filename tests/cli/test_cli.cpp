@@ -242,6 +242,63 @@ TEST(Cli, RayAndCertifyBadInputs) {
   expect_failure("ray data/models/toy2d.onnx", 2, {"exactly one of --input"});
 }
 
+TEST(Cli, RayWalksEveryPairOfRows) {
+  // Three segments of toy2d, as rows of two files: each pair's result
+  // equals the single-segment command's, in order, and the CSV has a pair
+  // column.
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string from = dir / "tessera_cli_from.txt", to = dir / "tessera_cli_to.txt";
+  const std::vector<std::string> a = {"-3 -2", "0.5 -0.25", "2, 2"}, b = {"3 2.5", "-1 4", "-2.5 0.1"};
+  {
+    std::ofstream f(from), g(to);
+    f << "# three starts\n";
+    for (size_t i = 0; i < a.size(); ++i) {
+      f << a[i] << "\n\n";
+      g << b[i] << "\n";
+    }
+  }
+  const Result r = run("ray data/models/toy2d.onnx --from " + from + " --to " + to + " --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_TRUE(j.is_array());
+  ASSERT_EQ(j.size(), 3u);
+  std::size_t rows = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(j[i]["pair"].get<size_t>(), i);
+    const std::string one_a = dir / "tessera_cli_a.txt", one_b = dir / "tessera_cli_b.txt";
+    std::ofstream(one_a) << a[i] << "\n";
+    std::ofstream(one_b) << b[i] << "\n";
+    const Result single = run("ray data/models/toy2d.onnx --from " + one_a + " --to " + one_b + " --json");
+    ASSERT_EQ(single.status, 0) << single.err;
+    const auto s = nlohmann::json::parse(single.out);
+    EXPECT_EQ(j[i]["segments"], s["segments"]) << "pair " << i;
+    EXPECT_GT(s["segments"].size(), 1u);
+    rows += s["segments"].size();
+    std::filesystem::remove(one_a);
+    std::filesystem::remove(one_b);
+  }
+  const Result csv = run("ray data/models/toy2d.onnx --from " + from + " --to " + to + " --csv");
+  ASSERT_EQ(csv.status, 0) << csv.err;
+  EXPECT_EQ(csv.out.rfind("pair,index,t_begin", 0), 0u);
+  EXPECT_EQ(static_cast<size_t>(std::count(csv.out.begin(), csv.out.end(), '\n')), rows + 1);
+  const Result text = run("ray data/models/toy2d.onnx --from " + from + " --to " + to);
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("3 segments (row i of --from to row i of --to)"), std::string::npos) << text.out;
+  // --origin/--direction rows work the same way.
+  const Result lines = run("ray data/models/toy2d.onnx --origin " + from + " --direction " + to + " --t1 1 --json");
+  ASSERT_EQ(lines.status, 0) << lines.err;
+  EXPECT_EQ(nlohmann::json::parse(lines.out).size(), 3u);
+  // Bad pairs: unequal row counts, a pair of equal rows.
+  std::ofstream(to) << "3 2.5\n-1 4\n";
+  expect_failure("ray data/models/toy2d.onnx --from " + from + " --to " + to, 1,
+                 {"has 3 rows but --to", "has 2"});
+  std::ofstream(to) << "3 2.5\n0.5 -0.25\n1 1\n";
+  expect_failure("ray data/models/toy2d.onnx --from " + from + " --to " + to, 1,
+                 {"pair 1: the two rows are equal"});
+  std::filesystem::remove(from);
+  std::filesystem::remove(to);
+}
+
 TEST(Cli, SegmentLimitGivesAPartialResultAndStatusFour) {
   const Result r = run("ray data/models/toy2d.onnx --input data/inputs/toy2d_point.txt --max-segments 3 --json");
   EXPECT_EQ(r.status, 4);

@@ -7,6 +7,10 @@ With torch.manual_seed(0) and PyTorch's default initialisation, exports
 
     OUTDIR/mlp_784_256x2_10.onnx   784-256-256-10, ReLU
     OUTDIR/mlp_784_256x4_10.onnx   784-256-256-256-256-10, ReLU
+    OUTDIR/lenet_paper.onnx        the paper's LeNet on 1x28x28: conv5x5x32
+                                   (same), ReLU, maxpool2, conv5x5x64 (same),
+                                   ReLU, maxpool2, dense 3136-1024, ReLU,
+                                   dense 1024-10 (no naive walk: too slow)
 
 and writes N (default 100) segment ends as text rows, uniform in [0,1]^784
 from a generator seeded with 1:  OUTDIR/from.txt, OUTDIR/to.txt.
@@ -50,6 +54,18 @@ def mlp(hidden):
         d = h
     layers.append(nn.Linear(d, 10))
     return nn.Sequential(*layers)
+
+
+class Image(nn.Module):
+    def forward(self, x):
+        return x.reshape(-1, 1, 28, 28)
+
+
+def lenet():
+    return nn.Sequential(Image(),
+                         nn.Conv2d(1, 32, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(32, 64, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(3136, 1024), nn.ReLU(), nn.Linear(1024, 10))
 
 
 def export(model, path):
@@ -102,6 +118,7 @@ def main():
     models = {"mlp_784_256x2_10": mlp([256, 256]), "mlp_784_256x4_10": mlp([256] * 4)}
     for name, m in models.items():
         export(m, os.path.join(args.outdir, name + ".onnx"))
+    export(lenet(), os.path.join(args.outdir, "lenet_paper.onnx"))
     g = torch.Generator().manual_seed(1)
     A = torch.rand(args.segments, 784, generator=g, dtype=torch.float64)
     B = torch.rand(args.segments, 784, generator=g, dtype=torch.float64)

@@ -6,9 +6,12 @@
 // derivative along d. The traversal starts at t0, finds the pattern that
 // holds just right of t (deciding units that are exactly on their
 // hyperplane by the sign of w), computes the next t at which any unit's
-// c + t·w changes sign or any max-pool selection changes, and repeats. Each
-// segment's (c, w) is recomputed from x0 and d, never accumulated, so no
-// error builds up along the line; t can be as large as 1e300.
+// c + t·w changes sign or any max-pool selection changes, and repeats. By
+// default the walk is incremental (regions/incremental_line.hpp): after a
+// breakpoint only what the changed units feed is updated, and every value is
+// recomputed from x0 and d at a fixed interval, before the last segment is
+// claimed and far out (|t| beyond 1000 times the line's scale), so rounding
+// cannot build up; t can be as large as 1e300.
 #pragma once
 
 #include <atomic>

@@ -326,9 +326,10 @@ void IncrementalLine::propagate(int k) {
     case OpKind::ElementwiseAffine:
     case OpKind::Reshape: {
       for (int r : rows) {
-        const double s = n.kind == OpKind::Reshape ? 1.0 : n.scale[r];
-        const double c = s * s_.cw[in](r, 0) + (n.kind == OpKind::Reshape ? 0.0 : n.shift[r]);
-        const double w = s * s_.cw[in](r, 1);
+        // As apply_linear and add_offset compute them (a reshape copies).
+        const bool copy = n.kind == OpKind::Reshape;
+        const double c = copy ? s_.cw[in](r, 0) : n.scale[r] * s_.cw[in](r, 0) + n.shift[r];
+        const double w = copy ? s_.cw[in](r, 1) : n.scale[r] * s_.cw[in](r, 1);
         dout(r, 0) += c - out(r, 0);
         dout(r, 1) += w - out(r, 1);
         out(r, 0) = c;

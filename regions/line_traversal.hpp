@@ -43,6 +43,8 @@ struct TraversalOptions {
   std::function<void(std::size_t, double)> progress;
   // Called after each segment (point segments included); returning true ends
   // the walk there with complete = true and ended_by_until = true. May be empty.
+  // (An incremental walk that walks a stretch again after a refresh disagreed
+  // calls it again for the segments of that stretch.)
   std::function<bool(const LineSegment&)> until;
   // Walk incrementally (regions/incremental_line.hpp): after a breakpoint
   // update only what the changed units feed. false: recompute every node

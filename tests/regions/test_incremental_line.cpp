@@ -139,6 +139,31 @@ TEST(IncrementalDrift, MaxPoolCnn) {
   expect_small_drift(net, -10 * (u.col(1) - u.col(0)) + u.col(0), 20 * (u.col(1) - u.col(0)), 1000);
 }
 
+// A residual CNN with average pooling and a leaky ReLU, big enough for
+// thousands of crossings:
+//   1x16x16 -> conv3x3 (8, pad 1) -> ReLU -> avgpool 2 -> conv3x3 (8, pad 1)
+//   -> LeakyReLU 0.1 -> + (residual) -> ReLU -> dense 10
+Network residual_avgpool_cnn() {
+  SeededRandom rng(21);
+  NetworkBuilder b;
+  int x = b.input(Shape{1, 16, 16});
+  x = b.relu(b.conv2d(x, rng.he_uniform(8, 9, 9), rng.uniform_vector(8, -0.2, 0.2), test::window(3, 1, 1)));
+  x = b.avg_pool2d(x, test::window(2, 2, 0), false);
+  int r = b.leaky_relu(b.conv2d(x, rng.he_uniform(8, 72, 72), rng.uniform_vector(8, -0.2, 0.2), test::window(3, 1, 1)), 0.1);
+  x = b.relu(b.add(r, x));
+  x = b.reshape(x, Shape{8 * 8 * 8});
+  return b.build(b.dense(x, rng.he_uniform(10, 512, 512), rng.uniform_vector(10, -0.1, 0.1)));
+}
+
+TEST(IncrementalDrift, ResidualAveragePoolCnn) {
+  const Network net = residual_avgpool_cnn();
+  const Matrix u = uniform_noise(256, 2, 13);
+  expect_small_drift(net, -20 * (u.col(1) - u.col(0)) + u.col(0), 40 * (u.col(1) - u.col(0)), 1000);
+  // And the walks agree.
+  expect_same_walk(walk(net, u.col(0), u.col(1) - u.col(0), -20, 20, true),
+                   walk(net, u.col(0), u.col(1) - u.col(0), -20, 20, false));
+}
+
 TEST(IncrementalDrift, NetworksOfEveryKind) {
   for (const auto& [name, net] : test::random_networks_of_every_kind(77)) {
     SCOPED_TRACE(name);

@@ -208,10 +208,35 @@ class LayerSlicer {
   // (Small cuts always finish, so that a small limit still returns its
   // first max_regions regions: the bound is at least kMinCutBound pieces.)
   static constexpr std::size_t kMinCutBound = 4096;
+
+  // A part's bounding box as centre, half-widths and largest |coordinate|:
+  // the range of a·(x, 1) over the box is a·(c, 1) ± |a|·h, and every
+  // vertex's tolerance scale |a|·|x| + |a_D| is at most |a|·m + |a_D|.
+  struct Bounds {
+    Point c, h, m;
+  };
+  static Bounds bounds_of(const Cell& cell) {
+    Point lo, hi;
+    Geometry::bounds(cell, &lo, &hi);
+    return Bounds{(lo + hi) / 2, (hi - lo) / 2, lo.cwiseAbs().cwiseMax(hi.cwiseAbs())};
+  }
+  // True when the line's zero set provably misses the box by more than the
+  // split's tolerance: every vertex then has the same strict sign in
+  // Geometry::split (the value exceeds tol · scale there by a margin far
+  // above rounding), so split would return false and leave the part as it
+  // is. Only a shortcut: a false answer falls through to the exact test.
+  static bool misses(const Bounds& b, const Affine& a, const Point& abs_a, double abs_d) {
+    const double mid = a.template head<D>().dot(b.c) + a[D];
+    const double rad = abs_a.dot(b.h);
+    const double margin = (kCutTol + 1e-12) * (abs_a.dot(b.m) + abs_d);
+    return mid - rad > margin || mid + rad < -margin;
+  }
+
   std::vector<Cell> cut(const Piece<Geometry>& piece, int k) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
-    std::vector<Cell> parts{piece.poly};
+    std::vector<Cell> parts{piece.poly}, next;
+    std::vector<Bounds> boxes{bounds_of(piece.poly)}, next_boxes;
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
@@ -234,21 +259,38 @@ class LayerSlicer {
         last_cut_node_ = k;
         if (o_.cut_progress) o_.cut_progress(p);
       }
-      std::vector<Cell> next;
+      const Point abs_a = line.template head<D>().cwiseAbs();
+      const double abs_d = std::abs(line[D]);
+      // Most parts lie wholly on one side: test their boxes first and copy
+      // nothing until some part is really cut.
+      std::size_t first = 0;
+      while (first < parts.size() && misses(boxes[first], line, abs_a, abs_d)) ++first;
+      if (first == parts.size()) return;
+      next.clear();
+      next_boxes.clear();
       next.reserve(parts.size() + 1);
-      std::size_t done = 0;
-      for (Cell& p : parts) {
-        if (++done % 4096 == 0 && should_stop()) return;
-        Cell pos, neg;
+      next_boxes.reserve(parts.size() + 1);
+      for (std::size_t i = 0; i < first; ++i) {
+        next.push_back(std::move(parts[i]));
+        next_boxes.push_back(boxes[i]);
+      }
+      Cell pos, neg;
+      for (std::size_t i = first; i < parts.size(); ++i) {
+        if ((i + 1) % 4096 == 0 && should_stop()) return;
         int side = 0;
-        if (Geometry::split(p, line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
+        if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
+            Geometry::split(parts[i], line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
+          next_boxes.push_back(bounds_of(pos));
+          next_boxes.push_back(bounds_of(neg));
           next.push_back(std::move(pos));
           next.push_back(std::move(neg));
         } else {
-          next.push_back(std::move(p));
+          next.push_back(std::move(parts[i]));
+          next_boxes.push_back(boxes[i]);
         }
       }
-      parts = std::move(next);
+      parts.swap(next);
+      boxes.swap(next_boxes);
     };
     if (n.kind == OpKind::MaxPool2d) {
       const int K = n.window.kernel_h * n.window.kernel_w;

@@ -20,6 +20,16 @@ struct Geometry3 {
     return split_polyhedron(c, a, label, pos, neg, side, tol);
   }
   static Point centroid(const Cell& c) { return c.centroid(); }
+  static void bounds(const Cell& c, Point* lo, Point* hi) {
+    *lo = *hi = Point(0, 0, 0);
+    bool first = true;
+    for (const auto& f : c.faces)
+      for (const Point& v : f.vertices) {
+        *lo = first ? v : Point(lo->cwiseMin(v));
+        *hi = first ? v : Point(hi->cwiseMax(v));
+        first = false;
+      }
+  }
 };
 }  // namespace
 

@@ -42,9 +42,11 @@ Eigen::Vector2d ConvexPolygon::centroid() const {
 
 namespace {
 
-// Signed values of the line at every vertex, with near-zero ones set to 0.
-std::vector<double> side_values(const ConvexPolygon& poly, const Eigen::Vector3d& a, double tolerance) {
-  std::vector<double> s(poly.vertices.size());
+// Signed values of the line at every vertex, with near-zero ones set to 0
+// (into a buffer of the calling thread, reused from call to call).
+const std::vector<double>& side_values(const ConvexPolygon& poly, const Eigen::Vector3d& a, double tolerance) {
+  thread_local std::vector<double> s;
+  s.resize(poly.vertices.size());
   for (size_t i = 0; i < s.size(); ++i) {
     const auto& p = poly.vertices[i];
     const double v = affine_at(a, p);
@@ -59,8 +61,10 @@ std::vector<double> side_values(const ConvexPolygon& poly, const Eigen::Vector3d
 ConvexPolygon keep_side(const ConvexPolygon& poly, const std::vector<double>& s, int keep, long label) {
   ConvexPolygon out;
   const size_t n = poly.vertices.size();
+  out.vertices.reserve(n + 2);
+  out.labels.reserve(n + 2);
   for (size_t i = 0; i < n; ++i) {
-    const size_t j = (i + 1) % n;
+    const size_t j = i + 1 == n ? 0 : i + 1;
     const double si = keep * s[i], sj = keep * s[j];
     const Eigen::Vector2d& p = poly.vertices[i];
     const Eigen::Vector2d& q = poly.vertices[j];
@@ -87,23 +91,31 @@ ConvexPolygon keep_side(const ConvexPolygon& poly, const std::vector<double>& s,
       out.labels.push_back(poly.labels[i]);
     }
   }
-  // Drop repeated points (a vertex exactly on the line can be emitted twice).
-  ConvexPolygon clean;
-  for (size_t i = 0; i < out.vertices.size(); ++i) {
-    const size_t j = (i + 1) % out.vertices.size();
-    if ((out.vertices[i] - out.vertices[j]).cwiseAbs().maxCoeff() == 0.0) continue;
-    clean.vertices.push_back(out.vertices[i]);
-    clean.labels.push_back(out.labels[i]);
+  // Drop repeated points (a vertex exactly on the line can be emitted
+  // twice), in place: vertex i goes when it equals vertex i+1 (the first
+  // one's original value for the last).
+  const size_t m = out.vertices.size();
+  if (m == 0) return out;
+  const Eigen::Vector2d first = out.vertices[0];
+  size_t kept = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const Eigen::Vector2d& next = i + 1 == m ? first : out.vertices[i + 1];
+    if ((out.vertices[i] - next).cwiseAbs().maxCoeff() == 0.0) continue;
+    out.vertices[kept] = out.vertices[i];
+    out.labels[kept] = out.labels[i];
+    ++kept;
   }
-  if (clean.vertices.size() < 3 || clean.area() <= 0) return ConvexPolygon{};
-  return clean;
+  out.vertices.resize(kept);
+  out.labels.resize(kept);
+  if (out.vertices.size() < 3 || out.area() <= 0) return ConvexPolygon{};
+  return out;
 }
 
 }  // namespace
 
 bool split_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long label, ConvexPolygon* positive,
                    ConvexPolygon* negative, int* side, double tolerance) {
-  const std::vector<double> s = side_values(poly, a, tolerance);
+  const std::vector<double>& s = side_values(poly, a, tolerance);
   bool pos = false, neg = false;
   for (double v : s) {
     pos = pos || v > 0;
@@ -124,7 +136,7 @@ bool split_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long lab
 }
 
 ConvexPolygon clip_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long label, double tolerance) {
-  const std::vector<double> s = side_values(poly, a, tolerance);
+  const std::vector<double>& s = side_values(poly, a, tolerance);
   bool neg = false, pos = false;
   for (double v : s) {
     neg = neg || v < 0;

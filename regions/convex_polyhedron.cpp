@@ -74,24 +74,34 @@ double face_area(const std::vector<Eigen::Vector3d>& v) {
   return 0.5 * n.norm();
 }
 
+// The signed value of the plane at a vertex, 0 within the tolerance.
+inline double plane_value(const Eigen::Vector4d& a, const Eigen::Vector3d& x, double tol) {
+  const double v = a.head<3>().dot(x) + a[3];
+  const double scale = a.head<3>().cwiseAbs().dot(x.cwiseAbs()) + std::abs(a[3]);
+  return std::abs(v) <= tol * scale ? 0.0 : v;
+}
+
 // The part of the polyhedron where keep * a·(x,1) >= 0, capped by a face on
-// the plane.
-ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const Eigen::Vector4d& a, int keep, long label, double tol) {
-  auto value = [&](const Eigen::Vector3d& x) {
-    const double v = a.head<3>().dot(x) + a[3];
-    const double scale = a.head<3>().cwiseAbs().dot(x.cwiseAbs()) + std::abs(a[3]);
-    return std::abs(v) <= tol * scale ? 0.0 : keep * v;
-  };
+// the plane. s: plane_value at every vertex of every face, face after face.
+ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const std::vector<double>& s, const Eigen::Vector4d& a, int keep,
+                           long label) {
   ConvexPolyhedron out;
-  std::vector<Eigen::Vector3d> cap;
+  out.faces.reserve(p.faces.size() + 1);
+  thread_local std::vector<Eigen::Vector3d> cap;
+  cap.clear();
+  std::size_t at = 0;
   for (const auto& face : p.faces) {
     ConvexPolyhedron::Face f;
     f.label = face.label;
     const size_t n = face.vertices.size();
+    const double* sv = s.data() + at;
+    at += n;
+    f.vertices.reserve(n + 1);
     for (size_t i = 0; i < n; ++i) {
+      const size_t j = i + 1 == n ? 0 : i + 1;
       const Eigen::Vector3d& x = face.vertices[i];
-      const Eigen::Vector3d& y = face.vertices[(i + 1) % n];
-      const double sx = value(x), sy = value(y);
+      const Eigen::Vector3d& y = face.vertices[j];
+      const double sx = keep * sv[i], sy = keep * sv[j];
       if (sx >= 0) f.vertices.push_back(x);
       if (sx == 0) cap.push_back(x);
       if ((sx > 0 && sy < 0) || (sx < 0 && sy > 0)) {
@@ -104,6 +114,7 @@ ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const Eigen::Vector4d& a, 
   }
   // Cap: the points on the plane, ordered by angle around their mean.
   std::vector<Eigen::Vector3d> pts;
+  pts.reserve(cap.size());
   // The same crossing computed from the two faces of an edge can differ in
   // its last bits: merge points closer than rounding.
   for (const auto& c : cap)
@@ -117,9 +128,17 @@ ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const Eigen::Vector4d& a, 
     mean /= static_cast<double>(pts.size());
     const Eigen::Vector3d normal = a.head<3>().normalized();
     Eigen::Vector3d e1 = normal.unitOrthogonal(), e2 = normal.cross(e1);
-    std::sort(pts.begin(), pts.end(), [&](const Eigen::Vector3d& x, const Eigen::Vector3d& y) {
-      return std::atan2((x - mean).dot(e2), (x - mean).dot(e1)) < std::atan2((y - mean).dot(e2), (y - mean).dot(e1));
-    });
+    // Sorted by the angle, computed once a point (the same comparisons, so
+    // the same order, as comparing atan2 of both points every time).
+    struct Keyed {
+      double angle;
+      Eigen::Vector3d x;
+    };
+    thread_local std::vector<Keyed> keyed;
+    keyed.clear();
+    for (const auto& x : pts) keyed.push_back({std::atan2((x - mean).dot(e2), (x - mean).dot(e1)), x});
+    std::sort(keyed.begin(), keyed.end(), [](const Keyed& x, const Keyed& y) { return x.angle < y.angle; });
+    for (size_t i = 0; i < pts.size(); ++i) pts[i] = keyed[i].x;
     if (face_area(pts) > 0) {
       ConvexPolyhedron::Face f;
       f.vertices = std::move(pts);
@@ -142,20 +161,22 @@ double ConvexPolyhedron::surface_area() const {
 
 bool split_polyhedron(const ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
                       ConvexPolyhedron* negative, int* side, double tol) {
+  thread_local std::vector<double> s;
+  s.clear();
   bool pos = false, neg = false;
   for (const auto& f : p.faces)
     for (const auto& x : f.vertices) {
-      const double v = a.head<3>().dot(x) + a[3];
-      const double scale = a.head<3>().cwiseAbs().dot(x.cwiseAbs()) + std::abs(a[3]);
-      if (std::abs(v) <= tol * scale) continue;
-      (v > 0 ? pos : neg) = true;
+      const double v = plane_value(a, x, tol);
+      s.push_back(v);
+      pos = pos || v > 0;
+      neg = neg || v < 0;
     }
   if (!(pos && neg)) {
     *side = pos ? 1 : neg ? -1 : 0;
     return false;
   }
-  *positive = keep_side(p, a, +1, label, tol);
-  *negative = keep_side(p, a, -1, label, tol);
+  *positive = keep_side(p, s, a, +1, label);
+  *negative = keep_side(p, s, a, -1, label);
   if (positive->empty() || negative->empty()) {
     *side = positive->empty() ? -1 : 1;
     return false;

@@ -81,36 +81,88 @@ inline double plane_value(const Eigen::Vector4d& a, const Eigen::Vector3d& x, do
   return std::abs(v) <= tol * scale ? 0.0 : v;
 }
 
-// The part of the polyhedron where keep * a·(x,1) >= 0, capped by a face on
-// the plane. s: plane_value at every vertex of every face, face after face.
-ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const std::vector<double>& s, const Eigen::Vector4d& a, int keep,
-                           long label) {
-  ConvexPolyhedron out;
-  out.faces.reserve(p.faces.size() + 1);
+// Both parts of the polyhedron, where a·(x,1) >= 0 (pos) and <= 0 (neg),
+// each capped by a face on the plane, in one pass: the same faces, vertices
+// and order as cutting each side on its own (a face on one side only is
+// copied whole, or moved when `steal`). s: plane_value at every vertex of
+// every face, face after face. An empty part (no volume) comes back empty;
+// then the faces moved are given back, so that p is as it was. Returns
+// whether both parts have volume (p's faces are then moved-from, with
+// `steal`).
+bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen::Vector4d& a, long label, bool steal,
+                 ConvexPolyhedron* pos, ConvexPolyhedron* neg) {
+  struct Taken {
+    std::size_t face;
+    int side;
+    std::size_t at;
+  };
+  thread_local std::vector<Taken> stolen;
+  stolen.clear();
+  ConvexPolyhedron out[2];  // [0]: keep +1, [1]: keep -1
+  out[0].faces.reserve(p.faces.size() + 1);
+  out[1].faces.reserve(p.faces.size() + 1);
   thread_local std::vector<Eigen::Vector3d> cap;
   cap.clear();
   std::size_t at = 0;
-  for (const auto& face : p.faces) {
-    ConvexPolyhedron::Face f;
-    f.label = face.label;
+  for (std::size_t fi = 0; fi < p.faces.size(); ++fi) {
+    auto& face = p.faces[fi];
     const size_t n = face.vertices.size();
     const double* sv = s.data() + at;
     at += n;
-    f.vertices.reserve(n + 1);
+    bool has_pos = false, has_neg = false;
+    for (size_t i = 0; i < n; ++i) {
+      has_pos = has_pos || sv[i] > 0;
+      has_neg = has_neg || sv[i] < 0;
+    }
+    if (!(has_pos && has_neg)) {
+      // Wholly on one side (or on the plane): that side keeps the face as it
+      // is; the other keeps its vertices on the plane, which are cap points.
+      const int whole = has_neg ? 1 : 0;
+      ConvexPolyhedron::Face f;
+      f.label = face.label;
+      for (size_t i = 0; i < n; ++i)
+        if (sv[i] == 0) {
+          f.vertices.push_back(face.vertices[i]);
+          cap.push_back(face.vertices[i]);
+        }
+      const bool other_ok = f.vertices.size() >= 3 && face_area(f.vertices) > 0;
+      const bool whole_ok = n >= 3 && face_area(face.vertices) > 0;
+      // Faces in the order of p's faces on both sides.
+      if (whole_ok) {
+        if (steal) {
+          stolen.push_back({fi, whole, out[whole].faces.size()});
+          out[whole].faces.push_back(std::move(face));
+        } else {
+          out[whole].faces.push_back(face);
+        }
+      }
+      if (other_ok) out[1 - whole].faces.push_back(std::move(f));
+      continue;
+    }
+    ConvexPolyhedron::Face f[2];
+    for (int k = 0; k < 2; ++k) {
+      f[k].label = face.label;
+      f[k].vertices.reserve(n + 1);
+    }
     for (size_t i = 0; i < n; ++i) {
       const size_t j = i + 1 == n ? 0 : i + 1;
       const Eigen::Vector3d& x = face.vertices[i];
       const Eigen::Vector3d& y = face.vertices[j];
-      const double sx = keep * sv[i], sy = keep * sv[j];
-      if (sx >= 0) f.vertices.push_back(x);
+      const double sx = sv[i], sy = sv[j];
+      if (sx >= 0) f[0].vertices.push_back(x);
+      if (sx <= 0) f[1].vertices.push_back(x);
       if (sx == 0) cap.push_back(x);
       if ((sx > 0 && sy < 0) || (sx < 0 && sy > 0)) {
-        const Eigen::Vector3d m = x + (sx / (sx - sy)) * (y - x);
-        f.vertices.push_back(m);
+        // (-sx) / (-sx - -sy) is sx / (sx - sy) exactly: one point for both.
+        const double kx = sx > 0 ? sx : -sx, ky = sx > 0 ? sy : -sy;
+        const Eigen::Vector3d m = x + (kx / (kx - ky)) * (y - x);
+        f[0].vertices.push_back(m);
+        f[1].vertices.push_back(m);
         cap.push_back(m);
       }
     }
-    if (f.vertices.size() >= 3 && face_area(f.vertices) > 0) out.faces.push_back(std::move(f));
+    for (int k = 0; k < 2; ++k)
+      if (f[k].vertices.size() >= 3 && face_area(f[k].vertices) > 0) out[k].faces.push_back(std::move(f[k]));
   }
   // Cap: the points on the plane, ordered by angle around their mean.
   std::vector<Eigen::Vector3d> pts;
@@ -141,13 +193,42 @@ ConvexPolyhedron keep_side(const ConvexPolyhedron& p, const std::vector<double>&
     for (size_t i = 0; i < pts.size(); ++i) pts[i] = keyed[i].x;
     if (face_area(pts) > 0) {
       ConvexPolyhedron::Face f;
+      f.vertices = pts;
+      f.label = label;
+      out[1].faces.push_back(std::move(f));
       f.vertices = std::move(pts);
       f.label = label;
-      out.faces.push_back(std::move(f));
+      out[0].faces.push_back(std::move(f));
     }
   }
-  if (out.empty() || !(out.volume() > 0)) return ConvexPolyhedron{};
-  return out;
+  bool empty[2];
+  for (int k = 0; k < 2; ++k) empty[k] = out[k].empty() || !(out[k].volume() > 0);
+  if (empty[0] || empty[1])
+    for (const Taken& t : stolen) p.faces[t.face] = std::move(out[t.side].faces[t.at]);
+  for (int k = 0; k < 2; ++k)
+    if (empty[k]) out[k] = ConvexPolyhedron{};
+  *pos = std::move(out[0]);
+  *neg = std::move(out[1]);
+  return !(empty[0] || empty[1]);
+}
+
+// The signs of the plane at p's vertices into s; false when the plane does
+// not cut p's interior (then *side as split_polyhedron's).
+bool plane_signs(const ConvexPolyhedron& p, const Eigen::Vector4d& a, double tol, std::vector<double>& s, int* side) {
+  s.clear();
+  bool pos = false, neg = false;
+  for (const auto& f : p.faces)
+    for (const auto& x : f.vertices) {
+      const double v = plane_value(a, x, tol);
+      s.push_back(v);
+      pos = pos || v > 0;
+      neg = neg || v < 0;
+    }
+  if (!(pos && neg)) {
+    *side = pos ? 1 : neg ? -1 : 0;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -162,22 +243,20 @@ double ConvexPolyhedron::surface_area() const {
 bool split_polyhedron(const ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
                       ConvexPolyhedron* negative, int* side, double tol) {
   thread_local std::vector<double> s;
-  s.clear();
-  bool pos = false, neg = false;
-  for (const auto& f : p.faces)
-    for (const auto& x : f.vertices) {
-      const double v = plane_value(a, x, tol);
-      s.push_back(v);
-      pos = pos || v > 0;
-      neg = neg || v < 0;
-    }
-  if (!(pos && neg)) {
-    *side = pos ? 1 : neg ? -1 : 0;
+  if (!plane_signs(p, a, tol, s, side)) return false;
+  split_sides(const_cast<ConvexPolyhedron&>(p), s, a, label, false, positive, negative);  // copies only
+  if (positive->empty() || negative->empty()) {
+    *side = positive->empty() ? -1 : 1;
     return false;
   }
-  *positive = keep_side(p, s, a, +1, label);
-  *negative = keep_side(p, s, a, -1, label);
-  if (positive->empty() || negative->empty()) {
+  return true;
+}
+
+bool split_polyhedron_taking(ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
+                             ConvexPolyhedron* negative, int* side, double tol) {
+  thread_local std::vector<double> s;
+  if (!plane_signs(p, a, tol, s, side)) return false;
+  if (!split_sides(p, s, a, label, true, positive, negative)) {
     *side = positive->empty() ? -1 : 1;
     return false;
   }

@@ -73,7 +73,9 @@ struct SlicedCell {
 
 // Layer-by-layer cutting of cells by the zero sets of the units' affine
 // functions. Geometry provides Cell, Point, D, split(cell, a, label, pos,
-// neg, side, tol) and centroid(cell).
+// neg, side, tol) (which may take the cell's contents when it returns
+// true: the cell is discarded then), bounds(cell, lo, hi) (its bounding
+// box) and centroid(cell).
 template <class Geometry>
 class LayerSlicer {
  public:

@@ -16,8 +16,9 @@ struct Geometry3 {
   using Cell = ConvexPolyhedron;
   using Point = Eigen::Vector3d;
   static constexpr int D = 3;
-  static bool split(const Cell& c, const Eigen::Vector4d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
-    return split_polyhedron(c, a, label, pos, neg, side, tol);
+  // c is discarded after a successful split: its faces may be taken.
+  static bool split(Cell& c, const Eigen::Vector4d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
+    return split_polyhedron_taking(c, a, label, pos, neg, side, tol);
   }
   static Point centroid(const Cell& c) { return c.centroid(); }
   static void bounds(const Cell& c, Point* lo, Point* hi) {

@@ -45,6 +45,32 @@ void for_each_tetrahedron(const ConvexPolyhedron& p, F f) {
       f(vol, (r + a + b + c) / 4.0);
     }
 }
+
+// Whether p.volume() > 0, from the same terms, stopping at the first
+// tetrahedron with volume: a sum of non-negative terms is positive once one
+// is, unless a later one is NaN, which needs an overflow: with every
+// coordinate below 1e90 in magnitude every product is finite (beyond, the
+// whole sum is taken).
+bool has_volume(const ConvexPolyhedron& p) {
+  Eigen::Vector3d r(0, 0, 0);
+  size_t n = 0;
+  double far = 0;
+  for (const auto& face : p.faces)
+    for (const auto& v : face.vertices) {
+      r += v;
+      far = std::max(far, v.cwiseAbs().maxCoeff());
+      ++n;
+    }
+  if (!(far < 1e90)) return p.volume() > 0;
+  if (n) r /= static_cast<double>(n);
+  for (const auto& face : p.faces)
+    for (size_t i = 1; i + 1 < face.vertices.size(); ++i) {
+      const Eigen::Vector3d &a = face.vertices[0], &b = face.vertices[i], &c = face.vertices[i + 1];
+      const double vol = std::abs((a - r).dot((b - r).cross(c - r))) / 6.0;
+      if (vol > 0) return true;
+    }
+  return false;
+}
 }  // namespace
 
 double ConvexPolyhedron::volume() const {
@@ -202,7 +228,7 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
     }
   }
   bool empty[2];
-  for (int k = 0; k < 2; ++k) empty[k] = out[k].empty() || !(out[k].volume() > 0);
+  for (int k = 0; k < 2; ++k) empty[k] = out[k].empty() || !has_volume(out[k]);
   if (empty[0] || empty[1])
     for (const Taken& t : stolen) p.faces[t.face] = std::move(out[t.side].faces[t.at]);
   for (int k = 0; k < 2; ++k)

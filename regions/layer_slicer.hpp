@@ -238,7 +238,8 @@ class LayerSlicer {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
     std::vector<Cell> parts{piece.poly}, next;
-    std::vector<Bounds> boxes{bounds_of(piece.poly)}, next_boxes;
+    const Bounds piece_box = bounds_of(piece.poly);
+    std::vector<Bounds> boxes{piece_box}, next_boxes;
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
@@ -263,6 +264,8 @@ class LayerSlicer {
       }
       const Point abs_a = line.template head<D>().cwiseAbs();
       const double abs_d = std::abs(line[D]);
+      // A line that misses the whole piece misses every part of it.
+      if (misses(piece_box, line, abs_a, abs_d)) return;
       // Most parts lie wholly on one side: test their boxes first and copy
       // nothing until some part is really cut.
       std::size_t first = 0;

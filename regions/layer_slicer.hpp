@@ -91,6 +91,9 @@ class LayerSlicer {
       for (int in : net.nodes[k].inputs) last_use_[in] = std::max(last_use_[in], k);
     last_use_[N - 1] = N;
     for (int i : net.piecewise_nodes()) layer_of_[i] = static_cast<int>(layer_of_.size());
+    units_after_.assign(N + 1, 0);
+    for (int j = N - 1; j >= 0; --j)
+      units_after_[j] = units_after_[j + 1] + (net.nodes[j].is_piecewise() ? net.nodes[j].shape.size() : 0);
   }
 
   // What the cutting holds at once, at most: every node's values as affine
@@ -120,7 +123,7 @@ class LayerSlicer {
         add_offset(n, c);
         piece.values[k].col(D) = c;
       } else {
-        std::vector<Cell> parts = cut(piece, k);
+        std::vector<Cell> parts = cut(piece, k, parallel);
         if (should_stop()) return;
         if (parts.size() == 1) {
           piece.poly = std::move(parts.front());
@@ -129,7 +132,7 @@ class LayerSlicer {
           std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
           std::exception_ptr error;
           std::mutex mutex;
-#pragma omp parallel for schedule(dynamic) if (parallel)
+#pragma omp parallel for schedule(dynamic) if (parallel && worth_threads(parts.size(), k))
           for (size_t i = 0; i < parts.size(); ++i) {
             if (should_stop()) continue;
             try {
@@ -195,6 +198,16 @@ class LayerSlicer {
     return false;
   }
 
+  // Whether a cut's parts are worth the threads: below some ten thousand
+  // units of work in all (parts times the units of the layers still to
+  // cut them) a slice takes well under a millisecond on one thread, less
+  // than starting the threads and waiting at their barrier (milliseconds
+  // when the machine is busy). The result is the same either way.
+  static constexpr std::int64_t kThreadedWork = 16384;
+  bool worth_threads(std::size_t parts, int k) const {
+    return static_cast<std::int64_t>(parts) * (units_after_[k + 1] + 1) >= kThreadedWork;
+  }
+
   // Frees values no later node reads.
   void release(Piece<Geometry>& piece, int k) {
     for (int in : net_.nodes[k].inputs)
@@ -234,11 +247,15 @@ class LayerSlicer {
     return mid - rad > margin || mid + rad < -margin;
   }
 
-  std::vector<Cell> cut(const Piece<Geometry>& piece, int k) {
+  // parallel: the top-level cut (not inside the threads' work), whose
+  // parts' splits may go to the threads; piece.poly is taken.
+  static constexpr std::size_t kParallelCutParts = 256;
+  std::vector<Cell> cut(Piece<Geometry>& piece, int k, bool parallel) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
-    std::vector<Cell> parts{piece.poly}, next;
     const Bounds piece_box = bounds_of(piece.poly);
+    std::vector<Cell> parts, next;
+    parts.push_back(std::move(piece.poly));
     std::vector<Bounds> boxes{piece_box}, next_boxes;
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
@@ -279,19 +296,61 @@ class LayerSlicer {
         next.push_back(std::move(parts[i]));
         next_boxes.push_back(boxes[i]);
       }
-      Cell pos, neg;
-      for (std::size_t i = first; i < parts.size(); ++i) {
-        if ((i + 1) % 4096 == 0 && should_stop()) return;
-        int side = 0;
-        if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
-            Geometry::split(parts[i], line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
-          next_boxes.push_back(bounds_of(pos));
-          next_boxes.push_back(bounds_of(neg));
-          next.push_back(std::move(pos));
-          next.push_back(std::move(neg));
-        } else {
-          next.push_back(std::move(parts[i]));
-          next_boxes.push_back(boxes[i]);
+      if (parallel && parts.size() - first >= kParallelCutParts) {
+        // The top-level cut of a slice (one cell cut into thousands of
+        // parts, before the parts go to the threads): the parts' splits by
+        // this line in parallel, gathered in order (the same list).
+        const std::size_t m = parts.size();
+        split_pos_.resize(m);
+        split_neg_.resize(m);
+        split_boxes_.resize(2 * m);
+        did_split_.assign(m, 0);
+        std::exception_ptr error;
+        std::atomic<bool> failed{false};
+#pragma omp parallel for schedule(dynamic, 64)
+        for (std::size_t i = first; i < m; ++i) {
+          if (stop_.load(std::memory_order_relaxed) || failed.load(std::memory_order_relaxed)) continue;
+          try {
+            int side = 0;
+            if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
+                Geometry::split(parts[i], line, (layer << 32) | unit, &split_pos_[i], &split_neg_[i], &side, kCutTol)) {
+              split_boxes_[2 * i] = bounds_of(split_pos_[i]);
+              split_boxes_[2 * i + 1] = bounds_of(split_neg_[i]);
+              did_split_[i] = 1;
+            }
+          } catch (...) {
+#pragma omp critical(tessera_cut_error)
+            if (!failed.exchange(true)) error = std::current_exception();
+          }
+        }
+        if (error) std::rethrow_exception(error);
+        if (should_stop()) return;
+        for (std::size_t i = first; i < m; ++i) {
+          if (did_split_[i]) {
+            next.push_back(std::move(split_pos_[i]));
+            next.push_back(std::move(split_neg_[i]));
+            next_boxes.push_back(split_boxes_[2 * i]);
+            next_boxes.push_back(split_boxes_[2 * i + 1]);
+          } else {
+            next.push_back(std::move(parts[i]));
+            next_boxes.push_back(boxes[i]);
+          }
+        }
+      } else {
+        Cell pos, neg;
+        for (std::size_t i = first; i < parts.size(); ++i) {
+          if ((i + 1) % 4096 == 0 && should_stop()) return;
+          int side = 0;
+          if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
+              Geometry::split(parts[i], line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
+            next_boxes.push_back(bounds_of(pos));
+            next_boxes.push_back(bounds_of(neg));
+            next.push_back(std::move(pos));
+            next.push_back(std::move(neg));
+          } else {
+            next.push_back(std::move(parts[i]));
+            next_boxes.push_back(boxes[i]);
+          }
         }
       }
       parts.swap(next);
@@ -387,10 +446,15 @@ class LayerSlicer {
   const SliceOptions& o_;
   std::vector<int> last_use_;
   std::map<int, int> layer_of_;
+  std::vector<std::int64_t> units_after_;  // units of the piecewise nodes after node k (k..N-1)
   std::mutex progress_mutex_;
   std::string limit_detail_;  // set once, under progress_mutex_
   SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_
   int last_cut_node_ = -1;
+  // Buffers of the top-level cut's parallel splits (used by one thread).
+  std::vector<Cell> split_pos_, split_neg_;
+  std::vector<Bounds> split_boxes_;
+  std::vector<char> did_split_;
 };
 
 

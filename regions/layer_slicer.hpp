@@ -129,28 +129,42 @@ class LayerSlicer {
           piece.poly = std::move(parts.front());
           decide(piece, k);
         } else {
-          std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
+          // With threads, each part's cells go to a list of their own,
+          // joined in order after; on one thread straight to `out` (the
+          // same order), and the last part takes the piece's values.
+          const bool threads = parallel && worth_threads(parts.size(), k);
+          std::vector<std::vector<SlicedCell<Geometry>>> results(threads ? parts.size() : 0);
           std::exception_ptr error;
           std::mutex mutex;
-#pragma omp parallel for schedule(dynamic) if (parallel && worth_threads(parts.size(), k))
+#pragma omp parallel for schedule(dynamic) if (threads)
           for (size_t i = 0; i < parts.size(); ++i) {
             if (should_stop()) continue;
             try {
               Piece<Geometry> sub;
               sub.poly = std::move(parts[i]);
-              sub.values = piece.values;
-              sub.pattern = piece.pattern;
+              if (!threads && i + 1 == parts.size()) {
+                sub.values = std::move(piece.values);
+                sub.pattern = std::move(piece.pattern);
+              } else {
+                sub.values = piece.values;
+                sub.pattern = piece.pattern;
+              }
               decide(sub, k);
               release(sub, k);
-              process(std::move(sub), k + 1, results[i], false);
+              process(std::move(sub), k + 1, threads ? results[i] : out, false);
             } catch (...) {
               std::lock_guard<std::mutex> lock(mutex);
               if (!error) error = std::current_exception();
             }
           }
           if (error) std::rethrow_exception(error);
-          for (auto& r : results)
-            for (auto& p : r) out.push_back(std::move(p));
+          if (threads) {
+            std::size_t total = out.size();
+            for (const auto& r : results) total += r.size();
+            out.reserve(total);
+            for (auto& r : results)
+              for (auto& p : r) out.push_back(std::move(p));
+          }
           return;
         }
       }

@@ -100,6 +100,14 @@ double face_area(const std::vector<Eigen::Vector3d>& v) {
   return 0.5 * n.norm();
 }
 
+// face_area(v) > 0, without the square root: 0.5 sqrt(x) > 0 exactly when
+// x > 0 (the half of the square root of a positive double never rounds to 0).
+bool has_area(const std::vector<Eigen::Vector3d>& v) {
+  Eigen::Vector3d n(0, 0, 0);
+  for (size_t i = 1; i + 1 < v.size(); ++i) n += (v[i] - v[0]).cross(v[i + 1] - v[0]);
+  return n.squaredNorm() > 0;
+}
+
 // The signed value of the plane at a vertex, 0 within the tolerance.
 inline double plane_value(const Eigen::Vector4d& a, const Eigen::Vector3d& x, double tol) {
   const double v = a.head<3>().dot(x) + a[3];
@@ -151,8 +159,8 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
           f.vertices.push_back(face.vertices[i]);
           cap.push_back(face.vertices[i]);
         }
-      const bool other_ok = f.vertices.size() >= 3 && face_area(f.vertices) > 0;
-      const bool whole_ok = n >= 3 && face_area(face.vertices) > 0;
+      const bool other_ok = f.vertices.size() >= 3 && has_area(f.vertices);
+      const bool whole_ok = n >= 3 && has_area(face.vertices);
       // Faces in the order of p's faces on both sides.
       if (whole_ok) {
         if (steal) {
@@ -188,7 +196,7 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
       }
     }
     for (int k = 0; k < 2; ++k)
-      if (f[k].vertices.size() >= 3 && face_area(f[k].vertices) > 0) out[k].faces.push_back(std::move(f[k]));
+      if (f[k].vertices.size() >= 3 && has_area(f[k].vertices)) out[k].faces.push_back(std::move(f[k]));
   }
   // Cap: the points on the plane, ordered by angle around their mean.
   std::vector<Eigen::Vector3d> pts;
@@ -217,7 +225,7 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
     for (const auto& x : pts) keyed.push_back({std::atan2((x - mean).dot(e2), (x - mean).dot(e1)), x});
     std::sort(keyed.begin(), keyed.end(), [](const Keyed& x, const Keyed& y) { return x.angle < y.angle; });
     for (size_t i = 0; i < pts.size(); ++i) pts[i] = keyed[i].x;
-    if (face_area(pts) > 0) {
+    if (has_area(pts)) {
       ConvexPolyhedron::Face f;
       f.vertices = pts;
       f.label = label;

@@ -17,10 +17,10 @@ NEW="$BUILD/tests/bench/bench_slice"
 for r in $(seq 1 "$REPS"); do
   if [ -n "${OLD:-}" ]; then
     "$OLD" --models "$OUT" --benchmark_filter='slice[23]d/' --benchmark_out="$OUT/old_$r.json" \
-      --benchmark_out_format=json > /dev/null
+      --benchmark_out_format=json > /dev/null 2>&1
   fi
   "$NEW" --models "$OUT" --benchmark_filter='slice[23]d/' --benchmark_out="$OUT/new_$r.json" \
-    --benchmark_out_format=json > /dev/null
+    --benchmark_out_format=json > /dev/null 2>&1
 done
 /usr/bin/python3 - "$OUT" "$REPS" "${OLD:+old}" <<'PY'
 import glob, json, statistics, sys

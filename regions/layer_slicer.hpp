@@ -267,15 +267,21 @@ class LayerSlicer {
   std::vector<Cell> cut(Piece<Geometry>& piece, int k, bool parallel) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
+    // The parts live in `pool` (a split puts its positive part in the slot
+    // of the part it cuts and appends the negative one); `order` lists
+    // their slots in the order of the list a cut by cut rebuild would make
+    // (each part replaced by its positive and negative parts), so that a
+    // line moves slot numbers rather than cells.
     const Bounds piece_box = bounds_of(piece.poly);
-    std::vector<Cell> parts, next;
-    parts.push_back(std::move(piece.poly));
-    std::vector<Bounds> boxes{piece_box}, next_boxes;
+    std::vector<Cell> pool;
+    pool.push_back(std::move(piece.poly));
+    std::vector<Bounds> boxes{piece_box};
+    std::vector<std::uint32_t> order{0}, next;
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
       if (should_stop()) return;
-      if (parts.size() + emitted_.load(std::memory_order_relaxed) > std::max<std::size_t>(o_.max_regions, kMinCutBound)) {
+      if (order.size() + emitted_.load(std::memory_order_relaxed) > std::max<std::size_t>(o_.max_regions, kMinCutBound)) {
         std::lock_guard<std::mutex> lock(progress_mutex_);
         if (!stop_.exchange(true))
           limit_detail_ = ": layer '" + net_.nodes[k].name + "' alone cuts a cell into more pieces than that";
@@ -288,36 +294,31 @@ class LayerSlicer {
         p.layers = static_cast<int>(layer_of_.size());
         p.unit = unit;
         p.units = static_cast<long>(n.kind == OpKind::MaxPool2d ? n.shape.size() : in.rows());
-        p.pieces = parts.size();
+        p.pieces = order.size();
         last_cut_ = p;
         last_cut_node_ = k;
         if (o_.cut_progress) o_.cut_progress(p);
       }
       const Point abs_a = line.template head<D>().cwiseAbs();
       const double abs_d = std::abs(line[D]);
-      // A line that misses the whole piece misses every part of it.
+      // A line that misses the whole piece's box misses every part (their
+      // vertices lie in it, up to rounding far below the test's margin).
       if (misses(piece_box, line, abs_a, abs_d)) return;
-      // Most parts lie wholly on one side: test their boxes first and copy
+      // Most parts lie wholly on one side: test their boxes first and touch
       // nothing until some part is really cut.
       std::size_t first = 0;
-      while (first < parts.size() && misses(boxes[first], line, abs_a, abs_d)) ++first;
-      if (first == parts.size()) return;
+      while (first < order.size() && misses(boxes[order[first]], line, abs_a, abs_d)) ++first;
+      if (first == order.size()) return;
+      const std::size_t m = order.size();
       next.clear();
-      next_boxes.clear();
-      next.reserve(parts.size() + 1);
-      next_boxes.reserve(parts.size() + 1);
-      for (std::size_t i = 0; i < first; ++i) {
-        next.push_back(std::move(parts[i]));
-        next_boxes.push_back(boxes[i]);
-      }
-      if (parallel && parts.size() - first >= kParallelCutParts) {
+      next.reserve(m + 1);
+      next.insert(next.end(), order.begin(), order.begin() + first);
+      const long label = (layer << 32) | unit;
+      if (parallel && m - first >= kParallelCutParts) {
         // The top-level cut of a slice (one cell cut into thousands of
         // parts, before the parts go to the threads): the parts' splits by
-        // this line in parallel, gathered in order (the same list).
-        const std::size_t m = parts.size();
-        split_pos_.resize(m);
+        // this line in parallel, listed in order after.
         split_neg_.resize(m);
-        split_boxes_.resize(2 * m);
         did_split_.assign(m, 0);
         std::exception_ptr error;
         std::atomic<bool> failed{false};
@@ -325,11 +326,13 @@ class LayerSlicer {
         for (std::size_t i = first; i < m; ++i) {
           if (stop_.load(std::memory_order_relaxed) || failed.load(std::memory_order_relaxed)) continue;
           try {
+            const std::uint32_t j = order[i];
             int side = 0;
-            if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
-                Geometry::split(parts[i], line, (layer << 32) | unit, &split_pos_[i], &split_neg_[i], &side, kCutTol)) {
-              split_boxes_[2 * i] = bounds_of(split_pos_[i]);
-              split_boxes_[2 * i + 1] = bounds_of(split_neg_[i]);
+            Cell pos;
+            if ((i == first || !misses(boxes[j], line, abs_a, abs_d)) &&
+                Geometry::split(pool[j], line, label, &pos, &split_neg_[i], &side, kCutTol)) {
+              pool[j] = std::move(pos);
+              boxes[j] = bounds_of(pool[j]);
               did_split_[i] = 1;
             }
           } catch (...) {
@@ -340,35 +343,31 @@ class LayerSlicer {
         if (error) std::rethrow_exception(error);
         if (should_stop()) return;
         for (std::size_t i = first; i < m; ++i) {
+          next.push_back(order[i]);
           if (did_split_[i]) {
-            next.push_back(std::move(split_pos_[i]));
-            next.push_back(std::move(split_neg_[i]));
-            next_boxes.push_back(split_boxes_[2 * i]);
-            next_boxes.push_back(split_boxes_[2 * i + 1]);
-          } else {
-            next.push_back(std::move(parts[i]));
-            next_boxes.push_back(boxes[i]);
+            next.push_back(static_cast<std::uint32_t>(pool.size()));
+            pool.push_back(std::move(split_neg_[i]));
+            boxes.push_back(bounds_of(pool.back()));
           }
         }
       } else {
         Cell pos, neg;
-        for (std::size_t i = first; i < parts.size(); ++i) {
+        for (std::size_t i = first; i < m; ++i) {
           if ((i + 1) % 4096 == 0 && should_stop()) return;
+          const std::uint32_t j = order[i];
+          next.push_back(j);
           int side = 0;
-          if ((i == first || !misses(boxes[i], line, abs_a, abs_d)) &&
-              Geometry::split(parts[i], line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
-            next_boxes.push_back(bounds_of(pos));
-            next_boxes.push_back(bounds_of(neg));
-            next.push_back(std::move(pos));
-            next.push_back(std::move(neg));
-          } else {
-            next.push_back(std::move(parts[i]));
-            next_boxes.push_back(boxes[i]);
+          if ((i == first || !misses(boxes[j], line, abs_a, abs_d)) &&
+              Geometry::split(pool[j], line, label, &pos, &neg, &side, kCutTol)) {
+            pool[j] = std::move(pos);
+            boxes[j] = bounds_of(pool[j]);
+            next.push_back(static_cast<std::uint32_t>(pool.size()));
+            pool.push_back(std::move(neg));
+            boxes.push_back(bounds_of(pool.back()));
           }
         }
       }
-      parts.swap(next);
-      boxes.swap(next_boxes);
+      order.swap(next);
     };
     if (n.kind == OpKind::MaxPool2d) {
       const int K = n.window.kernel_h * n.window.kernel_w;
@@ -388,6 +387,9 @@ class LayerSlicer {
     } else {
       for (Eigen::Index i = 0; i < in.rows(); ++i) cut_by(row(in, i), i);
     }
+    std::vector<Cell> parts;
+    parts.reserve(order.size());
+    for (std::uint32_t j : order) parts.push_back(std::move(pool[j]));
     return parts;
   }
 
@@ -466,8 +468,7 @@ class LayerSlicer {
   SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_
   int last_cut_node_ = -1;
   // Buffers of the top-level cut's parallel splits (used by one thread).
-  std::vector<Cell> split_pos_, split_neg_;
-  std::vector<Bounds> split_boxes_;
+  std::vector<Cell> split_neg_;
   std::vector<char> did_split_;
 };
 

@@ -238,28 +238,36 @@ class LayerSlicer {
   // first max_regions regions: the bound is at least kMinCutBound pieces.)
   static constexpr std::size_t kMinCutBound = 4096;
 
-  // A part's bounding box as centre, half-widths and largest |coordinate|:
-  // the range of a·(x, 1) over the box is a·(c, 1) ± |a|·h, and every
-  // vertex's tolerance scale |a|·|x| + |a_D| is at most |a|·m + |a_D|.
+  // A part's bounding box as centre and half-widths: the range of a·(x, 1)
+  // over the box is a·(c, 1) ± |a|·h.
   struct Bounds {
-    Point c, h, m;
+    Point c, h;
   };
   static Bounds bounds_of(const Cell& cell) {
     Point lo, hi;
     Geometry::bounds(cell, &lo, &hi);
-    return Bounds{(lo + hi) / 2, (hi - lo) / 2, lo.cwiseAbs().cwiseMax(hi.cwiseAbs())};
+    return Bounds{(lo + hi) / 2, (hi - lo) / 2};
   }
   // True when the line's zero set provably misses the box by more than the
   // split's tolerance: every vertex then has the same strict sign in
-  // Geometry::split (the value exceeds tol · scale there by a margin far
-  // above rounding), so split would return false and leave the part as it
-  // is. Only a shortcut: a false answer falls through to the exact test.
-  static bool misses(const Bounds& b, const Affine& a, const Point& abs_a, double abs_d) {
+  // Geometry::split, so split would return false and leave the part as it
+  // is. `margin` is (tol + 1e-12) (|a|·m + |a_D|) with m the largest
+  // |coordinate| of the piece being cut: at least tol times the tolerance
+  // scale |a|·|x| + |a_D| of every vertex x of its parts (which lie in the
+  // piece's box up to rounding), plus a margin far above the rounding of
+  // these sums. Only a shortcut: a false answer falls through to the exact
+  // test.
+  static bool misses(const Bounds& b, const Affine& a, const Point& abs_a, double margin) {
     const double mid = a.template head<D>().dot(b.c) + a[D];
     const double rad = abs_a.dot(b.h);
-    const double margin = (kCutTol + 1e-12) * (abs_a.dot(b.m) + abs_d);
     return mid - rad > margin || mid + rad < -margin;
   }
+
+  struct CutBuffers {
+    std::vector<Cell> pool;
+    std::vector<Bounds> boxes;
+    std::vector<std::uint32_t> order, next;
+  };
 
   // parallel: the top-level cut (not inside the threads' work), whose
   // parts' splits may go to the threads; piece.poly is taken.
@@ -273,10 +281,21 @@ class LayerSlicer {
     // (each part replaced by its positive and negative parts), so that a
     // line moves slot numbers rather than cells.
     const Bounds piece_box = bounds_of(piece.poly);
-    std::vector<Cell> pool;
+    const Point piece_m = piece_box.c.cwiseAbs() + piece_box.h;
+    // Buffers of this thread, reused from cut to cut (a cut returns before
+    // the next one on its thread starts). Named through references, so that
+    // the threads of a parallel split below use this thread's buffers.
+    thread_local CutBuffers buffers;
+    std::vector<Cell>& pool = buffers.pool;
+    std::vector<Bounds>& boxes = buffers.boxes;
+    std::vector<std::uint32_t>& order = buffers.order;
+    std::vector<std::uint32_t>& next = buffers.next;
+    pool.clear();
+    boxes.clear();
+    order.clear();
     pool.push_back(std::move(piece.poly));
-    std::vector<Bounds> boxes{piece_box};
-    std::vector<std::uint32_t> order{0}, next;
+    boxes.push_back(piece_box);
+    order.push_back(0);
     const long layer = layer_of_.at(k);
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
@@ -300,14 +319,14 @@ class LayerSlicer {
         if (o_.cut_progress) o_.cut_progress(p);
       }
       const Point abs_a = line.template head<D>().cwiseAbs();
-      const double abs_d = std::abs(line[D]);
+      const double margin = (kCutTol + 1e-12) * (abs_a.dot(piece_m) + std::abs(line[D]));
       // A line that misses the whole piece's box misses every part (their
       // vertices lie in it, up to rounding far below the test's margin).
-      if (misses(piece_box, line, abs_a, abs_d)) return;
+      if (misses(piece_box, line, abs_a, margin)) return;
       // Most parts lie wholly on one side: test their boxes first and touch
       // nothing until some part is really cut.
       std::size_t first = 0;
-      while (first < order.size() && misses(boxes[order[first]], line, abs_a, abs_d)) ++first;
+      while (first < order.size() && misses(boxes[order[first]], line, abs_a, margin)) ++first;
       if (first == order.size()) return;
       const std::size_t m = order.size();
       next.clear();
@@ -329,7 +348,7 @@ class LayerSlicer {
             const std::uint32_t j = order[i];
             int side = 0;
             Cell pos;
-            if ((i == first || !misses(boxes[j], line, abs_a, abs_d)) &&
+            if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
                 Geometry::split(pool[j], line, label, &pos, &split_neg_[i], &side, kCutTol)) {
               pool[j] = std::move(pos);
               boxes[j] = bounds_of(pool[j]);
@@ -357,7 +376,7 @@ class LayerSlicer {
           const std::uint32_t j = order[i];
           next.push_back(j);
           int side = 0;
-          if ((i == first || !misses(boxes[j], line, abs_a, abs_d)) &&
+          if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
               Geometry::split(pool[j], line, label, &pos, &neg, &side, kCutTol)) {
             pool[j] = std::move(pos);
             boxes[j] = bounds_of(pool[j]);

@@ -136,9 +136,8 @@ class LayerSlicer {
           std::vector<std::vector<SlicedCell<Geometry>>> results(threads ? parts.size() : 0);
           std::exception_ptr error;
           std::mutex mutex;
-#pragma omp parallel for schedule(dynamic) if (threads)
-          for (size_t i = 0; i < parts.size(); ++i) {
-            if (should_stop()) continue;
+          auto run_part = [&](size_t i) {
+            if (should_stop()) return;
             try {
               Piece<Geometry> sub;
               sub.poly = std::move(parts[i]);
@@ -156,6 +155,12 @@ class LayerSlicer {
               std::lock_guard<std::mutex> lock(mutex);
               if (!error) error = std::current_exception();
             }
+          };
+          if (threads) {
+#pragma omp parallel for schedule(dynamic)
+            for (size_t i = 0; i < parts.size(); ++i) run_part(i);
+          } else {
+            for (size_t i = 0; i < parts.size(); ++i) run_part(i);  // no OpenMP bookkeeping a part
           }
           if (error) std::rethrow_exception(error);
           if (threads) {

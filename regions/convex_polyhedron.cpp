@@ -132,6 +132,16 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
   };
   thread_local std::vector<Taken> stolen;
   stolen.clear();
+  // With `steal`, a face the plane crosses lends its vertex buffer to its
+  // positive part: its vertices are read from a copy here (and put back
+  // from it if p must be given back).
+  struct Lent {
+    std::size_t face, at, n;
+  };
+  thread_local std::vector<Lent> lent;
+  thread_local std::vector<Eigen::Vector3d> originals;
+  lent.clear();
+  originals.clear();
   ConvexPolyhedron out[2];  // [0]: keep +1, [1]: keep -1
   out[0].faces.reserve(p.faces.size() + 1);
   out[1].faces.reserve(p.faces.size() + 1);
@@ -154,11 +164,15 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
       const int whole = has_neg ? 1 : 0;
       ConvexPolyhedron::Face f;
       f.label = face.label;
+      size_t zeros = 0;
       for (size_t i = 0; i < n; ++i)
         if (sv[i] == 0) {
-          f.vertices.push_back(face.vertices[i]);
           cap.push_back(face.vertices[i]);
+          ++zeros;
         }
+      if (zeros >= 3)
+        for (size_t i = 0; i < n; ++i)
+          if (sv[i] == 0) f.vertices.push_back(face.vertices[i]);
       const bool other_ok = f.vertices.size() >= 3 && has_area(f.vertices);
       const bool whole_ok = n >= 3 && has_area(face.vertices);
       // Faces in the order of p's faces on both sides.
@@ -174,14 +188,22 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
       continue;
     }
     ConvexPolyhedron::Face f[2];
+    const Eigen::Vector3d* v = face.vertices.data();
+    if (steal) {
+      lent.push_back({fi, originals.size(), n});
+      originals.insert(originals.end(), face.vertices.begin(), face.vertices.end());
+      v = originals.data() + lent.back().at;
+      f[0].vertices = std::move(face.vertices);
+      f[0].vertices.clear();
+    }
     for (int k = 0; k < 2; ++k) {
       f[k].label = face.label;
       f[k].vertices.reserve(n + 1);
     }
     for (size_t i = 0; i < n; ++i) {
       const size_t j = i + 1 == n ? 0 : i + 1;
-      const Eigen::Vector3d& x = face.vertices[i];
-      const Eigen::Vector3d& y = face.vertices[j];
+      const Eigen::Vector3d& x = v[i];
+      const Eigen::Vector3d& y = v[j];
       const double sx = sv[i], sy = sv[j];
       if (sx >= 0) f[0].vertices.push_back(x);
       if (sx <= 0) f[1].vertices.push_back(x);
@@ -237,8 +259,11 @@ bool split_sides(ConvexPolyhedron& p, const std::vector<double>& s, const Eigen:
   }
   bool empty[2];
   for (int k = 0; k < 2; ++k) empty[k] = out[k].empty() || !has_volume(out[k]);
-  if (empty[0] || empty[1])
+  if (empty[0] || empty[1]) {
     for (const Taken& t : stolen) p.faces[t.face] = std::move(out[t.side].faces[t.at]);
+    for (const Lent& l : lent)
+      p.faces[l.face].vertices.assign(originals.begin() + l.at, originals.begin() + l.at + l.n);
+  }
   for (int k = 0; k < 2; ++k)
     if (empty[k]) out[k] = ConvexPolyhedron{};
   *pos = std::move(out[0]);

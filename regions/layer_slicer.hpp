@@ -123,7 +123,7 @@ class LayerSlicer {
         add_offset(n, c);
         piece.values[k].col(D) = c;
       } else {
-        std::vector<Cell> parts = cut(piece, k, parallel);
+        std::vector<Cell> parts = cut(piece, k);
         if (should_stop()) return;
         if (parts.size() == 1) {
           piece.poly = std::move(parts.front());
@@ -274,10 +274,8 @@ class LayerSlicer {
     std::vector<std::uint32_t> order, next;
   };
 
-  // parallel: the top-level cut (not inside the threads' work), whose
-  // parts' splits may go to the threads; piece.poly is taken.
-  static constexpr std::size_t kParallelCutParts = 256;
-  std::vector<Cell> cut(Piece<Geometry>& piece, int k, bool parallel) {
+  // piece.poly is taken.
+  std::vector<Cell> cut(Piece<Geometry>& piece, int k) {
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.values[n.inputs[0]];
     // The parts live in `pool` (a split puts its positive part in the slot
@@ -288,8 +286,7 @@ class LayerSlicer {
     const Bounds piece_box = bounds_of(piece.poly);
     const Point piece_m = piece_box.c.cwiseAbs() + piece_box.h;
     // Buffers of this thread, reused from cut to cut (a cut returns before
-    // the next one on its thread starts). Named through references, so that
-    // the threads of a parallel split below use this thread's buffers.
+    // the next one on its thread starts).
     thread_local CutBuffers buffers;
     std::vector<Cell>& pool = buffers.pool;
     std::vector<Bounds>& boxes = buffers.boxes;
@@ -338,57 +335,19 @@ class LayerSlicer {
       next.reserve(m + 1);
       next.insert(next.end(), order.begin(), order.begin() + first);
       const long label = (layer << 32) | unit;
-      if (parallel && m - first >= kParallelCutParts) {
-        // The top-level cut of a slice (one cell cut into thousands of
-        // parts, before the parts go to the threads): the parts' splits by
-        // this line in parallel, listed in order after.
-        split_neg_.resize(m);
-        did_split_.assign(m, 0);
-        std::exception_ptr error;
-        std::atomic<bool> failed{false};
-#pragma omp parallel for schedule(dynamic, 64)
-        for (std::size_t i = first; i < m; ++i) {
-          if (stop_.load(std::memory_order_relaxed) || failed.load(std::memory_order_relaxed)) continue;
-          try {
-            const std::uint32_t j = order[i];
-            int side = 0;
-            Cell pos;
-            if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
-                Geometry::split(pool[j], line, label, &pos, &split_neg_[i], &side, kCutTol)) {
-              pool[j] = std::move(pos);
-              boxes[j] = bounds_of(pool[j]);
-              did_split_[i] = 1;
-            }
-          } catch (...) {
-#pragma omp critical(tessera_cut_error)
-            if (!failed.exchange(true)) error = std::current_exception();
-          }
-        }
-        if (error) std::rethrow_exception(error);
-        if (should_stop()) return;
-        for (std::size_t i = first; i < m; ++i) {
-          next.push_back(order[i]);
-          if (did_split_[i]) {
-            next.push_back(static_cast<std::uint32_t>(pool.size()));
-            pool.push_back(std::move(split_neg_[i]));
-            boxes.push_back(bounds_of(pool.back()));
-          }
-        }
-      } else {
-        Cell pos, neg;
-        for (std::size_t i = first; i < m; ++i) {
-          if ((i + 1) % 4096 == 0 && should_stop()) return;
-          const std::uint32_t j = order[i];
-          next.push_back(j);
-          int side = 0;
-          if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
-              Geometry::split(pool[j], line, label, &pos, &neg, &side, kCutTol)) {
-            pool[j] = std::move(pos);
-            boxes[j] = bounds_of(pool[j]);
-            next.push_back(static_cast<std::uint32_t>(pool.size()));
-            pool.push_back(std::move(neg));
-            boxes.push_back(bounds_of(pool.back()));
-          }
+      Cell pos, neg;
+      for (std::size_t i = first; i < m; ++i) {
+        if ((i + 1) % 4096 == 0 && should_stop()) return;
+        const std::uint32_t j = order[i];
+        next.push_back(j);
+        int side = 0;
+        if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
+            Geometry::split(pool[j], line, label, &pos, &neg, &side, kCutTol)) {
+          pool[j] = std::move(pos);
+          boxes[j] = bounds_of(pool[j]);
+          next.push_back(static_cast<std::uint32_t>(pool.size()));
+          pool.push_back(std::move(neg));
+          boxes.push_back(bounds_of(pool.back()));
         }
       }
       order.swap(next);
@@ -491,9 +450,6 @@ class LayerSlicer {
   std::string limit_detail_;  // set once, under progress_mutex_
   SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_
   int last_cut_node_ = -1;
-  // Buffers of the top-level cut's parallel splits (used by one thread).
-  std::vector<Cell> split_neg_;
-  std::vector<char> did_split_;
 };
 
 

@@ -247,8 +247,7 @@ TEST(Slice2d, ThreadsAndTouchingLinesDoNotChangeThePolygons) {
     SliceOptions o;
     o.decision_boundary = false;
     // Its first layer alone (the same weights) cuts the window into enough
-    // parts for the threads (256 for the parallel top-level cut, 16384 / 33
-    // for the parts' threads).
+    // parts for the threads (they get the parts from 16384 / 33 on).
     ASSERT_GT(slice_regions_2d(random_mlp(2, {48}, 3, 9), input_plane(), SliceWindow{}, o).polygons.size(), 500u);
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);

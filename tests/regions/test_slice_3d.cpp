@@ -173,15 +173,14 @@ TEST(Slice3d, PolyhedraTileTheBoxAndMatchTheNetwork) {
 }
 
 // The cells are the same, bit for bit and in the same order, on one thread
-// and on several (the top-level cut then splits its parts in parallel), and
+// and on several (the parts of the first cut then go to the threads), and
 // planes that only touch a cell or lie on its faces (which the slicer's
 // bounding-box test rejects) do not cut it.
 TEST(Slice3d, ThreadsAndTouchingPlanesDoNotChangeTheCells) {
   {
     const Network net = random_mlp(3, {24, 16}, 2, 8);
     // Its first layer alone (the same weights) cuts the box into enough
-    // parts for the threads: the top-level cut splits in parallel from 256
-    // parts on, and the parts go to threads from 16384 / 17 on.
+    // parts for the threads (they get the parts from 16384 / 17 on).
     ASSERT_GT(slice_regions_3d(random_mlp(3, {24}, 2, 8), input_space(), SliceBox{}).polyhedra.size(), 1000u);
     const int threads = omp_get_max_threads();
     omp_set_num_threads(1);

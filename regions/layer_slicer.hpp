@@ -244,14 +244,15 @@ class LayerSlicer {
   static constexpr std::size_t kMinCutBound = 4096;
 
   // A part's bounding box as centre and half-widths: the range of a·(x, 1)
-  // over the box is a·(c, 1) ± |a|·h.
+  // over the box is a·(c, 1) ± |a|·h. (Halved before adding, so that no
+  // finite window overflows; an infinite margin below rejects nothing.)
   struct Bounds {
     Point c, h;
   };
   static Bounds bounds_of(const Cell& cell) {
     Point lo, hi;
     Geometry::bounds(cell, &lo, &hi);
-    return Bounds{(lo + hi) / 2, (hi - lo) / 2};
+    return Bounds{lo / 2 + hi / 2, hi / 2 - lo / 2};
   }
   // True when the line's zero set provably misses the box by more than the
   // split's tolerance: every vertex then has the same strict sign in

@@ -42,9 +42,11 @@ Eigen::Vector2d ConvexPolygon::centroid() const {
 
 namespace {
 
-// Signed values of the line at every vertex, with near-zero ones set to 0.
-std::vector<double> side_values(const ConvexPolygon& poly, const Eigen::Vector3d& a, double tolerance) {
-  std::vector<double> s(poly.vertices.size());
+// Signed values of the line at every vertex, with near-zero ones set to 0
+// (into a buffer of the calling thread, reused from call to call).
+const std::vector<double>& side_values(const ConvexPolygon& poly, const Eigen::Vector3d& a, double tolerance) {
+  thread_local std::vector<double> s;
+  s.resize(poly.vertices.size());
   for (size_t i = 0; i < s.size(); ++i) {
     const auto& p = poly.vertices[i];
     const double v = affine_at(a, p);
@@ -54,56 +56,95 @@ std::vector<double> side_values(const ConvexPolygon& poly, const Eigen::Vector3d
   return s;
 }
 
+// One edge (p to q, values si and sj on the kept side's sign) of keep_side.
+inline void keep_edge(ConvexPolygon& out, const Eigen::Vector2d& p, const Eigen::Vector2d& q, double si, double sj,
+                      long edge_label, long label) {
+  if (si >= 0) {
+    out.vertices.push_back(p);
+    // The edge leaving p: on the line if both ends are on it, or if it
+    // leads to the crossing point / is cut.
+    if (sj >= 0) {
+      out.labels.push_back(si == 0 && sj == 0 ? label : edge_label);
+    } else if (si > 0) {
+      // p inside, q outside: cut the edge.
+      const double t = si / (si - sj);
+      out.labels.push_back(edge_label);
+      out.vertices.push_back(p + t * (q - p));
+      out.labels.push_back(label);
+    } else {
+      // p on the line, q outside: the next kept edge runs along the line.
+      out.labels.push_back(label);
+    }
+  } else if (sj > 0) {
+    // p outside, q inside: enter at the crossing point.
+    const double t = si / (si - sj);
+    out.vertices.push_back(p + t * (q - p));
+    out.labels.push_back(edge_label);
+  }
+}
+
+// Drops repeated points (a vertex exactly on the line can be emitted
+// twice), in place: vertex i goes when it equals vertex i+1 (the first
+// one's original value for the last); empty unless a polygon with area is
+// left.
+void clean_up(ConvexPolygon& out) {
+  const size_t m = out.vertices.size();
+  if (m == 0) return;
+  const Eigen::Vector2d first = out.vertices[0];
+  size_t kept = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const Eigen::Vector2d& next = i + 1 == m ? first : out.vertices[i + 1];
+    if ((out.vertices[i] - next).cwiseAbs().maxCoeff() == 0.0) continue;
+    out.vertices[kept] = out.vertices[i];
+    out.labels[kept] = out.labels[i];
+    ++kept;
+  }
+  out.vertices.resize(kept);
+  out.labels.resize(kept);
+  if (out.vertices.size() < 3 || out.area() <= 0) out = ConvexPolygon{};
+}
+
 // Keeps the part with sign `keep` (+1 or -1) of the line; new edges on the
 // line get `label`.
 ConvexPolygon keep_side(const ConvexPolygon& poly, const std::vector<double>& s, int keep, long label) {
   ConvexPolygon out;
   const size_t n = poly.vertices.size();
+  out.vertices.reserve(n + 2);
+  out.labels.reserve(n + 2);
   for (size_t i = 0; i < n; ++i) {
-    const size_t j = (i + 1) % n;
-    const double si = keep * s[i], sj = keep * s[j];
-    const Eigen::Vector2d& p = poly.vertices[i];
-    const Eigen::Vector2d& q = poly.vertices[j];
-    if (si >= 0) {
-      out.vertices.push_back(p);
-      // The edge leaving p: on the line if both ends are on it, or if it
-      // leads to the crossing point / is cut.
-      if (sj >= 0) {
-        out.labels.push_back(si == 0 && sj == 0 ? label : poly.labels[i]);
-      } else if (si > 0) {
-        // p inside, q outside: cut the edge.
-        const double t = si / (si - sj);
-        out.labels.push_back(poly.labels[i]);
-        out.vertices.push_back(p + t * (q - p));
-        out.labels.push_back(label);
-      } else {
-        // p on the line, q outside: the next kept edge runs along the line.
-        out.labels.push_back(label);
-      }
-    } else if (sj > 0) {
-      // p outside, q inside: enter at the crossing point.
-      const double t = si / (si - sj);
-      out.vertices.push_back(p + t * (q - p));
-      out.labels.push_back(poly.labels[i]);
-    }
+    const size_t j = i + 1 == n ? 0 : i + 1;
+    keep_edge(out, poly.vertices[i], poly.vertices[j], keep * s[i], keep * s[j], poly.labels[i], label);
   }
-  // Drop repeated points (a vertex exactly on the line can be emitted twice).
-  ConvexPolygon clean;
-  for (size_t i = 0; i < out.vertices.size(); ++i) {
-    const size_t j = (i + 1) % out.vertices.size();
-    if ((out.vertices[i] - out.vertices[j]).cwiseAbs().maxCoeff() == 0.0) continue;
-    clean.vertices.push_back(out.vertices[i]);
-    clean.labels.push_back(out.labels[i]);
+  clean_up(out);
+  return out;
+}
+
+// Both sides at once: the same as keep_side(+1) and keep_side(-1) (a
+// crossing point, s_i / (s_i - s_j), is the same bits from either side).
+void keep_both(const ConvexPolygon& poly, const std::vector<double>& s, long label, ConvexPolygon* pos,
+               ConvexPolygon* neg) {
+  ConvexPolygon out[2];
+  const size_t n = poly.vertices.size();
+  for (auto& o : out) {
+    o.vertices.reserve(n + 2);
+    o.labels.reserve(n + 2);
   }
-  if (clean.vertices.size() < 3 || clean.area() <= 0) return ConvexPolygon{};
-  return clean;
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = i + 1 == n ? 0 : i + 1;
+    keep_edge(out[0], poly.vertices[i], poly.vertices[j], s[i], s[j], poly.labels[i], label);
+    keep_edge(out[1], poly.vertices[i], poly.vertices[j], -s[i], -s[j], poly.labels[i], label);
+  }
+  clean_up(out[0]);
+  clean_up(out[1]);
+  *pos = std::move(out[0]);
+  *neg = std::move(out[1]);
 }
 
 }  // namespace
 
 bool split_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long label, ConvexPolygon* positive,
                    ConvexPolygon* negative, int* side, double tolerance) {
-  const std::vector<double> s = side_values(poly, a, tolerance);
+  const std::vector<double>& s = side_values(poly, a, tolerance);
   bool pos = false, neg = false;
   for (double v : s) {
     pos = pos || v > 0;
@@ -113,8 +154,7 @@ bool split_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long lab
     *side = pos ? 1 : neg ? -1 : 0;
     return false;
   }
-  *positive = keep_side(poly, s, +1, label);
-  *negative = keep_side(poly, s, -1, label);
+  keep_both(poly, s, label, positive, negative);
   if (positive->empty() || negative->empty()) {
     // A cut that leaves nothing of area on one side is no cut.
     *side = positive->empty() ? -1 : 1;
@@ -124,7 +164,7 @@ bool split_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long lab
 }
 
 ConvexPolygon clip_polygon(const ConvexPolygon& poly, const Eigen::Vector3d& a, long label, double tolerance) {
-  const std::vector<double> s = side_values(poly, a, tolerance);
+  const std::vector<double>& s = side_values(poly, a, tolerance);
   bool neg = false, pos = false;
   for (double v : s) {
     neg = neg || v < 0;

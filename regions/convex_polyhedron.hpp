@@ -29,4 +29,10 @@ struct ConvexPolyhedron {
 bool split_polyhedron(const ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
                       ConvexPolyhedron* negative, int* side, double tolerance);
 
+// The same split (the same parts, bit for bit), taking p's faces where it
+// can: when it returns true, p is left valid but unspecified (to be
+// discarded); when false, p is unchanged.
+bool split_polyhedron_taking(ConvexPolyhedron& p, const Eigen::Vector4d& a, long label, ConvexPolyhedron* positive,
+                             ConvexPolyhedron* negative, int* side, double tolerance);
+
 }  // namespace tessera

@@ -73,7 +73,9 @@ struct SlicedCell {
 
 // Layer-by-layer cutting of cells by the zero sets of the units' affine
 // functions. Geometry provides Cell, Point, D, split(cell, a, label, pos,
-// neg, side, tol) and centroid(cell).
+// neg, side, tol) (which may take the cell's contents when it returns
+// true: the cell is discarded then), bounds(cell, lo, hi) (its bounding
+// box) and centroid(cell).
 template <class Geometry>
 class LayerSlicer {
  public:
@@ -82,7 +84,12 @@ class LayerSlicer {
   static constexpr int D = Geometry::D;
   using Affine = Eigen::Matrix<double, D + 1, 1>;
 
-  LayerSlicer(const Network& net, const SliceOptions& o) : net_(net), o_(o), plan_(net) {}
+  LayerSlicer(const Network& net, const SliceOptions& o) : net_(net), o_(o), plan_(net) {
+    const int N = static_cast<int>(net.nodes.size());
+    units_after_.assign(N + 1, 0);
+    for (int j = N - 1; j >= 0; --j)
+      units_after_[j] = units_after_[j + 1] + (net.nodes[j].is_piecewise() ? net.nodes[j].shape.size() : 0);
+  }
 
   // What the cutting holds at once, at most: every node's values as affine
   // maps of the slice coordinates (8 (D+1) bytes a value) for the pieces on
@@ -102,6 +109,7 @@ class LayerSlicer {
   void process(Piece<Geometry> piece, std::vector<SlicedCell<Geometry>>& out, bool parallel) {
     while (piece.walk.advance()) {
       if (should_stop()) return;
+      const int k = piece.walk.node();
       std::vector<Cell> parts = cut(piece);
       if (should_stop()) return;
       if (parts.size() == 1) {
@@ -109,24 +117,39 @@ class LayerSlicer {
         decide(piece);
         continue;
       }
-      std::vector<std::vector<SlicedCell<Geometry>>> results(parts.size());
+      // With threads, each part's cells go to a list of their own, joined in
+      // order after; on one thread straight to `out` (the same order), and
+      // the last part takes the piece's walk.
+      const bool threads = parallel && worth_threads(parts.size(), k);
+      std::vector<std::vector<SlicedCell<Geometry>>> results(threads ? parts.size() : 0);
       std::exception_ptr error;
       std::mutex mutex;
-#pragma omp parallel for schedule(dynamic) if (parallel)
-      for (size_t i = 0; i < parts.size(); ++i) {
-        if (should_stop()) continue;
+      auto run_part = [&](size_t i) {
+        if (should_stop()) return;
         try {
-          Piece<Geometry> sub{std::move(parts[i]), piece.walk};
+          Piece<Geometry> sub{std::move(parts[i]),
+                              !threads && i + 1 == parts.size() ? std::move(piece.walk) : piece.walk};
           decide(sub);
-          process(std::move(sub), results[i], false);
+          process(std::move(sub), threads ? results[i] : out, false);
         } catch (...) {
           std::lock_guard<std::mutex> lock(mutex);
           if (!error) error = std::current_exception();
         }
+      };
+      if (threads) {
+#pragma omp parallel for schedule(dynamic)
+        for (size_t i = 0; i < parts.size(); ++i) run_part(i);
+      } else {
+        for (size_t i = 0; i < parts.size(); ++i) run_part(i);  // no OpenMP bookkeeping a part
       }
       if (error) std::rethrow_exception(error);
-      for (auto& r : results)
-        for (auto& p : r) out.push_back(std::move(p));
+      if (threads) {
+        std::size_t total = out.size();
+        for (const auto& r : results) total += r.size();
+        out.reserve(total);
+        for (auto& r : results)
+          for (auto& p : r) out.push_back(std::move(p));
+      }
       return;
     }
     if (should_stop()) return;
@@ -174,6 +197,16 @@ class LayerSlicer {
     return false;
   }
 
+  // Whether a cut's parts are worth the threads: below some ten thousand
+  // units of work in all (parts times the units of the layers still to
+  // cut them) a slice takes well under a millisecond on one thread, less
+  // than starting the threads and waiting at their barrier (milliseconds
+  // when the machine is busy). The result is the same either way.
+  static constexpr std::int64_t kThreadedWork = 16384;
+  bool worth_threads(std::size_t parts, int k) const {
+    return static_cast<std::int64_t>(parts) * (units_after_[k + 1] + 1) >= kThreadedWork;
+  }
+
   // Cuts the piece's polygon by every line of piecewise node k.
   //
   // Every piece becomes at least one finished region, so once the pieces of
@@ -183,16 +216,69 @@ class LayerSlicer {
   // (Small cuts always finish, so that a small limit still returns its
   // first max_regions regions: the bound is at least kMinCutBound pieces.)
   static constexpr std::size_t kMinCutBound = 4096;
-  std::vector<Cell> cut(const Piece<Geometry>& piece) {
+
+  // A part's bounding box as centre and half-widths: the range of a·(x, 1)
+  // over the box is a·(c, 1) ± |a|·h. (Halved before adding, so that no
+  // finite window overflows; an infinite margin below rejects nothing.)
+  struct Bounds {
+    Point c, h;
+  };
+  static Bounds bounds_of(const Cell& cell) {
+    Point lo, hi;
+    Geometry::bounds(cell, &lo, &hi);
+    return Bounds{lo / 2 + hi / 2, hi / 2 - lo / 2};
+  }
+  // True when the line's zero set provably misses the box by more than the
+  // split's tolerance: every vertex then has the same strict sign in
+  // Geometry::split, so split would return false and leave the part as it
+  // is. `margin` is (tol + 1e-12) (|a|·m + |a_D|) with m the largest
+  // |coordinate| of the piece being cut: at least tol times the tolerance
+  // scale |a|·|x| + |a_D| of every vertex x of its parts (which lie in the
+  // piece's box up to rounding), plus a margin far above the rounding of
+  // these sums. Only a shortcut: a false answer falls through to the exact
+  // test.
+  static bool misses(const Bounds& b, const Affine& a, const Point& abs_a, double margin) {
+    const double mid = a.template head<D>().dot(b.c) + a[D];
+    const double rad = abs_a.dot(b.h);
+    return mid - rad > margin || mid + rad < -margin;
+  }
+
+  struct CutBuffers {
+    std::vector<Cell> pool;
+    std::vector<Bounds> boxes;
+    std::vector<std::uint32_t> order, next;
+  };
+
+  // piece.poly is taken.
+  std::vector<Cell> cut(Piece<Geometry>& piece) {
     const int k = piece.walk.node();
     const Node& n = net_.nodes[k];
     const Matrix& in = piece.walk.piecewise_input();
-    std::vector<Cell> parts{piece.poly};
+    // The parts live in `pool` (a split puts its positive part in the slot
+    // of the part it cuts and appends the negative one); `order` lists
+    // their slots in the order of the list a cut by cut rebuild would make
+    // (each part replaced by its positive and negative parts), so that a
+    // line moves slot numbers rather than cells.
+    const Bounds piece_box = bounds_of(piece.poly);
+    const Point piece_m = piece_box.c.cwiseAbs() + piece_box.h;
+    // Buffers of this thread, reused from cut to cut (a cut returns before
+    // the next one on its thread starts).
+    thread_local CutBuffers buffers;
+    std::vector<Cell>& pool = buffers.pool;
+    std::vector<Bounds>& boxes = buffers.boxes;
+    std::vector<std::uint32_t>& order = buffers.order;
+    std::vector<std::uint32_t>& next = buffers.next;
+    pool.clear();
+    boxes.clear();
+    order.clear();
+    pool.push_back(std::move(piece.poly));
+    boxes.push_back(piece_box);
+    order.push_back(0);
     const long layer = plan_.layer_of[k];
     auto cut_by = [&](const Affine& line, long unit) {
       if (line.template head<D>().isZero(0.0)) return;  // constant on the slice: no cut
       if (should_stop()) return;
-      if (parts.size() + emitted_.load(std::memory_order_relaxed) > std::max<std::size_t>(o_.max_regions, kMinCutBound)) {
+      if (order.size() + emitted_.load(std::memory_order_relaxed) > std::max<std::size_t>(o_.max_regions, kMinCutBound)) {
         std::lock_guard<std::mutex> lock(progress_mutex_);
         if (!stop_.exchange(true))
           limit_detail_ = ": layer '" + net_.nodes[k].name + "' alone cuts a cell into more pieces than that";
@@ -205,26 +291,42 @@ class LayerSlicer {
         p.layers = static_cast<int>(piece.walk.pattern.layers.size());
         p.unit = unit;
         p.units = static_cast<long>(n.kind == OpKind::MaxPool2d ? n.shape.size() : in.rows());
-        p.pieces = parts.size();
+        p.pieces = order.size();
         last_cut_ = p;
         last_cut_node_ = k;
         if (o_.cut_progress) o_.cut_progress(p);
       }
-      std::vector<Cell> next;
-      next.reserve(parts.size() + 1);
-      std::size_t done = 0;
-      for (Cell& p : parts) {
-        if (++done % 4096 == 0 && should_stop()) return;
-        Cell pos, neg;
+      const Point abs_a = line.template head<D>().cwiseAbs();
+      const double margin = (kCutTol + 1e-12) * (abs_a.dot(piece_m) + std::abs(line[D]));
+      // A line that misses the whole piece's box misses every part (their
+      // vertices lie in it, up to rounding far below the test's margin).
+      if (misses(piece_box, line, abs_a, margin)) return;
+      // Most parts lie wholly on one side: test their boxes first and touch
+      // nothing until some part is really cut.
+      std::size_t first = 0;
+      while (first < order.size() && misses(boxes[order[first]], line, abs_a, margin)) ++first;
+      if (first == order.size()) return;
+      const std::size_t m = order.size();
+      next.clear();
+      next.reserve(m + 1);
+      next.insert(next.end(), order.begin(), order.begin() + first);
+      const long label = (layer << 32) | unit;
+      Cell pos, neg;
+      for (std::size_t i = first; i < m; ++i) {
+        if ((i + 1) % 4096 == 0 && should_stop()) return;
+        const std::uint32_t j = order[i];
+        next.push_back(j);
         int side = 0;
-        if (Geometry::split(p, line, (layer << 32) | unit, &pos, &neg, &side, kCutTol)) {
-          next.push_back(std::move(pos));
-          next.push_back(std::move(neg));
-        } else {
-          next.push_back(std::move(p));
+        if ((i == first || !misses(boxes[j], line, abs_a, margin)) &&
+            Geometry::split(pool[j], line, label, &pos, &neg, &side, kCutTol)) {
+          pool[j] = std::move(pos);
+          boxes[j] = bounds_of(pool[j]);
+          next.push_back(static_cast<std::uint32_t>(pool.size()));
+          pool.push_back(std::move(neg));
+          boxes.push_back(bounds_of(pool.back()));
         }
       }
-      parts = std::move(next);
+      order.swap(next);
     };
     for_each_cut(n, [&](const Wall& g) {
       Affine line = row(in, g.a);
@@ -232,6 +334,9 @@ class LayerSlicer {
       line[D] -= g.level;
       cut_by(line, g.unit);
     });
+    std::vector<Cell> parts;
+    parts.reserve(order.size());
+    for (std::uint32_t j : order) parts.push_back(std::move(pool[j]));
     return parts;
   }
 
@@ -288,6 +393,7 @@ class LayerSlicer {
   const Network& net_;
   const SliceOptions& o_;
   WalkPlan plan_;
+  std::vector<std::int64_t> units_after_;  // units of the piecewise nodes after node k (k..N-1)
   std::mutex progress_mutex_;
   std::string limit_detail_;  // set once, under progress_mutex_
   SliceOptions::CutProgress last_cut_;  // the latest cut's progress, under progress_mutex_

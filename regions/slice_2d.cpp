@@ -32,6 +32,13 @@ struct Geometry2 {
     return split_polygon(c, a, label, pos, neg, side, tol);
   }
   static Point centroid(const Cell& c) { return c.centroid(); }
+  static void bounds(const Cell& c, Point* lo, Point* hi) {
+    *lo = *hi = c.vertices.empty() ? Point(0, 0) : c.vertices.front();
+    for (const Point& v : c.vertices) {
+      *lo = lo->cwiseMin(v);
+      *hi = hi->cwiseMax(v);
+    }
+  }
 };
 
 // log p_k at (u, v) and its gradient / Hessian, for interior maxima.

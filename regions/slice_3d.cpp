@@ -16,10 +16,21 @@ struct Geometry3 {
   using Cell = ConvexPolyhedron;
   using Point = Eigen::Vector3d;
   static constexpr int D = 3;
-  static bool split(const Cell& c, const Eigen::Vector4d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
-    return split_polyhedron(c, a, label, pos, neg, side, tol);
+  // c is discarded after a successful split: its faces may be taken.
+  static bool split(Cell& c, const Eigen::Vector4d& a, long label, Cell* pos, Cell* neg, int* side, double tol) {
+    return split_polyhedron_taking(c, a, label, pos, neg, side, tol);
   }
   static Point centroid(const Cell& c) { return c.centroid(); }
+  static void bounds(const Cell& c, Point* lo, Point* hi) {
+    *lo = *hi = Point(0, 0, 0);
+    bool first = true;
+    for (const auto& f : c.faces)
+      for (const Point& v : f.vertices) {
+        *lo = first ? v : Point(lo->cwiseMin(v));
+        *hi = first ? v : Point(hi->cwiseMax(v));
+        first = false;
+      }
+  }
 };
 }  // namespace
 
@@ -79,6 +90,10 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
   auto cells = slicer.run(std::move(start), std::move(input), &out.stop_reason);
   out.complete = out.stop_reason.empty();
   out.polyhedra.resize(cells.size());
+  // Each cell's volume and width (3 volume / surface), in parallel: the
+  // cells are independent, and the smallest width is taken in order after.
+  std::vector<double> width(cells.size(), std::numeric_limits<double>::infinity());
+#pragma omp parallel for schedule(static)
   for (size_t i = 0; i < cells.size(); ++i) {
     SlicePolyhedron& p = out.polyhedra[i];
     p.cell = std::move(cells[i].cell);
@@ -87,12 +102,11 @@ Slice3d slice_regions_3d(const Network& net, const Plane3d& s, const SliceBox& b
     p.logits = std::move(cells[i].logits);
     p.predicted_class = cells[i].predicted_class;
     p.volume = p.cell.volume();
+    const double surface = p.cell.surface_area();
+    if (surface > 0) width[i] = 3 * p.volume / surface;
   }
   double smallest = std::numeric_limits<double>::infinity();
-  for (const SlicePolyhedron& p : out.polyhedra) {
-    const double surface = p.cell.surface_area();
-    if (surface > 0) smallest = std::min(smallest, 3 * p.volume / surface);
-  }
+  for (double w : width) smallest = std::min(smallest, w);
   double far = 0, narrow = std::numeric_limits<double>::infinity();
   for (int i = 0; i < 3; ++i) {
     far = std::max({far, std::abs(box.lo[i]), std::abs(box.hi[i])});

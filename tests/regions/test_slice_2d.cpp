@@ -2,7 +2,10 @@
 // against areas, centroids, neighbours, grid sampling and ray traversal.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "core/error.hpp"
@@ -200,6 +203,76 @@ TEST_P(RandomSlices, ALineThroughTheSliceAgreesWithTheRayTraversal) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, RandomSlices, ::testing::Values(1, 2));
+
+bool same_bits(const ConvexPolygon& a, const ConvexPolygon& b) {
+  return a.vertices.size() == b.vertices.size() && a.labels == b.labels &&
+         (a.vertices.empty() ||
+          std::memcmp(a.vertices.data(), b.vertices.data(), a.vertices.size() * sizeof(Eigen::Vector2d)) == 0);
+}
+
+// split_polygon builds both sides in one pass: they are the clips by a and
+// by -a, bit for bit, also for lines through vertices and along edges.
+TEST(ConvexPolygon, SplitIsTheClipsOfBothSides) {
+  SeededRandom rng(12);
+  std::vector<ConvexPolygon> cells{ConvexPolygon::rectangle(-1, 1, -1, 1)};
+  int cuts = 0;
+  for (int step = 0; step < 300; ++step) {
+    const size_t at = static_cast<size_t>(rng.uniform(0, 1) * cells.size()) % cells.size();
+    const ConvexPolygon p = cells[at];
+    Eigen::Vector3d a(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1));
+    const auto& v = p.vertices;
+    if (step % 3 == 1) a[2] = -(a[0] * v[step % v.size()][0] + a[1] * v[step % v.size()][1]);  // through a vertex
+    if (step % 3 == 2) {  // along an edge
+      const Eigen::Vector2d &x = v[step % v.size()], &y = v[(step + 1) % v.size()];
+      a = Eigen::Vector3d(y[1] - x[1], x[0] - y[0], 0);
+      a[2] = -(a[0] * x[0] + a[1] * x[1]);
+    }
+    ConvexPolygon pos, neg;
+    int side = 0;
+    if (!split_polygon(p, a, step, &pos, &neg, &side, 1e-10)) continue;
+    ++cuts;
+    EXPECT_TRUE(same_bits(pos, clip_polygon(p, a, step, 1e-10))) << step;
+    EXPECT_TRUE(same_bits(neg, clip_polygon(p, -a, step, 1e-10))) << step;
+    cells[at] = pos;
+    cells.push_back(neg);
+  }
+  EXPECT_GT(cuts, 50);
+}
+
+// The same polygons, bit for bit and in order, on one thread and on
+// several; lines along the window's border or through its corner do not cut.
+TEST(Slice2d, ThreadsAndTouchingLinesDoNotChangeThePolygons) {
+  {
+    const Network net = random_mlp(2, {48, 32}, 3, 9);
+    SliceOptions o;
+    o.decision_boundary = false;
+    // Its first layer alone (the same weights) cuts the window into enough
+    // parts for the threads (they get the parts from 16384 / 33 on).
+    ASSERT_GT(slice_regions_2d(random_mlp(2, {48}, 3, 9), input_plane(), SliceWindow{}, o).polygons.size(), 500u);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const Slice2d one = slice_regions_2d(net, input_plane(), SliceWindow{}, o);
+    omp_set_num_threads(4);
+    const Slice2d four = slice_regions_2d(net, input_plane(), SliceWindow{}, o);
+    omp_set_num_threads(threads);
+    ASSERT_GT(one.polygons.size(), 300u);
+    ASSERT_EQ(one.polygons.size(), four.polygons.size());
+    for (size_t i = 0; i < one.polygons.size(); ++i) {
+      EXPECT_EQ(one.polygons[i].pattern_hash, four.polygons[i].pattern_hash) << i;
+      EXPECT_TRUE(same_bits(one.polygons[i].polygon, four.polygons[i].polygon)) << i;
+    }
+  }
+  // Units u - 1 (the border), u + v - 2 (the corner), v + 1 (the opposite
+  // border) and u - v (a cut): two polygons.
+  Matrix W(4, 2);
+  W << 1, 0, 1, 1, 0, 1, 1, -1;
+  NetworkBuilder nb;
+  const int x = nb.relu(nb.dense(nb.input(Shape{2}), W, Eigen::Vector4d(-1, -2, 1, 0)));
+  const Network net = nb.build(nb.dense(x, Matrix::Ones(2, 4), Vector::Zero(2)));
+  const Slice2d s = slice_regions_2d(net, input_plane(), SliceWindow{});
+  ASSERT_EQ(s.polygons.size(), 2u);
+  EXPECT_NEAR(s.polygons[0].area + s.polygons[1].area, 4, 1e-12);
+}
 
 TEST(Slice2d, BadInputsAndLimits) {
   const Network net = random_mlp(2, {8}, 2, 1);

@@ -1,7 +1,10 @@
 // Exact 3-D slices: plane arrangements and random networks.
 #include <gtest/gtest.h>
 
+#include <omp.h>
+
 #include <cmath>
+#include <cstring>
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
@@ -25,6 +28,72 @@ TEST(ConvexPolyhedron, CubeVolumeCentroidAndASplit) {
   EXPECT_NEAR((neg.centroid() - Eigen::Vector3d(0.25, 0.25, 0.25)).norm(), 0, 1e-14);
   EXPECT_FALSE(split_polyhedron(cube, Eigen::Vector4d(1, 0, 0, 5), 7, &pos, &neg, &side, 1e-12));
   EXPECT_EQ(side, 1);
+}
+
+bool same_bits(const ConvexPolyhedron& a, const ConvexPolyhedron& b) {
+  if (a.faces.size() != b.faces.size()) return false;
+  for (size_t f = 0; f < a.faces.size(); ++f) {
+    const auto &x = a.faces[f], &y = b.faces[f];
+    if (x.label != y.label || x.vertices.size() != y.vertices.size()) return false;
+    if (!x.vertices.empty() &&
+        std::memcmp(x.vertices.data(), y.vertices.data(), x.vertices.size() * sizeof(Eigen::Vector3d)) != 0)
+      return false;
+  }
+  return true;
+}
+
+// split_polyhedron_taking (the slicer's split, which takes the faces of the
+// part it cuts) gives the copying split's parts bit for bit, and leaves the
+// polyhedron as it was when it does not cut: for random planes, planes
+// through vertices and along faces, and planes that touch the polyhedron.
+TEST(ConvexPolyhedron, TakingSplitMatchesTheCopyingOneAndGivesBackANoCut) {
+  SeededRandom rng(21);
+  std::vector<ConvexPolyhedron> cells{ConvexPolyhedron::box(Eigen::Vector3d(-1, -1, -1), Eigen::Vector3d(1, 1, 1))};
+  int cuts = 0, no_cuts = 0;
+  for (int step = 0; step < 400; ++step) {
+    const size_t at = static_cast<size_t>(rng.uniform(0, 1) * cells.size()) % cells.size();
+    const ConvexPolyhedron p = cells[at];
+    const auto vs = p.vertices();
+    Eigen::Vector4d a;
+    a.head<3>() = Eigen::Vector3d(rng.uniform(-1, 1), rng.uniform(-1, 1), rng.uniform(-1, 1));
+    switch (step % 4) {
+      case 0: a[3] = rng.uniform(-1, 1); break;  // anywhere
+      case 1: {  // through a vertex
+        const Eigen::Vector3d& v = vs[static_cast<size_t>(step) % vs.size()];
+        a[3] = -a.head<3>().dot(v);
+        break;
+      }
+      case 2: {  // along a face: the plane of its first three vertices
+        const auto& f = p.faces[static_cast<size_t>(step) % p.faces.size()].vertices;
+        const Eigen::Vector3d n = (f[1] - f[0]).cross(f[2] - f[0]);
+        a << n, -n.dot(f[0]);
+        break;
+      }
+      default: {  // touching at the vertex farthest along the normal
+        double best = -1e300;
+        for (const auto& v : vs) best = std::max(best, a.head<3>().dot(v));
+        a[3] = -best;
+      }
+    }
+    ConvexPolyhedron pos1, neg1, pos2, neg2, q = p;
+    int side1 = 7, side2 = 7;
+    const bool cut1 = split_polyhedron(p, a, step, &pos1, &neg1, &side1, 1e-10);
+    const bool cut2 = split_polyhedron_taking(q, a, step, &pos2, &neg2, &side2, 1e-10);
+    ASSERT_EQ(cut1, cut2) << step;
+    if (cut1) {
+      ++cuts;
+      EXPECT_TRUE(same_bits(pos1, pos2)) << step;
+      EXPECT_TRUE(same_bits(neg1, neg2)) << step;
+      cells[at] = std::move(pos2);
+      cells.push_back(std::move(neg2));
+    } else {
+      ++no_cuts;
+      EXPECT_EQ(side1, side2) << step;
+      EXPECT_TRUE(same_bits(p, q)) << step;
+    }
+  }
+  EXPECT_GT(cuts, 50);
+  EXPECT_GT(no_cuts, 50);
 }
 
 // k planes in general position cut space into 1 + k + C(k,2) + C(k,3)
@@ -101,6 +170,41 @@ TEST(Slice3d, PolyhedraTileTheBoxAndMatchTheNetwork) {
     }
     EXPECT_NEAR(volume / s.box_volume, 1.0, 1e-9);
   }
+}
+
+// The cells are the same, bit for bit and in the same order, on one thread
+// and on several (the parts of the first cut then go to the threads), and
+// planes that only touch a cell or lie on its faces (which the slicer's
+// bounding-box test rejects) do not cut it.
+TEST(Slice3d, ThreadsAndTouchingPlanesDoNotChangeTheCells) {
+  {
+    const Network net = random_mlp(3, {24, 16}, 2, 8);
+    // Its first layer alone (the same weights) cuts the box into enough
+    // parts for the threads (they get the parts from 16384 / 17 on).
+    ASSERT_GT(slice_regions_3d(random_mlp(3, {24}, 2, 8), input_space(), SliceBox{}).polyhedra.size(), 1000u);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const Slice3d one = slice_regions_3d(net, input_space(), SliceBox{});
+    omp_set_num_threads(4);
+    const Slice3d four = slice_regions_3d(net, input_space(), SliceBox{});
+    omp_set_num_threads(threads);
+    ASSERT_GT(one.polyhedra.size(), 300u);
+    ASSERT_EQ(one.polyhedra.size(), four.polyhedra.size());
+    for (size_t i = 0; i < one.polyhedra.size(); ++i) {
+      EXPECT_EQ(one.polyhedra[i].pattern_hash, four.polyhedra[i].pattern_hash) << i;
+      EXPECT_TRUE(same_bits(one.polyhedra[i].cell, four.polyhedra[i].cell)) << i;
+    }
+  }
+  // Units x - 1 (the box's face), x + y + z - 3 (its corner), x + 1 (the
+  // opposite face) and z (a cut): two cells.
+  Matrix W(4, 3);
+  W << 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1;
+  NetworkBuilder nb;
+  const int x = nb.relu(nb.dense(nb.input(Shape{3}), W, Eigen::Vector4d(-1, -3, 1, 0)));
+  const Network net = nb.build(nb.dense(x, Matrix::Ones(2, 4), Vector::Zero(2)));
+  const Slice3d s = slice_regions_3d(net, input_space(), SliceBox{});
+  ASSERT_EQ(s.polyhedra.size(), 2u);
+  EXPECT_NEAR(s.polyhedra[0].volume + s.polyhedra[1].volume, 8, 1e-12);
 }
 
 // A per-coordinate input box clips the 3-D window: with the input space as

@@ -45,7 +45,24 @@ bool GraphWalk::advance() {
 void GraphWalk::apply_piecewise() {
   const Node& n = current();
   const LayerPattern& l = layer_pattern();
-  values[k_] = apply_linear(n, &l, values[n.inputs[0]]);
+  const int in = n.inputs[0];
+  if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu) {
+    // In place: the input's rows, inactive ones times the slope (0 or the
+    // leak; the same numbers as apply_linear's diagonal product). The input
+    // is taken when no later node reads it.
+    Matrix& out = values[k_];
+    if (plan_->last_use[in] == k_ && !(keep_ && (*keep_)[in]))
+      out = std::move(values[in]);
+    else
+      out = values[in];
+    const double slope = n.kind == OpKind::LeakyRelu ? n.slope : 0.0;
+    for (int i = 0; i < l.size; ++i)
+      if (!l.active(i)) out.row(i) *= slope;
+    finish_node();
+    ++k_;
+    return;
+  }
+  values[k_] = apply_linear(n, &l, values[in]);
   if (n.kind == OpKind::Piecewise && points_end_ > points_begin_)
     add_offset(n, values[k_].middleCols(points_begin_, points_end_ - points_begin_), &l);
   finish_node();

@@ -1,6 +1,10 @@
 #include "core/linear_ops.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+#include <array>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -8,10 +12,244 @@ namespace tessera {
 
 namespace {
 
+// ---------------------------------------------------------------------------
+// Exact double-precision kernels for a few columns (one sample, or the
+// output's 10 adjoints): both cores, no packing of large weights, only the
+// active rows/columns, thread-local scratch (no page faults per call).
+
+// Below this many multiply-adds one thread is faster than waking a second.
+constexpr std::int64_t kParallelWork = 1 << 17;
+
+int threads_for(std::int64_t work) {
+  if (work < kParallelWork || omp_in_parallel()) return 1;
+  return std::max(1, omp_get_max_threads());
+}
+
+// [begin, end) of part t of T of the range [0, n), boundaries on multiples
+// of 8 (whole cache lines of doubles).
+std::pair<Eigen::Index, Eigen::Index> part(Eigen::Index n, int t, int T) {
+  const Eigen::Index step = ((n + T - 1) / T + 7) / 8 * 8;
+  return {std::min(n, step * t), std::min(n, step * (t + 1))};
+}
+
+// At least n doubles of scratch that live as long as the thread: large
+// buffers reused across calls instead of freshly mapped (and page-faulted)
+// each time. Contents are unspecified.
+double* scratch(int which, size_t n) {
+  thread_local std::vector<double> buffers[3];
+  std::vector<double>& b = buffers[which];
+  if (b.size() < n) b.resize(n);
+  return b.data();
+}
+
+// Eight doubles (one AVX-512 register, two AVX2 ones), loaded and stored
+// without alignment.
+typedef double Lane8 __attribute__((vector_size(64), aligned(8)));
+
+Lane8 load8(const double* p) { return *reinterpret_cast<const Lane8*>(p); }
+void store8(double* p, const Lane8& v) { *reinterpret_cast<Lane8*>(p) = v; }
+
+// out(i, k) += sum_a W(i, cols[a]) Gp[a M + k] for rows i in [i0, i1) (=
+// with assign): W and out column-major (leading dimensions ldw, ldo), Gp the
+// selected rows of G packed row by row. Blocks of 256 rows (out's block,
+// 256 x M, stays in L1); within a block, the selected columns of W eight at
+// a time, each read as one contiguous segment (eight sequential streams the
+// hardware prefetches), all M columns of out updated from the same loads.
+template <int M>
+void accumulate_selected(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
+                         const double* Gp, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1,
+                         bool assign) {
+  constexpr Eigen::Index IB = 256, TR = 8, NA = 8;
+  if (assign)
+    for (int k = 0; k < M; ++k)
+      for (Eigen::Index i = i0; i < i1; ++i) out[k * ldo + i] = 0.0;
+  for (Eigen::Index b0 = i0; b0 < i1; b0 += IB) {
+    const Eigen::Index b1 = std::min(i1, b0 + IB);
+    const Eigen::Index bv = b0 + (b1 - b0) / TR * TR;  // end of the whole tiles
+    Eigen::Index a = 0;
+    for (; a + NA <= na; a += NA) {
+      const double* w[NA];
+      for (int j = 0; j < NA; ++j) w[j] = W + cols[a + j] * ldw;
+      const double* g = Gp + a * M;
+      for (Eigen::Index i = b0; i < bv; i += TR) {
+        Lane8 v[NA];
+        for (int j = 0; j < NA; ++j) v[j] = load8(w[j] + i);
+        for (int k = 0; k < M; ++k) {
+          Lane8 o = load8(out + k * ldo + i);
+          for (int j = 0; j < NA; ++j) o += g[j * M + k] * v[j];
+          store8(out + k * ldo + i, o);
+        }
+      }
+      for (Eigen::Index i = bv; i < b1; ++i)
+        for (int k = 0; k < M; ++k) {
+          double o = out[k * ldo + i];
+          for (int j = 0; j < NA; ++j) o += g[j * M + k] * w[j][i];
+          out[k * ldo + i] = o;
+        }
+    }
+    for (; a < na; ++a) {
+      const double* w = W + cols[a] * ldw;
+      const double* g = Gp + a * M;
+      for (Eigen::Index i = b0; i < bv; i += TR) {
+        const Lane8 v = load8(w + i);
+        for (int k = 0; k < M; ++k) store8(out + k * ldo + i, load8(out + k * ldo + i) + g[k] * v);
+      }
+      for (Eigen::Index i = bv; i < b1; ++i)
+        for (int k = 0; k < M; ++k) out[k * ldo + i] += g[k] * w[i];
+    }
+  }
+}
+
+// The same for few selected columns of a matrix that stays in cache (the
+// filters of a convolution): register tiles of 8 rows x M columns of out,
+// loaded (or zeroed, with assign) once and stored once, the selected
+// columns of W in chunks of 64.
+template <int M>
+void accumulate_tiles(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
+                      const double* Gp, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1,
+                      bool assign) {
+  constexpr Eigen::Index TR = 8, KC = 64;
+  const Eigen::Index iv = i0 + (i1 - i0) / TR * TR;
+  for (Eigen::Index a0 = 0; a0 < na || (assign && a0 == 0); a0 += KC) {
+    const Eigen::Index a1 = std::min(na, a0 + KC);
+    const bool zero = assign && a0 == 0;
+    for (Eigen::Index i = i0; i < iv; i += TR) {
+      Lane8 acc[M];
+      for (int k = 0; k < M; ++k) acc[k] = zero ? Lane8{} : load8(out + k * ldo + i);
+      for (Eigen::Index a = a0; a < a1; ++a) {
+        const Lane8 v = load8(W + cols[a] * ldw + i);
+        const double* g = Gp + a * M;
+        for (int k = 0; k < M; ++k) acc[k] += g[k] * v;
+      }
+      for (int k = 0; k < M; ++k) store8(out + k * ldo + i, acc[k]);
+    }
+    for (Eigen::Index i = iv; i < i1; ++i)
+      for (int k = 0; k < M; ++k) {
+        double o = zero ? 0.0 : out[k * ldo + i];
+        for (Eigen::Index a = a0; a < a1; ++a) o += W[cols[a] * ldw + i] * Gp[a * M + k];
+        out[k * ldo + i] = o;
+      }
+  }
+}
+
+// One column: out[i0, i1) += sum_a W(i, cols[a]) g[a], contiguous segments
+// of the selected columns, four at a time.
+void accumulate_selected_1(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
+                           const double* g, double* out, Eigen::Index i0, Eigen::Index i1, bool assign) {
+  Eigen::Map<Vector> y(out + i0, i1 - i0);
+  if (assign) y.setZero();
+  Eigen::Index a = 0;
+  for (; a + 4 <= na; a += 4) {
+    const double* w0 = W + cols[a] * ldw + i0;
+    const double* w1 = W + cols[a + 1] * ldw + i0;
+    const double* w2 = W + cols[a + 2] * ldw + i0;
+    const double* w3 = W + cols[a + 3] * ldw + i0;
+    const double g0 = g[a], g1 = g[a + 1], g2 = g[a + 2], g3 = g[a + 3];
+    double* o = y.data();
+    for (Eigen::Index i = 0; i < i1 - i0; ++i) o[i] += g0 * w0[i] + g1 * w1[i] + g2 * w2[i] + g3 * w3[i];
+  }
+  for (; a < na; ++a) y += g[a] * Eigen::Map<const Vector>(W + cols[a] * ldw + i0, i1 - i0);
+}
+
+using AccumulateFn = void (*)(const double*, Eigen::Index, const Eigen::Index*, Eigen::Index, const double*,
+                              double*, Eigen::Index, Eigen::Index, Eigen::Index, bool);
+
+template <int... Ms>
+constexpr std::array<AccumulateFn, sizeof...(Ms)> accumulate_table(std::integer_sequence<int, Ms...>) {
+  return {&accumulate_selected<Ms + 1>...};
+}
+
+template <int... Ms>
+constexpr std::array<AccumulateFn, sizeof...(Ms)> tiles_table(std::integer_sequence<int, Ms...>) {
+  return {&accumulate_tiles<Ms + 1>...};
+}
+
+constexpr int kMaxKernelColumns = 16;
+
+// out(:, 0..m) += W(:, cols) Gp for rows [i0, i1) (= with assign),
+// m <= kMaxKernelColumns.
+void accumulate(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na, const double* Gp,
+                int m, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1, bool assign = false) {
+  static constexpr auto table = accumulate_table(std::make_integer_sequence<int, kMaxKernelColumns>());
+  if (m == 1)
+    accumulate_selected_1(W, ldw, cols, na, Gp, out, i0, i1, assign);
+  else
+    table[m - 1](W, ldw, cols, na, Gp, out, ldo, i0, i1, assign);
+}
+
+// The same with accumulate_tiles (W in cache, few selected columns).
+void accumulate_cached(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
+                       const double* Gp, int m, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1,
+                       bool assign = false) {
+  static constexpr auto table = tiles_table(std::make_integer_sequence<int, kMaxKernelColumns>());
+  table[m - 1](W, ldw, cols, na, Gp, out, ldo, i0, i1, assign);
+}
+
+// W(:, rows) X(rows, :) for the rows of X that are not entirely zero,
+// m = X.cols() <= kMaxKernelColumns: both threads on halves of W's rows.
+Matrix selected_product(const Matrix& W, const Matrix& X) {
+  const Eigen::Index n = X.rows(), m = X.cols();
+  std::vector<char> keep(n, 0);
+  for (Eigen::Index k = 0; k < m; ++k) {
+    const double* x = X.col(k).data();
+    for (Eigen::Index r = 0; r < n; ++r) keep[r] |= x[r] != 0.0;
+  }
+  std::vector<Eigen::Index> rows;
+  rows.reserve(n);
+  for (Eigen::Index r = 0; r < n; ++r)
+    if (keep[r]) rows.push_back(r);
+  const Eigen::Index na = static_cast<Eigen::Index>(rows.size());
+  std::vector<double> packed(static_cast<size_t>(na * m));
+  for (Eigen::Index a = 0; a < na; ++a)
+    for (Eigen::Index k = 0; k < m; ++k) packed[a * m + k] = X(rows[a], k);
+  Matrix out = Matrix::Zero(W.rows(), m);
+  const int T = threads_for(W.rows() * na * m);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const auto [i0, i1] = part(W.rows(), omp_get_thread_num(), omp_get_num_threads());
+    accumulate(W.data(), W.rows(), rows.data(), na, packed.data(), static_cast<int>(m), out.data(), out.rows(), i0,
+               i1);
+  }
+  return out;
+}
+
+
 // Number of samples per im2col block: keeps the column buffer near 4M doubles.
 int conv_chunk(std::int64_t rows, std::int64_t positions, std::int64_t batch) {
   const std::int64_t per_sample = std::max<std::int64_t>(1, rows * positions);
   return static_cast<int>(std::clamp<std::int64_t>(4'000'000 / per_sample, 1, batch));
+}
+
+// Convolution of one sample: Y (P x C_out, the C-H-W layout of the output)
+// = im2col(x)^T W^T, the positions split between the threads, each
+// gathering its rows of im2col(x)^T (8 positions at a time, so that both
+// the gather table and the buffer are read and written in whole lines)
+// into thread-local scratch and multiplying straight into Y.
+void conv_apply_sample(const Node& n, const double* x, double* y) {
+  const Eigen::Index P = n.shape.height() * n.shape.width();
+  const Eigen::Index R = n.weight.cols();
+  const Eigen::Index C_out = n.weight.rows();
+  const int T = threads_for(P * R * C_out);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const auto [p0, p1] = part(P, omp_get_thread_num(), omp_get_num_threads());
+    const Eigen::Index np = p1 - p0;
+    if (np > 0) {
+      double* c = scratch(0, static_cast<size_t>(np * R));
+      for (Eigen::Index pb = p0; pb < p1; pb += 8) {
+        const Eigen::Index q = std::min<Eigen::Index>(8, p1 - pb);
+        const int* g = &n.gather[static_cast<size_t>(pb * R)];
+        double* cb = c + (pb - p0);
+        for (Eigen::Index r = 0; r < R; ++r)
+          for (Eigen::Index j = 0; j < q; ++j) {
+            const int idx = g[j * R + r];
+            cb[r * np + j] = idx >= 0 ? x[idx] : 0.0;
+          }
+      }
+      Eigen::Map<Matrix, 0, Eigen::OuterStride<>> Y(y + p0, np, C_out, Eigen::OuterStride<>(P));
+      Y.noalias() = Eigen::Map<const Matrix>(c, np, R) * n.weight_t;
+    }
+  }
 }
 
 // Convolution as im2col + GEMM, a block of samples at a time.
@@ -21,6 +259,10 @@ Matrix conv_apply(const Node& n, const Matrix& X) {
   const int C_out = static_cast<int>(n.weight.rows());
   const int B = static_cast<int>(X.cols());
   Matrix Y(static_cast<Eigen::Index>(C_out) * P, B);
+  if (B <= 4) {
+    for (int b = 0; b < B; ++b) conv_apply_sample(n, X.col(b).data(), Y.col(b).data());
+    return Y;
+  }
   const int chunk = conv_chunk(R, P, B);
   Matrix cols(R, static_cast<Eigen::Index>(P) * chunk);
   Matrix out;
@@ -43,38 +285,109 @@ Matrix conv_apply(const Node& n, const Matrix& X) {
   return Y;
 }
 
-// Adjoint of the convolution for a few columns whose entries are mostly zero
-// (reverse accumulation below max-pool and ReLU layers): for each output
-// position, combine only the filters of the channels with a non-zero adjoint,
-// and scatter the result through the im2col table.
-Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t n_in) {
-  const int P = n.shape.height() * n.shape.width();
-  const int R = static_cast<int>(n.weight.cols());
-  const int C_out = static_cast<int>(n.weight.rows());
-  Matrix X = Matrix::Zero(n_in, G.cols());
-  Vector column(R);
-  for (Eigen::Index b = 0; b < G.cols(); ++b) {
-    const double* g = G.col(b).data();
-    double* x = X.col(b).data();
-    for (int p = 0; p < P; ++p) {
-      bool any = false;
-      for (int c = 0; c < C_out; ++c) {
-        const double v = g[static_cast<Eigen::Index>(c) * P + p];
-        if (v == 0.0) continue;
-        if (any) {
-          column.noalias() += v * n.weight_t.col(c);
-        } else {
-          column.noalias() = v * n.weight_t.col(c);
-          any = true;
-        }
+// One position of the sparse convolution adjoint, for L lanes of 8 columns:
+// for each im2col row r, the m adjoints sum_a W(c_a, r) g_a (g_a the packed
+// adjoint row of active channel c_a, padded to 8 L columns) are formed in
+// registers, RB rows at a time, and added to row idx[r] of Xt (input index
+// by input index, 8 L columns each: one or two vector adds, no scalar
+// scatter). Wt is the transposed filter matrix (R x C_out, column-major:
+// consecutive im2col rows of one channel are contiguous).
+template <int L>
+void conv_adjoint_position(const double* Wt, Eigen::Index R, const int* idx, const Eigen::Index* chans,
+                           Eigen::Index na, const double* g, double* Xt) {
+  constexpr int RB = 16 / L;
+  constexpr int S = 8 * L;
+  Eigen::Index r = 0;
+  for (; r + RB <= R; r += RB) {
+    Lane8 acc[RB][L] = {};
+    for (Eigen::Index a = 0; a < na; ++a) {
+      Lane8 ga[L];
+      for (int l = 0; l < L; ++l) ga[l] = load8(g + a * S + 8 * l);
+      const double* w = Wt + chans[a] * R + r;
+      for (int q = 0; q < RB; ++q) {
+        const double wq = w[q];
+        for (int l = 0; l < L; ++l) acc[q][l] += wq * ga[l];
       }
-      if (!any) continue;
-      const int* idx = &n.gather[static_cast<size_t>(p) * R];
-      for (int r = 0; r < R; ++r)
-        if (idx[r] >= 0) x[idx[r]] += column[r];
+    }
+    for (int q = 0; q < RB; ++q) {
+      const int i = idx[r + q];
+      if (i < 0) continue;
+      double* x = Xt + static_cast<Eigen::Index>(i) * S;
+      for (int l = 0; l < L; ++l) store8(x + 8 * l, load8(x + 8 * l) + acc[q][l]);
     }
   }
-  return X;
+  for (; r < R; ++r) {
+    Lane8 acc[L] = {};
+    for (Eigen::Index a = 0; a < na; ++a) {
+      const double wq = Wt[chans[a] * R + r];
+      for (int l = 0; l < L; ++l) acc[l] += wq * load8(g + a * S + 8 * l);
+    }
+    const int i = idx[r];
+    if (i < 0) continue;
+    double* x = Xt + static_cast<Eigen::Index>(i) * S;
+    for (int l = 0; l < L; ++l) store8(x + 8 * l, load8(x + 8 * l) + acc[l]);
+  }
+}
+
+// Adjoint of the convolution for a few columns (m <= kMaxKernelColumns)
+// whose entries are mostly zero (reverse accumulation below max-pool and
+// ReLU layers), given nz (C_out x P, row c*P+p set where some column of G
+// is non-zero): for each output position, combine only the filters of the
+// channels with a non-zero adjoint, all columns at once, and add the result
+// through the im2col table into a transposed accumulator (each input's m
+// adjoints contiguous). The positions are split between the threads, each
+// with its own accumulator.
+Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t n_in,
+                                   const std::vector<char>& nz) {
+  const Eigen::Index P = n.shape.height() * n.shape.width();
+  const Eigen::Index R = n.weight.cols();
+  const Eigen::Index C_out = n.weight.rows();
+  const Eigen::Index m = G.cols();
+  const int L = m <= 8 ? 1 : 2;
+  const Eigen::Index S = 8 * L;
+  // The active channels of each position (CSR), and their adjoints packed
+  // row by row in the same order (S doubles each, zero-padded).
+  std::vector<Eigen::Index> start(P + 1, 0), chans;
+  chans.reserve(nz.size());
+  for (Eigen::Index p = 0; p < P; ++p) {
+    for (Eigen::Index c = 0; c < C_out; ++c)
+      if (nz[c * P + p]) chans.push_back(c);
+    start[p + 1] = static_cast<Eigen::Index>(chans.size());
+  }
+  const Eigen::Index total = static_cast<Eigen::Index>(chans.size());
+  std::vector<double> packed(static_cast<size_t>(total * S), 0.0);
+  for (Eigen::Index k = 0; k < m; ++k) {
+    const double* g = G.col(k).data();
+    for (Eigen::Index p = 0; p < P; ++p)
+      for (Eigen::Index a = start[p]; a < start[p + 1]; ++a) packed[a * S + k] = g[chans[a] * P + p];
+  }
+  const int T = threads_for(total * R * m);
+  std::vector<std::vector<double>> acc(T);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    const int t = omp_get_thread_num();
+    // Split by active channels, not positions, so both threads get as much work.
+    const Eigen::Index T_now = omp_get_num_threads();
+    const Eigen::Index lo = total * t / T_now, hi = total * (t + 1) / T_now;
+    const Eigen::Index p0 = t == 0 ? 0 : std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
+    const Eigen::Index p1 = t + 1 == T_now ? P : std::upper_bound(start.begin(), start.end(), hi) - start.begin() - 1;
+    acc[t].assign(static_cast<size_t>(n_in * S), 0.0);
+    double* Xt = acc[t].data();
+    for (Eigen::Index p = p0; p < p1; ++p) {
+      const Eigen::Index na = start[p + 1] - start[p];
+      if (na == 0) continue;
+      const int* idx = &n.gather[static_cast<size_t>(p * R)];
+      if (L == 1)
+        conv_adjoint_position<1>(n.weight_t.data(), R, idx, chans.data() + start[p], na,
+                                 packed.data() + start[p] * S, Xt);
+      else
+        conv_adjoint_position<2>(n.weight_t.data(), R, idx, chans.data() + start[p], na,
+                                 packed.data() + start[p] * S, Xt);
+    }
+  }
+  Eigen::Map<Matrix> sum(acc[0].data(), S, n_in);
+  for (int t = 1; t < T; ++t) sum += Eigen::Map<const Matrix>(acc[t].data(), S, n_in);
+  return sum.topRows(m).transpose();
 }
 
 Matrix conv_apply_transpose(const Node& n, const Matrix& G, std::int64_t n_in) {
@@ -82,9 +395,14 @@ Matrix conv_apply_transpose(const Node& n, const Matrix& G, std::int64_t n_in) {
   const int R = static_cast<int>(n.weight.cols());
   const int C_out = static_cast<int>(n.weight.rows());
   const int B = static_cast<int>(G.cols());
-  if (B <= 16) {
-    const Eigen::Index nonzeros = (G.array() != 0.0).count();
-    if (nonzeros * 2 < G.size()) return conv_apply_transpose_sparse(n, G, n_in);
+  if (B <= kMaxKernelColumns) {
+    std::vector<char> nz(static_cast<size_t>(G.rows()), 0);
+    for (int b = 0; b < B; ++b) {
+      const double* g = G.col(b).data();
+      for (Eigen::Index i = 0; i < G.rows(); ++i) nz[i] |= g[i] != 0.0;
+    }
+    const auto rows = std::count(nz.begin(), nz.end(), 1);
+    if (rows * 2 < G.rows()) return conv_apply_transpose_sparse(n, G, n_in, nz);
   }
   Matrix X = Matrix::Zero(n_in, B);
   const int chunk = conv_chunk(std::max(R, C_out), P, B);
@@ -145,23 +463,6 @@ std::vector<Eigen::Index> nonzero_rows(const Matrix& X) {
   return rows;
 }
 
-// M X restricted to the given rows of X (columns of M), streaming once
-// through those columns of M, four at a time, for all columns of X
-// together: out.col(k) += X(r, k) * M.col(r). No packing, no gathering; a
-// large M is read from memory once, not once per column of X.
-Matrix stream_columns(const Matrix& M, const Matrix& X, const std::vector<Eigen::Index>& rows) {
-  Matrix out = Matrix::Zero(M.rows(), X.cols());
-  size_t i = 0;
-  for (; i + 4 <= rows.size(); i += 4) {
-    const auto r0 = rows[i], r1 = rows[i + 1], r2 = rows[i + 2], r3 = rows[i + 3];
-    for (Eigen::Index k = 0; k < X.cols(); ++k)
-      out.col(k) += X(r0, k) * M.col(r0) + X(r1, k) * M.col(r1) + X(r2, k) * M.col(r2) + X(r3, k) * M.col(r3);
-  }
-  for (; i < rows.size(); ++i)
-    for (Eigen::Index k = 0; k < X.cols(); ++k) out.col(k) += X(rows[i], k) * M.col(rows[i]);
-  return out;
-}
-
 // M X for many columns, skipping the zero rows of X (columns of M) when
 // more than a quarter of them are zero: gathered into a dense product.
 Matrix gathered_product(const Matrix& M, const Matrix& X, const std::vector<Eigen::Index>& rows) {
@@ -176,28 +477,20 @@ Matrix gathered_product(const Matrix& M, const Matrix& X, const std::vector<Eige
 
 // W X, skipping the zero rows of X (columns of W) when that saves work.
 Matrix dense_apply(const Matrix& W, const Matrix& X) {
-  if (X.cols() <= 4 && (X.cols() == 1 || W.size() < (1 << 18))) {
-    // One column, or a matrix that stays in cache: matrix-vector products.
-    Matrix Y(W.rows(), X.cols());
-    for (Eigen::Index j = 0; j < X.cols(); ++j) Y.col(j).noalias() = W * X.col(j);
-    return Y;
-  }
-  const std::vector<Eigen::Index> rows = nonzero_rows(X);
-  // Few columns (a point and a direction along a line) and a large W (the
-  // paper's LeNet: 25 MB): read once, without the rows a ReLU zeroed.
-  if (X.cols() <= 4) return stream_columns(W, X, rows);
-  return gathered_product(W, X, rows);
+  // Few columns (one sample; a point and a direction along a line): read
+  // W once, without the columns a ReLU zeroed, both threads on halves of
+  // its rows.
+  if (X.cols() <= 4) return selected_product(W, X);
+  return gathered_product(W, X, nonzero_rows(X));
 }
 
 // W^T G (Wt = W^T), skipping the zero rows of G (rows of W) when that saves
 // work.
 Matrix dense_apply_transpose(const Matrix& Wt, const Matrix& G) {
-  if (G.cols() == 1) return Wt * G.col(0);
-  const std::vector<Eigen::Index> rows = nonzero_rows(G);
   // Few columns (reverse accumulation of a classifier's logits): stream
-  // once through the active rows of W.
-  if (G.cols() <= 16) return stream_columns(Wt, G, rows);
-  return gathered_product(Wt, G, rows);
+  // once through the active rows of W, all columns of G in registers.
+  if (G.cols() <= kMaxKernelColumns) return selected_product(Wt, G);
+  return gathered_product(Wt, G, nonzero_rows(G));
 }
 
 const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {
@@ -337,6 +630,21 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
     if (adjoint[k].size() == 0) continue;
     const Node& n = net.nodes[k];
     if (offsets) *offsets += offset_adjoint(n, adjoint[k], layer[k]);
+    // Elementwise nodes with one input and no other contribution yet work
+    // in place on the adjoint, which is not needed afterwards.
+    if (n.inputs.size() == 1 && adjoint[n.inputs[0]].size() == 0) {
+      const int in = n.inputs[0];
+      if (n.kind == OpKind::Reshape) {
+        adjoint[in] = std::move(adjoint[k]);
+        continue;
+      }
+      if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::Piecewise) {
+        const Vector s = unit_slopes(n, need_layer(n, layer[k]));
+        adjoint[in] = std::move(adjoint[k]);
+        adjoint[in].array().colwise() *= s.array();
+        continue;
+      }
+    }
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
       Matrix contribution = n.kind == OpKind::Add

@@ -4,6 +4,13 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <utility>
 
 #include "core/error.hpp"
@@ -20,16 +27,139 @@ namespace {
 // Below this many multiply-adds one thread is faster than waking a second.
 constexpr std::int64_t kParallelWork = 1 << 17;
 
-int threads_for(std::int64_t work) {
-  if (work < kParallelWork || omp_in_parallel()) return 1;
-  return std::max(1, omp_get_max_threads());
+// Helper threads for the kernels below (one per further core OpenMP would
+// use). Work is cut into chunks that the calling thread and the helpers
+// claim from a counter; the caller never waits for a helper that has not
+// started (on a shared, busy machine a helper may not get its core for
+// milliseconds: the caller then does every chunk itself), only for chunks
+// a helper has claimed and is running.
+class ChunkPool {
+ public:
+  static ChunkPool& instance() {
+    static ChunkPool pool;
+    return pool;
+  }
+  int workers() const { return static_cast<int>(threads_.size()) + 1; }
+
+  // body(chunk, worker) for chunk in [0, chunks); worker in [0, workers())
+  // identifies the thread (for per-thread accumulators), 0 the caller.
+  // Runs everything on the calling thread inside an OpenMP parallel region,
+  // while another call is using the helpers, or for a single chunk.
+  void run(int chunks, const std::function<void(int, int)>& body) {
+    if (chunks <= 0) return;
+    if (chunks == 1 || threads_.empty() || omp_in_parallel() || !busy_.try_lock()) {
+      for (int c = 0; c < chunks; ++c) body(c, 0);
+      return;
+    }
+    auto job = std::make_shared<Job>();
+    job->chunks = chunks;
+    job->body = &body;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = job;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    work(*job, 0);
+    while (job->done.load(std::memory_order_acquire) < chunks) std::this_thread::yield();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_.reset();
+    }
+    busy_.unlock();
+    if (job->error) std::rethrow_exception(job->error);
+  }
+
+  ~ChunkPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+      generation_.fetch_add(1, std::memory_order_release);
+    }
+    wake_.notify_all();
+    for (std::thread& t : threads_) t.join();
+  }
+
+ private:
+  struct Job {
+    std::atomic<int> next{0}, done{0};
+    int chunks = 0;
+    const std::function<void(int, int)>* body = nullptr;
+    std::mutex error_mutex;
+    std::exception_ptr error;
+  };
+
+  ChunkPool() {
+    const int n = std::max(1, omp_get_max_threads()) - 1;
+    for (int i = 0; i < n; ++i) threads_.emplace_back([this, i] { helper(i + 1); });
+  }
+
+  static void work(Job& job, int worker) {
+    for (int c; (c = job.next.fetch_add(1, std::memory_order_relaxed)) < job.chunks;) {
+      try {
+        (*job.body)(c, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(job.error_mutex);
+        if (!job.error) job.error = std::current_exception();
+      }
+      job.done.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  void helper(int worker) {
+    std::uint64_t seen = 0;
+    for (;;) {
+      // Spin briefly (the kernels of one pass follow each other within
+      // microseconds), then sleep.
+      for (int i = 0; i < 20000 && generation_.load(std::memory_order_acquire) == seen; ++i)
+        std::this_thread::yield();
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
+        if (stop_) return;
+        seen = generation_.load(std::memory_order_relaxed);
+        job = job_;
+      }
+      if (job) work(*job, worker);
+    }
+  }
+
+  std::vector<std::thread> threads_;
+  std::mutex mutex_, busy_;
+  std::condition_variable wake_;
+  std::shared_ptr<Job> job_;
+  std::atomic<std::uint64_t> generation_{0};
+  bool stop_ = false;
+};
+
+// Runs body(chunk, worker) over [0, chunks) with the helpers when the work
+// (multiply-adds) is worth it, else on this thread.
+void run_chunks(std::int64_t work, int chunks, const std::function<void(int, int)>& body) {
+  if (work < kParallelWork || omp_in_parallel()) {
+    for (int c = 0; c < chunks; ++c) body(c, 0);
+    return;
+  }
+  ChunkPool::instance().run(chunks, body);
 }
 
-// [begin, end) of part t of T of the range [0, n), boundaries on multiples
-// of 8 (whole cache lines of doubles).
-std::pair<Eigen::Index, Eigen::Index> part(Eigen::Index n, int t, int T) {
-  const Eigen::Index step = ((n + T - 1) / T + 7) / 8 * 8;
-  return {std::min(n, step * t), std::min(n, step * (t + 1))};
+// While alive, Eigen's products on this thread use one thread.
+class SingleThreadedEigen {
+ public:
+  SingleThreadedEigen() : previous_(omp_get_max_threads()) { omp_set_num_threads(1); }
+  ~SingleThreadedEigen() { omp_set_num_threads(previous_); }
+  SingleThreadedEigen(const SingleThreadedEigen&) = delete;
+  SingleThreadedEigen& operator=(const SingleThreadedEigen&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Chunk c of C of the range [0, n): boundaries on multiples of 8 (whole
+// cache lines of doubles).
+std::pair<Eigen::Index, Eigen::Index> part(Eigen::Index n, int c, int C) {
+  const Eigen::Index step = ((n + C - 1) / C + 7) / 8 * 8;
+  return {std::min(n, step * c), std::min(n, step * (c + 1))};
 }
 
 // At least n doubles of scratch that live as long as the thread: large
@@ -203,13 +333,14 @@ Matrix selected_product(const Matrix& W, const Matrix& X) {
   for (Eigen::Index a = 0; a < na; ++a)
     for (Eigen::Index k = 0; k < m; ++k) packed[a * m + k] = X(rows[a], k);
   Matrix out = Matrix::Zero(W.rows(), m);
-  const int T = threads_for(W.rows() * na * m);
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    const auto [i0, i1] = part(W.rows(), omp_get_thread_num(), omp_get_num_threads());
+  // Blocks of 256 rows of W (at least 16 blocks for large W), claimed by
+  // whichever thread is free.
+  const int chunks = static_cast<int>(std::min<Eigen::Index>(64, (W.rows() + 255) / 256));
+  run_chunks(W.rows() * na * m, chunks, [&](int c, int) {
+    const auto [i0, i1] = part(W.rows(), c, chunks);
     accumulate(W.data(), W.rows(), rows.data(), na, packed.data(), static_cast<int>(m), out.data(), out.rows(), i0,
                i1);
-  }
+  });
   return out;
 }
 
@@ -229,10 +360,10 @@ void conv_apply_sample(const Node& n, const double* x, double* y) {
   const Eigen::Index P = n.shape.height() * n.shape.width();
   const Eigen::Index R = n.weight.cols();
   const Eigen::Index C_out = n.weight.rows();
-  const int T = threads_for(P * R * C_out);
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    const auto [p0, p1] = part(P, omp_get_thread_num(), omp_get_num_threads());
+  // Blocks of about 64 positions, claimed by whichever thread is free.
+  const int chunks = static_cast<int>(std::max<Eigen::Index>(1, P / 64));
+  run_chunks(P * R * C_out, chunks, [&](int chunk, int) {
+    const auto [p0, p1] = part(P, chunk, chunks);
     const Eigen::Index np = p1 - p0;
     if (np > 0) {
       double* c = scratch(0, static_cast<size_t>(np * R));
@@ -246,10 +377,14 @@ void conv_apply_sample(const Node& n, const double* x, double* y) {
             cb[r * np + j] = idx >= 0 ? x[idx] : 0.0;
           }
       }
+      // One thread per chunk: Eigen would otherwise start an OpenMP team
+      // of its own inside each (its thread count is this thread's
+      // OpenMP setting).
+      const SingleThreadedEigen single;
       Eigen::Map<Matrix, 0, Eigen::OuterStride<>> Y(y + p0, np, C_out, Eigen::OuterStride<>(P));
       Y.noalias() = Eigen::Map<const Matrix>(c, np, R) * n.weight_t;
     }
-  }
+  });
 }
 
 // Convolution as im2col + GEMM, a block of samples at a time.
@@ -361,18 +496,19 @@ Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t 
     for (Eigen::Index p = 0; p < P; ++p)
       for (Eigen::Index a = start[p]; a < start[p + 1]; ++a) packed[a * S + k] = g[chans[a] * P + p];
   }
-  const int T = threads_for(total * R * m);
-  std::vector<std::vector<double>> acc(T);
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    const int t = omp_get_thread_num();
-    // Split by active channels, not positions, so both threads get as much work.
-    const Eigen::Index T_now = omp_get_num_threads();
-    const Eigen::Index lo = total * t / T_now, hi = total * (t + 1) / T_now;
-    const Eigen::Index p0 = t == 0 ? 0 : std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
-    const Eigen::Index p1 = t + 1 == T_now ? P : std::upper_bound(start.begin(), start.end(), hi) - start.begin() - 1;
-    acc[t].assign(static_cast<size_t>(n_in * S), 0.0);
-    double* Xt = acc[t].data();
+  // Chunks of positions with about the same number of active channels,
+  // claimed by whichever thread is free; each thread adds into its own
+  // accumulator (allocated when it takes its first chunk).
+  const int chunks = static_cast<int>(std::clamp<Eigen::Index>(total / 64, 1, 16));
+  const int workers = ChunkPool::instance().workers();
+  std::vector<std::vector<double>> acc(workers);
+  run_chunks(total * R * m, chunks, [&](int chunk, int worker) {
+    const Eigen::Index lo = total * chunk / chunks, hi = total * (chunk + 1) / chunks;
+    const Eigen::Index p0 = chunk == 0 ? 0 : std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
+    const Eigen::Index p1 =
+        chunk + 1 == chunks ? P : std::upper_bound(start.begin(), start.end(), hi) - start.begin() - 1;
+    if (acc[worker].empty()) acc[worker].assign(static_cast<size_t>(n_in * S), 0.0);
+    double* Xt = acc[worker].data();
     for (Eigen::Index p = p0; p < p1; ++p) {
       const Eigen::Index na = start[p + 1] - start[p];
       if (na == 0) continue;
@@ -384,9 +520,11 @@ Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t 
         conv_adjoint_position<2>(n.weight_t.data(), R, idx, chans.data() + start[p], na,
                                  packed.data() + start[p] * S, Xt);
     }
-  }
+  });
+  if (acc[0].empty()) acc[0].assign(static_cast<size_t>(n_in * S), 0.0);
   Eigen::Map<Matrix> sum(acc[0].data(), S, n_in);
-  for (int t = 1; t < T; ++t) sum += Eigen::Map<const Matrix>(acc[t].data(), S, n_in);
+  for (int t = 1; t < workers; ++t)
+    if (!acc[t].empty()) sum += Eigen::Map<const Matrix>(acc[t].data(), S, n_in);
   return sum.topRows(m).transpose();
 }
 

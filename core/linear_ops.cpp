@@ -472,14 +472,15 @@ void conv_adjoint_position(const double* Wt, Eigen::Index R, const int* idx, con
 // through the im2col table into a transposed accumulator (each input's m
 // adjoints contiguous). The positions are split between the threads, each
 // with its own accumulator.
+Matrix conv_transpose_csr(const Node& n, std::int64_t n_in, Eigen::Index m, const std::vector<Eigen::Index>& start,
+                          const std::vector<Eigen::Index>& chans, const std::vector<double>& packed);
+
 Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t n_in,
                                    const std::vector<char>& nz) {
   const Eigen::Index P = n.shape.height() * n.shape.width();
-  const Eigen::Index R = n.weight.cols();
   const Eigen::Index C_out = n.weight.rows();
   const Eigen::Index m = G.cols();
-  const int L = m <= 8 ? 1 : 2;
-  const Eigen::Index S = 8 * L;
+  const Eigen::Index S = m <= 8 ? 8 : 16;
   // The active channels of each position (CSR), and their adjoints packed
   // row by row in the same order (S doubles each, zero-padded).
   std::vector<Eigen::Index> start(P + 1, 0), chans;
@@ -496,6 +497,41 @@ Matrix conv_apply_transpose_sparse(const Node& n, const Matrix& G, std::int64_t 
     for (Eigen::Index p = 0; p < P; ++p)
       for (Eigen::Index a = start[p]; a < start[p + 1]; ++a) packed[a * S + k] = g[chans[a] * P + p];
   }
+  return conv_transpose_csr(n, n_in, m, start, chans, packed);
+}
+
+// The same from the non-zero rows of G only (rows[i] = c*P+p, distinct,
+// values.row(i) its adjoints): what reverse accumulation below a max-pool
+// and a ReLU hands over without materialising the zero rows.
+Matrix conv_apply_transpose_rows(const Node& n, const std::vector<int>& rows, const Matrix& values,
+                                 std::int64_t n_in) {
+  const Eigen::Index P = n.shape.height() * n.shape.width();
+  const Eigen::Index m = values.cols();
+  const Eigen::Index S = m <= 8 ? 8 : 16;
+  std::vector<Eigen::Index> start(P + 1, 0);
+  for (int r : rows) ++start[r % P + 1];
+  for (Eigen::Index p = 0; p < P; ++p) start[p + 1] += start[p];
+  std::vector<Eigen::Index> fill(start.begin(), start.end() - 1), order(rows.size());
+  // Counting sort by position; within a position, channels in ascending
+  // order when the rows are (as a max-pool lists them).
+  for (size_t i = 0; i < rows.size(); ++i) order[fill[rows[i] % P]++] = static_cast<Eigen::Index>(i);
+  std::vector<Eigen::Index> chans(rows.size());
+  std::vector<double> packed(rows.size() * static_cast<size_t>(S), 0.0);
+  for (size_t a = 0; a < rows.size(); ++a) {
+    const Eigen::Index i = order[a];
+    chans[a] = rows[i] / P;
+    for (Eigen::Index k = 0; k < m; ++k) packed[a * S + k] = values(i, k);
+  }
+  return conv_transpose_csr(n, n_in, m, start, chans, packed);
+}
+
+Matrix conv_transpose_csr(const Node& n, std::int64_t n_in, Eigen::Index m, const std::vector<Eigen::Index>& start,
+                          const std::vector<Eigen::Index>& chans, const std::vector<double>& packed) {
+  const Eigen::Index P = n.shape.height() * n.shape.width();
+  const Eigen::Index R = n.weight.cols();
+  const int L = m <= 8 ? 1 : 2;
+  const Eigen::Index S = 8 * L;
+  const Eigen::Index total = static_cast<Eigen::Index>(chans.size());
   // Chunks of positions with about the same number of active channels,
   // claimed by whichever thread is free; each thread adds into its own
   // accumulator (allocated when it takes its first chunk).
@@ -613,6 +649,24 @@ Matrix gathered_product(const Matrix& M, const Matrix& X, const std::vector<Eige
   return Mc * Xc;
 }
 
+// W X = Wt^T X for one column, as dot products with the rows of W (the
+// columns of Wt), blocks of 64 outputs claimed by whichever thread is free.
+// Reading W^T, the matrix the reverse pass reads next, leaves it in cache
+// for that pass (the MLP's 784 x 256 layer: 1.6 MB, half of the L2).
+Matrix dense_apply_rows(const Matrix& Wt, const Matrix& X) {
+  const Eigen::Index n_out = Wt.cols();
+  Matrix Y(n_out, X.cols());
+  const int chunks = static_cast<int>(std::max<Eigen::Index>(1, std::min<Eigen::Index>(64, n_out / 64)));
+  run_chunks(Wt.size() * X.cols(), chunks, [&](int c, int) {
+    const auto [i0, i1] = part(n_out, c, chunks);
+    if (i1 > i0) {
+      const SingleThreadedEigen single;
+      Y.middleRows(i0, i1 - i0).noalias() = Wt.middleCols(i0, i1 - i0).transpose() * X;
+    }
+  });
+  return Y;
+}
+
 // W X, skipping the zero rows of X (columns of W) when that saves work.
 Matrix dense_apply(const Matrix& W, const Matrix& X) {
   // Few columns (one sample; a point and a direction along a line): read
@@ -640,7 +694,13 @@ const LayerPattern& need_layer(const Node& n, const LayerPattern* layer) {
 
 Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
   switch (n.kind) {
-    case OpKind::Dense: return dense_apply(n.weight, X);
+    case OpKind::Dense:
+      // One column and a W^T that stays in cache: read W^T, which the
+      // reverse pass reads next. Larger W (LeNet's 25 MB): read only the
+      // columns of W that the input does not zero.
+      return X.cols() == 1 && n.weight_t.size() == n.weight.size() && n.weight.size() <= (1 << 19)
+                 ? dense_apply_rows(n.weight_t, X)
+                 : dense_apply(n.weight, X);
     case OpKind::Conv2d: return conv_apply(n, X);
     case OpKind::AvgPool2d: return n.pool * X;
     case OpKind::ElementwiseAffine: return n.scale.asDiagonal() * X;
@@ -755,6 +815,73 @@ Vector offset_adjoint(const Node& n, const Matrix& G, const LayerPattern* layer)
   }
 }
 
+namespace {
+
+// An adjoint given by its non-zero rows: rows[i] (distinct) holds
+// values.row(i), every other row is zero. Below a max-pool (which keeps one
+// input of each window) and a ReLU (which zeroes the inactive units) most
+// rows are zero; this form hands them to the convolution's adjoint without
+// materialising, zeroing or scanning them.
+struct RowAdjoint {
+  std::vector<int> rows;
+  Matrix values;
+};
+
+Matrix densify(const RowAdjoint& r, std::int64_t n) {
+  Matrix X = Matrix::Zero(n, r.values.cols());
+  for (size_t i = 0; i < r.rows.size(); ++i) X.row(r.rows[i]) = r.values.row(static_cast<Eigen::Index>(i));
+  return X;
+}
+
+bool takes_row_adjoint(OpKind kind) {
+  return kind == OpKind::Relu || kind == OpKind::LeakyRelu || kind == OpKind::Piecewise || kind == OpKind::Conv2d;
+}
+
+// A max-pool's adjoint as the rows of its input that it selects, when they
+// are distinct (windows that overlap may select an input twice) and fewer
+// than half of the input; false otherwise.
+bool maxpool_row_adjoint(const LayerPattern& l, const Matrix& G, std::int64_t n_in, RowAdjoint& out) {
+  std::vector<Eigen::Index> from;
+  from.reserve(static_cast<size_t>(G.rows()));
+  std::vector<char> taken(static_cast<size_t>(n_in), 0);
+  for (Eigen::Index o = 0; o < G.rows(); ++o) {
+    bool any = false;
+    for (Eigen::Index k = 0; k < G.cols() && !any; ++k) any = G(o, k) != 0.0;
+    if (!any) continue;
+    const int i = l.selection[o];
+    if (i < 0 || taken[i]) return false;
+    taken[i] = 1;
+    from.push_back(o);
+  }
+  if (static_cast<std::int64_t>(from.size()) * 2 >= n_in) return false;
+  out.rows.resize(from.size());
+  out.values.resize(static_cast<Eigen::Index>(from.size()), G.cols());
+  for (size_t j = 0; j < from.size(); ++j) {
+    out.rows[j] = l.selection[from[j]];
+    out.values.row(static_cast<Eigen::Index>(j)) = G.row(from[j]);
+  }
+  return true;
+}
+
+// offset_adjoint for an adjoint given by rows (nodes that take_row_adjoint).
+Vector offset_adjoint_rows(const Node& n, const RowAdjoint& r, const LayerPattern* layer) {
+  Vector out = Vector::Zero(r.values.cols());
+  if (n.kind == OpKind::Piecewise) {
+    const Vector o = unit_offsets(n, need_layer(n, layer));
+    for (size_t i = 0; i < r.rows.size(); ++i)
+      if (o[r.rows[i]] != 0.0) out += o[r.rows[i]] * r.values.row(static_cast<Eigen::Index>(i)).transpose();
+  } else if (n.kind == OpKind::Conv2d) {
+    const Eigen::Index P = n.shape.height() * n.shape.width();
+    for (size_t i = 0; i < r.rows.size(); ++i) {
+      const double b = n.bias[r.rows[i] / P];
+      if (b != 0.0) out += b * r.values.row(static_cast<Eigen::Index>(i)).transpose();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern, const Matrix& G, Vector* offsets) {
   const int N = static_cast<int>(net.nodes.size());
   if (G.rows() != net.output_size())
@@ -762,15 +889,72 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
                 std::to_string(net.output_size()));
   const std::vector<const LayerPattern*> layer = layers_by_node(pattern, N);
   std::vector<Matrix> adjoint(N);
+  std::vector<RowAdjoint> sparse(N);
+  std::vector<char> is_sparse(N, 0);
+  auto empty = [&](int i) { return adjoint[i].size() == 0 && !is_sparse[i]; };
   adjoint[N - 1] = G;
   if (offsets) *offsets = Vector::Zero(G.cols());
   for (int k = N - 1; k >= 1; --k) {
-    if (adjoint[k].size() == 0) continue;
+    if (empty(k)) continue;
     const Node& n = net.nodes[k];
+    if (is_sparse[k]) {
+      RowAdjoint& r = sparse[k];
+      const int in = n.inputs[0];
+      if (offsets) *offsets += offset_adjoint_rows(n, r, layer[k]);
+      if (n.kind == OpKind::Conv2d) {
+        const std::int64_t n_in = net.nodes[in].shape.size();
+        Matrix contribution = conv_apply_transpose_rows(n, r.rows, r.values, n_in);
+        if (adjoint[in].size() == 0 && !is_sparse[in]) {
+          adjoint[in] = std::move(contribution);
+        } else {
+          if (is_sparse[in]) {
+            adjoint[in] = densify(sparse[in], n_in);
+            is_sparse[in] = 0;
+            sparse[in] = RowAdjoint();
+          }
+          adjoint[in] += contribution;
+        }
+      } else {
+        // Relu, LeakyRelu, Piecewise: scale the rows, drop those a zero
+        // slope removes, hand the rest down as rows (or densify when the
+        // input already has an adjoint from another reader).
+        const Vector s = unit_slopes(n, need_layer(n, layer[k]));
+        size_t kept = 0;
+        for (size_t i = 0; i < r.rows.size(); ++i) {
+          const double si = s[r.rows[i]];
+          if (si == 0.0) continue;
+          r.rows[kept] = r.rows[i];
+          r.values.row(static_cast<Eigen::Index>(kept)) = si * r.values.row(static_cast<Eigen::Index>(i));
+          ++kept;
+        }
+        r.rows.resize(kept);
+        r.values.conservativeResize(static_cast<Eigen::Index>(kept), r.values.cols());
+        if (empty(in) && takes_row_adjoint(net.nodes[in].kind)) {
+          sparse[in] = std::move(r);
+          is_sparse[in] = 1;
+        } else {
+          const std::int64_t n_in = net.nodes[in].shape.size();
+          Matrix contribution = densify(r, n_in);
+          if (is_sparse[in]) {
+            adjoint[in] = densify(sparse[in], n_in);
+            is_sparse[in] = 0;
+            sparse[in] = RowAdjoint();
+          }
+          if (adjoint[in].size() == 0)
+            adjoint[in] = std::move(contribution);
+          else
+            adjoint[in] += contribution;
+        }
+      }
+      sparse[k] = RowAdjoint();
+      is_sparse[k] = 0;
+      continue;
+    }
     if (offsets) *offsets += offset_adjoint(n, adjoint[k], layer[k]);
     // Elementwise nodes with one input and no other contribution yet work
-    // in place on the adjoint, which is not needed afterwards.
-    if (n.inputs.size() == 1 && adjoint[n.inputs[0]].size() == 0) {
+    // in place on the adjoint, which is not needed afterwards; a max-pool
+    // above a ReLU or convolution hands down the rows it selects.
+    if (n.inputs.size() == 1 && empty(n.inputs[0])) {
       const int in = n.inputs[0];
       if (n.kind == OpKind::Reshape) {
         adjoint[in] = std::move(adjoint[k]);
@@ -782,6 +966,13 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
         adjoint[in].array().colwise() *= s.array();
         continue;
       }
+      if (n.kind == OpKind::MaxPool2d && adjoint[k].cols() <= kMaxKernelColumns &&
+          takes_row_adjoint(net.nodes[in].kind) &&
+          maxpool_row_adjoint(need_layer(n, layer[k]), adjoint[k], net.nodes[in].shape.size(), sparse[in])) {
+        is_sparse[in] = 1;
+        adjoint[k] = Matrix();
+        continue;
+      }
     }
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
@@ -789,6 +980,11 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
                                 ? adjoint[k]
                                 : apply_linear_transpose(n, layer[k], adjoint[k],
                                                          net.nodes[in].shape.size());
+      if (is_sparse[in]) {
+        adjoint[in] = densify(sparse[in], net.nodes[in].shape.size());
+        is_sparse[in] = 0;
+        sparse[in] = RowAdjoint();
+      }
       if (adjoint[in].size() == 0)
         adjoint[in] = std::move(contribution);
       else
@@ -796,6 +992,7 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
     }
     adjoint[k] = Matrix();
   }
+  if (is_sparse[0]) return densify(sparse[0], net.input_size());
   if (adjoint[0].size() == 0) return Matrix::Zero(net.input_size(), G.cols());
   return std::move(adjoint[0]);
 }

@@ -88,6 +88,47 @@ TEST_P(FastKernels, LeNetOutputMapEqualsTheManyColumnPathAndTheForwardPass) {
   }
 }
 
+// Reverse accumulation hands the rows a max-pool selects down through
+// LeakyReLU, Piecewise (clip) and ReLU units to convolutions without the
+// zero rows; a unit read by both a max-pool and an average pool gets both
+// contributions.
+Network pooled_cnn(std::uint64_t seed) {
+  SeededRandom rng(seed);
+  NetworkBuilder b;
+  auto conv = [&](int in, int c_out) {
+    const int fan = b.node(in).shape.channels() * 9;
+    return b.conv2d(in, rng.he_uniform(c_out, fan, fan), rng.uniform_vector(c_out, -0.2, 0.2), test::window(3, 1, 1));
+  };
+  int x = b.input(Shape{2, 12, 12});
+  x = b.leaky_relu(conv(x, 5), 0.1);
+  x = b.max_pool2d(x, test::window(2, 2));
+  x = b.clip(conv(x, 6), -0.5, 0.7);
+  x = b.max_pool2d(x, test::window(2, 2));
+  const int h = b.relu(conv(x, 4));
+  const int avg = b.avg_pool2d(h, test::window(3, 1, 1), true);
+  const int max = b.max_pool2d(h, test::window(3, 1, 1));
+  x = b.add(max, avg);
+  x = b.reshape(x, Shape{static_cast<int>(b.node(x).shape.size())});
+  const auto n_in = static_cast<int>(b.node(x).shape.size());
+  x = b.dense(x, rng.he_uniform(12, n_in, n_in), rng.uniform_vector(12, -0.2, 0.2));
+  return b.build(x);
+}
+
+TEST_P(FastKernels, RowAdjointsBelowMaxPoolsEqualTheManyColumnPath) {
+  const Network net = pooled_cnn(500 + GetParam());
+  SeededRandom rng(GetParam());
+  for (int trial = 0; trial < 5; ++trial) {
+    const Vector x = test::random_input(net, rng);
+    const ForwardPass fp = forward_pass(net, x);
+    const AffineMap m = affine_map(net, fp.pattern);
+    EXPECT_LT(relative_error(m(x), fp.logits()), 1e-9);
+    Vector a17;
+    const Matrix V17 = backpropagate_fixed(net, fp.pattern, padded(Matrix::Identity(12, 12), 17), &a17);
+    EXPECT_LT(relative_error(m.V, V17.leftCols(12).transpose()), 1e-12);
+    EXPECT_LT(relative_error(m.a, a17.head(12)), 1e-12);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Seeds, FastKernels, ::testing::Values(1, 2, 3));
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -51,6 +52,15 @@ class ChunkPool {
       for (int c = 0; c < chunks; ++c) body(c, 0);
       return;
     }
+    // Back-off: after a call that waited long for a helper's chunk (the
+    // helper lost its core to another process mid-chunk), the next calls
+    // run on this thread alone, twice as many after each further such wait.
+    if (skip_ > 0) {
+      --skip_;
+      busy_.unlock();
+      for (int c = 0; c < chunks; ++c) body(c, 0);
+      return;
+    }
     auto job = std::make_shared<Job>();
     job->chunks = chunks;
     job->body = &body;
@@ -61,7 +71,19 @@ class ChunkPool {
     }
     wake_.notify_all();
     work(*job, 0);
-    while (job->done.load(std::memory_order_acquire) < chunks) std::this_thread::yield();
+    if (job->done.load(std::memory_order_acquire) < chunks) {
+      const auto t0 = std::chrono::steady_clock::now();
+      while (job->done.load(std::memory_order_acquire) < chunks) std::this_thread::yield();
+      const auto waited = std::chrono::steady_clock::now() - t0;
+      if (waited > std::chrono::microseconds(300)) {
+        penalty_ = std::min(penalty_ + 1, 10);
+        skip_ = 1 << penalty_;
+      } else if (penalty_ > 0) {
+        --penalty_;
+      }
+    } else if (penalty_ > 0) {
+      --penalty_;
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_.reset();
@@ -131,6 +153,7 @@ class ChunkPool {
   std::shared_ptr<Job> job_;
   std::atomic<std::uint64_t> generation_{0};
   bool stop_ = false;
+  int penalty_ = 0, skip_ = 0;  // back-off state, guarded by busy_
 };
 
 // Runs body(chunk, worker) over [0, chunks) with the helpers when the work

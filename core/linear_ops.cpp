@@ -195,8 +195,13 @@ double* scratch(int which, size_t n) {
   return b.data();
 }
 
-// Eight doubles (one AVX-512 register, two AVX2 ones), loaded and stored
-// without alignment.
+// Eight doubles (one AVX-512 register, two AVX2 ones, four SSE2 ones in a
+// portable build), loaded and stored without alignment. GCC/Clang vector
+// extensions; the functions that pass them have internal linkage, so the
+// "changes the ABI" note of portable builds does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 typedef double Lane8 __attribute__((vector_size(64), aligned(8)));
 
 Lane8 load8(const double* p) { return *reinterpret_cast<const Lane8*>(p); }
@@ -253,38 +258,6 @@ void accumulate_selected(const double* W, Eigen::Index ldw, const Eigen::Index* 
   }
 }
 
-// The same for few selected columns of a matrix that stays in cache (the
-// filters of a convolution): register tiles of 8 rows x M columns of out,
-// loaded (or zeroed, with assign) once and stored once, the selected
-// columns of W in chunks of 64.
-template <int M>
-void accumulate_tiles(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
-                      const double* Gp, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1,
-                      bool assign) {
-  constexpr Eigen::Index TR = 8, KC = 64;
-  const Eigen::Index iv = i0 + (i1 - i0) / TR * TR;
-  for (Eigen::Index a0 = 0; a0 < na || (assign && a0 == 0); a0 += KC) {
-    const Eigen::Index a1 = std::min(na, a0 + KC);
-    const bool zero = assign && a0 == 0;
-    for (Eigen::Index i = i0; i < iv; i += TR) {
-      Lane8 acc[M];
-      for (int k = 0; k < M; ++k) acc[k] = zero ? Lane8{} : load8(out + k * ldo + i);
-      for (Eigen::Index a = a0; a < a1; ++a) {
-        const Lane8 v = load8(W + cols[a] * ldw + i);
-        const double* g = Gp + a * M;
-        for (int k = 0; k < M; ++k) acc[k] += g[k] * v;
-      }
-      for (int k = 0; k < M; ++k) store8(out + k * ldo + i, acc[k]);
-    }
-    for (Eigen::Index i = iv; i < i1; ++i)
-      for (int k = 0; k < M; ++k) {
-        double o = zero ? 0.0 : out[k * ldo + i];
-        for (Eigen::Index a = a0; a < a1; ++a) o += W[cols[a] * ldw + i] * Gp[a * M + k];
-        out[k * ldo + i] = o;
-      }
-  }
-}
-
 // One column: out[i0, i1) += sum_a W(i, cols[a]) g[a], contiguous segments
 // of the selected columns, four at a time.
 void accumulate_selected_1(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
@@ -312,11 +285,6 @@ constexpr std::array<AccumulateFn, sizeof...(Ms)> accumulate_table(std::integer_
   return {&accumulate_selected<Ms + 1>...};
 }
 
-template <int... Ms>
-constexpr std::array<AccumulateFn, sizeof...(Ms)> tiles_table(std::integer_sequence<int, Ms...>) {
-  return {&accumulate_tiles<Ms + 1>...};
-}
-
 constexpr int kMaxKernelColumns = 16;
 
 // out(:, 0..m) += W(:, cols) Gp for rows [i0, i1) (= with assign),
@@ -330,13 +298,6 @@ void accumulate(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eig
     table[m - 1](W, ldw, cols, na, Gp, out, ldo, i0, i1, assign);
 }
 
-// The same with accumulate_tiles (W in cache, few selected columns).
-void accumulate_cached(const double* W, Eigen::Index ldw, const Eigen::Index* cols, Eigen::Index na,
-                       const double* Gp, int m, double* out, Eigen::Index ldo, Eigen::Index i0, Eigen::Index i1,
-                       bool assign = false) {
-  static constexpr auto table = tiles_table(std::make_integer_sequence<int, kMaxKernelColumns>());
-  table[m - 1](W, ldw, cols, na, Gp, out, ldo, i0, i1, assign);
-}
 
 // W(:, rows) X(rows, :) for the rows of X that are not entirely zero,
 // m = X.cols() <= kMaxKernelColumns: both threads on halves of W's rows.

@@ -133,7 +133,7 @@ class ChunkPool {
     for (;;) {
       // Spin briefly (the kernels of one pass follow each other within
       // microseconds), then sleep.
-      for (int i = 0; i < 2000 && generation_.load(std::memory_order_acquire) == seen; ++i)
+      for (int i = 0; i < 200 && generation_.load(std::memory_order_acquire) == seen; ++i)
         std::this_thread::yield();
       std::shared_ptr<Job> job;
       {

@@ -14,6 +14,7 @@ PACKAGES=(
   libcairo2-dev                                          # regions: PNG pictures of slices
   libboost-program-options-dev nlohmann-json3-dev        # cli: options, JSON output
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
+  hyperfine libopenblas0-pthread                         # benchmarks: whole commands; PyTorch baselines on OpenBLAS
   python3 python3-torch                                  # PyTorch oracle tests and baselines
   python3-vtk9                                           # test: .vtp files open in VTK
   libtorch-dev                                           # training: LibTorch (CPU)

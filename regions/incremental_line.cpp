@@ -274,7 +274,8 @@ void IncrementalLine::propagate(int k) {
     case OpKind::Dense: {
       if (rows.empty()) return;
       if (rows.size() * kDenseFraction > static_cast<size_t>(din.rows())) {
-        dout.noalias() += apply_linear(n, nullptr, din);
+        dout.col(0).noalias() += n.weight * din.col(0);
+        dout.col(1).noalias() += n.weight * din.col(1);
       } else {
         for (int r : rows) {
           dout.col(0).noalias() += din(r, 0) * n.weight.col(r);

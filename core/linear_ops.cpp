@@ -526,7 +526,7 @@ Matrix gathered_product(const Matrix& M, const Matrix& X, const std::vector<Eige
   return Mc * Xc;
 }
 
-// W X = Wt^T X for one column, as dot products with the rows of W (the
+// W X = Wt^T X for one or two columns, as dot products with the rows of W (the
 // columns of Wt), blocks of 64 outputs claimed by whichever thread is free.
 // Reading W^T, the matrix the reverse pass reads next, leaves it in cache
 // for that pass (the MLP's 784 x 256 layer: 1.6 MB, half of the L2).
@@ -538,7 +538,10 @@ Matrix dense_apply_rows(const Matrix& Wt, const Matrix& X) {
     const auto [i0, i1] = part(n_out, c, chunks);
     if (i1 > i0) {
       const SingleThreadedEigen single;
-      Y.middleRows(i0, i1 - i0).noalias() = Wt.middleCols(i0, i1 - i0).transpose() * X;
+      // Column by column: each column's numbers do not depend on the
+      // others (a forward pass and a line's point column agree bit for bit).
+      for (Eigen::Index j = 0; j < X.cols(); ++j)
+        Y.col(j).segment(i0, i1 - i0).noalias() = Wt.middleCols(i0, i1 - i0).transpose() * X.col(j);
     }
   });
   return Y;
@@ -575,7 +578,9 @@ Matrix apply_linear(const Node& n, const LayerPattern* layer, const Matrix& X) {
       // One column and a W^T that stays in cache: read W^T, which the
       // reverse pass reads next. Larger W (LeNet's 25 MB): read only the
       // columns of W that the input does not zero.
-      return X.cols() == 1 && n.weight_t.size() == n.weight.size() && n.weight.size() <= (1 << 19)
+      // (Two columns, a line's point and direction, go the same way, so that
+      // a line's values equal forward passes bit for bit.)
+      return X.cols() <= 2 && n.weight_t.size() == n.weight.size() && n.weight.size() <= (1 << 19)
                  ? dense_apply_rows(n.weight_t, X)
                  : dense_apply(n.weight, X);
     case OpKind::Conv2d: return conv_apply(n, X);

@@ -757,6 +757,19 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
   std::vector<RowAdjoint> sparse(N);
   std::vector<char> is_sparse(N, 0);
   auto empty = [&](int i) { return adjoint[i].size() == 0 && !is_sparse[i]; };
+  // Adds a dense contribution to node i's adjoint (densifying a row
+  // adjoint it may hold).
+  auto add_to = [&](int i, Matrix contribution) {
+    if (is_sparse[i]) {
+      adjoint[i] = densify(sparse[i], net.nodes[i].shape.size());
+      is_sparse[i] = 0;
+      sparse[i] = RowAdjoint();
+    }
+    if (adjoint[i].size() == 0)
+      adjoint[i] = std::move(contribution);
+    else
+      adjoint[i] += contribution;
+  };
   adjoint[N - 1] = G;
   if (offsets) *offsets = Vector::Zero(G.cols());
   for (int k = N - 1; k >= 1; --k) {
@@ -768,17 +781,7 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
       if (offsets) *offsets += offset_adjoint_rows(n, r, layer[k]);
       if (n.kind == OpKind::Conv2d) {
         const std::int64_t n_in = net.nodes[in].shape.size();
-        Matrix contribution = conv_apply_transpose_rows(n, r.rows, r.values, n_in);
-        if (adjoint[in].size() == 0 && !is_sparse[in]) {
-          adjoint[in] = std::move(contribution);
-        } else {
-          if (is_sparse[in]) {
-            adjoint[in] = densify(sparse[in], n_in);
-            is_sparse[in] = 0;
-            sparse[in] = RowAdjoint();
-          }
-          adjoint[in] += contribution;
-        }
+        add_to(in, conv_apply_transpose_rows(n, r.rows, r.values, n_in));
       } else {
         // Relu, LeakyRelu, Piecewise: scale the rows, drop those a zero
         // slope removes, hand the rest down as rows (or densify when the
@@ -798,17 +801,7 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
           sparse[in] = std::move(r);
           is_sparse[in] = 1;
         } else {
-          const std::int64_t n_in = net.nodes[in].shape.size();
-          Matrix contribution = densify(r, n_in);
-          if (is_sparse[in]) {
-            adjoint[in] = densify(sparse[in], n_in);
-            is_sparse[in] = 0;
-            sparse[in] = RowAdjoint();
-          }
-          if (adjoint[in].size() == 0)
-            adjoint[in] = std::move(contribution);
-          else
-            adjoint[in] += contribution;
+          add_to(in, densify(r, net.nodes[in].shape.size()));
         }
       }
       sparse[k] = RowAdjoint();
@@ -841,19 +834,9 @@ Matrix backpropagate_fixed(const Network& net, const ActivationPattern& pattern,
     }
     for (size_t j = 0; j < n.inputs.size(); ++j) {
       const int in = n.inputs[j];
-      Matrix contribution = n.kind == OpKind::Add
-                                ? adjoint[k]
-                                : apply_linear_transpose(n, layer[k], adjoint[k],
-                                                         net.nodes[in].shape.size());
-      if (is_sparse[in]) {
-        adjoint[in] = densify(sparse[in], net.nodes[in].shape.size());
-        is_sparse[in] = 0;
-        sparse[in] = RowAdjoint();
-      }
-      if (adjoint[in].size() == 0)
-        adjoint[in] = std::move(contribution);
-      else
-        adjoint[in] += contribution;
+      add_to(in, n.kind == OpKind::Add
+                     ? adjoint[k]
+                     : apply_linear_transpose(n, layer[k], adjoint[k], net.nodes[in].shape.size()));
     }
     adjoint[k] = Matrix();
   }

@@ -36,10 +36,34 @@ double parse_t(const std::string& s, const char* what) {
 // file, every line of a text file with one input per line, or one input
 // (an image, a text file holding one input in any layout).
 Matrix read_line_ends(const Shape& shape, const std::string& path) {
+  // A text file with several lines: one input per line, unless all its
+  // values together make one input.
+  std::vector<Vector> rows;
   try {
-    Matrix rows = read_input_rows(shape, path, RowRange{});
-    if (rows.rows() == shape.size()) return rows;
+    rows = read_vector_rows(path);
   } catch (const Error&) {
+    rows.clear();  // not text (an image, an IDX file): read below
+  }
+  if (rows.size() > 1) {
+    Eigen::Index total = 0;
+    for (const Vector& r : rows) total += r.size();
+    if (total == shape.size()) return read_input_for(shape, path);
+    Matrix X(shape.size(), static_cast<Eigen::Index>(rows.size()));
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (rows[i].size() != shape.size())
+        throw Error(path + ": input " + std::to_string(i) + " (one per non-empty line) has " +
+                    std::to_string(rows[i].size()) + " values but the network expects " + std::to_string(shape.size()));
+      X.col(static_cast<Eigen::Index>(i)) = rows[i];
+    }
+    return X;
+  }
+  if (rows.empty()) {
+    Matrix idx;
+    try {
+      idx = read_input_rows(shape, path, RowRange{});
+    } catch (const Error&) {
+    }
+    if (idx.rows() == shape.size()) return idx;  // every item of an IDX file
   }
   return read_input_for(shape, path);
 }

@@ -295,6 +295,10 @@ TEST(Cli, RayWalksEveryPairOfRows) {
   std::ofstream(to) << "3 2.5\n0.5 -0.25\n1 1\n";
   expect_failure("ray data/models/toy2d.onnx --from " + from + " --to " + to, 1,
                  {"pair 1: the two rows are equal"});
+  // A line of the wrong width is named.
+  std::ofstream(to) << "3 2.5\n0.5\n1 1\n";
+  expect_failure("ray data/models/toy2d.onnx --from " + from + " --to " + to, 1,
+                 {"input 1 (one per non-empty line) has 1 values but the network expects 2"});
   std::filesystem::remove(from);
   std::filesystem::remove(to);
 }

@@ -37,6 +37,7 @@
 #include "gui/charts.hpp"
 #include "gui/compare_window.hpp"
 #include "gui/region_scene.hpp"
+#include "gui/surface_scene.hpp"
 #include "gui/vtk_view.hpp"
 #include "vtk/vtp_writer.hpp"
 

@@ -208,7 +208,7 @@ int run_slice(const std::vector<std::string>& args) {
                                              "bounds, or two rows (lower bounds, upper bounds)")(
       "e3", po::value<std::string>(), "third direction (file), with --origin/--e1/--e2 and --dims 3")(
       "vtp", po::value<std::string>(), "write the polygons as VTK PolyData (.vtp, opens in ParaView)")(
-      "color", po::value<std::string>()->default_value("class"), "SVG colouring: region, class or confidence")(
+      "color", po::value<std::string>()->default_value("class"), "SVG/PNG colouring: region, class, confidence or shaded (the class, paler where less sure)")(
       "output,o", po::value<std::string>(), "write the text/JSON report to this file (atomically)");
   po::options_description advanced("Advanced");
   advanced.add_options()("origin", po::value<std::string>(), "explicit plane: origin (file), with --e1 and --e2")(
@@ -247,11 +247,9 @@ int run_slice(const std::vector<std::string>& args) {
   if (o.max_regions == 0) throw Error("--max-regions must be at least 1");
   apply_box_file(vm, net, o);
   const std::string colour = vm["color"].as<std::string>();
-  SliceColouring colouring;
-  if (colour == "region") colouring = SliceColouring::Region;
-  else if (colour == "class") colouring = SliceColouring::Class;
-  else if (colour == "confidence") colouring = SliceColouring::Confidence;
-  else throw Error("--color '" + colour + "': expected region, class or confidence");
+  const std::optional<SliceColouring> parsed = colouring_from_name(colour);
+  if (!parsed) throw Error("--color '" + colour + "': expected region, class, confidence or shaded");
+  const SliceColouring colouring = *parsed;
   const int growth = vm["growth"].as<int>();
   if (growth < 0 || growth > 30) throw Error("--growth must be between 0 and 30");
 

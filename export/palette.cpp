@@ -11,8 +11,15 @@ const char* colouring_name(Colouring c) {
     case Colouring::Region: return "region";
     case Colouring::Class: return "class";
     case Colouring::Confidence: return "confidence";
+    case Colouring::Shaded: return "shaded";
   }
   return "?";
+}
+
+std::optional<Colouring> colouring_from_name(const std::string& name) {
+  for (Colouring c : {Colouring::Region, Colouring::Class, Colouring::Confidence, Colouring::Shaded})
+    if (name == colouring_name(c)) return c;
+  return std::nullopt;
 }
 
 Rgb viridis(double t) {
@@ -33,9 +40,19 @@ Rgb viridis(double t) {
 
 Rgb class_colour(int k) {
   static const Rgb palette[] = {{0, 114, 178}, {230, 159, 0}, {0, 158, 115}, {204, 121, 167}, {86, 180, 233},
-                                {213, 94, 0},  {240, 228, 66}, {90, 90, 90}, {150, 75, 0},   {120, 60, 170}};
+                                {213, 94, 0},  {240, 228, 66}, {60, 60, 160}, {150, 75, 0},   {170, 30, 75}};
   if (k < 0) return {200, 200, 200};
   return palette[k % 10];
+}
+
+Rgb shaded_class_colour(int k, double shade) {
+  if (!(shade >= 0)) shade = 0;
+  if (shade > 1) shade = 1;
+  const Rgb c = class_colour(k);
+  const double f = 0.18 + 0.82 * shade;  // the palest shade keeps 18 % of the hue
+  Rgb out;
+  for (int i = 0; i < 3; ++i) out[i] = static_cast<unsigned char>(std::lround(255 + f * (c[i] - 255.0)));
+  return out;
 }
 
 Rgb region_colour(std::uint64_t hash) {
@@ -64,11 +81,12 @@ Rgb confidence_colour(double max_confidence, int classes) {
 }
 
 Rgb slice_region_colour(Colouring colouring, std::uint64_t pattern_hash, int predicted_class, double max_confidence,
-                        int classes) {
+                        int classes, double shade) {
   switch (colouring) {
     case Colouring::Region: return region_colour(pattern_hash);
     case Colouring::Class: return class_colour(predicted_class);
     case Colouring::Confidence: return confidence_colour(max_confidence, classes);
+    case Colouring::Shaded: return shaded_class_colour(predicted_class, shade);
   }
   return {0, 0, 0};
 }

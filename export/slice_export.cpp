@@ -23,7 +23,7 @@ Layout layout_for(const SliceWindow& w, Colouring colouring, int width, const st
   Layout l;
   l.plot_w = width;
   l.plot_h = std::max(50, static_cast<int>(std::lround(width * (w.v1 - w.v0) / (w.u1 - w.u0))));
-  l.legend = colouring == Colouring::Region ? 0 : 80;
+  l.legend = colouring == Colouring::Region ? 0 : 90;
   l.top = title.empty() ? 10 : 34;
   return l;
 }
@@ -55,10 +55,8 @@ void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow&
     }
     for (const SlicePolygon& p : s.polygons) c.polygon(points(p.polygon), nullptr, stroke, 0.35);
   } else {
-    for (const SlicePolygon& p : s.polygons) {
-      const Rgb col = slice_region_colour(colouring, p.pattern_hash, p.predicted_class, p.max_confidence, K);
-      c.polygon(points(p.polygon), &col, stroke, 0.35);
-    }
+    const std::vector<Rgb> colours = polygon_colours(s, colouring, K);
+    for (std::size_t i = 0; i < s.polygons.size(); ++i) c.polygon(points(s.polygons[i].polygon), &colours[i], stroke, 0.35);
   }
   for (const auto& seg : s.decision_boundary) c.line(X(seg[0][0]), Y(seg[0][1]), X(seg[1][0]), Y(seg[1][1]), 2);
   char caption[160];
@@ -75,6 +73,25 @@ void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow&
     c.text(x0 + 20, l.top + 10, "1", 12);
     c.text(x0 + 20, l.top + h, K > 1 ? lo : "0", 12);
     c.text(x0, l.top + h + 20, "max conf", 12);
+  } else if (colouring == Colouring::Shaded) {
+    // Class swatches, then the shade ramp of the largest class as confidence.
+    for (int k = 0; k < std::min(K, 10); ++k) {
+      c.rect(x0, l.top + 18 * k, 12, 12, class_colour(k));
+      c.text(x0 + 16, l.top + 18 * k + 11, "class " + std::to_string(k), 11);
+    }
+    const ShadeScale sc = shade_scale(s);
+    const double top = l.top + 18 * std::min(K, 10) + 16, h = std::max(40.0, l.plot_h - (top - l.top) - 30);
+    int big = 0;
+    double big_share = -1;
+    for (const auto& [k, share] : slice_statistics(s).class_share)
+      if (share > big_share) big = k, big_share = share;
+    for (int i = 0; i < 40; ++i) c.rect(x0, top + h * (39 - i) / 40.0, 14, h / 40.0 + 0.5, shaded_class_colour(big, i / 39.0));
+    char hi[32], lo[32];
+    std::snprintf(hi, sizeof hi, "%.6g", 1 - std::pow(10.0, -sc.hi));
+    std::snprintf(lo, sizeof lo, "%.6g", 1 - std::pow(10.0, -sc.lo));
+    c.text(x0 + 18, top + 9, hi, 10);
+    c.text(x0 + 18, top + h, lo, 10);
+    c.text(x0, top + h + 16, "confidence", 11);
   } else if (colouring == Colouring::Class) {
     for (int k = 0; k < std::min(K, 10); ++k) {
       c.rect(x0, l.top + 20 * k, 14, 14, class_colour(k));

@@ -1,6 +1,8 @@
 #include "export/slice_stats.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <vector>
 
 namespace tessera {
@@ -43,6 +45,57 @@ SliceStatistics slice_statistics(const Slice2d& slice) {
   SliceStatistics s = statistics(slice.polygons, slice.window_area, [](const SlicePolygon& p) { return p.area; });
   for (const auto& seg : slice.decision_boundary) s.decision_boundary_length += (seg[1] - seg[0]).norm();
   return s;
+}
+
+double confidence_nines(const Vector& z) {
+  if (z.size() < 2) return 0;
+  Eigen::Index top = 0;
+  const double m = z.maxCoeff(&top);
+  // 1 - p = sum_{k != top} e^{z_k} / sum_k e^{z_k}, both sums taken relative to the max.
+  double rest = 0;
+  for (Eigen::Index k = 0; k < z.size(); ++k)
+    if (k != top) rest += std::exp(z[k] - m);
+  if (rest == 0) return std::numeric_limits<double>::infinity();
+  return -(std::log(rest) - std::log1p(rest)) / std::log(10.0);
+}
+
+double centroid_nines(const SlicePolygon& p) {
+  const Eigen::Vector2d c = p.polygon.centroid();
+  return confidence_nines(p.logits * Eigen::Vector3d(c.x(), c.y(), 1));
+}
+
+double ShadeScale::shade(double nines) const {
+  const double t = (nines - lo) / (hi - lo);
+  return t <= 0 ? 0 : t >= 1 ? 1 : t;  // NaN: palest
+}
+
+ShadeScale shade_scale(const Slice2d& slice) {
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const SlicePolygon& p : slice.polygons) {
+    const double n = centroid_nines(p);
+    if (!std::isfinite(n)) continue;
+    lo = std::min(lo, n);
+    hi = std::max(hi, n);
+  }
+  if (!(lo <= hi)) return {};
+  if (hi - lo < 0.5) {
+    const double mid = 0.5 * (lo + hi);
+    lo = std::max(0.0, mid - 0.25);
+    hi = lo + 0.5;
+  }
+  return {lo, hi};
+}
+
+std::vector<Rgb> polygon_colours(const Slice2d& slice, Colouring colouring, int classes) {
+  if (classes <= 0) classes = slice_classes(slice);
+  const ShadeScale scale = colouring == Colouring::Shaded ? shade_scale(slice) : ShadeScale{};
+  std::vector<Rgb> out;
+  out.reserve(slice.polygons.size());
+  for (const SlicePolygon& p : slice.polygons) {
+    const double shade = colouring == Colouring::Shaded ? scale.shade(centroid_nines(p)) : 1.0;
+    out.push_back(slice_region_colour(colouring, p.pattern_hash, p.predicted_class, p.max_confidence, classes, shade));
+  }
+  return out;
 }
 
 SliceStatistics slice_statistics(const Slice3d& slice) {

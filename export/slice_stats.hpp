@@ -8,6 +8,7 @@
 
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
+#include "export/palette.hpp"
 
 namespace tessera {
 
@@ -29,6 +30,25 @@ int slice_classes(const Slice2d& slice);
 int slice_classes(const Slice3d& slice);
 
 SliceStatistics slice_statistics(const Slice2d& slice);
+
+// The largest softmax probability p of logits z, in "nines": -log10(1 - p)
+// (0.9 is 1, 0.999 is 3), computed from the logits by log-sum-exp, so it
+// stays exact and finite where p itself rounds to 1.
+double confidence_nines(const Vector& logits);
+// A polygon's confidence at its centroid, in nines.
+double centroid_nines(const SlicePolygon& polygon);
+
+// How Colouring::Shaded maps confidence to shades on one slice: the range
+// of the polygons' centroid nines (at least half a nine wide), palest at
+// `lo`, full colour at `hi`. Relative to the slice, so a map on which every
+// region is 99.99 % sure still shows its regions; the legend names the range.
+struct ShadeScale {
+  double lo = 0, hi = 1;  // in nines
+  double shade(double nines) const;  // in [0, 1]
+};
+ShadeScale shade_scale(const Slice2d& slice);
+// Every polygon's colour under `colouring` (classes <= 0: slice_classes).
+std::vector<Rgb> polygon_colours(const Slice2d& slice, Colouring colouring, int classes = 0);
 SliceStatistics slice_statistics(const Slice3d& slice);
 
 }  // namespace tessera

@@ -88,11 +88,11 @@ vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colo
   auto conf_min = named<vtkDoubleArray>("confidence_min");
   auto conf_max = named<vtkDoubleArray>("confidence_max");
   auto area = named<vtkDoubleArray>("area");
+  const std::vector<Rgb> colours = polygon_colours(slice, colouring, classes);
   for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
     const SlicePolygon& p = slice.polygons[i];
     b.add(p.polygon.vertices, [](const Eigen::Vector2d& v) { return Eigen::Vector3d(v.x(), v.y(), 0); });
-    a.add(i, p.pattern_hash, p.predicted_class,
-          slice_region_colour(colouring, p.pattern_hash, p.predicted_class, p.max_confidence, classes));
+    a.add(i, p.pattern_hash, p.predicted_class, colours[i]);
     conf_min->InsertNextValue(p.min_confidence);
     conf_max->InsertNextValue(p.max_confidence);
     area->InsertNextValue(p.area);
@@ -104,7 +104,7 @@ vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colo
 
 vtkSmartPointer<vtkPolyData> slice_polydata(const Slice3d& slice, Colouring colouring, int classes) {
   if (classes <= 0) classes = slice_classes(slice);
-  if (colouring == Colouring::Confidence) colouring = Colouring::Class;
+  if (colouring == Colouring::Confidence || colouring == Colouring::Shaded) colouring = Colouring::Class;
   Builder b;
   RegionArrays a;
   auto volume = named<vtkDoubleArray>("volume");
@@ -128,6 +128,7 @@ vtkSmartPointer<vtkPolyData> logit_surface(const Slice2d& slice, Colouring colou
   auto region = named<vtkIntArray>("region");
   auto cls = named<vtkIntArray>("class");
   auto colour = named<vtkUnsignedCharArray>("colour", 3);
+  const ShadeScale scale = colouring == Colouring::Shaded ? shade_scale(slice) : ShadeScale{};
   for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
     const SlicePolygon& p = slice.polygons[i];
     std::vector<std::pair<int, const ConvexPolygon*>> cells;
@@ -141,7 +142,8 @@ vtkSmartPointer<vtkPolyData> logit_surface(const Slice2d& slice, Colouring colou
       });
       region->InsertNextValue(static_cast<int>(i));
       cls->InsertNextValue(k);
-      const Rgb c = slice_region_colour(colouring, p.pattern_hash, k, p.max_confidence, classes);
+      const double shade = colouring == Colouring::Shaded ? scale.shade(centroid_nines(p)) : 1.0;
+      const Rgb c = slice_region_colour(colouring, p.pattern_hash, k, p.max_confidence, classes, shade);
       colour->InsertNextTypedTuple(c.data());
     }
   }

@@ -31,7 +31,7 @@ vtkSmartPointer<vtkPolyData> slice_polydata(const Slice2d& slice, Colouring colo
 // A 3-D slice: every face of every polyhedron a polygon cell (points
 // (u, v, w), each face with its own points), carrying its polyhedron's
 // region_id, pattern_hash_hi/lo, class, volume (Float64), region and colour.
-// 3-D slices have no confidence ranges, so Colouring::Confidence colours by
+// 3-D slices have no confidence ranges, so Colouring::Confidence and Shaded colour by
 // class.
 vtkSmartPointer<vtkPolyData> slice_polydata(const Slice3d& slice, Colouring colouring = Colouring::Class,
                                             int classes = 0);

@@ -1,3 +1,4 @@
+#include <algorithm>
 // The desktop app's logic, without a display: colours, the alpha scale, the
 // default slice, the ray panel's numbers and what a selection shows, each
 // against independent evidence from the core.
@@ -11,6 +12,7 @@
 #include "core/forward.hpp"
 #include "io/onnx_io.hpp"
 #include "gui/scene.hpp"
+#include "export/slice_stats.hpp"
 
 using namespace tessera;
 using namespace tessera::gui;
@@ -43,6 +45,41 @@ TEST(GuiColours, ClassesAreDistinctAndRegionsStable) {
   EXPECT_EQ(region_colour(0x1234), region_colour(0x1234));
   EXPECT_NE(region_colour(0x1234), region_colour(0x1235));
   // A polygon's colour under each colouring: tests/vtk (slice_region_colour).
+}
+
+TEST(GuiColours, TenClassColoursAreFarApartAndNoneIsGreyOrBlack) {
+  // Distinguishable: every pair differs by at least 60 in some channel sum;
+  // a map of one class must not look empty (grey) or broken (black).
+  for (int a = 0; a < 10; ++a) {
+    const Rgb ca = class_colour(a);
+    const int spread = std::max({ca[0], ca[1], ca[2]}) - std::min({ca[0], ca[1], ca[2]});
+    EXPECT_GT(spread, 60) << "class " << a << " is nearly grey";
+    for (int b = a + 1; b < 10; ++b) {
+      const Rgb cb = class_colour(b);
+      const int d = std::abs(ca[0] - cb[0]) + std::abs(ca[1] - cb[1]) + std::abs(ca[2] - cb[2]);
+      EXPECT_GT(d, 60) << "classes " << a << " and " << b;
+    }
+  }
+}
+
+TEST(GuiColours, ConfidenceInNinesMatchesTheSoftmaxAndStaysFiniteNearOne) {
+  Vector z(3);
+  z << 0.3, 2.0, -1.0;
+  const Vector p = z.array().exp() / z.array().exp().sum();
+  EXPECT_NEAR(confidence_nines(z), -std::log10(1 - p.maxCoeff()), 1e-12);
+  // p rounds to 1 in double; 1 - p = e^-60 (1 + e^-60 ...) exactly enough.
+  z << 0, 60, 0;
+  EXPECT_NEAR(confidence_nines(z), (60 - std::log(2.0)) / std::log(10.0), 1e-9);
+  // Shades: palest at the scale's low end, full colour at its top; the
+  // shaded colour keeps the class's hue (its largest channel stays largest).
+  const ShadeScale s{1, 3};
+  EXPECT_EQ(s.shade(0.5), 0);
+  EXPECT_EQ(s.shade(3.5), 1);
+  EXPECT_DOUBLE_EQ(s.shade(2), 0.5);
+  EXPECT_EQ(shaded_class_colour(2, 1), class_colour(2));
+  const Rgb pale = shaded_class_colour(2, 0);
+  EXPECT_GT(pale[1], pale[0]);
+  EXPECT_GT(pale[0], class_colour(2)[0]);
 }
 
 TEST(GuiAlphaScale, LogarithmicAndInvertible) {

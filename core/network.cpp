@@ -567,4 +567,9 @@ Network NetworkBuilder::build(int output, bool softmax_output, const std::string
   return net;
 }
 
+std::string Network::class_name(int k) const {
+  if (k >= 0 && k < static_cast<int>(class_names.size())) return class_names[k];
+  return "class " + std::to_string(k);
+}
+
 }  // namespace tessera

@@ -146,6 +146,11 @@ class Network {
   // Informational: the network reads the sample's values in that layout's
   // row-major order.
   std::vector<std::int64_t> declared_input_dims;
+  // The classes' names: one per output, from the model file's metadata
+  // (key "class_names", comma-separated), or empty.
+  std::vector<std::string> class_names;
+  // Class k's name, or "class k" when the model names none.
+  std::string class_name(int k) const;
 
   const Shape& input_shape() const { return nodes.front().shape; }
   const Shape& output_shape() const { return nodes.back().shape; }

@@ -25,6 +25,13 @@ class Exporter {
     auto* opset = model.add_opset_import();
     opset->set_domain("");
     opset->set_version(options_.opset);
+    if (!net_.class_names.empty()) {
+      std::string joined;
+      for (const std::string& n : net_.class_names) joined += (joined.empty() ? "" : ",") + n;
+      auto* meta = model.add_metadata_props();
+      meta->set_key("class_names");
+      meta->set_value(joined);
+    }
     g_ = model.mutable_graph();
     g_->set_name("tessera_network");
 

@@ -44,12 +44,18 @@ const std::vector<OnnxOperator>& onnx_operator_table();
 // Their names, sorted.
 const std::vector<std::string>& supported_onnx_operators();
 
+// Class names as the model metadata "class_names" and the app's
+// --class-names write them: comma-separated, spaces around a name trimmed.
+// Throws tessera::Error for an empty name.
+std::vector<std::string> parse_class_names(const std::string& comma_separated);
+
 struct OnnxSaveOptions {
   bool float64 = false;  // store weights as DOUBLE instead of FLOAT
   int opset = 13;
 };
 
-// Serialises the network (weights as float32 unless options.float64).
+// Serialises the network (weights as float32 unless options.float64); the
+// class names, if any, go into the metadata "class_names".
 // Softmax is appended when net.softmax_output is set.
 std::string serialize_onnx(const Network& net, const OnnxSaveOptions& options = {});
 // Atomic write of serialize_onnx(net).

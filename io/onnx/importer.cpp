@@ -52,10 +52,27 @@ Network Importer::run(const std::string& bytes) {
   try {
     Network net = builder_.build(it->second.node, softmax_output_, source_);
     net.declared_input_dims = declared_input_;
+    net.class_names = class_names(model, net.output_size());
     return net;
   } catch (const Error& e) {
     throw Error(source_ + ": " + e.what());
   }
+}
+
+std::vector<std::string> Importer::class_names(const onnx::ModelProto& model, int outputs) const {
+  std::vector<std::string> names;
+  for (const auto& kv : model.metadata_props()) {
+    if (kv.key() != "class_names") continue;
+    try {
+      names = parse_class_names(kv.value());
+    } catch (const Error& e) {
+      throw Error(source_ + ": metadata class_names: " + e.what());
+    }
+    if (static_cast<int>(names.size()) != outputs)
+      throw Error(source_ + ": metadata class_names lists " + std::to_string(names.size()) + " names for " +
+                  std::to_string(outputs) + " outputs");
+  }
+  return names;
 }
 
 void Importer::add_graph_input(const onnx::GraphProto& g) {
@@ -165,6 +182,22 @@ std::string join(const std::vector<std::string>& names) {
 }
 
 }  // namespace onnx_import
+
+std::vector<std::string> parse_class_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = text.find(',', start);
+    std::string name = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
+    name = first == std::string::npos ? "" : name.substr(first, last - first + 1);
+    if (name.empty()) throw Error("class name " + std::to_string(names.size() + 1) + " is empty in '" + text + "'");
+    names.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return names;
+}
 
 std::int64_t OnnxLoadOptions::default_max_parameter_bytes() {
   const char* env = std::getenv("TESSERA_MAX_MODEL_MB");

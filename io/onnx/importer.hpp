@@ -211,6 +211,7 @@ class Importer {
 
  private:
   friend class NodeContext;
+  std::vector<std::string> class_names(const onnx::ModelProto& model, int outputs) const;
   void add_graph_input(const onnx::GraphProto& g);
   void import_node(const onnx::NodeProto& n, int index);
   void bind(const std::string& name, Value v);

@@ -205,6 +205,26 @@ TEST(OnnxRoundTrip, SoftmaxIsRecordedNotModelled) {
   EXPECT_EQ(back.nodes.size(), net.nodes.size());
 }
 
+TEST(OnnxRoundTrip, ClassNamesTravelInTheMetadata) {
+  Network net = random_mlp(2, {4}, 3, 7);
+  EXPECT_EQ(net.class_name(1), "class 1");
+  net.class_names = {"cat", "dog", "bird with space"};
+  const Network back = parse_onnx(serialize_onnx(net), "m");
+  EXPECT_EQ(back.class_names, net.class_names);
+  EXPECT_EQ(back.class_name(2), "bird with space");
+  EXPECT_EQ(parse_class_names(" a , b,c "), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_THROW(parse_class_names("a,,b"), Error);
+  // A list that does not fit the outputs names the file and both counts.
+  net.class_names = {"cat", "dog"};
+  try {
+    parse_onnx(serialize_onnx(net), "pets.onnx");
+    FAIL() << "two names for three outputs loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("pets.onnx: metadata class_names lists 2 names for 3 outputs"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(OnnxRoundTrip, SaveIsAtomicAndLoadReadsTheFile) {
   const auto dir = std::filesystem::temp_directory_path() / "tessera_onnx_test";
   std::filesystem::create_directories(dir);

@@ -3,6 +3,7 @@
 // alpha, and the activation pattern as a grid of on/off cells per layer.
 #pragma once
 
+#include <QPainter>
 #include <QWidget>
 #include <optional>
 
@@ -18,7 +19,10 @@ class ConfidenceChart : public QWidget {
   void setRay(const RayView* ray);  // not owned; nullptr clears
   void setAlpha(double alpha);
   void setScale(const AlphaScale& s) { scale_ = s; update(); }
-  QSize sizeHint() const override { return {420, 220}; }
+  void setClassNames(std::vector<std::string> names) { names_ = std::move(names); update(); }
+  QSize sizeHint() const override { return {420, 240}; }
+  // Paints the chart into any rectangle (the widget, or an exported figure).
+  void render(QPainter& p, const QRectF& area) const;
  Q_SIGNALS:
   void alphaPicked(double alpha);
 
@@ -27,8 +31,9 @@ class ConfidenceChart : public QWidget {
   void mousePressEvent(QMouseEvent*) override;
 
  private:
-  QRectF plotRect() const;
+  QRectF plotRect(const QRectF& area) const;
   double xOf(double alpha, const QRectF& r) const;
+  std::vector<std::string> names_;
   const RayView* ray_ = nullptr;
   double alpha_ = 1;
   AlphaScale scale_;
@@ -40,6 +45,7 @@ class SoftmaxBars : public QWidget {
  public:
   explicit SoftmaxBars(QWidget* parent = nullptr) : QWidget(parent) {}
   void setProbabilities(std::vector<double> p) { p_ = std::move(p); update(); }
+  void setClassNames(std::vector<std::string> names) { names_ = std::move(names); update(); }
   QSize sizeHint() const override { return {420, 110}; }
 
  protected:
@@ -47,12 +53,15 @@ class SoftmaxBars : public QWidget {
 
  private:
   std::vector<double> p_;
+  std::vector<std::string> names_;
 };
 
 class PatternGrid : public QWidget {
  public:
   explicit PatternGrid(QWidget* parent = nullptr) : QWidget(parent) {}
   void setPattern(std::optional<ActivationPattern> p) { p_ = std::move(p); update(); }
+  // The node names of the pattern's layers (labels of the rows).
+  void setLayerNames(std::vector<std::string> names) { names_ = std::move(names); update(); }
   QSize sizeHint() const override { return {420, 120}; }
 
  protected:
@@ -60,6 +69,7 @@ class PatternGrid : public QWidget {
 
  private:
   std::optional<ActivationPattern> p_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace tessera::gui

@@ -14,6 +14,7 @@
 #include "gui/main_window.hpp"
 #include "gui/vtk_view.hpp"
 #include "io/file_util.hpp"
+#include "io/onnx_io.hpp"
 
 using tessera::gui::MainWindow;
 
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   parser.addVersionOption();
   parser.addPositionalArgument("model", "ONNX model to open (default: the last one used)");
   parser.addOption({"input", "input file the slice goes through (image models)", "file"});
-  parser.addOption({"colour", "region | class | confidence", "colouring", "class"});
+  parser.addOption({"colour", "region | class | confidence | shaded (the class, paler where less sure; the default)", "colouring", "shaded"});
+  parser.addOption({"class-names", "names of the classes, comma-separated (default: the model's metadata, else 'class k')", "names"});
   parser.addOption({"point", "pick this point (u,v) of the slice and follow its ray", "u,v"});
   parser.addOption({"alpha", "position on the ray", "alpha", "1"});
   parser.addOption({"screenshot", "render, save the picture to FILE (PNG) and exit", "file"});
@@ -62,15 +64,26 @@ int main(int argc, char** argv) {
   parser.process(app);
 
   MainWindow window;
-  const QString colour = parser.value("colour");
-  if (colour == "region") window.setColouring(tessera::Colouring::Region);
-  else if (colour == "confidence") window.setColouring(tessera::Colouring::Confidence);
-  else if (colour == "class") window.setColouring(tessera::Colouring::Class);
-  else {
-    std::fprintf(stderr, "tessera-gui: --colour must be region, class or confidence\n");
-    return 2;
-  }
   const bool screenshot = parser.isSet("screenshot");
+  // The colouring: --colour, else (screenshots, for reproducible pictures)
+  // shaded, else the one used last.
+  if (parser.isSet("colour") || screenshot) {
+    const auto c = tessera::colouring_from_name(parser.value("colour").toStdString());
+    if (!c) {
+      std::fprintf(stderr, "tessera-gui: --colour must be region, class, confidence or shaded (not '%s')\n",
+                   parser.value("colour").toLocal8Bit().constData());
+      return 2;
+    }
+    window.setColouring(*c);
+  }
+  if (parser.isSet("class-names")) {
+    try {
+      window.setClassNames(tessera::parse_class_names(parser.value("class-names").toStdString()));
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "tessera-gui: --class-names: %s\n", e.what());
+      return 2;
+    }
+  }
   const QString view = parser.value("view");
   if (view != "map" && view != "window" && view != "3d" && view != "compare") {
     std::fprintf(stderr, "tessera-gui: --view must be map, 3d, window or compare\n");
@@ -118,7 +131,7 @@ int main(int argc, char** argv) {
   auto capture = [&] {
     if (view == "3d") window.showSurface(true);
     QTimer::singleShot(300, &window, [&] {
-      QImage image = view == "map"  ? window.regionView()->grabFramebuffer()
+      QImage image = view == "map"  ? window.regionView()->grab().toImage()
                      : view == "3d" ? window.surfaceView()->grabFramebuffer()
                                     : window.grab().toImage();
       finish(image);

@@ -20,6 +20,7 @@
 #include <QSettings>
 #include <QSlider>
 #include <QFrame>
+#include <QInputDialog>
 #include <QPixmap>
 #include <QScrollArea>
 #include <QSplitter>
@@ -36,6 +37,7 @@
 #include "io/onnx_io.hpp"
 #include "gui/charts.hpp"
 #include "gui/compare_window.hpp"
+#include "gui/figure.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/surface_scene.hpp"
 #include "gui/vtk_view.hpp"
@@ -60,8 +62,11 @@ MainWindow::MainWindow() {
   buildPanels();
   buildMenus();
   QSettings settings;
-  colouring_ = static_cast<Colouring>(settings.value("colouring", static_cast<int>(Colouring::Class)).toInt());
-  colour_box_->setCurrentIndex(static_cast<int>(colouring_));
+  colouring_ = static_cast<Colouring>(std::clamp(settings.value("colouring", static_cast<int>(Colouring::Shaded)).toInt(), 0, 3));
+  {
+    const QSignalBlocker block(colour_box_);
+    colour_box_->setCurrentIndex(static_cast<int>(colouring_));
+  }
   if (settings.contains("geometry")) restoreGeometry(settings.value("geometry").toByteArray());
   else resize(1280, 800);
   view_timer_.setSingleShot(true);
@@ -110,19 +115,11 @@ void MainWindow::buildPanels() {
   tabs_->setTabToolTip(1, "z = the largest logit: one flat facet per class cell of each region; drag to rotate, wheel to zoom");
   connect(view_, &VtkView::clicked, this, [this](double u, double v) { pickPoint(u, v); });
   connect(view_, &VtkView::viewChanged, this, [this] { view_timer_.start(); });
-  connect(view_, &VtkView::hovered, this, [this](double u, double v) {
-    if (!slice_) return;
-    const int i = polygon_at(*slice_, u, v);
-    QString text = QString("(u, v) = (%1, %2)").arg(u, 0, 'g', 4).arg(v, 0, 'g', 4);
-    if (i >= 0) {
-      const SlicePolygon& p = slice_->polygons[i];
-      text += QString("   region %1   class %2   confidence %3 … %4")
-                  .arg(QString::fromStdString(hash_to_hex(p.pattern_hash)))
-                  .arg(p.predicted_class)
-                  .arg(p.min_confidence, 0, 'f', 4)
-                  .arg(p.max_confidence, 0, 'f', 4);
-    }
-    status_->setText(text);
+  connect(view_, &VtkView::hovered, this, &MainWindow::updateHover);
+  view_->setOverlay([this](QPainter& p, const QRectF& r) {
+    MapOverlay o = overlay_;
+    view_->visibleRect(o.view.u0, o.view.u1, o.view.v0, o.view.v1);
+    paint_overlay(p, r, o);
   });
 
   auto* scroll = new QScrollArea(split);
@@ -134,7 +131,8 @@ void MainWindow::buildPanels() {
   auto* top = new QHBoxLayout;
   top->addWidget(new QLabel("Colour by"));
   colour_box_ = new QComboBox;
-  colour_box_->addItems({"region", "predicted class", "largest confidence"});
+  // In the order of Colouring.
+  colour_box_->addItems({"region", "predicted class", "largest confidence", "class, shaded by confidence"});
   connect(colour_box_, &QComboBox::currentIndexChanged, this, [this](int i) { setColouring(static_cast<Colouring>(i)); });
   top->addWidget(colour_box_);
   top->addStretch();
@@ -200,6 +198,7 @@ void MainWindow::buildPanels() {
   pic_row->addWidget(alpha_picture_);
   pic_row->addStretch();
   pictures_->setVisible(false);
+  pictures_->setMinimumHeight(118);
   ray_layout->addWidget(pictures_);
   layout->addWidget(ray_box, 1);
 
@@ -222,6 +221,10 @@ void MainWindow::buildPanels() {
   connect(cancel_button_, &QPushButton::clicked, this, [this] {
     if (cancel_) cancel_->store(true);
   });
+  partial_label_ = new QLabel;
+  partial_label_->setStyleSheet("QLabel { color: #a00000; font-weight: bold; }");
+  partial_label_->setVisible(false);
+  statusBar()->addPermanentWidget(partial_label_);
   statusBar()->addPermanentWidget(progress_);
   statusBar()->addPermanentWidget(cancel_button_);
 }
@@ -261,8 +264,10 @@ void MainWindow::buildMenus() {
   });
   compare->setShortcut(QKeySequence("Ctrl+K"));
   file->addSeparator();
-  QAction* picture = file->addAction("&Export picture…", this, &MainWindow::exportPicture);
-  picture->setShortcut(QKeySequence("Ctrl+E"));
+  QAction* figure = file->addAction("&Export figure of the map (PNG, SVG)…", this, &MainWindow::exportFigure);
+  figure->setShortcut(QKeySequence("Ctrl+E"));
+  file->addAction("Export figure of the &chart (PNG, SVG)…", this, &MainWindow::exportChart);
+  file->addAction("Export &screen picture of the map…", this, &MainWindow::exportPicture);
   file->addAction("Export slice as .&vtp…", this, &MainWindow::exportVtp);
   file->addSeparator();
   QAction* quit = file->addAction("&Quit", qApp, &QApplication::quit);
@@ -320,7 +325,7 @@ void MainWindow::buildMenus() {
     view_timer_.start();
   });
   far->setShortcut(QKeySequence("Ctrl+-"));
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 4; ++i) {
     QAction* a = view->addAction(QString("Colour by %1").arg(colouring_name(static_cast<Colouring>(i))), this,
                                  [this, i] { colour_box_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
@@ -365,14 +370,14 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   ray_uv_.reset();
   slice_.reset();
   surface_fitted_ = false;
-  scene_->setRay(std::nullopt, 1);
-  scene_->setHighlight(Slice2d{}, -1);
+  overlay_ = MapOverlay{};
   chart_->setRay(nullptr);
   bars_->setProbabilities({});
   grid_->setPattern(std::nullopt);
   slider_->setEnabled(false);
   info_->clear();
   frame_ = default_frame(*net_, std::nullopt);
+  setClassNames(class_names_);
   setWindowTitle(QString("Tessera — %1").arg(QFileInfo(path).fileName()));
   rememberRecent(path);
   computeSlice(frame_.window);
@@ -397,7 +402,7 @@ bool MainWindow::openBoxFile(const QString& path, bool quiet) {
   }
   ray_.reset();
   ray_uv_.reset();
-  scene_->setRay(std::nullopt, 1);
+  updateOverlay();
   computeSlice(computed_);
   return true;
 }
@@ -414,9 +419,11 @@ bool MainWindow::openInput(const QString& path, bool quiet) {
     return false;
   }
   frame_ = default_frame(*net_, origin_);
+  overlay_.picked.reset();
+  overlay_.picked_region.clear();
   ray_.reset();
   ray_uv_.reset();
-  scene_->setRay(std::nullopt, 1);
+  updateOverlay();
   computeSlice(frame_.window);
   view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
   return true;
@@ -472,14 +479,26 @@ void MainWindow::onSliceFinished() {
     return;
   }
   slice_ = s;
+  overlay_.picked_region.clear();
+  if (overlay_.picked) {
+    const int i = polygon_at(*slice_, overlay_.picked->x(), overlay_.picked->y());
+    if (i >= 0) overlay_.picked_region = slice_->polygons[i].polygon.vertices;
+  }
   scene_->setSlice(*slice_, colouring_, net_->output_size());
+  // A partial map says so on the map and in the status bar (not overwritten
+  // by later messages); what was not computed stays grey.
+  const bool partial = !slice_->complete;
+  partial_label_->setText(partial ? QString("partial map: %1 regions").arg(slice_->polygons.size()) : QString());
+  partial_label_->setToolTip(QString::fromStdString(slice_->stop_reason));
+  partial_label_->setVisible(partial);
+  if (partial) view_->setBackground(0.78, 0.78, 0.78);
+  else view_->setBackground(1, 1, 1);
   surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
   if (!surface_fitted_ && tabs_->currentIndex() == 1) {
     surface_view_->fitOrbit();
     surface_fitted_ = true;
   }
   surface_view_->refresh();
-  if (ray_uv_) scene_->setRay(ray_uv_, alpha_);
   view_->refresh();
   // The same statistics as `tessera slice` prints (export/slice_stats).
   const SliceStatistics stats = slice_statistics(*slice_);
@@ -495,6 +514,7 @@ void MainWindow::onSliceFinished() {
   if (box_) text += QString(", inside the input box of %1").arg(QFileInfo(QString::fromStdString(box_->source)).fileName());
   if (!slice_->complete) text += QString(" — partial: %1").arg(QString::fromStdString(slice_->stop_reason));
   status_->setText(text);
+  updateOverlay();
   Q_EMIT sliceReady();
 }
 
@@ -539,6 +559,11 @@ CompareWindow* MainWindow::compareWith(const QStringList& others, bool quiet) {
 
 void MainWindow::setColouring(Colouring c) {
   colouring_ = c;
+  if (colour_box_->currentIndex() != static_cast<int>(c)) {
+    const QSignalBlocker block(colour_box_);
+    colour_box_->setCurrentIndex(static_cast<int>(c));
+  }
+  updateOverlay();
   if (slice_) {
     scene_->setColouring(*slice_, colouring_, net_->output_size());
     surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
@@ -550,10 +575,12 @@ void MainWindow::setColouring(Colouring c) {
 void MainWindow::setFrame(const SliceFrame& frame) {
   if (!net_) return;
   frame_ = frame;
+  overlay_.picked.reset();
+  overlay_.picked_region.clear();
   ray_.reset();
   ray_uv_.reset();
   chart_->setRay(nullptr);
-  scene_->setRay(std::nullopt, 1);
+  updateOverlay();
   computeSlice(frame_.window);
   view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
 }
@@ -573,9 +600,16 @@ bool MainWindow::useRayPlane() {
 void MainWindow::pickPoint(double u, double v) {
   if (!net_ || !slice_) return;
   const int i = polygon_at(*slice_, u, v);
-  scene_->setHighlight(*slice_, i);
-  if (i >= 0) info_->setPlainText(QString::fromStdString(describe(*slice_, i).text()));
-  view_->refresh();
+  overlay_.picked = Eigen::Vector2d(u, v);
+  overlay_.picked_region = i >= 0 ? slice_->polygons[i].polygon.vertices : std::vector<Eigen::Vector2d>{};
+  if (i >= 0) {
+    RegionInfo info = describe(*slice_, i);
+    QString text = QString::fromStdString(info.text());
+    text.replace(QString("class          %1").arg(info.predicted_class),
+                 QString("class          %1 (%2)").arg(info.predicted_class).arg(QString::fromStdString(className(info.predicted_class))));
+    info_->setPlainText(text);
+  }
+  updateOverlay();
   const Vector x = point_at(frame_, u, v);
   if (x.cwiseAbs().maxCoeff() == 0) {
     status_->setText("The origin has no ray: pick another point.");
@@ -656,12 +690,94 @@ void MainWindow::updateRayPanel() {
   if (pictures_->isVisible())
     if (auto pic = picture_of(net_->input_shape(), (alpha_ * ray_->x).eval())) alpha_picture_->setPixmap(toPixmap(*pic));
   try {
-    grid_->setPattern(activation_pattern(*net_, (alpha_ * ray_->x).eval()));
+    ActivationPattern pattern = activation_pattern(*net_, (alpha_ * ray_->x).eval());
+    std::vector<std::string> names;
+    for (const LayerPattern& lp : pattern.layers) names.push_back(net_->nodes.at(lp.node).name);
+    grid_->setMinimumHeight(static_cast<int>(pattern.layers.size()) * 15 + 6);
+    grid_->setLayerNames(std::move(names));
+    grid_->setPattern(std::move(pattern));
   } catch (const std::exception&) {
     grid_->setPattern(std::nullopt);
   }
-  scene_->setRay(ray_uv_, alpha_);
-  view_->refresh();
+  updateOverlay();
+}
+
+Colouring MainWindow::colourBoxColouring() const { return static_cast<Colouring>(colour_box_->currentIndex()); }
+
+void MainWindow::setClassNames(const std::vector<std::string>& names) {
+  class_names_ = names;
+  if (net_) {
+    std::vector<std::string> names;
+    for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
+    chart_->setClassNames(names);
+    bars_->setClassNames(names);
+  }
+  updateOverlay();
+}
+
+std::string MainWindow::className(int k) const {
+  if (k >= 0 && k < static_cast<int>(class_names_.size())) return class_names_[k];
+  return net_ ? net_->class_name(k) : "class " + std::to_string(k);
+}
+
+void MainWindow::cancelSlice() {
+  if (cancel_) cancel_->store(true);
+}
+
+void MainWindow::updateOverlay() {
+  overlay_.u_label = frame_.u_label;
+  overlay_.v_label = frame_.v_label;
+  overlay_.landmarks = frame_.landmarks;
+  overlay_.legend.reset();
+  overlay_.partial.clear();
+  if (slice_ && net_) {
+    std::vector<std::string> names;
+    for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
+    overlay_.legend = make_legend(*slice_, colouring_, net_->output_size(), names);
+    if (!slice_->complete) overlay_.partial = QString("%1 regions; %2").arg(slice_->polygons.size()).arg(QString::fromStdString(slice_->stop_reason)).toStdString();
+  }
+  overlay_.ray.reset();
+  overlay_.ray_region.clear();
+  if (ray_ && ray_uv_) {
+    MapRay r;
+    r.direction = *ray_uv_;
+    r.alpha = alpha_;
+    const auto& segs = ray_->traversal.segments;
+    for (std::size_t i = 1; i < segs.size(); ++i) r.crossings.push_back(segs[i].t_begin);
+    if (ray_->certificate.last_region_found) r.last_region_alpha = ray_->certificate.last_region_alpha;
+    r.alpha_star = ray_->certificate.alpha_star.value;
+    overlay_.ray = r;
+    // The region of alpha*x, as the map has it (where the map was computed).
+    if (slice_) {
+      const Eigen::Vector2d at = alpha_ * *ray_uv_;
+      const int i = polygon_at(*slice_, at.x(), at.y());
+      if (i >= 0) overlay_.ray_region = slice_->polygons[i].polygon.vertices;
+    }
+  }
+  view_->repaintOverlay();
+}
+
+void MainWindow::updateHover(double u, double v) {
+  overlay_.hover.clear();
+  if (slice_) {
+    const int i = polygon_at(*slice_, u, v);
+    QString text = QString("u = %1, v = %2").arg(u, 0, 'g', 5).arg(v, 0, 'g', 5);
+    if (i >= 0) {
+      const SlicePolygon& p = slice_->polygons[i];
+      const Vector sm = softmax_on_plane(p, u, v);
+      Eigen::Index k = 0;
+      const double conf = sm.maxCoeff(&k);
+      const double nines = confidence_nines(p.logits * Eigen::Vector3d(u, v, 1));
+      text += QString("\n%1, confidence %2\nregion %3")
+                  .arg(QString::fromStdString(className(static_cast<int>(k))))
+                  .arg(conf, 0, 'f', std::clamp(static_cast<int>(std::ceil(nines)) + 2, 4, 15))
+                  .arg(QString::fromStdString(hash_to_hex(p.pattern_hash)));
+    } else {
+      text += "\nnot computed";
+    }
+    overlay_.hover = text.toStdString();
+  }
+  view_->repaintOverlay();
 }
 
 void MainWindow::rememberRecent(const QString& path) {
@@ -687,6 +803,42 @@ void MainWindow::exportPicture() {
   const QString path = QFileDialog::getSaveFileName(this, "Export the region map", "regions.png", "PNG images (*.png)");
   if (path.isEmpty()) return;
   if (!view_->grabFramebuffer().save(path, "PNG")) showError("Cannot save", path + ": could not be written", false);
+}
+
+void MainWindow::exportFigure() {
+  if (!slice_ || !net_) return;
+  const QString path = QFileDialog::getSaveFileName(this, "Export a figure of the region map", "regions.svg",
+                                                    "SVG figures (*.svg);;PNG images (*.png)");
+  if (path.isEmpty()) return;
+  bool ok = false;
+  const int width = QInputDialog::getInt(this, "Figure size", "Width in pixels (the height follows the view):", 1600, 300, 8000, 100, &ok);
+  if (!ok) return;
+  double x0, x1, y0, y1;
+  view_->visibleRect(x0, x1, y0, y1);
+  MapOverlay o = overlay_;
+  o.view = {x0, x1, y0, y1};
+  o.hover.clear();
+  o.title = QFileInfo(model_path_).fileName().toStdString() + " — " + frame_.description;
+  try {
+    save_map_figure(path, width, *slice_, colouring_, net_->output_size(), o);
+  } catch (const std::exception& e) {
+    showError("Cannot save", QString::fromStdString(e.what()), false);
+  }
+}
+
+void MainWindow::exportChart() {
+  if (!ray_) {
+    showError("No chart", "click a point first: the chart shows the confidence along its ray", false);
+    return;
+  }
+  const QString path = QFileDialog::getSaveFileName(this, "Export a figure of the confidence chart", "confidence.svg",
+                                                    "SVG figures (*.svg);;PNG images (*.png)");
+  if (path.isEmpty()) return;
+  try {
+    save_widget_figure(path, QSize(1200, 600), [this](QPainter& p, const QRectF& r) { chart_->render(p, r); });
+  } catch (const std::exception& e) {
+    showError("Cannot save", QString::fromStdString(e.what()), false);
+  }
 }
 
 void MainWindow::exportVtp() {

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "core/network.hpp"
+#include "gui/map_overlay.hpp"
 #include "gui/scene.hpp"
 
 class QComboBox;
@@ -53,6 +54,16 @@ class MainWindow : public QMainWindow {
   bool useRayPlane();  // the plane of the picked point's ray; false without one
   void setAlpha(double alpha);
   void setColouring(Colouring c);
+  Colouring colouring() const { return colouring_; }
+  // The colouring the "Colour by" box shows (it must always match the map).
+  Colouring colourBoxColouring() const;
+  // Class names for the legend, the read-out and the chart, replacing the
+  // model's own (an empty list restores them).
+  void setClassNames(const std::vector<std::string>& names);
+  // What the map draws over its polygons now (axes, legend, markers, ...).
+  const MapOverlay& overlay() const { return overlay_; }
+  // Stops the slice in progress (as the Cancel button does).
+  void cancelSlice();
   const Slice2d* slice() const { return slice_.get(); }
   std::size_t sceneCells() const;
   bool busy() const;
@@ -87,6 +98,11 @@ class MainWindow : public QMainWindow {
   void updateRecentMenu();
   void rememberRecent(const QString& path);
   void exportPicture();
+  void exportFigure();
+  void exportChart();
+  void updateOverlay();
+  void updateHover(double u, double v);
+  std::string className(int k) const;
   void exportVtp();
   void showError(const QString& title, const QString& text, bool quiet);
 
@@ -120,6 +136,9 @@ class MainWindow : public QMainWindow {
   QProgressBar* progress_ = nullptr;
   QPushButton* cancel_button_ = nullptr;
   QLabel* status_ = nullptr;
+  QLabel* partial_label_ = nullptr;  // "partial map" in the status bar, apart from the messages
+  MapOverlay overlay_;
+  std::vector<std::string> class_names_;  // override of the model's, or empty
   QMenu* recent_menu_ = nullptr;
   QTimer view_timer_;
 

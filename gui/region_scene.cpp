@@ -36,27 +36,7 @@ vtkSmartPointer<vtkPolyData> lines(const std::vector<std::array<Eigen::Vector2d,
 
 }  // namespace
 
-RegionScene::RegionScene(vtkRenderer* renderer) : renderer_(renderer) {
-  legend_ = vtkSmartPointer<vtkScalarBarActor>::New();
-  auto lut = vtkSmartPointer<vtkLookupTable>::New();
-  lut->SetNumberOfTableValues(256);
-  for (int i = 0; i < 256; ++i) {
-    const Rgb c = viridis(i / 255.0);
-    lut->SetTableValue(i, c[0] / 255.0, c[1] / 255.0, c[2] / 255.0, 1.0);
-  }
-  lut->SetRange(0, 1);
-  legend_->SetLookupTable(lut);
-  legend_->SetTitle("largest confidence");
-  legend_->SetNumberOfLabels(5);
-  legend_->SetWidth(0.08);
-  legend_->SetHeight(0.5);
-  legend_->SetPosition(0.9, 0.25);
-  legend_->GetTitleTextProperty()->SetColor(0, 0, 0);
-  legend_->GetLabelTextProperty()->SetColor(0, 0, 0);
-  legend_->GetTitleTextProperty()->SetFontSize(12);
-  legend_->SetVisibility(false);
-  renderer_->AddViewProp(legend_);
-}
+RegionScene::RegionScene(vtkRenderer* renderer) : renderer_(renderer) {}
 
 vtkIdType RegionScene::cellCount() const { return data_ ? data_->GetNumberOfCells() : 0; }
 
@@ -81,9 +61,6 @@ void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classe
   boundary_->GetProperty()->SetColor(0, 0, 0);
   boundary_->GetProperty()->SetLineWidth(3);
   renderer_->AddActor(boundary_);
-  legend_->SetVisibility(colouring == Colouring::Confidence);
-  if (colouring == Colouring::Confidence && classes > 1)
-    static_cast<vtkLookupTable*>(legend_->GetLookupTable())->SetRange(1.0 / classes, 1.0);
 }
 
 void RegionScene::setColouring(const Slice2d& slice, Colouring colouring, int classes) { setSlice(slice, colouring, classes); }

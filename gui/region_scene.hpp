@@ -1,14 +1,13 @@
 // The VTK actors of the region map: the exact polygons of a slice (the
 // polydata of vtk/slice_polydata.hpp, one cell per polygon with its colour),
 // their edges, the decision boundary, the ray through a picked point and the
-// point itself, a colour legend for the confidence colouring; and the logit
-// surface. The polydata themselves come from the tessera_vtk library.
+// point itself (the comparison window; the main map draws these, with its
+// axes and legend, in gui/map_overlay). The polydata themselves come from the tessera_vtk library.
 #pragma once
 
 #include <vtkActor.h>
 #include <vtkPolyData.h>
 #include <vtkRenderer.h>
-#include <vtkScalarBarActor.h>
 #include <vtkSmartPointer.h>
 
 #include <optional>
@@ -32,7 +31,6 @@ class RegionScene {
  private:
   vtkRenderer* renderer_;
   vtkSmartPointer<vtkActor> cells_, edges_, boundary_, ray_, point_, highlight_;
-  vtkSmartPointer<vtkScalarBarActor> legend_;
   vtkSmartPointer<vtkPolyData> data_;
 };
 

@@ -33,6 +33,9 @@ SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin
     f.plane.e2 = Vector::Unit(2, 1);
     f.window = {-3, 3, -3, 3};
     f.description = "the input plane (x1, x2)";
+    f.u_label = "x1";
+    f.v_label = "x2";
+    f.landmarks = {{"0", Eigen::Vector2d(0, 0)}};
     return f;
   }
   f.plane.origin = origin ? *origin : Vector::Constant(d, net.input_shape().is_image() ? 0.5 : 0.0);
@@ -47,6 +50,14 @@ SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin
   f.window = {-r, r, -r, r};
   f.description = std::string(origin ? "through the chosen input" : "through the centre of the input space") +
                   ", two random orthonormal directions (seed " + std::to_string(seed) + ")";
+  f.u_label = "u: random unit direction e1 (seed " + std::to_string(seed) + ")";
+  f.v_label = "v: random unit direction e2 \u27c2 e1";
+  f.landmarks = {{origin ? "input" : "centre", Eigen::Vector2d(0, 0)}};
+  // 0 lies on the plane when the origin is in span(e1, e2) (e.g. the origin is 0).
+  const Vector o = f.plane.origin;
+  const Eigen::Vector2d uv(-o.dot(f.plane.e1), -o.dot(f.plane.e2));
+  if ((o + uv.x() * f.plane.e1 + uv.y() * f.plane.e2).norm() <= 1e-9 * (1 + o.norm()) && o.norm() > 0)
+    f.landmarks.push_back({"0", uv});
   return f;
 }
 
@@ -66,6 +77,9 @@ SliceFrame ray_frame(const Network& net, const Vector& x, std::uint64_t seed) {
   f.plane.e2 = e2.normalized();
   f.window = {-0.5 * n, 2.5 * n, -1.5 * n, 1.5 * n};
   f.description = "the plane of the ray (u along x, |x| = " + std::to_string(n) + ") and a random orthogonal direction";
+  f.u_label = "u: along x (unit length)";
+  f.v_label = "v: random unit direction \u27c2 x";
+  f.landmarks = {{"0", Eigen::Vector2d(0, 0)}, {"x", Eigen::Vector2d(n, 0)}};
   return f;
 }
 
@@ -80,6 +94,9 @@ SliceFrame points_frame(const Vector& x0, const Vector& x1, const Vector& x2) {
   if (!(a > 0) || !(b > 0) || c > 1 - 1e-9) throw Error("the three inputs lie on one line: they span no plane");
   f.window = {-0.25, 1.25, -0.25, 1.25};
   f.description = "the plane through three inputs: (0,0), (1,0) and (0,1)";
+  f.u_label = "u: x1 \u2212 x0";
+  f.v_label = "v: x2 \u2212 x0";
+  f.landmarks = {{"x0", Eigen::Vector2d(0, 0)}, {"x1", Eigen::Vector2d(1, 0)}, {"x2", Eigen::Vector2d(0, 1)}};
   return f;
 }
 
@@ -178,6 +195,7 @@ double RayView::confidence(double alpha) const {
 }
 
 int polygon_at(const Slice2d& slice, double u, double v) {
+  int best = -1;
   for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
     const auto& pts = slice.polygons[i].polygon.vertices;
     if (pts.size() < 3) continue;
@@ -188,9 +206,32 @@ int polygon_at(const Slice2d& slice, double u, double v) {
       const double cross = (b.x() - a.x()) * (v - a.y()) - (b.y() - a.y()) * (u - a.x());
       inside = cross >= -1e-12 * (1 + std::fabs(u) + std::fabs(v));
     }
-    if (inside) return static_cast<int>(i);
+    if (inside && (best < 0 || slice.polygons[i].area > slice.polygons[best].area)) best = static_cast<int>(i);
   }
-  return -1;
+  return best;
+}
+
+Vector softmax_on_plane(const SlicePolygon& p, double u, double v) {
+  const Vector z = p.logits * Eigen::Vector3d(u, v, 1);
+  const Vector e = (z.array() - z.maxCoeff()).exp();
+  return e / e.sum();
+}
+
+std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
+  std::vector<double> ticks;
+  if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi) || max_ticks < 2) return ticks;
+  const double raw = (hi - lo) / (max_ticks - 1);
+  const double p = std::pow(10.0, std::floor(std::log10(raw)));
+  double step = 10 * p;
+  for (double m : {1.0, 2.0, 5.0})
+    if (m * p >= raw) {
+      step = m * p;
+      break;
+    }
+  const double first = std::ceil(lo / step - 1e-9) * step;
+  for (double t = first; t <= hi + 1e-9 * step && ticks.size() < static_cast<std::size_t>(max_ticks) + 1; t += step)
+    ticks.push_back(std::fabs(t) < 1e-12 * step ? 0.0 : t);
+  return ticks;
 }
 
 RegionInfo describe(const Slice2d& slice, int index) {

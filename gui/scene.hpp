@@ -40,6 +40,11 @@ struct SliceFrame {
   Plane2d plane;
   SliceWindow window;
   std::string description;
+  // What the axes mean (short, for the map's axis titles), and named points
+  // of the plane (the input, the inputs spanning it, 0 when the plane
+  // contains it) for markers.
+  std::string u_label = "u", v_label = "v";
+  std::vector<std::pair<std::string, Eigen::Vector2d>> landmarks;
 };
 SliceFrame default_frame(const Network& net, const std::optional<Vector>& origin, std::uint64_t seed = 1);
 // The plane that contains the ray alpha*x: origin 0, e1 = x / |x| and e2 a
@@ -95,8 +100,16 @@ struct RegionInfo {
   Matrix logits_on_plane;  // K x 3: logits(u, v) = M * (u, v, 1)
   std::string text() const;  // several lines, for the side panel
 };
-// The polygon containing (u, v), or -1.
+// The polygon containing (u, v), or -1. On an edge (or where slivers of
+// area ~0 overlap the point within rounding) the largest such polygon, so a
+// click never selects a sliver by accident.
 int polygon_at(const Slice2d& slice, double u, double v);
+// The softmax at (u, v) from the polygon's logits on the plane.
+Vector softmax_on_plane(const SlicePolygon& polygon, double u, double v);
+
+// "Nice" tick positions (1, 2 or 5 times a power of ten) covering [lo, hi],
+// at most max_ticks of them (at least 2 when lo < hi).
+std::vector<double> nice_ticks(double lo, double hi, int max_ticks);
 RegionInfo describe(const Slice2d& slice, int polygon);
 
 }  // namespace tessera::gui

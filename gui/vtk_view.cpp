@@ -6,7 +6,10 @@
 #include <vtkOpenGLFramebufferObject.h>
 #include <vtkOpenGLState.h>
 
+#include <QElapsedTimer>
 #include <QMouseEvent>
+#include <QPainter>
+#include <QResizeEvent>
 #include <QOpenGLContext>
 #include <QOpenGLExtraFunctions>
 #include <QSurfaceFormat>
@@ -117,7 +120,15 @@ void VtkView::paintGL() {
   window_->GetState()->Reset();
   window_->GetState()->Push();
   window_->GetState()->vtkglDepthFunc(GL_LEQUAL);
-  window_->Render();
+  // VTK keeps its last picture in its own framebuffer: when only the overlay
+  // changed (hover, markers), blit it again without rendering the scene.
+  if (render_pending_ || window_->GetRenderFramebuffer()->GetLastSize()[0] != w ||
+      window_->GetRenderFramebuffer()->GetLastSize()[1] != h) {
+    QElapsedTimer timer;
+    timer.start();
+    window_->Render();
+    last_render_s_ = timer.nsecsElapsed() * 1e-9;
+  }
   render_pending_ = false;
   makeCurrent();
   // Copy VTK's colour buffer into the widget's framebuffer.
@@ -139,9 +150,56 @@ void VtkView::paintGL() {
   in_paint_ = false;
 }
 
+// The overlay is a transparent child widget painted by the raster engine
+// over the OpenGL picture: Qt composes the two, in the window and in
+// QWidget::grab, and it repaints without a VTK render.
+class VtkView::Overlay : public QWidget {
+ public:
+  explicit Overlay(VtkView* view) : QWidget(view), view_(view) {
+    setAttribute(Qt::WA_TransparentForMouseEvents);
+    setAttribute(Qt::WA_NoSystemBackground);
+    setAttribute(Qt::WA_TranslucentBackground);
+  }
+
+ protected:
+  void paintEvent(QPaintEvent*) override {
+    if (!view_->overlay_) return;
+    QPainter painter(this);
+    view_->overlay_(painter, QRectF(rect()));
+  }
+
+ private:
+  VtkView* view_;
+};
+
+void VtkView::setOverlay(std::function<void(QPainter&, const QRectF&)> overlay) {
+  overlay_ = std::move(overlay);
+  if (!overlay_widget_) {
+    overlay_widget_ = new Overlay(this);
+    overlay_widget_->setGeometry(rect());
+    overlay_widget_->show();
+  }
+  overlay_widget_->update();
+}
+
+void VtkView::repaintOverlay() {
+  if (overlay_widget_) overlay_widget_->update();
+}
+
+void VtkView::resizeEvent(QResizeEvent* e) {
+  QOpenGLWidget::resizeEvent(e);
+  if (overlay_widget_) overlay_widget_->setGeometry(rect());
+}
+
+void VtkView::setBackground(double r, double g, double b) {
+  renderer_->SetBackground(r, g, b);
+  refresh();
+}
+
 void VtkView::refresh() {
   render_pending_ = true;
   update();
+  repaintOverlay();  // the view may have moved under it
 }
 
 void VtkView::fitPlane(double x0, double x1, double y0, double y1) {

@@ -13,6 +13,9 @@
 #include <QOpenGLWidget>
 #include <QPoint>
 #include <QSurface>
+#include <functional>
+
+class QPainter;
 
 namespace tessera::gui {
 
@@ -36,6 +39,16 @@ class VtkView : public QOpenGLWidget {
   void visibleRect(double& x0, double& x1, double& y0, double& y1) const;
   // Request a VTK render at the next paint.
   void refresh();
+  // Repaint only what is drawn over VTK's picture (the last render is kept).
+  void repaintOverlay();
+  // Drawn with QPainter over VTK's picture (in widget pixels), by a
+  // transparent child widget: in the window and in grab(), not in
+  // grabFramebuffer().
+  void setOverlay(std::function<void(QPainter&, const QRectF&)> overlay);
+  // Background colour of the scene (0..1).
+  void setBackground(double r, double g, double b);
+  // Seconds the last VTK render took (for the app's frame-rate read-out).
+  double lastRenderSeconds() const { return last_render_s_; }
 
   // OpenGL 3.2 core, as VTK needs; call before the QApplication is created.
   static void setDefaultSurfaceFormat();
@@ -53,6 +66,7 @@ class VtkView : public QOpenGLWidget {
   void mouseMoveEvent(QMouseEvent* e) override;
   void mouseReleaseEvent(QMouseEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;
+  void resizeEvent(QResizeEvent* e) override;
 
  private:
   void onVtkEvent(vtkObject*, unsigned long event, void* data);
@@ -64,6 +78,10 @@ class VtkView : public QOpenGLWidget {
   QPoint last_;
   std::vector<unsigned long> observers_;
   QSurface* surface_ = nullptr;
+  class Overlay;
+  std::function<void(QPainter&, const QRectF&)> overlay_;
+  QWidget* overlay_widget_ = nullptr;
+  double last_render_s_ = 0;
 };
 
 }  // namespace tessera::gui

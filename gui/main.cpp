@@ -3,6 +3,7 @@
 // interaction, saves the picture and exits (for the docs and the tests).
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QSettings>
 #include <QTimer>
@@ -29,6 +30,25 @@ bool write_report(const QString& path, const nlohmann::json& report) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", e.what());
     return false;
   }
+}
+// What the map shows besides its polygons, for tests and scripts: the
+// colouring and what the colour box says, the legend's entries, the axes'
+// titles and ticks, the markers and the partial-map banner.
+void add_overlay_report(nlohmann::json& report, const MainWindow& window) {
+  const tessera::gui::MapOverlay& o = window.overlay();
+  report["colouring"] = tessera::colouring_name(window.colouring());
+  report["colour_box"] = tessera::colouring_name(window.colourBoxColouring());
+  nlohmann::json legend = nlohmann::json::array();
+  if (o.legend)
+    for (const auto& [k, share] : o.legend->shown) legend.push_back({{"class", k}, {"name", o.legend->names.at(k)}, {"share", share}});
+  report["legend"] = legend;
+  const tessera::SliceWindow w = window.computedWindow();
+  report["axes"] = {{"u", o.u_label}, {"v", o.v_label},
+                    {"u_ticks", tessera::gui::nice_ticks(w.u0, w.u1, 8)}, {"v_ticks", tessera::gui::nice_ticks(w.v0, w.v1, 8)}};
+  nlohmann::json marks = nlohmann::json::array();
+  for (const auto& [name, uv] : o.landmarks) marks.push_back({{"name", name}, {"u", uv.x()}, {"v", uv.y()}});
+  report["landmarks"] = marks;
+  report["partial"] = o.partial;
 }
 }  // namespace
 
@@ -61,6 +81,9 @@ int main(int argc, char** argv) {
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
   parser.addOption({"box-file", "input box: a VNN-LIB file's input bounds or two rows (lower, upper); the map shows "
                                 "only the slice inside it and rays report where they leave it", "file"});
+  parser.addOption({"max-regions", "stop a slice after N regions (a partial map; default 50000)", "N", "50000"});
+  parser.addOption({"cancel-after", "with --screenshot: cancel the first slice after MS milliseconds (as the Cancel button "
+                                    "does) and report how long it took to stop", "MS"});
   parser.process(app);
 
   MainWindow window;
@@ -75,6 +98,16 @@ int main(int argc, char** argv) {
       return 2;
     }
     window.setColouring(*c);
+  }
+  {
+    bool ok = false;
+    const qlonglong n = parser.value("max-regions").toLongLong(&ok);
+    if (!ok || n < 1) {
+      std::fprintf(stderr, "tessera-gui: --max-regions must be a positive whole number (not '%s')\n",
+                   parser.value("max-regions").toLocal8Bit().constData());
+      return 2;
+    }
+    window.setMaxRegions(static_cast<std::size_t>(n));
   }
   if (parser.isSet("class-names")) {
     try {
@@ -119,6 +152,27 @@ int main(int argc, char** argv) {
   }
   // Screenshot mode: wait for the slice, pick the point, render, save, exit.
   int status = 0;
+  double cancel_ms = -1;  // --cancel-after: from the cancel to the slice's end
+  QElapsedTimer cancel_clock;
+  if (parser.isSet("cancel-after")) {
+    bool ok = false;
+    const int ms = parser.value("cancel-after").toInt(&ok);
+    if (!ok || ms < 0) {
+      std::fprintf(stderr, "tessera-gui: --cancel-after must be milliseconds (not '%s')\n",
+                   parser.value("cancel-after").toLocal8Bit().constData());
+      return 2;
+    }
+    QTimer::singleShot(ms, &window, [&] {
+      if (!window.busy()) return;  // already finished
+      cancel_clock.start();
+      window.cancelSlice();
+    });
+    auto stopped = [&] {
+      if (cancel_clock.isValid() && cancel_ms < 0) cancel_ms = cancel_clock.nsecsElapsed() * 1e-6;
+    };
+    QObject::connect(&window, &MainWindow::sliceReady, &window, stopped);
+    QObject::connect(&window, &MainWindow::sliceFailed, &window, stopped);
+  }
   tessera::gui::CompareWindow* compare = nullptr;
   bool done = false;
   auto finish = [&](const QImage& image) {
@@ -148,7 +202,10 @@ int main(int argc, char** argv) {
                                        {"height", image.height()},
                                        {"window", {w.u0, w.u1, w.v0, w.v1}},
                                        {"surface_cells", window.surfaceCells()}};
-        status = write_report(parser.value("report"), report) ? status : 1;
+        nlohmann::json full = report;
+        add_overlay_report(full, window);
+        if (cancel_ms >= 0) full["cancel_ms"] = cancel_ms;
+        status = write_report(parser.value("report"), full) ? status : 1;
       }
       app.exit(status);
     });
@@ -159,9 +216,15 @@ int main(int argc, char** argv) {
     if (done) return;
     done = true;
     std::fprintf(stderr, "tessera-gui: no regions: %s\n", why.toLocal8Bit().constData());
-    QTimer::singleShot(300, &window, [&] {
+    QTimer::singleShot(300, &window, [&, why] {
       finish(window.grab().toImage());
-      app.exit(status ? status : 4);
+      if (parser.isSet("report")) {
+        nlohmann::json report = {{"regions", 0}, {"stop_reason", why.toStdString()}};
+        if (cancel_ms >= 0) report["cancel_ms"] = cancel_ms;
+        status = write_report(parser.value("report"), report) ? status : 1;
+      }
+      // A slice cancelled on request ends as asked; otherwise no regions is exit 4.
+      app.exit(status ? status : cancel_ms >= 0 ? 0 : 4);
     });
   });
   QObject::connect(&window, &MainWindow::sliceReady, &window, [&] {

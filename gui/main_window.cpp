@@ -447,14 +447,15 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   auto found = found_;
   auto pieces = cut_pieces_;
   const std::optional<InputBox> box = box_;
-  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces, box]() -> std::shared_ptr<Slice2d> {
+  const std::size_t max_regions = max_regions_;
+  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces, box, max_regions]() -> std::shared_ptr<Slice2d> {
     SliceOptions o;
     if (box) {
       o.box_lower = box->lo;
       o.box_upper = box->hi;
     }
     o.cancel = cancel.get();
-    o.max_regions = 50000;
+    o.max_regions = max_regions;
     o.progress = [found](std::size_t n) { found->store(n); };
     o.cut_progress = [pieces](const SliceOptions::CutProgress& p) { pieces->store(p.pieces); };
     try {

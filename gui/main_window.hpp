@@ -64,6 +64,8 @@ class MainWindow : public QMainWindow {
   const MapOverlay& overlay() const { return overlay_; }
   // Stops the slice in progress (as the Cancel button does).
   void cancelSlice();
+  // The most regions a slice computes before it stops (a partial map).
+  void setMaxRegions(std::size_t n) { max_regions_ = n; }
   const Slice2d* slice() const { return slice_.get(); }
   std::size_t sceneCells() const;
   bool busy() const;
@@ -149,6 +151,7 @@ class MainWindow : public QMainWindow {
   QFutureWatcher<std::shared_ptr<RayView>> ray_watcher_;
   std::shared_ptr<std::atomic<bool>> ray_cancel_;
   std::uint64_t seed_ = 1;
+  std::size_t max_regions_ = 50000;
   QLabel* input_picture_ = nullptr;
   QLabel* alpha_picture_ = nullptr;
   QWidget* pictures_ = nullptr;

@@ -124,7 +124,7 @@ void paint_axes(QPainter& p, const QRectF& plot, const MapOverlay& o) {
   p.setFont(f);
 }
 
-void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l) {
+void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l, double top) {
   QFont f = p.font();
   f.setPointSizeF(9);
   p.setFont(f);
@@ -148,7 +148,7 @@ void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l) {
     width = std::max(width, swatch + 6 + fm.horizontalAdvance(name(l.shown[i].first) + QString("  100%")));
   if (ramp) width = std::max(width, 150.0);
   const double height = line * (1 + rows + (l.shown.size() > 10 ? 1 : 0)) + (ramp ? 2.6 * line : 0) + 2 * pad - 3;
-  const QRectF box(plot.right() - width - 2 * pad - 8, plot.top() + 8, width + 2 * pad, height);
+  const QRectF box(plot.right() - width - 2 * pad - 8, top, width + 2 * pad, height);
   p.setPen(QPen(QColor(150, 150, 150), 1));
   p.setBrush(QColor(255, 255, 255, 230));
   p.drawRoundedRect(box, 4, 4);
@@ -308,7 +308,7 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
     label(p, placer.place(fm, c + QPointF(10, 6), "picked", plot), "picked", QColor(200, 0, 140));
   }
   paint_axes(p, plot, o);
-  if (o.legend) paint_legend(p, plot, *o.legend);
+  double legend_top = plot.top() + 8;
   if (!o.partial.empty()) {
     QFont b = f;
     b.setBold(true);
@@ -324,7 +324,9 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
     p.setPen(QColor(120, 0, 0));
     p.drawText(r.adjusted(6, 2, -6, -2), Qt::AlignCenter | Qt::TextWordWrap, text);
     p.setFont(f);
+    legend_top = r.bottom() + 8;
   }
+  if (o.legend) paint_legend(p, plot, *o.legend, legend_top);
   if (!o.hover.empty()) {
     const QString text = q(o.hover);
     const QRectF r = fm.boundingRect(QRectF(0, 0, plot.width() * 0.6, 400), Qt::TextWordWrap, text);

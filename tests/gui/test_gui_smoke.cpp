@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "core/example_networks.hpp"
@@ -66,6 +67,48 @@ void check_against_cli(const nlohmann::json& report, const std::string& model, c
   const auto j = nlohmann::json::parse(cli.out);
   EXPECT_EQ(report["scene_cells"].get<std::size_t>(), j["regions"].get<std::size_t>()) << "the scene holds exactly the CLI's regions";
   EXPECT_EQ(j["polygons"].size(), j["regions"].get<std::size_t>());
+}
+
+// A verification-benchmark-style ConvNet (conv 16 4x4/2, conv 32 4x4/2,
+// average pool, dense 100) whose first-layer biases are tiny, as in trained
+// models: the lines of the units over the background all pass within 1e-4
+// of the digit, so a slice through a digit is very slow.
+void save_convsmall(const std::string& model) {
+  using namespace tessera;
+  SeededRandom rng(3);
+  NetworkBuilder b;
+  Window2d w;
+  w.kernel_h = w.kernel_w = 4;
+  w.stride_h = w.stride_w = 2;
+  w.pad_top = w.pad_left = w.pad_bottom = w.pad_right = 1;
+  int n = b.input(Shape{1, 28, 28});
+  n = b.relu(b.conv2d(n, rng.he_uniform(16, 16, 16), rng.uniform_vector(16, -1e-4, 1e-4), w));
+  n = b.relu(b.conv2d(n, rng.he_uniform(32, 256, 256), rng.uniform_vector(32, -0.1, 0.1), w));
+  Window2d pool;
+  pool.kernel_h = pool.kernel_w = pool.stride_h = pool.stride_w = 2;
+  n = b.reshape(b.avg_pool2d(n, pool, false), Shape{288});
+  n = b.relu(b.dense(n, rng.he_uniform(100, 288, 288), rng.uniform_vector(100, -0.1, 0.1)));
+  n = b.dense(n, rng.he_uniform(10, 100, 100), rng.uniform_vector(10, -0.1, 0.1));
+  save_onnx(b.build(n), model);
+}
+
+// Pixels of a PNG as RGB triples (row-major), with its size.
+struct Pixels {
+  int width = 0, height = 0;
+  std::vector<std::array<int, 3>> rgb;
+  const std::array<int, 3>& at(int x, int y) const { return rgb[static_cast<std::size_t>(y) * width + x]; }
+};
+Pixels read_pixels(const std::string& path) {
+  const tessera::Image img = tessera::read_image(path);
+  Pixels p;
+  p.width = img.width;
+  p.height = img.height;
+  const int plane = img.height * img.width;
+  p.rgb.resize(plane);
+  for (int i = 0; i < plane; ++i)
+    for (int ch = 0; ch < 3; ++ch)
+      p.rgb[i][ch] = static_cast<int>(img.values[std::min(ch, img.channels - 1) * plane + i] * 255 + 0.5);
+  return p;
 }
 
 class GuiSmoke : public ::testing::Test {
@@ -145,23 +188,8 @@ TEST_F(GuiSmoke, ASliceThatStopsInsideACutSaysWhyAndEnds) {
   // average pool, dense 100) whose first-layer biases are tiny, as in
   // trained models: the lines of the units over the background all pass
   // within 1e-4 of the digit.
-  using namespace tessera;
-  SeededRandom rng(3);
-  NetworkBuilder b;
-  Window2d w;
-  w.kernel_h = w.kernel_w = 4;
-  w.stride_h = w.stride_w = 2;
-  w.pad_top = w.pad_left = w.pad_bottom = w.pad_right = 1;
-  int n = b.input(Shape{1, 28, 28});
-  n = b.relu(b.conv2d(n, rng.he_uniform(16, 16, 16), rng.uniform_vector(16, -1e-4, 1e-4), w));
-  n = b.relu(b.conv2d(n, rng.he_uniform(32, 256, 256), rng.uniform_vector(32, -0.1, 0.1), w));
-  Window2d pool;
-  pool.kernel_h = pool.kernel_w = pool.stride_h = pool.stride_w = 2;
-  n = b.reshape(b.avg_pool2d(n, pool, false), Shape{288});
-  n = b.relu(b.dense(n, rng.he_uniform(100, 288, 288), rng.uniform_vector(100, -0.1, 0.1)));
-  n = b.dense(n, rng.he_uniform(10, 100, 100), rng.uniform_vector(10, -0.1, 0.1));
   const std::string model = dir_ / "convsmall.onnx";
-  save_onnx(b.build(n), model);
+  save_convsmall(model);
   const std::string png = dir_ / "cnn.png";
   const Result r = sh(gui(model + " --input data/inputs/seven.pgm --screenshot " + png));
   EXPECT_EQ(r.status, 4) << r.out;
@@ -208,4 +236,105 @@ TEST_F(GuiSmoke, BadModelsAreRefusedWithAMessage) {
   const Result wrong_input = sh(gui("data/models/mnist_mlp.onnx --input data/inputs/toy2d_point.txt --screenshot " + (dir_ / "y.png").string()));
   EXPECT_EQ(wrong_input.status, 1) << wrong_input.out;
   EXPECT_NE(wrong_input.out.find("toy2d_point.txt"), std::string::npos) << wrong_input.out;
+}
+
+// The map of a trained MNIST model, which one class covers entirely, must
+// still show its regions (shaded by confidence), with axes and a legend.
+TEST_F(GuiSmoke, TrainedMnistMapIsNotOneFlatColourAndHasAxesAndLegend) {
+  const std::string png = dir_ / "mnist.png", report = dir_ / "mnist.json";
+  const Result r = sh(gui("data/models/trained/mnist_plain.onnx --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(j["colouring"], "shaded");
+  EXPECT_EQ(j["colour_box"], "shaded");
+  ASSERT_FALSE(j["legend"].empty());
+  EXPECT_EQ(j["legend"][0]["name"].get<std::string>().rfind("class ", 0), 0u);
+  EXPECT_GE(j["axes"]["u_ticks"].size(), 2u);
+  EXPECT_NE(j["axes"]["u"].get<std::string>().find("e1"), std::string::npos);
+  const Pixels px = read_pixels(png);
+  ASSERT_GT(px.width, 300);
+  ASSERT_GT(px.height, 300);
+  // The map's interior (clear of the axes and the legend): no colour covers
+  // more than 60 % of it, and it has several colours.
+  std::map<std::array<int, 3>, int> count;
+  int total = 0;
+  for (int y = px.height / 3; y < px.height * 9 / 10 - 40; y += 2)
+    for (int x = 90; x < px.width * 6 / 10; x += 2, ++total) ++count[px.at(x, y)];
+  int top = 0;
+  for (const auto& [c, n] : count) top = std::max(top, n);
+  EXPECT_LT(top, 0.6 * total) << "one colour covers " << 100.0 * top / total << "% of the map";
+  EXPECT_GE(count.size(), 4u);
+  // Axes: dark tick labels in the bottom strip and along the left edge.
+  auto dark_pixels = [&](int x0, int x1, int y0, int y1) {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) {
+        const auto& c = px.at(x, y);
+        n += c[0] + c[1] + c[2] < 200;
+      }
+    return n;
+  };
+  EXPECT_GT(dark_pixels(60, px.width, px.height - 40, px.height), 40) << "no tick labels under the map";
+  EXPECT_GT(dark_pixels(0, 60, 0, px.height - 40), 40) << "no tick labels left of the map";
+  // Legend: a white box in the top right corner with dark text in it.
+  int white = 0, box = 0;
+  for (int y = 10; y < 60; ++y)
+    for (int x = px.width - 120; x < px.width - 20; ++x, ++box) {
+      const auto& c = px.at(x, y);
+      white += c[0] > 235 && c[1] > 235 && c[2] > 235;
+    }
+  EXPECT_GT(white, box / 3) << "no legend box";
+  EXPECT_GT(dark_pixels(px.width - 200, px.width - 10, 10, 40), 20) << "no legend title";
+}
+
+TEST_F(GuiSmoke, APartialMapIsLabelledOnTheMap) {
+  const std::string png = dir_ / "partial.png", report = dir_ / "partial.json";
+  const Result r = sh(gui("data/models/toy2d.onnx --max-regions 20 --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_EQ(j["regions"], 20);
+  EXPECT_NE(j["partial"].get<std::string>().find("stopped at 20 regions"), std::string::npos) << j.dump();
+  // The banner (light red) is on the picture, and the part not computed is grey.
+  const Pixels px = read_pixels(png);
+  int banner = 0, grey = 0;
+  for (const auto& c : px.rgb) {
+    banner += c[0] > 245 && c[1] > 215 && c[1] < 235 && c[2] > 205 && c[2] < 230;
+    grey += c[0] == c[1] && c[1] == c[2] && c[0] > 190 && c[0] < 210;
+  }
+  EXPECT_GT(banner, 2000);
+  EXPECT_GT(grey, static_cast<int>(px.rgb.size() / 10));
+  // A complete map has neither.
+  const Result full = sh(gui("data/models/toy2d.onnx --screenshot " + png + " --report " + report));
+  ASSERT_EQ(full.status, 0) << full.out;
+  EXPECT_EQ(nlohmann::json::parse(std::ifstream(report))["partial"], "");
+}
+
+TEST_F(GuiSmoke, TheColourBoxShowsTheColouringInUse) {
+  std::set<std::size_t> colours;
+  for (const std::string c : {"region", "confidence"}) {
+    const std::string png = dir_ / (c + ".png"), report = dir_ / (c + ".json");
+    const Result r = sh(gui("data/models/toy2d.onnx --colour " + c + " --screenshot " + png + " --report " + report));
+    ASSERT_EQ(r.status, 0) << r.out;
+    const auto j = nlohmann::json::parse(std::ifstream(report));
+    EXPECT_EQ(j["colouring"], c);
+    EXPECT_EQ(j["colour_box"], c);
+  }
+  const Result bad = sh(gui("data/models/toy2d.onnx --colour rainbow --screenshot " + (dir_ / "x.png").string()));
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.out.find("--colour must be region, class, confidence or shaded (not 'rainbow')"), std::string::npos) << bad.out;
+}
+
+// A slice of a CNN through a digit takes minutes; Cancel must end it, and
+// give the app back, within a second.
+TEST_F(GuiSmoke, CancellingASliceReturnsControlWithinASecond) {
+  const std::string model = dir_ / "convsmall.onnx", report = dir_ / "cancel.json";
+  save_convsmall(model);
+  const Result r = sh(gui(model + " --input data/inputs/seven.pgm --max-regions 100000000 --cancel-after 1500 --screenshot " +
+                          (dir_ / "cancel.png").string() + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  ASSERT_TRUE(j.contains("cancel_ms")) << j.dump() << "\n" << r.out;
+  EXPECT_LT(j["cancel_ms"].get<double>(), 1000) << j.dump();
+  EXPECT_GE(j["cancel_ms"].get<double>(), 0);
 }

@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "io/onnx_io.hpp"
 #include "gui/charts.hpp"
+#include "gui/map_overlay.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/vtk_view.hpp"
 
@@ -28,6 +29,12 @@ struct CompareWindow::Panel {
   std::shared_ptr<Slice2d> slice;
   std::unique_ptr<RayView> ray;
   QFutureWatcher<std::shared_ptr<Slice2d>> watcher;
+  MapOverlay overlay;  // axes, legend, ray and picked point, as on the main map
+  std::vector<std::string> names() const {
+    std::vector<std::string> n;
+    for (int k = 0; k < net->output_size(); ++k) n.push_back(net->class_name(k));
+    return n;
+  }
 };
 
 CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, const SliceWindow& window, Colouring colouring,
@@ -52,6 +59,14 @@ CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, 
     panel->title = new QLabel(panel->name + " — computing …");
     panel->view = new VtkView;
     panel->scene = std::make_unique<RegionScene>(panel->view->renderer());
+    {
+      Panel* p = panel.get();
+      p->view->setOverlay([p](QPainter& painter, const QRectF& r) {
+        MapOverlay o = p->overlay;
+        p->view->visibleRect(o.view.u0, o.view.u1, o.view.v0, o.view.v1);
+        paint_overlay(painter, r, o);
+      });
+    }
     panel->chart = new ConfidenceChart;
     panel->chart->setScale(scale_);
     grid->addWidget(panel->title, 0, static_cast<int>(i));
@@ -68,6 +83,7 @@ CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, 
       raw->slice = raw->watcher.result();
       if (raw->slice && !raw->slice->polygons.empty()) {
         raw->scene->setSlice(*raw->slice, colouring_, raw->net->output_size());
+        describe_slice(raw->overlay, frame_, raw->slice.get(), colouring_, raw->net->output_size(), raw->names());
         raw->title->setText(QString("%1 — %2 regions").arg(raw->name).arg(raw->slice->polygons.size()));
       } else {
         raw->title->setText(raw->name + " — no regions: " + QString::fromStdString(raw->slice ? raw->slice->stop_reason : ""));
@@ -151,7 +167,7 @@ void CompareWindow::pickPoint(double u, double v) {
       p->ray.reset();
     }
     p->chart->setRay(p->ray.get());
-    if (p->slice) p->scene->setHighlight(*p->slice, polygon_at(*p->slice, u, v));
+    set_pick(p->overlay, p->slice.get(), Eigen::Vector2d(u, v));
     if (p->ray && p->ray->certificate.last_region_found)
       p->title->setText(QString("%1 — limit confidence %2, α* %3")
                             .arg(p->name)
@@ -169,10 +185,8 @@ void CompareWindow::setAlpha(double alpha) {
   alpha_label_->setText(QString("α = %1").arg(alpha, 0, 'g', 4));
   for (auto& p : panels_) {
     p->chart->setAlpha(alpha);
-    if (uv_) {
-      p->scene->setRay(uv_, alpha);
-      p->view->refresh();
-    }
+    set_ray(p->overlay, p->slice.get(), p->ray.get(), uv_, alpha);
+    p->view->repaintOverlay();
   }
 }
 

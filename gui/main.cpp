@@ -13,6 +13,7 @@
 #include "core/error.hpp"
 #include "gui/compare_window.hpp"
 #include "gui/main_window.hpp"
+#include "gui/tour.hpp"
 #include "gui/vtk_view.hpp"
 #include "io/file_util.hpp"
 #include "io/onnx_io.hpp"
@@ -81,6 +82,8 @@ int main(int argc, char** argv) {
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
   parser.addOption({"box-file", "input box: a VNN-LIB file's input bounds or two rows (lower, upper); the map shows "
                                 "only the slice inside it and rays report where they leave it", "file"});
+  parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu); with --screenshot, save the window's "
+                                 "picture (the comparison's for the last step)", "N"});
   parser.addOption({"max-regions", "stop a slice after N regions (a partial map; default 50000)", "N", "50000"});
   parser.addOption({"cancel-after", "with --screenshot: cancel the first slice after MS milliseconds (as the Cancel button "
                                     "does) and report how long it took to stop", "MS"});
@@ -139,6 +142,46 @@ int main(int argc, char** argv) {
   if (parser.isSet("box-file") && !window.openBoxFile(parser.value("box-file"), screenshot) && screenshot) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
     return 1;
+  }
+  if (parser.isSet("tour-step")) {
+    bool ok = false;
+    const int n = parser.value("tour-step").toInt(&ok);
+    const int steps = static_cast<int>(tessera::gui::tour_steps().size());
+    if (!ok || n < 1 || n > steps) {
+      std::fprintf(stderr, "tessera-gui: --tour-step must be 1 to %d (not '%s')\n", steps,
+                   parser.value("tour-step").toLocal8Bit().constData());
+      return 2;
+    }
+    if (screenshot) {
+      QObject::connect(&window, &MainWindow::tourStepReady, &window, [&] {
+        QTimer::singleShot(400, &window, [&] {
+          QWidget* shown = window.tourCompare() ? static_cast<QWidget*>(window.tourCompare()) : &window;
+          const QImage image = shown->grab().toImage();
+          int code = 0;
+          if (!image.save(parser.value("screenshot"), "PNG")) {
+            std::fprintf(stderr, "tessera-gui: error: cannot write %s\n", parser.value("screenshot").toLocal8Bit().constData());
+            code = 1;
+          }
+          if (parser.isSet("report")) {
+            nlohmann::json report = {{"tour_step", n}, {"regions", window.slice() ? window.slice()->polygons.size() : 0},
+                                     {"ray_segments", window.ray() ? window.ray()->traversal.segments.size() : 0},
+                                     {"compare", window.tourCompare() != nullptr}};
+            add_overlay_report(report, window);
+            code = write_report(parser.value("report"), report) ? code : 1;
+          }
+          app.exit(code);
+        });
+      });
+      QTimer::singleShot(120000, &app, [&] {
+        std::fprintf(stderr, "tessera-gui: error: tour step %d took longer than two minutes\n", n);
+        app.exit(4);
+      });
+    }
+    if (!window.runTourStep(n - 1)) {
+      std::fprintf(stderr, "tessera-gui: error: tour step %d: %s\n", n, window.lastError().toLocal8Bit().constData());
+      return 1;
+    }
+    return app.exec();
   }
   if (!screenshot) return app.exec();
   if (model.isEmpty()) {

@@ -19,6 +19,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSlider>
+#include <QDockWidget>
 #include <QFrame>
 #include <QInputDialog>
 #include <QPixmap>
@@ -38,6 +39,7 @@
 #include "gui/charts.hpp"
 #include "gui/compare_window.hpp"
 #include "gui/figure.hpp"
+#include "gui/tour.hpp"
 #include "gui/region_scene.hpp"
 #include "gui/surface_scene.hpp"
 #include "gui/vtk_view.hpp"
@@ -61,6 +63,7 @@ MainWindow::MainWindow() {
   setWindowTitle("Tessera");
   buildPanels();
   buildMenus();
+  buildTour();
   QSettings settings;
   colouring_ = static_cast<Colouring>(std::clamp(settings.value("colouring", static_cast<int>(Colouring::Shaded)).toInt(), 0, 3));
   {
@@ -330,6 +333,12 @@ void MainWindow::buildMenus() {
                                  [this, i] { colour_box_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
   }
+  QMenu* tour = menuBar()->addMenu("&Tour");
+  QAction* start = tour->addAction("&Start the tour", this, [this] { runTourStep(0); });
+  start->setShortcut(QKeySequence("F1"));
+  tour->addSeparator();
+  for (int i = 0; i < static_cast<int>(tour_steps().size()); ++i)
+    tour->addAction(QString::fromStdString(tour_steps()[i].title), this, [this, i] { runTourStep(i); });
   QMenu* help = menuBar()->addMenu("&Help");
   help->addAction("&About Tessera", this, [this] {
     QMessageBox::about(this, "About Tessera",
@@ -339,6 +348,108 @@ void MainWindow::buildMenus() {
                        "Hein, Andriushchenko and Bitterwolf (CVPR 2019) proved, its confidence tends to 1.<br><br>"
                        "Qt 6, VTK 9, Eigen, COIN-OR Clp.");
   });
+}
+
+void MainWindow::buildTour() {
+  tour_dock_ = new QDockWidget("Tour", this);
+  tour_dock_->setObjectName("tour");
+  auto* panel = new QWidget;
+  auto* layout = new QVBoxLayout(panel);
+  tour_text_ = new QLabel;
+  tour_text_->setWordWrap(true);
+  tour_text_->setTextFormat(Qt::RichText);
+  tour_text_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  tour_text_->setMinimumWidth(260);
+  QFont f = tour_text_->font();
+  f.setPointSizeF(f.pointSizeF() * 1.1);
+  tour_text_->setFont(f);
+  layout->addWidget(tour_text_, 1);
+  auto* buttons = new QHBoxLayout;
+  tour_back_ = new QPushButton("◀ Back");
+  tour_next_ = new QPushButton("Next ▶");
+  connect(tour_back_, &QPushButton::clicked, this, [this] { runTourStep(tour_step_ - 1); });
+  connect(tour_next_, &QPushButton::clicked, this, [this] { runTourStep(tour_step_ + 1); });
+  buttons->addWidget(tour_back_);
+  buttons->addStretch();
+  buttons->addWidget(tour_next_);
+  layout->addLayout(buttons);
+  tour_dock_->setWidget(panel);
+  addDockWidget(Qt::LeftDockWidgetArea, tour_dock_);
+  tour_dock_->setVisible(false);
+  // The steps wait for the slice, then the ray.
+  connect(this, &MainWindow::sliceReady, this, [this] {
+    if (tour_wait_ == TourWait::Slice) continueTour();
+  });
+  connect(this, &MainWindow::rayReady, this, [this] {
+    if (tour_wait_ == TourWait::Ray) continueTour();
+  });
+}
+
+bool MainWindow::runTourStep(int n) {
+  const auto& steps = tour_steps();
+  if (n < 0 || n >= static_cast<int>(steps.size())) return false;
+  const TourStep& step = steps[n];
+  tour_step_ = n;
+  if (tour_compare_) {
+    tour_compare_->close();
+    tour_compare_ = nullptr;
+  }
+  tour_text_->setText(QString("<h3>%1</h3><p>%2</p><p style='color:#666'>Step %3 of %4.</p>")
+                          .arg(QString::fromStdString(step.title), QString::fromStdString(step.text))
+                          .arg(n + 1)
+                          .arg(steps.size()));
+  tour_back_->setEnabled(n > 0);
+  tour_next_->setEnabled(n + 1 < static_cast<int>(steps.size()));
+  tour_dock_->setVisible(true);
+  setColouring(step.colouring);
+  tour_wait_ = TourWait::Slice;
+  const QString path = QString(TESSERA_SOURCE_DIR) + "/data/models/" + QString::fromStdString(step.model);
+  if (QFileInfo(path).absoluteFilePath() != QFileInfo(model_path_).absoluteFilePath() || !slice_) {
+    if (!openModel(path, true)) {
+      tour_wait_ = TourWait::None;
+      return false;
+    }
+  }
+  frame_ = default_frame(*net_, std::nullopt);
+  overlay_.picked.reset();
+  overlay_.picked_region.clear();
+  ray_.reset();
+  ray_uv_.reset();
+  chart_->setRay(nullptr);
+  const SliceWindow w = step.window ? *step.window : frame_.window;
+  computeSlice(w);
+  view_->fitPlane(w.u0, w.u1, w.v0, w.v1);
+  return true;
+}
+
+void MainWindow::continueTour() {
+  if (tour_step_ < 0) return;
+  const TourStep& step = tour_steps()[tour_step_];
+  if (tour_wait_ == TourWait::Slice && step.point) {
+    tour_wait_ = TourWait::Ray;
+    pickPoint(step.point->x(), step.point->y());
+    return;
+  }
+  tour_wait_ = TourWait::None;
+  if (step.point) setAlpha(step.alpha);
+  if (!step.compare.empty()) {
+    QStringList others;
+    for (const std::string& m : step.compare) others << QString(TESSERA_SOURCE_DIR) + "/data/models/" + QString::fromStdString(m);
+    tour_compare_ = compareWith(others, true);
+    if (tour_compare_) {
+      connect(tour_compare_, &QObject::destroyed, this, [this] { tour_compare_ = nullptr; });
+      connect(tour_compare_, &CompareWindow::allReady, this, [this, step] {
+        if (!tour_compare_) return;
+        if (step.point) {
+          tour_compare_->pickPoint(step.point->x(), step.point->y());
+          tour_compare_->setAlpha(step.alpha);
+        }
+        Q_EMIT tourStepReady();
+      });
+      return;
+    }
+  }
+  Q_EMIT tourStepReady();
 }
 
 void MainWindow::showError(const QString& title, const QString& text, bool quiet) {
@@ -480,11 +591,7 @@ void MainWindow::onSliceFinished() {
     return;
   }
   slice_ = s;
-  overlay_.picked_region.clear();
-  if (overlay_.picked) {
-    const int i = polygon_at(*slice_, overlay_.picked->x(), overlay_.picked->y());
-    if (i >= 0) overlay_.picked_region = slice_->polygons[i].polygon.vertices;
-  }
+  set_pick(overlay_, slice_.get(), overlay_.picked);
   scene_->setSlice(*slice_, colouring_, net_->output_size());
   // A partial map says so on the map and in the status bar (not overwritten
   // by later messages); what was not computed stays grey.
@@ -601,8 +708,7 @@ bool MainWindow::useRayPlane() {
 void MainWindow::pickPoint(double u, double v) {
   if (!net_ || !slice_) return;
   const int i = polygon_at(*slice_, u, v);
-  overlay_.picked = Eigen::Vector2d(u, v);
-  overlay_.picked_region = i >= 0 ? slice_->polygons[i].polygon.vertices : std::vector<Eigen::Vector2d>{};
+  set_pick(overlay_, slice_.get(), Eigen::Vector2d(u, v));
   if (i >= 0) {
     RegionInfo info = describe(*slice_, i);
     QString text = QString::fromStdString(info.text());
@@ -726,35 +832,11 @@ void MainWindow::cancelSlice() {
 }
 
 void MainWindow::updateOverlay() {
-  overlay_.u_label = frame_.u_label;
-  overlay_.v_label = frame_.v_label;
-  overlay_.landmarks = frame_.landmarks;
-  overlay_.legend.reset();
-  overlay_.partial.clear();
-  if (slice_ && net_) {
-    std::vector<std::string> names;
+  std::vector<std::string> names;
+  if (net_)
     for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
-    overlay_.legend = make_legend(*slice_, colouring_, net_->output_size(), names);
-    if (!slice_->complete) overlay_.partial = QString("%1 regions; %2").arg(slice_->polygons.size()).arg(QString::fromStdString(slice_->stop_reason)).toStdString();
-  }
-  overlay_.ray.reset();
-  overlay_.ray_region.clear();
-  if (ray_ && ray_uv_) {
-    MapRay r;
-    r.direction = *ray_uv_;
-    r.alpha = alpha_;
-    const auto& segs = ray_->traversal.segments;
-    for (std::size_t i = 1; i < segs.size(); ++i) r.crossings.push_back(segs[i].t_begin);
-    if (ray_->certificate.last_region_found) r.last_region_alpha = ray_->certificate.last_region_alpha;
-    r.alpha_star = ray_->certificate.alpha_star.value;
-    overlay_.ray = r;
-    // The region of alpha*x, as the map has it (where the map was computed).
-    if (slice_) {
-      const Eigen::Vector2d at = alpha_ * *ray_uv_;
-      const int i = polygon_at(*slice_, at.x(), at.y());
-      if (i >= 0) overlay_.ray_region = slice_->polygons[i].polygon.vertices;
-    }
-  }
+  describe_slice(overlay_, frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
+  set_ray(overlay_, slice_.get(), ray_.get(), ray_uv_, alpha_);
   view_->repaintOverlay();
 }
 

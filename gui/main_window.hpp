@@ -64,6 +64,11 @@ class MainWindow : public QMainWindow {
   const MapOverlay& overlay() const { return overlay_; }
   // Stops the slice in progress (as the Cancel button does).
   void cancelSlice();
+  // Carries out step n of the guided tour (gui/tour.hpp) and shows its
+  // text; tourStepReady() when its picture is complete. False for no such step.
+  bool runTourStep(int n);
+  int tourStep() const { return tour_step_; }
+  class CompareWindow* tourCompare() const { return tour_compare_; }
   // The most regions a slice computes before it stops (a partial map).
   void setMaxRegions(std::size_t n) { max_regions_ = n; }
   const Slice2d* slice() const { return slice_.get(); }
@@ -88,9 +93,12 @@ class MainWindow : public QMainWindow {
   // cancelled, or an error): why.
   void sliceFailed(const QString& why);
   void rayReady();
+  void tourStepReady();
 
  private:
   void buildMenus();
+  void buildTour();
+  void continueTour();
   void buildPanels();
   void computeSlice(const SliceWindow& window);
   void onSliceFinished();
@@ -152,6 +160,12 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<std::atomic<bool>> ray_cancel_;
   std::uint64_t seed_ = 1;
   std::size_t max_regions_ = 50000;
+  int tour_step_ = -1;
+  enum class TourWait { None, Slice, Ray } tour_wait_ = TourWait::None;
+  class QDockWidget* tour_dock_ = nullptr;
+  QLabel* tour_text_ = nullptr;
+  QPushButton *tour_back_ = nullptr, *tour_next_ = nullptr;
+  class CompareWindow* tour_compare_ = nullptr;
   QLabel* input_picture_ = nullptr;
   QLabel* alpha_picture_ = nullptr;
   QWidget* pictures_ = nullptr;

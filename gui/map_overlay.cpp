@@ -25,6 +25,7 @@ QString tick_text(double t, double step) {
 // A confidence given in nines as a number with enough digits to differ
 // from 1 ("0.99984").
 QString confidence_text(double nines) {
+  if (nines >= 5) return QString("1\u2212%1").arg(std::pow(10.0, -nines), 0, 'g', 2);  // "1−3.2e-07"
   const double p = 1 - std::pow(10.0, -nines);
   const int digits = std::clamp(static_cast<int>(std::ceil(nines)) + 1, 2, 15);
   return QString::number(p, 'f', digits);
@@ -147,7 +148,7 @@ void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l, double to
   for (int i = 0; i < rows; ++i)
     width = std::max(width, swatch + 6 + fm.horizontalAdvance(name(l.shown[i].first) + QString("  100%")));
   if (ramp) width = std::max(width, 150.0);
-  const double height = line * (1 + rows + (l.shown.size() > 10 ? 1 : 0)) + (ramp ? 2.6 * line : 0) + 2 * pad - 3;
+  const double height = line * (1 + rows + (l.shown.size() > 10 ? 1 : 0)) + (ramp ? 3.6 * line : 0) + 2 * pad - 3;
   const QRectF box(plot.right() - width - 2 * pad - 8, top, width + 2 * pad, height);
   p.setPen(QPen(QColor(150, 150, 150), 1));
   p.setBrush(QColor(255, 255, 255, 230));
@@ -175,6 +176,8 @@ void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l, double to
     y += line;
   }
   if (!ramp) return;
+  p.drawText(QPointF(box.left() + pad, y + fm.ascent()), l.colouring == Colouring::Shaded ? "confidence (shade)" : "confidence");
+  y += line;
   const QRectF bar(box.left() + pad, y + 2, box.width() - 2 * pad, line);
   QLinearGradient g(bar.topLeft(), bar.topRight());
   for (int i = 0; i <= 16; ++i) {
@@ -196,8 +199,6 @@ void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l, double to
   const double ty = bar.bottom() + fm.ascent() + 1;
   p.drawText(QPointF(bar.left(), ty), lo);
   p.drawText(QPointF(bar.right() - fm.horizontalAdvance(hi), ty), hi);
-  const QString mid = "confidence";
-  p.drawText(QPointF(bar.center().x() - fm.horizontalAdvance(mid) / 2, ty), mid);
 }
 
 }  // namespace
@@ -205,6 +206,50 @@ void paint_legend(QPainter& p, const QRectF& plot, const MapLegend& l, double to
 QPointF to_pixel(const QRectF& plot, const SliceWindow& v, const Eigen::Vector2d& uv) {
   return {plot.left() + (uv.x() - v.u0) / (v.u1 - v.u0) * plot.width(),
           plot.top() + (v.v1 - uv.y()) / (v.v1 - v.v0) * plot.height()};
+}
+
+MapRay map_ray(const RayView& ray, const Eigen::Vector2d& uv, double alpha) {
+  MapRay r;
+  r.direction = uv;
+  r.alpha = alpha;
+  const auto& segs = ray.traversal.segments;
+  for (std::size_t i = 1; i < segs.size(); ++i) r.crossings.push_back(segs[i].t_begin);
+  if (ray.certificate.last_region_found) r.last_region_alpha = ray.certificate.last_region_alpha;
+  r.alpha_star = ray.certificate.alpha_star.value;
+  return r;
+}
+
+void describe_slice(MapOverlay& o, const SliceFrame& frame, const Slice2d* slice, Colouring colouring, int classes,
+                    const std::vector<std::string>& names) {
+  o.u_label = frame.u_label;
+  o.v_label = frame.v_label;
+  o.landmarks = frame.landmarks;
+  o.legend.reset();
+  o.partial.clear();
+  if (!slice) return;
+  o.legend = make_legend(*slice, colouring, classes, names);
+  if (!slice->complete)
+    o.partial = std::to_string(slice->polygons.size()) + " regions; " + slice->stop_reason;
+}
+
+void set_pick(MapOverlay& o, const Slice2d* slice, const std::optional<Eigen::Vector2d>& picked) {
+  o.picked = picked;
+  o.picked_region.clear();
+  if (!slice || !picked) return;
+  const int i = polygon_at(*slice, picked->x(), picked->y());
+  if (i >= 0) o.picked_region = slice->polygons[i].polygon.vertices;
+}
+
+void set_ray(MapOverlay& o, const Slice2d* slice, const RayView* ray, const std::optional<Eigen::Vector2d>& uv, double alpha) {
+  o.ray.reset();
+  o.ray_region.clear();
+  if (!ray || !uv) return;
+  o.ray = map_ray(*ray, *uv, alpha);
+  // The region of alpha*x, as the map has it (where the map was computed).
+  if (!slice) return;
+  const Eigen::Vector2d at = alpha * *uv;
+  const int i = polygon_at(*slice, at.x(), at.y());
+  if (i >= 0) o.ray_region = slice->polygons[i].polygon.vertices;
 }
 
 MapLegend make_legend(const Slice2d& slice, Colouring colouring, int classes, const std::vector<std::string>& names) {

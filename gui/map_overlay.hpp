@@ -68,4 +68,14 @@ void paint_polygons(QPainter& p, const QRectF& plot, const SliceWindow& view, co
 // names, and the shading's range.
 MapLegend make_legend(const Slice2d& slice, Colouring colouring, int classes, const std::vector<std::string>& names);
 
+// The ray of a RayView drawn along (u, v) at alpha.
+MapRay map_ray(const RayView& ray, const Eigen::Vector2d& uv, double alpha);
+// Sets the overlay's frame fields (axis titles, landmarks), legend and
+// partial banner from a slice.
+void describe_slice(MapOverlay& o, const SliceFrame& frame, const Slice2d* slice, Colouring colouring, int classes,
+                    const std::vector<std::string>& names);
+// Sets the picked point, its region's outline and the ray's region at alpha.
+void set_pick(MapOverlay& o, const Slice2d* slice, const std::optional<Eigen::Vector2d>& picked);
+void set_ray(MapOverlay& o, const Slice2d* slice, const RayView* ray, const std::optional<Eigen::Vector2d>& uv, double alpha);
+
 }  // namespace tessera::gui

@@ -41,7 +41,7 @@ RegionScene::RegionScene(vtkRenderer* renderer) : renderer_(renderer) {}
 vtkIdType RegionScene::cellCount() const { return data_ ? data_->GetNumberOfCells() : 0; }
 
 void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classes) {
-  for (auto* a : {&cells_, &edges_, &boundary_, &highlight_})
+  for (auto* a : {&cells_, &edges_, &boundary_})
     if (*a) {
       renderer_->RemoveActor(*a);
       *a = nullptr;
@@ -64,42 +64,5 @@ void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classe
 }
 
 void RegionScene::setColouring(const Slice2d& slice, Colouring colouring, int classes) { setSlice(slice, colouring, classes); }
-
-void RegionScene::setRay(const std::optional<Eigen::Vector2d>& direction, double alpha) {
-  for (auto* a : {&ray_, &point_})
-    if (*a) {
-      renderer_->RemoveActor(*a);
-      *a = nullptr;
-    }
-  if (!direction || direction->norm() == 0) return;
-  const Eigen::Vector2d d = *direction;
-  const Eigen::Vector2d far = d * (1e6 / d.norm());
-  ray_ = actor_for(lines({{Eigen::Vector2d(0, 0), far}}, 0.003));
-  ray_->GetProperty()->SetColor(0.85, 0.1, 0.1);
-  ray_->GetProperty()->SetLineWidth(2);
-  renderer_->AddActor(ray_);
-  // The point alpha * x as a small cross (stays visible at any zoom as lines).
-  const Eigen::Vector2d p = alpha * d;
-  const double s = 0.03 * std::max(1.0, p.norm());
-  point_ = actor_for(lines({{p - Eigen::Vector2d(s, s), p + Eigen::Vector2d(s, s)}, {p - Eigen::Vector2d(s, -s), p + Eigen::Vector2d(s, -s)}}, 0.004));
-  point_->GetProperty()->SetColor(0.85, 0.1, 0.1);
-  point_->GetProperty()->SetLineWidth(4);
-  renderer_->AddActor(point_);
-}
-
-void RegionScene::setHighlight(const Slice2d& slice, int polygon) {
-  if (highlight_) {
-    renderer_->RemoveActor(highlight_);
-    highlight_ = nullptr;
-  }
-  if (polygon < 0 || polygon >= static_cast<int>(slice.polygons.size())) return;
-  const auto& v = slice.polygons[polygon].polygon.vertices;
-  std::vector<std::array<Eigen::Vector2d, 2>> segs;
-  for (std::size_t i = 0; i < v.size(); ++i) segs.push_back({v[i], v[(i + 1) % v.size()]});
-  highlight_ = actor_for(lines(segs, 0.0035));
-  highlight_->GetProperty()->SetColor(0.9, 0.1, 0.6);
-  highlight_->GetProperty()->SetLineWidth(4);
-  renderer_->AddActor(highlight_);
-}
 
 }  // namespace tessera::gui

@@ -82,8 +82,8 @@ int main(int argc, char** argv) {
   parser.addOption({"report", "with --screenshot: write a JSON summary of the scene to FILE", "file"});
   parser.addOption({"box-file", "input box: a VNN-LIB file's input bounds or two rows (lower, upper); the map shows "
                                 "only the slice inside it and rays report where they leave it", "file"});
-  parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu); with --screenshot, save the window's "
-                                 "picture (the comparison's for the last step)", "N"});
+  parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu), or all of them in turn; with "
+                                 "--screenshot, save the window's picture (the comparison's for the last step)", "N|all"});
   parser.addOption({"max-regions", "stop a slice after N regions (a partial map; default 50000)", "N", "50000"});
   parser.addOption({"cancel-after", "with --screenshot: cancel the first slice after MS milliseconds (as the Cancel button "
                                     "does) and report how long it took to stop", "MS"});
@@ -145,15 +145,21 @@ int main(int argc, char** argv) {
   }
   if (parser.isSet("tour-step")) {
     bool ok = false;
-    const int n = parser.value("tour-step").toInt(&ok);
+    const bool all = parser.value("tour-step") == "all";  // the whole tour, step after step, as Next does
     const int steps = static_cast<int>(tessera::gui::tour_steps().size());
+    const int n = all ? 1 : parser.value("tour-step").toInt(&ok);
+    ok = ok || all;
     if (!ok || n < 1 || n > steps) {
       std::fprintf(stderr, "tessera-gui: --tour-step must be 1 to %d (not '%s')\n", steps,
                    parser.value("tour-step").toLocal8Bit().constData());
       return 2;
     }
     if (screenshot) {
-      QObject::connect(&window, &MainWindow::tourStepReady, &window, [&] {
+      QObject::connect(&window, &MainWindow::tourStepReady, &window, [&, all] {
+        if (all && window.tourStep() + 1 < steps) {
+          QTimer::singleShot(0, &window, [&] { window.runTourStep(window.tourStep() + 1); });
+          return;
+        }
         QTimer::singleShot(400, &window, [&] {
           QWidget* shown = window.tourCompare() ? static_cast<QWidget*>(window.tourCompare()) : &window;
           const QImage image = shown->grab().toImage();
@@ -163,7 +169,7 @@ int main(int argc, char** argv) {
             code = 1;
           }
           if (parser.isSet("report")) {
-            nlohmann::json report = {{"tour_step", n}, {"regions", window.slice() ? window.slice()->polygons.size() : 0},
+            nlohmann::json report = {{"tour_step", window.tourStep() + 1}, {"regions", window.slice() ? window.slice()->polygons.size() : 0},
                                      {"ray_segments", window.ray() ? window.ray()->traversal.segments.size() : 0},
                                      {"compare", window.tourCompare() != nullptr}};
             add_overlay_report(report, window);

@@ -338,3 +338,24 @@ TEST_F(GuiSmoke, CancellingASliceReturnsControlWithinASecond) {
   EXPECT_LT(j["cancel_ms"].get<double>(), 1000) << j.dump();
   EXPECT_GE(j["cancel_ms"].get<double>(), 0);
 }
+
+// The tour from the start to its end, step after step as the Next button
+// goes, and one step alone as the docs' pictures are made.
+TEST_F(GuiSmoke, TheTourRunsEndToEnd) {
+  const std::string png = dir_ / "tour.png", report = dir_ / "tour.json";
+  Result r = sh(gui("--tour-step all --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(j["tour_step"], 6);
+  EXPECT_TRUE(j["compare"].get<bool>()) << "the last step compares plain, CEDA and ACET";
+  EXPECT_GT(j["ray_segments"].get<int>(), 1);
+  r = sh(gui("--tour-step 4 --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(j["tour_step"], 4);
+  EXPECT_FALSE(j["legend"].empty());
+  EXPECT_GT(distinct_colours(png), 50u);
+  r = sh(gui("--tour-step 9 --screenshot " + png));
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("--tour-step must be 1 to 6 (not '9')"), std::string::npos) << r.out;
+}

@@ -55,6 +55,9 @@ void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classe
   edges_->GetProperty()->SetRepresentationToWireframe();
   edges_->GetProperty()->SetColor(0.25, 0.25, 0.25);
   edges_->GetProperty()->SetLineWidth(1);
+  // Thousands of small regions: fainter edges, so the colours stay readable.
+  const std::size_t n = slice.polygons.size();
+  edges_->GetProperty()->SetOpacity(n > 20000 ? 0.15 : n > 5000 ? 0.3 : n > 1000 ? 0.6 : 1.0);
   edges_->SetPosition(0, 0, 0.001);
   renderer_->AddActor(edges_);
   boundary_ = actor_for(lines(slice.decision_boundary, 0.002));

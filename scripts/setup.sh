@@ -19,7 +19,7 @@ PACKAGES=(
   python3-vtk9                                           # test: .vtp files open in VTK
   libtorch-dev                                           # training: LibTorch (CPU)
   dataset-fashion-mnist                                  # training: Fashion-MNIST
-  qt6-base-dev libqt6opengl6-dev libvtk9-dev             # gui: Qt 6 widgets, VTK 9
+  qt6-base-dev libqt6opengl6-dev qt6-svg-dev libvtk9-dev # gui: Qt 6 widgets and SVG, VTK 9
   xvfb xauth libgl1-mesa-dri fonts-dejavu-core           # gui tests: virtual X server, Mesa OpenGL, a font
 )
 

@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
                                 "only the slice inside it and rays report where they leave it", "file"});
   parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu), or all of them in turn; with "
                                  "--screenshot, save the window's picture (the comparison's for the last step)", "N|all"});
+  parser.addOption({"fan", "draw the asymptotic fan (the regions of the network without biases: rays from the plane's origin)"});
   parser.addOption({"max-regions", "stop a slice after N regions (a partial map; default 50000)", "N", "50000"});
   parser.addOption({"cancel-after", "with --screenshot: cancel the first slice after MS milliseconds (as the Cancel button "
                                     "does) and report how long it took to stop", "MS"});
@@ -135,6 +136,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  if (parser.isSet("fan")) window.showFan(true);
   if (parser.isSet("input") && !window.openInput(parser.value("input"), screenshot) && screenshot) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
     return 1;

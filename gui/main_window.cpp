@@ -77,6 +77,14 @@ MainWindow::MainWindow() {
   connect(&view_timer_, &QTimer::timeout, this, &MainWindow::onViewChanged);
   connect(&watcher_, &QFutureWatcher<std::shared_ptr<Slice2d>>::finished, this, &MainWindow::onSliceFinished);
   connect(&ray_watcher_, &QFutureWatcher<std::shared_ptr<RayView>>::finished, this, &MainWindow::onRayFinished);
+  connect(&fan_watcher_, &QFutureWatcher<std::vector<Eigen::Vector2d>>::finished, this, [this] {
+    if (!fan_on_ || fan_watcher_.isCanceled()) return;
+    overlay_.fan = fan_watcher_.result();
+    status_->setText(overlay_.fan.empty() ? QString("The fan could not be computed (too many cones).")
+                                          : QString("The asymptotic fan: %1 rays from the plane's origin (dashed).").arg(overlay_.fan.size()));
+    view_->repaintOverlay();
+    Q_EMIT fanReady();
+  });
   progress_timer_.setInterval(200);
   connect(&progress_timer_, &QTimer::timeout, this, [this] {
     if (!found_) return;
@@ -92,8 +100,10 @@ MainWindow::MainWindow() {
 MainWindow::~MainWindow() {
   if (cancel_) cancel_->store(true);
   if (ray_cancel_) ray_cancel_->store(true);
+  if (fan_cancel_) fan_cancel_->store(true);
   watcher_.waitForFinished();
   ray_watcher_.waitForFinished();
+  fan_watcher_.waitForFinished();
   QSettings settings;
   settings.setValue("geometry", saveGeometry());
   settings.setValue("colouring", static_cast<int>(colouring_));
@@ -162,6 +172,24 @@ void MainWindow::buildPanels() {
   alpha_label_ = new QLabel("α = 1");
   alpha_label_->setMinimumWidth(110);
   connect(slider_, &QSlider::valueChanged, this, [this](int p) { setAlpha(scale_.alpha(p)); });
+  play_ = new QPushButton("▶ Play");
+  play_->setToolTip("Move αx out along the ray on the logarithmic scale (10⁻² … 10¹⁶)");
+  play_->setEnabled(false);
+  play_->setCheckable(true);
+  play_timer_.setInterval(33);
+  connect(play_, &QPushButton::toggled, this, [this](bool on) {
+    play_->setText(on ? "❚❚ Pause" : "▶ Play");
+    if (on && slider_->value() >= slider_->maximum()) slider_->setValue(0);
+    if (on) play_timer_.start();
+    else play_timer_.stop();
+  });
+  // Nine seconds from 10^-2 to 10^16: five steps of the slider per frame.
+  connect(&play_timer_, &QTimer::timeout, this, [this] {
+    const int next = std::min(slider_->maximum(), slider_->value() + 5);
+    slider_->setValue(next);
+    if (next >= slider_->maximum()) play_->setChecked(false);
+  });
+  slider_row->addWidget(play_);
   slider_row->addWidget(slider_, 1);
   slider_row->addWidget(alpha_label_);
   ray_layout->addLayout(slider_row);
@@ -328,6 +356,10 @@ void MainWindow::buildMenus() {
     view_timer_.start();
   });
   far->setShortcut(QKeySequence("Ctrl+-"));
+  fan_action_ = view->addAction("Show the asymptotic &fan (the network without biases)", this, [this](bool on) { showFan(on); });
+  fan_action_->setCheckable(true);
+  fan_action_->setShortcut(QKeySequence("Ctrl+F"));
+  view->addAction("Zoom to &infinity (×10, six times)", this, [this] { zoomToInfinity(); })->setShortcut(QKeySequence("Ctrl+Shift+-"));
   for (int i = 0; i < 4; ++i) {
     QAction* a = view->addAction(QString("Colour by %1").arg(colouring_name(static_cast<Colouring>(i))), this,
                                  [this, i] { colour_box_->setCurrentIndex(i); });
@@ -413,6 +445,8 @@ bool MainWindow::runTourStep(int n) {
   frame_ = default_frame(*net_, std::nullopt);
   overlay_.picked.reset();
   overlay_.picked_region.clear();
+  overlay_.fan.clear();
+  computeFan();  // for the new plane, when the fan is shown
   ray_.reset();
   ray_uv_.reset();
   chart_->setRay(nullptr);
@@ -452,6 +486,43 @@ void MainWindow::continueTour() {
   Q_EMIT tourStepReady();
 }
 
+void MainWindow::showFan(bool on) {
+  fan_on_ = on;
+  if (fan_action_->isChecked() != on) fan_action_->setChecked(on);
+  overlay_.fan.clear();
+  if (on) computeFan();
+  else if (fan_cancel_) fan_cancel_->store(true);
+  view_->repaintOverlay();
+}
+
+void MainWindow::computeFan() {
+  if (!net_ || !fan_on_) return;
+  if (fan_cancel_) fan_cancel_->store(true);
+  fan_watcher_.waitForFinished();
+  fan_cancel_ = std::make_shared<std::atomic<bool>>(false);
+  auto net = net_;
+  auto cancel = fan_cancel_;
+  const Plane2d plane = frame_.plane;
+  fan_watcher_.setFuture(QtConcurrent::run([net, plane, cancel]() -> std::vector<Eigen::Vector2d> {
+    try {
+      return asymptotic_fan(*net, plane, cancel.get());
+    } catch (const std::exception&) {
+      return {};
+    }
+  }));
+}
+
+void MainWindow::zoomToInfinity(int steps) {
+  if (!slice_ || busy()) return;
+  zoom_steps_ = steps;
+  if (!fan_on_) showFan(true);
+  const SliceWindow w = computed_;
+  const double cx = 0.5 * (w.u0 + w.u1), cy = 0.5 * (w.v0 + w.v1), hw = 5 * (w.u1 - w.u0), hh = 5 * (w.v1 - w.v0);
+  const SliceWindow next{cx - hw, cx + hw, cy - hh, cy + hh};
+  view_->fitPlane(next.u0, next.u1, next.v0, next.v1);
+  computeSlice(next);
+}
+
 void MainWindow::showError(const QString& title, const QString& text, bool quiet) {
   last_error_ = text;
   status_->setText(title + ": " + text);
@@ -486,8 +557,12 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   bars_->setProbabilities({});
   grid_->setPattern(std::nullopt);
   slider_->setEnabled(false);
+  play_->setChecked(false);
+  play_->setEnabled(false);
   info_->clear();
   frame_ = default_frame(*net_, std::nullopt);
+  zoom_steps_ = 0;
+  computeFan();  // for the new plane, when the fan is shown
   setClassNames(class_names_);
   setWindowTitle(QString("Tessera — %1").arg(QFileInfo(path).fileName()));
   rememberRecent(path);
@@ -532,6 +607,8 @@ bool MainWindow::openInput(const QString& path, bool quiet) {
   frame_ = default_frame(*net_, origin_);
   overlay_.picked.reset();
   overlay_.picked_region.clear();
+  overlay_.fan.clear();
+  computeFan();  // for the new plane, when the fan is shown
   ray_.reset();
   ray_uv_.reset();
   updateOverlay();
@@ -623,6 +700,11 @@ void MainWindow::onSliceFinished() {
   if (!slice_->complete) text += QString(" — partial: %1").arg(QString::fromStdString(slice_->stop_reason));
   status_->setText(text);
   updateOverlay();
+  if (zoom_steps_ > 0 && --zoom_steps_ > 0)
+    QTimer::singleShot(700, this, [this] {
+      const int left = zoom_steps_;
+      zoomToInfinity(left);
+    });
   Q_EMIT sliceReady();
 }
 
@@ -685,6 +767,8 @@ void MainWindow::setFrame(const SliceFrame& frame) {
   frame_ = frame;
   overlay_.picked.reset();
   overlay_.picked_region.clear();
+  overlay_.fan.clear();
+  computeFan();  // for the new plane, when the fan is shown
   ray_.reset();
   ray_uv_.reset();
   chart_->setRay(nullptr);
@@ -761,6 +845,7 @@ void MainWindow::onRayFinished() {
     pictures_->setVisible(false);
   }
   slider_->setEnabled(true);
+  play_->setEnabled(true);
   const Certificate& c = ray_->certificate;
   QString t = QString("ray: %1 regions from α = 0.01").arg(ray_->traversal.segments.size());
   if (c.last_region_found) {

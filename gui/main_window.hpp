@@ -69,6 +69,12 @@ class MainWindow : public QMainWindow {
   bool runTourStep(int n);
   int tourStep() const { return tour_step_; }
   class CompareWindow* tourCompare() const { return tour_compare_; }
+  // The fan of the network without biases drawn over the map (dashed rays
+  // from the plane's origin): where the map goes far away.
+  void showFan(bool on);
+  // Zooms out by 10x, `steps` times, recomputing the map each time, so the
+  // map's convergence to the fan can be watched.
+  void zoomToInfinity(int steps = 6);
   // The most regions a slice computes before it stops (a partial map).
   void setMaxRegions(std::size_t n) { max_regions_ = n; }
   const Slice2d* slice() const { return slice_.get(); }
@@ -94,11 +100,13 @@ class MainWindow : public QMainWindow {
   void sliceFailed(const QString& why);
   void rayReady();
   void tourStepReady();
+  void fanReady();
 
  private:
   void buildMenus();
   void buildTour();
   void continueTour();
+  void computeFan();
   void buildPanels();
   void computeSlice(const SliceWindow& window);
   void onSliceFinished();
@@ -171,6 +179,13 @@ class MainWindow : public QMainWindow {
   QWidget* pictures_ = nullptr;
   QPlainTextEdit* ray_text_ = nullptr;
   QTimer progress_timer_;
+  QPushButton* play_ = nullptr;  // animates alpha on its log scale
+  QTimer play_timer_;
+  bool fan_on_ = false;
+  QAction* fan_action_ = nullptr;
+  QFutureWatcher<std::vector<Eigen::Vector2d>> fan_watcher_;
+  std::shared_ptr<std::atomic<bool>> fan_cancel_;
+  int zoom_steps_ = 0;  // zoomToInfinity: steps still to go
 };
 
 }  // namespace tessera::gui

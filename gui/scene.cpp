@@ -217,6 +217,40 @@ Vector softmax_on_plane(const SlicePolygon& p, double u, double v) {
   return e / e.sum();
 }
 
+std::vector<Eigen::Vector2d> asymptotic_fan(const Network& net, const Plane2d& plane, const std::atomic<bool>* cancel,
+                                            std::size_t max_regions) {
+  const Network g = bias_free(net);
+  Plane2d through_zero = plane;
+  through_zero.origin = Vector::Zero(plane.origin.size());
+  SliceOptions o;
+  o.cancel = cancel;
+  o.max_regions = max_regions;
+  const Slice2d s = slice_regions_2d(g, through_zero, SliceWindow{-1, 1, -1, 1}, o);
+  if (!s.complete) throw Error("the fan was not computed: " + s.stop_reason);
+  // The cones' edges run from (0,0) to the window's border; the border's own
+  // edges do not touch (0,0).
+  std::vector<double> angles;
+  for (const SlicePolygon& p : s.polygons) {
+    const auto& v = p.polygon.vertices;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const Eigen::Vector2d& a = v[i];
+      const Eigen::Vector2d& b = v[(i + 1) % v.size()];
+      const Eigen::Vector2d* far = a.norm() < 1e-9 ? &b : b.norm() < 1e-9 ? &a : nullptr;
+      if (far && far->norm() > 0.5) angles.push_back(std::atan2(far->y(), far->x()));
+    }
+  }
+  std::sort(angles.begin(), angles.end());
+  std::vector<Eigen::Vector2d> out;
+  for (std::size_t i = 0; i < angles.size(); ++i) {
+    if (!out.empty() && angles[i] - std::atan2(out.back().y(), out.back().x()) < 1e-9) continue;
+    out.emplace_back(std::cos(angles[i]), std::sin(angles[i]));
+  }
+  if (out.size() > 1 && std::atan2(out.front().y(), out.front().x()) + 2 * M_PI -
+                                std::atan2(out.back().y(), out.back().x()) < 1e-9)
+    out.pop_back();  // the same ray at -pi and +pi
+  return out;
+}
+
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
   std::vector<double> ticks;
   if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi) || max_ticks < 2) return ticks;

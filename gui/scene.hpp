@@ -107,6 +107,15 @@ int polygon_at(const Slice2d& slice, double u, double v);
 // The softmax at (u, v) from the polygon's logits on the plane.
 Vector softmax_on_plane(const SlicePolygon& polygon, double u, double v);
 
+// The asymptotic fan of a plane: far from the plane's origin the map at
+// scale s is, up to a bounded core, the regions of the network without
+// biases (bias_free, regions/certificate.hpp) on the plane through 0
+// spanned by e1 and e2; those are cones from (0,0). Returns the directions
+// (unit (u, v) vectors, by angle) of the rays that bound them. Stops with an
+// Error when cancelled or past max_regions.
+std::vector<Eigen::Vector2d> asymptotic_fan(const Network& net, const Plane2d& plane,
+                                            const std::atomic<bool>* cancel = nullptr, std::size_t max_regions = 20000);
+
 // "Nice" tick positions (1, 2 or 5 times a power of ten) covering [lo, hi],
 // at most max_ticks of them (at least 2 when lo < hi).
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks);

@@ -234,3 +234,33 @@ TEST(GuiRay, RegionTextListsTheLogitsOfTheSegment) {
   EXPECT_NE(ray_region_text(r, 1e9).find("the last"), std::string::npos);
   EXPECT_EQ(ray_region_text(r, 1e-5), "");
 }
+
+// The fan is where the map goes far away: between two of its rays, points
+// far out along one direction share one activation pattern (one cone of the
+// real network), and just across a ray the pattern differs.
+TEST(GuiFan, FarPointsBetweenTheFansRaysShareAPatternAndTheRaysSeparateThem) {
+  for (const char* name : {"toy2d", "mnist_mlp"}) {
+    const Network net = model(name);
+    const SliceFrame f = default_frame(net, std::nullopt, 3);
+    const std::vector<Eigen::Vector2d> fan = asymptotic_fan(net, f.plane);
+    ASSERT_GE(fan.size(), 2u) << name;
+    for (std::size_t i = 0; i < fan.size(); ++i) {
+      const double a = std::atan2(fan[i].y(), fan[i].x());
+      double b = std::atan2(fan[(i + 1) % fan.size()].y(), fan[(i + 1) % fan.size()].x());
+      if (b <= a) b += 2 * M_PI;
+      const double mid = 0.5 * (a + b);
+      const Eigen::Vector2d d(std::cos(mid), std::sin(mid));
+      // Far along the middle direction the pattern settles (scale s and 10 s).
+      const auto at = [&](const Eigen::Vector2d& uv, double s) {
+        const Vector x = point_at(f, s * uv.x(), s * uv.y());
+        return activation_pattern(net, x);
+      };
+      const double far = 1e7;
+      EXPECT_TRUE(at(d, far) == at(d, 10 * far)) << name << ": cone " << i;
+      // Across ray i the far patterns differ.
+      const double eps = std::min(1e-3, 0.25 * (b - a));
+      const Eigen::Vector2d left(std::cos(a - eps), std::sin(a - eps)), right(std::cos(a + eps), std::sin(a + eps));
+      EXPECT_FALSE(at(left, far) == at(right, far)) << name << ": ray " << i << " separates nothing";
+    }
+  }
+}

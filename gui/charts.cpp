@@ -16,6 +16,7 @@ ConfidenceChart::ConfidenceChart(QWidget* parent) : QWidget(parent) { setMinimum
 
 void ConfidenceChart::setRay(const RayView* ray) {
   ray_ = ray;
+  cache_ = QImage();
   samples_.clear();
   sample_alpha_.clear();
   if (ray_) {
@@ -46,10 +47,33 @@ double ConfidenceChart::xOf(double alpha, const QRectF& r) const {
 
 void ConfidenceChart::paintEvent(QPaintEvent*) {
   QPainter p(this);
-  render(p, QRectF(rect()));
+  const qreal dpr = devicePixelRatioF();
+  const QSize size(static_cast<int>(width() * dpr), static_cast<int>(height() * dpr));
+  if (cache_.size() != size) {
+    cache_ = QImage(size, QImage::Format_RGB32);
+    cache_.setDevicePixelRatio(dpr);
+    QPainter c(&cache_);
+    renderStatic(c, QRectF(rect()));
+  }
+  p.drawImage(QPointF(0, 0), cache_);
+  paintAlpha(p, plotRect(QRectF(rect())));
+}
+
+void ConfidenceChart::paintAlpha(QPainter& p, const QRectF& r) const {
+  p.setPen(QPen(QColor(30, 90, 200), 2));
+  const double xa = xOf(alpha_, r);
+  p.drawLine(QPointF(xa, r.top()), QPointF(xa, r.bottom()));
 }
 
 void ConfidenceChart::render(QPainter& p, const QRectF& area) const {
+  renderStatic(p, area);
+  p.save();
+  p.setRenderHint(QPainter::Antialiasing);
+  paintAlpha(p, plotRect(area));
+  p.restore();
+}
+
+void ConfidenceChart::renderStatic(QPainter& p, const QRectF& area) const {
   p.save();
   p.setRenderHint(QPainter::Antialiasing);
   p.fillRect(area, Qt::white);
@@ -164,10 +188,6 @@ void ConfidenceChart::render(QPainter& p, const QRectF& area) const {
     p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
     place_label(x, "α*", QColor(200, 0, 0));
   }
-  // Current alpha.
-  p.setPen(QPen(QColor(30, 90, 200), 2));
-  const double xa = xOf(alpha_, r);
-  p.drawLine(QPointF(xa, r.top()), QPointF(xa, r.bottom()));
   p.restore();
 }
 

@@ -3,6 +3,7 @@
 // alpha, and the activation pattern as a grid of on/off cells per layer.
 #pragma once
 
+#include <QImage>
 #include <QPainter>
 #include <QWidget>
 #include <optional>
@@ -18,8 +19,16 @@ class ConfidenceChart : public QWidget {
   explicit ConfidenceChart(QWidget* parent = nullptr);
   void setRay(const RayView* ray);  // not owned; nullptr clears
   void setAlpha(double alpha);
-  void setScale(const AlphaScale& s) { scale_ = s; update(); }
-  void setClassNames(std::vector<std::string> names) { names_ = std::move(names); update(); }
+  void setScale(const AlphaScale& s) {
+    scale_ = s;
+    cache_ = QImage();
+    update();
+  }
+  void setClassNames(std::vector<std::string> names) {
+    names_ = std::move(names);
+    cache_ = QImage();
+    update();
+  }
   QSize sizeHint() const override { return {420, 240}; }
   // Paints the chart into any rectangle (the widget, or an exported figure).
   void render(QPainter& p, const QRectF& area) const;
@@ -34,6 +43,11 @@ class ConfidenceChart : public QWidget {
   QRectF plotRect(const QRectF& area) const;
   double xOf(double alpha, const QRectF& r) const;
   std::vector<std::string> names_;
+  // The chart without the alpha line, drawn once per ray and size: moving
+  // alpha repaints only the line over it.
+  mutable QImage cache_;
+  void renderStatic(QPainter& p, const QRectF& area) const;
+  void paintAlpha(QPainter& p, const QRectF& plot) const;
   const RayView* ray_ = nullptr;
   double alpha_ = 1;
   AlphaScale scale_;

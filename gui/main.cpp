@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu), or all of them in turn; with "
                                  "--screenshot, save the window's picture (the comparison's for the last step)", "N|all"});
   parser.addOption({"fan", "draw the asymptotic fan (the regions of the network without biases: rays from the plane's origin)"});
+  parser.addOption({"window", "the map's window on the plane (default: the model's)", "u0:u1:v0:v1"});
+  parser.addOption({"measure", "with --screenshot: time 60 pans of the map and 40 moves of alpha (with --point) and write "
+                              "the times (ms) to the report", ""});
   parser.addOption({"max-regions", "stop a slice after N regions (a partial map; default 50000)", "N", "50000"});
   parser.addOption({"cancel-after", "with --screenshot: cancel the first slice after MS milliseconds (as the Cancel button "
                                     "does) and report how long it took to stop", "MS"});
@@ -140,6 +143,18 @@ int main(int argc, char** argv) {
   if (parser.isSet("input") && !window.openInput(parser.value("input"), screenshot) && screenshot) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
     return 1;
+  }
+  if (parser.isSet("window")) {
+    const QStringList parts = parser.value("window").split(':');
+    bool ok = parts.size() == 4;
+    double v[4] = {0, 0, 0, 0};
+    for (int i = 0; ok && i < 4; ++i) v[i] = parts[i].toDouble(&ok);
+    if (!ok || !(v[1] > v[0]) || !(v[3] > v[2])) {
+      std::fprintf(stderr, "tessera-gui: --window must be u0:u1:v0:v1 with u0 < u1 and v0 < v1 (not '%s')\n",
+                   parser.value("window").toLocal8Bit().constData());
+      return 2;
+    }
+    window.showWindow({v[0], v[1], v[2], v[3]});
   }
   if (parser.isSet("box-file") && !window.openBoxFile(parser.value("box-file"), screenshot) && screenshot) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
@@ -255,6 +270,12 @@ int main(int argc, char** argv) {
                                        {"surface_cells", window.surfaceCells()}};
         nlohmann::json full = report;
         add_overlay_report(full, window);
+        if (parser.isSet("measure")) {
+          const MainWindow::Timings t = window.measureInteraction(60, 40);
+          full["frame_ms"] = t.frame_ms;
+          full["render_ms"] = t.render_ms;
+          full["alpha_ms"] = t.alpha_ms;
+        }
         if (cancel_ms >= 0) full["cancel_ms"] = cancel_ms;
         status = write_report(parser.value("report"), full) ? status : 1;
       }

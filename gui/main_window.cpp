@@ -20,6 +20,7 @@
 #include <QSettings>
 #include <QSlider>
 #include <QDockWidget>
+#include <QElapsedTimer>
 #include <QFrame>
 #include <QInputDialog>
 #include <QPixmap>
@@ -486,6 +487,41 @@ void MainWindow::continueTour() {
   Q_EMIT tourStepReady();
 }
 
+void MainWindow::showWindow(const SliceWindow& w) {
+  if (!net_) return;
+  computeSlice(w);
+  view_->fitPlane(w.u0, w.u1, w.v0, w.v1);
+}
+
+MainWindow::Timings MainWindow::measureInteraction(int frames, int steps) {
+  Timings t;
+  QElapsedTimer clock;
+  double x0, x1, y0, y1;
+  view_->visibleRect(x0, x1, y0, y1);
+  const double w = x1 - x0, h = y1 - y0;
+  for (int i = 0; i < frames; ++i) {
+    // Pan by 1 % of the view per frame, as a drag does; repaint() renders now.
+    const double dx = 0.01 * w * std::cos(0.1 * i), dy = 0.01 * h * std::sin(0.1 * i);
+    x0 += dx, x1 += dx, y0 += dy, y1 += dy;
+    clock.start();
+    view_->fitPlane(x0, x1, y0, y1);
+    view_->repaint();
+    QApplication::processEvents(QEventLoop::ExcludeUserInputEvents);
+    t.frame_ms.push_back(clock.nsecsElapsed() * 1e-6);
+    t.render_ms.push_back(view_->lastRenderSeconds() * 1e3);
+  }
+  if (ray_)
+    for (int i = 0; i < steps; ++i) {
+      clock.start();
+      slider_->setValue(scale_.position(std::pow(10.0, -2 + 18.0 * i / std::max(1, steps - 1))));
+      repaint();
+      view_->repaint();
+      QApplication::processEvents(QEventLoop::ExcludeUserInputEvents);
+      t.alpha_ms.push_back(clock.nsecsElapsed() * 1e-6);
+    }
+  return t;
+}
+
 void MainWindow::showFan(bool on) {
   fan_on_ = on;
   if (fan_action_->isChecked() != on) fan_action_->setChecked(on);
@@ -800,7 +836,7 @@ void MainWindow::pickPoint(double u, double v) {
                  QString("class          %1 (%2)").arg(info.predicted_class).arg(QString::fromStdString(className(info.predicted_class))));
     info_->setPlainText(text);
   }
-  updateOverlay();
+  updateOverlay(false);
   const Vector x = point_at(frame_, u, v);
   if (x.cwiseAbs().maxCoeff() == 0) {
     status_->setText("The origin has no ray: pick another point.");
@@ -891,7 +927,7 @@ void MainWindow::updateRayPanel() {
   } catch (const std::exception&) {
     grid_->setPattern(std::nullopt);
   }
-  updateOverlay();
+  updateOverlay(false);
 }
 
 Colouring MainWindow::colourBoxColouring() const { return static_cast<Colouring>(colour_box_->currentIndex()); }
@@ -916,11 +952,13 @@ void MainWindow::cancelSlice() {
   if (cancel_) cancel_->store(true);
 }
 
-void MainWindow::updateOverlay() {
-  std::vector<std::string> names;
-  if (net_)
-    for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
-  describe_slice(overlay_, frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
+void MainWindow::updateOverlay(bool legend) {
+  if (legend) {
+    std::vector<std::string> names;
+    if (net_)
+      for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
+    describe_slice(overlay_, frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
+  }
   set_ray(overlay_, slice_.get(), ray_.get(), ray_uv_, alpha_);
   view_->repaintOverlay();
 }

@@ -75,6 +75,15 @@ class MainWindow : public QMainWindow {
   // Zooms out by 10x, `steps` times, recomputing the map each time, so the
   // map's convergence to the fan can be watched.
   void zoomToInfinity(int steps = 6);
+  // Shows and computes the map on this window of the current plane.
+  void showWindow(const SliceWindow& w);
+  // Interaction timings for the benchmarks: `frames` pans of the map, each
+  // rendered at once (VTK render + overlay), and `steps` moves of alpha
+  // with everything that follows (chart, bars, pattern, map overlay).
+  struct Timings {
+    std::vector<double> frame_ms, render_ms, alpha_ms;
+  };
+  Timings measureInteraction(int frames, int steps);
   // The most regions a slice computes before it stops (a partial map).
   void setMaxRegions(std::size_t n) { max_regions_ = n; }
   const Slice2d* slice() const { return slice_.get(); }
@@ -118,7 +127,9 @@ class MainWindow : public QMainWindow {
   void exportPicture();
   void exportFigure();
   void exportChart();
-  void updateOverlay();
+  // legend: also the frame's labels, the legend and the partial banner (a
+  // new slice, colouring or names); otherwise the ray and picks only.
+  void updateOverlay(bool legend = true);
   void updateHover(double u, double v);
   std::string className(int k) const;
   void exportVtp();

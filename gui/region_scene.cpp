@@ -53,11 +53,18 @@ void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classe
   edges_ = actor_for(data_);
   edges_->GetMapper()->ScalarVisibilityOff();
   edges_->GetProperty()->SetRepresentationToWireframe();
-  edges_->GetProperty()->SetColor(0.25, 0.25, 0.25);
   edges_->GetProperty()->SetLineWidth(1);
-  // Thousands of small regions: fainter edges, so the colours stay readable.
+  // Thousands of small regions: lighter edges, so the colours stay readable
+  // (opaque: translucent lines would cost a sorted pass per frame).
   const std::size_t n = slice.polygons.size();
-  edges_->GetProperty()->SetOpacity(n > 20000 ? 0.15 : n > 5000 ? 0.3 : n > 1000 ? 0.6 : 1.0);
+  const double grey = n > 20000 ? 0.72 : n > 5000 ? 0.6 : n > 1000 ? 0.45 : 0.25;
+  edges_->GetProperty()->SetColor(grey, grey, grey);
+  // The map is flat: no lighting to compute.
+  for (vtkActor* a : {cells_.Get(), edges_.Get()}) {
+    a->GetProperty()->SetAmbient(1.0);
+    a->GetProperty()->SetDiffuse(0.0);
+    a->GetProperty()->SetSpecular(0.0);
+  }
   edges_->SetPosition(0, 0, 0.001);
   renderer_->AddActor(edges_);
   boundary_ = actor_for(lines(slice.decision_boundary, 0.002));

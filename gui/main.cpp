@@ -8,6 +8,12 @@
 #include <QTimer>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <vtkCubeAxesActor.h>
+#include <vtkLegendBoxActor.h>
+#include <vtkPropCollection.h>
+#include <vtkRenderWindow.h>
+#include <vtkRendererCollection.h>
+#include <vtkScalarBarActor.h>
 
 #include "core/error.hpp"
 #include "gui/compare_window.hpp"
@@ -28,6 +34,25 @@ bool write_report(const QString& path, const nlohmann::json& report) {
     std::fprintf(stderr, "tessera-gui: error: %s\n", e.what());
     return false;
   }
+}
+// --report: what the 3-D view's annotations say (the visible axis titles, the
+// legend's entries or the colour bar's title), read from its VTK actors.
+nlohmann::json surface_annotations(vtkRenderWindow* window) {
+  nlohmann::json axes = nlohmann::json::array(), legend = nlohmann::json::array();
+  vtkRendererCollection* renderers = window->GetRenderers();
+  renderers->InitTraversal();
+  while (vtkRenderer* r = renderers->GetNextItem()) {
+    vtkPropCollection* props = r->GetViewProps();
+    props->InitTraversal();
+    while (vtkProp* p = props->GetNextProp()) {
+      if (!p->GetVisibility()) continue;
+      if (auto* a = vtkCubeAxesActor::SafeDownCast(p)) axes = {a->GetXTitle(), a->GetYTitle(), a->GetZTitle()};
+      if (auto* l = vtkLegendBoxActor::SafeDownCast(p))
+        for (int i = 0; i < l->GetNumberOfEntries(); ++i) legend.push_back(l->GetEntryString(i));
+      if (auto* b = vtkScalarBarActor::SafeDownCast(p)) legend.push_back(b->GetTitle());
+    }
+  }
+  return {{"axes", axes}, {"legend", legend}};
 }
 }  // namespace
 
@@ -134,7 +159,8 @@ int main(int argc, char** argv) {
                                        {"width", image.width()},
                                        {"height", image.height()},
                                        {"window", {w.u0, w.u1, w.v0, w.v1}},
-                                       {"surface_cells", window.surfaceCells()}};
+                                       {"surface_cells", window.surfaceCells()},
+                                       {"surface", surface_annotations(window.surfaceView()->renderWindow())}};
         status = write_report(parser.value("report"), report) ? status : 1;
       }
       app.exit(status);

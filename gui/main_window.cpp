@@ -474,6 +474,7 @@ void MainWindow::onSliceFinished() {
   slice_ = s;
   scene_->setSlice(*slice_, colouring_, net_->output_size());
   surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
+  surface_->setRay(ray_.get(), ray_uv_, alpha_);
   if (!surface_fitted_ && tabs_->currentIndex() == 1) {
     surface_view_->fitOrbit();
     surface_fitted_ = true;
@@ -662,6 +663,8 @@ void MainWindow::updateRayPanel() {
   }
   scene_->setRay(ray_uv_, alpha_);
   view_->refresh();
+  surface_->setRay(ray_.get(), ray_uv_, alpha_);
+  surface_view_->refresh();
 }
 
 void MainWindow::rememberRecent(const QString& path) {

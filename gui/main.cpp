@@ -46,7 +46,11 @@ nlohmann::json surface_annotations(vtkRenderWindow* window) {
     props->InitTraversal();
     while (vtkProp* p = props->GetNextProp()) {
       if (!p->GetVisibility()) continue;
-      if (auto* a = vtkCubeAxesActor::SafeDownCast(p)) axes = {a->GetXTitle(), a->GetYTitle(), a->GetZTitle()};
+      if (auto* a = vtkCubeAxesActor::SafeDownCast(p))
+        for (const char* t : {a->GetXTitle(), a->GetYTitle(), a->GetZTitle()}) {
+          const std::string title = t ? t : "";
+          axes.push_back(title.substr(std::min(title.size(), title.find_first_not_of('\n'))));  // without leading empty lines
+        }
       if (auto* l = vtkLegendBoxActor::SafeDownCast(p))
         for (int i = 0; i < l->GetNumberOfEntries(); ++i) legend.push_back(l->GetEntryString(i));
       if (auto* b = vtkScalarBarActor::SafeDownCast(p)) legend.push_back(b->GetTitle());

@@ -1,6 +1,7 @@
 #include "gui/surface_scene.hpp"
 
 #include <vtkCamera.h>
+#include <vtkCommand.h>
 #include <vtkCellArray.h>
 #include <vtkCellData.h>
 #include <vtkIntArray.h>
@@ -10,6 +11,7 @@
 #include <vtkPoints.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
+#include <vtkProperty2D.h>
 #include <vtkRenderWindow.h>
 #include <vtkTextProperty.h>
 
@@ -104,7 +106,7 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   facet_mapper->SetScalarModeToUseCellData();
   // Push the facets back a little so that the edges and the ray drawn on
   // them win the depth test.
-  facet_mapper->SetRelativeCoincidentTopologyPolygonOffsetParameters(2, 2);
+  facet_mapper->SetRelativeCoincidentTopologyPolygonOffsetParameters(8, 100);
   facets_ = vtkSmartPointer<vtkActor>::New();
   facets_->SetMapper(facet_mapper);
   facets_->GetProperty()->SetInterpolationToFlat();
@@ -135,20 +137,24 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   edges_->VisibilityOff();
   renderer_->AddActor(edges_);
 
-  // Axes with ticks: u, v and the unscaled largest logit.
+  // Axes with ticks: u, v and the unscaled largest logit, on the outer
+  // edges of the surface's box; labels in screen space (2-D mode), so that
+  // they stay horizontal and readable from any side.
   axes_ = vtkSmartPointer<vtkCubeAxesActor>::New();
   axes_->SetCamera(renderer_->GetActiveCamera());
   axes_->SetXTitle("u");
   axes_->SetYTitle("v");
-  axes_->SetZTitle("largest logit");
+  // The 2-D mode centres the (rotated) z title on the axis, over its tick
+  // labels: leading empty lines push the text out past them.
+  axes_->SetZTitle("\n\n\n\n\nlargest logit");
   axes_->SetXLabelFormat("%-#.3g");
   axes_->SetYLabelFormat("%-#.3g");
   axes_->SetZLabelFormat("%-#.3g");
   axes_->SetFlyModeToOuterEdges();
+  axes_->SetUse2DMode(1);
   axes_->SetTickLocationToOutside();
   axes_->SetGridLineLocation(vtkCubeAxesActor::VTK_GRID_LINES_FURTHEST);
   axes_->DrawZGridlinesOn();
-  axes_->SetScreenSize(14);
   for (int i = 0; i < 3; ++i) {
     ink(axes_->GetTitleTextProperty(i), 16);
     ink(axes_->GetLabelTextProperty(i), 14);
@@ -158,6 +164,7 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   axes_->GetZAxesGridlinesProperty()->SetColor(0.8, 0.8, 0.8);
   axes_->VisibilityOff();
   renderer_->AddActor(axes_);
+  vtkMapper::SetResolveCoincidentTopologyToPolygonOffset();
 
   // The legend's strip: a renderer of its own beside the surface, so that
   // the legend never covers the surface and the camera fits the rest.
@@ -166,6 +173,9 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   legend_renderer_->SetViewport(1 - kLegendStrip, 0, 1, 1);
   legend_renderer_->SetBackground(renderer_->GetBackground());
   legend_renderer_->InteractiveOff();
+  // The legend box scales its text to its rows: keep rows 24 pixels tall
+  // whatever the window's height.
+  legend_renderer_->AddObserver(vtkCommand::StartEvent, this, &SurfaceScene::layoutLegend);
   if (vtkRenderWindow* w = renderer_->GetRenderWindow()) w->AddRenderer(legend_renderer_);
 
   legend_title_ = vtkSmartPointer<vtkTextActor>::New();
@@ -280,16 +290,20 @@ void SurfaceScene::setSlice(const Slice2d& slice, const SliceWindow& window, Col
       double rgb[3] = {c[0] / 255.0, c[1] / 255.0, c[2] / 255.0};
       legend_->SetEntry(row++, square->GetOutput(), name.c_str(), rgb);
     }
-    // One row per class, from the top, rows as tall as the text needs.
-    const double h = std::min(0.85, 0.055 * present.size());
-    legend_->SetPosition(0.05, 0.9 - h);
-    legend_->SetPosition2(0.9, h);
     legend_->VisibilityOn();
+    layoutLegend();
     legend_title_->SetInput("largest logit's\nclass");
     legend_title_->SetPosition(0.08, 0.905);
     legend_title_->VisibilityOn();
   }
   showRay();
+}
+
+void SurfaceScene::layoutLegend() {
+  const int height = std::max(1, legend_renderer_->GetSize()[1]);
+  const double row = 24.0 / height, h = std::min(0.8, row * legend_->GetNumberOfEntries());
+  legend_->SetPosition(0.05, 0.86 - h);
+  legend_->SetPosition2(0.9, h);
 }
 
 void SurfaceScene::setRay(const RayView* ray, const std::optional<Eigen::Vector2d>& uv, double alpha) {

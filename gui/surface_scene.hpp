@@ -48,6 +48,7 @@ class SurfaceScene {
 
  private:
   void showRay();
+  void layoutLegend();
 
   vtkRenderer* renderer_;
   vtkSmartPointer<vtkRenderer> legend_renderer_;

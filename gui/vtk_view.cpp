@@ -179,7 +179,7 @@ void VtkView::fitOrbit() {
   // Fit the bounds' projection tightly, then leave a margin for what lies
   // outside them (axis labels).
   renderer_->ResetCameraScreenSpace();
-  cam->Zoom(0.8);
+  cam->Zoom(0.7);
   renderer_->ResetCameraClippingRange();
   refresh();
 }

@@ -225,7 +225,7 @@ TEST_F(GuiSmoke, LogitSurfaceIsLitAndLabelled) {
 // is drawn in red over the surface.
 TEST_F(GuiSmoke, LogitSurfaceShowsTheRay) {
   const std::string png = dir_ / "ray3d.png", report = dir_ / "ray3d.json";
-  const Result r = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --point 1,0.5 --alpha 2 --view 3d "
+  const Result r = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --point 1.5,-1 --alpha 1.5 --view 3d "
                           "--screenshot " + png + " --report " + report));
   ASSERT_EQ(r.status, 0) << r.out;
   const auto j = nlohmann::json::parse(std::ifstream(report));

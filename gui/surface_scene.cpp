@@ -24,6 +24,7 @@ namespace {
 
 // The right-hand strip of the view that holds the legend.
 constexpr double kLegendStrip = 0.2;
+constexpr vtkIdType kMaxEdgeCells = 5000;
 constexpr double kInk[3] = {0.12, 0.12, 0.12};  // text and axes: dark on the white background
 constexpr double kRayRed[3] = {0.85, 0.05, 0.05};
 
@@ -105,7 +106,10 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   facet_mapper->SetInputConnection(normals_->GetOutputPort());
   facet_mapper->SetScalarModeToUseCellData();
   // Push the facets back a little so that the edges and the ray drawn on
-  // them win the depth test.
+  // them win the depth test (else the edges come out dashed). VTK's switch
+  // for this is global and off by default; the region map is unaffected
+  // (its lines lie above its polygons in z).
+  vtkMapper::SetResolveCoincidentTopologyToPolygonOffset();
   facet_mapper->SetRelativeCoincidentTopologyPolygonOffsetParameters(8, 100);
   facets_ = vtkSmartPointer<vtkActor>::New();
   facets_->SetMapper(facet_mapper);
@@ -146,7 +150,7 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   axes_->SetYTitle("v");
   // The 2-D mode centres the (rotated) z title on the axis, over its tick
   // labels: leading empty lines push the text out past them.
-  axes_->SetZTitle("\n\n\n\n\nlargest logit");
+  axes_->SetZTitle("\n\n\n\n\n\n\nlargest logit");
   axes_->SetXLabelFormat("%-#.3g");
   axes_->SetYLabelFormat("%-#.3g");
   axes_->SetZLabelFormat("%-#.3g");
@@ -164,7 +168,6 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   axes_->GetZAxesGridlinesProperty()->SetColor(0.8, 0.8, 0.8);
   axes_->VisibilityOff();
   renderer_->AddActor(axes_);
-  vtkMapper::SetResolveCoincidentTopologyToPolygonOffset();
 
   // The legend's strip: a renderer of its own beside the surface, so that
   // the legend never covers the surface and the camera fits the rest.
@@ -245,7 +248,11 @@ void SurfaceScene::setSlice(const Slice2d& slice, const SliceWindow& window, Col
   z_scale_ = !empty && hi > lo ? 0.5 * width_ / (hi - lo) : 1.0;
   if (z_scale_ != 1.0) data_ = logit_surface(slice, colouring, classes, z_scale_);
   normals_->SetInputData(data_);
-  for (vtkActor* a : {facets_.Get(), edges_.Get()}) a->SetVisibility(!empty);
+  facets_->SetVisibility(!empty);
+  // Tens of thousands of facets (CNN slices) have edges closer than a pixel:
+  // drawn, they would paint the surface black; the lighting still tells the
+  // facets apart.
+  edges_->SetVisibility(!empty && data_->GetNumberOfCells() <= kMaxEdgeCells);
 
   // Axes over the drawn surface; the z labels are the logits themselves.
   axes_->SetVisibility(!empty);

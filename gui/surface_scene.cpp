@@ -178,7 +178,7 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   legend_renderer_->InteractiveOff();
   // The legend box scales its text to its rows: keep rows 24 pixels tall
   // whatever the window's height.
-  legend_renderer_->AddObserver(vtkCommand::StartEvent, this, &SurfaceScene::layoutLegend);
+  legend_observer_ = legend_renderer_->AddObserver(vtkCommand::StartEvent, this, &SurfaceScene::layoutLegend);
   if (vtkRenderWindow* w = renderer_->GetRenderWindow()) w->AddRenderer(legend_renderer_);
 
   legend_title_ = vtkSmartPointer<vtkTextActor>::New();
@@ -230,6 +230,11 @@ SurfaceScene::SurfaceScene(vtkRenderer* renderer) : renderer_(renderer) {
   marker_->GetProperty()->SetColor(kRayRed[0], kRayRed[1], kRayRed[2]);
   marker_->VisibilityOff();
   renderer_->AddActor(marker_);
+}
+
+SurfaceScene::~SurfaceScene() {
+  legend_renderer_->RemoveObserver(legend_observer_);
+  if (vtkRenderWindow* w = renderer_->GetRenderWindow()) w->RemoveRenderer(legend_renderer_);
 }
 
 vtkIdType SurfaceScene::cellCount() const { return data_ ? data_->GetNumberOfCells() : 0; }

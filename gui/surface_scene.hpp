@@ -32,6 +32,11 @@ namespace tessera::gui {
 class SurfaceScene {
  public:
   explicit SurfaceScene(vtkRenderer* renderer);
+  // Takes the legend's renderer (which calls back into this scene) out of
+  // the window; the renderer passed in must still exist.
+  ~SurfaceScene();
+  SurfaceScene(const SurfaceScene&) = delete;
+  SurfaceScene& operator=(const SurfaceScene&) = delete;
   // z_scale is chosen so that the surface is about half as tall as wide.
   // class_names name the classes in the legend; missing names are "class k".
   // The ray (setRay) is kept and redrawn at the new scale; a slice of
@@ -52,6 +57,7 @@ class SurfaceScene {
 
   vtkRenderer* renderer_;
   vtkSmartPointer<vtkRenderer> legend_renderer_;
+  unsigned long legend_observer_ = 0;
   vtkSmartPointer<vtkPolyDataNormals> normals_;
   vtkSmartPointer<vtkFeatureEdges> edge_filter_;
   vtkSmartPointer<vtkActor> facets_, edges_, ray_, marker_;

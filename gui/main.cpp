@@ -9,6 +9,12 @@
 #include <QTimer>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <vtkCubeAxesActor.h>
+#include <vtkLegendBoxActor.h>
+#include <vtkPropCollection.h>
+#include <vtkRenderWindow.h>
+#include <vtkRendererCollection.h>
+#include <vtkScalarBarActor.h>
 
 #include "core/error.hpp"
 #include "gui/compare_window.hpp"
@@ -50,6 +56,30 @@ void add_overlay_report(nlohmann::json& report, const MainWindow& window) {
   for (const auto& [name, uv] : o.landmarks) marks.push_back({{"name", name}, {"u", uv.x()}, {"v", uv.y()}});
   report["landmarks"] = marks;
   report["partial"] = o.partial;
+}
+
+// --report: what the 3-D view's annotations say (the visible axis titles, the
+// legend's entries or the colour bar's title), read from its VTK actors.
+nlohmann::json surface_annotations(vtkRenderWindow* window) {
+  nlohmann::json axes = nlohmann::json::array(), legend = nlohmann::json::array();
+  vtkRendererCollection* renderers = window->GetRenderers();
+  renderers->InitTraversal();
+  while (vtkRenderer* r = renderers->GetNextItem()) {
+    vtkPropCollection* props = r->GetViewProps();
+    props->InitTraversal();
+    while (vtkProp* p = props->GetNextProp()) {
+      if (!p->GetVisibility()) continue;
+      if (auto* a = vtkCubeAxesActor::SafeDownCast(p))
+        for (const char* t : {a->GetXTitle(), a->GetYTitle(), a->GetZTitle()}) {
+          const std::string title = t ? t : "";
+          axes.push_back(title.substr(std::min(title.size(), title.find_first_not_of('\n'))));  // without leading empty lines
+        }
+      if (auto* l = vtkLegendBoxActor::SafeDownCast(p))
+        for (int i = 0; i < l->GetNumberOfEntries(); ++i) legend.push_back(l->GetEntryString(i));
+      if (auto* b = vtkScalarBarActor::SafeDownCast(p)) legend.push_back(b->GetTitle());
+    }
+  }
+  return {{"axes", axes}, {"legend", legend}};
 }
 }  // namespace
 
@@ -130,11 +160,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   QString model = parser.positionalArguments().value(0);
-  if (model.isEmpty()) model = QSettings().value("last_model").toString();
+  // The last model used opens only when nothing else is asked for (the tour
+  // loads its own); a last model that has gone is not an error.
+  const bool remembered = model.isEmpty() && !parser.isSet("tour-step");
+  if (remembered) model = QSettings().value("last_model").toString();
   window.resize(1280, 800);
   window.show();
-  if (!model.isEmpty() && !window.openModel(model, screenshot)) {
-    if (screenshot) {
+  if (!model.isEmpty() && !window.openModel(model, screenshot || remembered)) {
+    if (remembered) model.clear();
+    else if (screenshot) {
       std::fprintf(stderr, "tessera-gui: error: %s\n", window.lastError().toLocal8Bit().constData());
       return 1;
     }
@@ -267,7 +301,8 @@ int main(int argc, char** argv) {
                                        {"width", image.width()},
                                        {"height", image.height()},
                                        {"window", {w.u0, w.u1, w.v0, w.v1}},
-                                       {"surface_cells", window.surfaceCells()}};
+                                       {"surface_cells", window.surfaceCells()},
+                                       {"surface", surface_annotations(window.surfaceView()->renderWindow())}};
         nlohmann::json full = report;
         add_overlay_report(full, window);
         if (parser.isSet("measure")) {

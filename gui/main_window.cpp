@@ -714,7 +714,8 @@ void MainWindow::onSliceFinished() {
   partial_label_->setVisible(partial);
   if (partial) view_->setBackground(0.78, 0.78, 0.78);
   else view_->setBackground(1, 1, 1);
-  surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
+  surface_->setSlice(*slice_, computed_, colouring_, net_->output_size(), classNames());
+  surface_->setRay(ray_.get(), ray_uv_, alpha_);
   if (!surface_fitted_ && tabs_->currentIndex() == 1) {
     surface_view_->fitOrbit();
     surface_fitted_ = true;
@@ -792,7 +793,7 @@ void MainWindow::setColouring(Colouring c) {
   updateOverlay();
   if (slice_) {
     scene_->setColouring(*slice_, colouring_, net_->output_size());
-    surface_->setSlice(*slice_, computed_, colouring_, net_->output_size());
+    surface_->setSlice(*slice_, computed_, colouring_, net_->output_size(), classNames());
     view_->refresh();
     surface_view_->refresh();
   }
@@ -928,6 +929,8 @@ void MainWindow::updateRayPanel() {
     grid_->setPattern(std::nullopt);
   }
   updateOverlay(false);
+  surface_->setRay(ray_.get(), ray_uv_, alpha_);
+  surface_view_->refresh();
 }
 
 Colouring MainWindow::colourBoxColouring() const { return static_cast<Colouring>(colour_box_->currentIndex()); }
@@ -941,6 +944,13 @@ void MainWindow::setClassNames(const std::vector<std::string>& names) {
     bars_->setClassNames(names);
   }
   updateOverlay();
+}
+
+std::vector<std::string> MainWindow::classNames() const {
+  std::vector<std::string> names;
+  if (net_)
+    for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
+  return names;
 }
 
 std::string MainWindow::className(int k) const {

@@ -132,6 +132,7 @@ class MainWindow : public QMainWindow {
   void updateOverlay(bool legend = true);
   void updateHover(double u, double v);
   std::string className(int k) const;
+  std::vector<std::string> classNames() const;
   void exportVtp();
   void showError(const QString& title, const QString& text, bool quiet);
 

@@ -14,6 +14,7 @@
 #include <QOpenGLExtraFunctions>
 #include <QSurfaceFormat>
 #include <QWheelEvent>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -216,16 +217,27 @@ void VtkView::fitPlane(double x0, double x1, double y0, double y1) {
 }
 
 void VtkView::fitOrbit() {
+  // The fit depends on the viewport's aspect: take the widget's size now,
+  // even if it has not been painted at that size yet.
+  const double dpr = devicePixelRatioF();
+  window_->SetSize(std::max(1, static_cast<int>(std::lround(width() * dpr))),
+                   std::max(1, static_cast<int>(std::lround(height() * dpr))));
   vtkCamera* cam = renderer_->GetActiveCamera();
   cam->ParallelProjectionOff();
   double b[6];
   renderer_->ComputeVisiblePropBounds(b);
+  if (!(b[0] <= b[1])) return;  // nothing visible
   const double cx = 0.5 * (b[0] + b[1]), cy = 0.5 * (b[2] + b[3]), cz = 0.5 * (b[4] + b[5]);
+  // From the front left corner (35 degrees round from -y), 30 degrees above, z up.
+  const double pi = 3.14159265358979323846, azimuth = 35 * pi / 180, elevation = 30 * pi / 180;
   cam->SetFocalPoint(cx, cy, cz);
-  cam->SetPosition(cx - 0.7, cy - 1.6, cz + 1.1);
+  cam->SetPosition(cx - std::sin(azimuth) * std::cos(elevation), cy - std::cos(azimuth) * std::cos(elevation),
+                   cz + std::sin(elevation));
   cam->SetViewUp(0, 0, 1);
-  renderer_->ResetCamera();
-  cam->Zoom(0.95);
+  // Fit the bounds' projection tightly, then leave a margin for what lies
+  // outside them (axis labels).
+  renderer_->ResetCameraScreenSpace();
+  cam->Zoom(0.7);
   renderer_->ResetCameraClippingRange();
   refresh();
 }

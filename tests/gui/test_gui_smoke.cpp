@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
@@ -55,6 +56,29 @@ std::size_t distinct_colours(const std::string& path) {
     colours.insert(c);
   }
   return colours.size();
+}
+
+// Pixel counts of a PNG: pixels that are not (near) white, the share of the
+// most common of their colours, near-black pixels and bright red ones.
+struct PixelStats {
+  std::size_t total = 0, non_white = 0, top_colour = 0, near_black = 0, red = 0;
+};
+PixelStats pixel_stats(const std::string& path) {
+  const tessera::Image img = tessera::read_image(path);
+  PixelStats s;
+  std::map<std::array<int, 3>, std::size_t> counts;
+  const int plane = img.height * img.width;
+  for (int i = 0; i < plane; ++i) {
+    std::array<int, 3> c{};
+    for (int ch = 0; ch < 3; ++ch) c[ch] = static_cast<int>(img.values[std::min(ch, img.channels - 1) * plane + i] * 255 + 0.5);
+    ++s.total;
+    if (c[0] < 40 && c[1] < 40 && c[2] < 40) ++s.near_black;
+    if (c[0] > 180 && c[1] < 60 && c[2] < 60) ++s.red;
+    if (c[0] >= 245 && c[1] >= 245 && c[2] >= 245) continue;
+    ++s.non_white;
+    s.top_colour = std::max(s.top_colour, ++counts[c]);
+  }
+  return s;
 }
 
 void check_against_cli(const nlohmann::json& report, const std::string& model, const std::string& plane_args) {
@@ -206,6 +230,40 @@ TEST_F(GuiSmoke, LogitSurfaceHasAFacetPerClassCell) {
   // more where the decision boundary crosses it.
   EXPECT_GE(j["surface_cells"].get<int>(), j["regions"].get<int>());
   EXPECT_GT(distinct_colours(png), 10u);
+}
+
+// The 3-D view of an MNIST model (few, large regions): the facets are lit
+// (not one flat colour, not a black plane), the axes are labelled and the
+// legend names the classes on the surface.
+TEST_F(GuiSmoke, LogitSurfaceIsLitAndLabelled) {
+  const std::string png = dir_ / "mnist3d.png", report = dir_ / "mnist3d.json";
+  const Result r = sh(gui("data/models/trained/mnist_plain.onnx --view 3d --screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(j["surface"]["axes"], nlohmann::json({"u", "v", "largest logit"}));
+  ASSERT_FALSE(j["surface"]["legend"].empty());
+  for (const auto& e : j["surface"]["legend"]) EXPECT_EQ(e.get<std::string>().rfind("class ", 0), 0u) << e;
+  const PixelStats p = pixel_stats(png);
+  EXPECT_GT(p.non_white, p.total / 20) << "the surface is drawn";
+  EXPECT_LT(p.top_colour, 0.6 * p.non_white) << "one colour covers most of the surface: no shading between facets";
+  EXPECT_LT(p.near_black, p.total / 5) << "mostly black: the facets are not lit";
+}
+
+// With confidence colours the legend is the colour bar, and the picked ray
+// is drawn in red over the surface.
+TEST_F(GuiSmoke, LogitSurfaceShowsTheRay) {
+  const std::string png = dir_ / "ray3d.png", report = dir_ / "ray3d.json";
+  const Result r = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --point 1.5,-1 --alpha 1.5 --view 3d "
+                          "--screenshot " + png + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  EXPECT_EQ(j["surface"]["legend"], nlohmann::json({"largest\nconfidence"}));
+  EXPECT_GT(j["ray_segments"].get<int>(), 1);
+  EXPECT_GT(pixel_stats(png).red, 200u) << "the ray's path and marker";
+  // Without a point there is no red at all (viridis has none).
+  const Result plain = sh(gui("data/models/trained/moons_acet.onnx --colour confidence --view 3d --screenshot " + png));
+  ASSERT_EQ(plain.status, 0) << plain.out;
+  EXPECT_LT(pixel_stats(png).red, 20u);
 }
 
 TEST_F(GuiSmoke, PlainCedaAndAcetSideBySide) {

@@ -253,6 +253,7 @@ int main(int argc, char** argv) {
   // Screenshot mode: wait for the slice, pick the point, render, save, exit.
   int status = 0;
   double cancel_ms = -1;  // --cancel-after: from the cancel to the slice's end
+  double preview_at_cancel = -1;  // regions on the map when Cancel was pressed
   QElapsedTimer cancel_clock;
   if (parser.isSet("cancel-after")) {
     bool ok = false;
@@ -264,6 +265,7 @@ int main(int argc, char** argv) {
     }
     QTimer::singleShot(ms, &window, [&] {
       if (!window.busy()) return;  // already finished
+      preview_at_cancel = static_cast<double>(window.previewCells());
       cancel_clock.start();
       window.cancelSlice();
     });
@@ -312,6 +314,7 @@ int main(int argc, char** argv) {
           full["alpha_ms"] = t.alpha_ms;
         }
         if (cancel_ms >= 0) full["cancel_ms"] = cancel_ms;
+        if (preview_at_cancel >= 0) full["preview_at_cancel"] = preview_at_cancel;
         status = write_report(parser.value("report"), full) ? status : 1;
       }
       app.exit(status);
@@ -328,6 +331,7 @@ int main(int argc, char** argv) {
       if (parser.isSet("report")) {
         nlohmann::json report = {{"regions", 0}, {"stop_reason", why.toStdString()}};
         if (cancel_ms >= 0) report["cancel_ms"] = cancel_ms;
+        if (preview_at_cancel >= 0) report["preview_at_cancel"] = preview_at_cancel;
         status = write_report(parser.value("report"), report) ? status : 1;
       }
       // A slice cancelled on request ends as asked; otherwise no regions is exit 4.

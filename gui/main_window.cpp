@@ -95,6 +95,18 @@ MainWindow::MainWindow() {
       progress_->setFormat(QString("cutting: %1 pieces").arg(pieces));
     else
       progress_->setFormat(QString("%1 regions").arg(found_->load()));
+    // The map grows as regions arrive.
+    if (arrivals_) {
+      std::vector<std::pair<ConvexPolygon, int>> fresh;
+      {
+        std::lock_guard<std::mutex> lock(arrivals_->mutex);
+        fresh.swap(arrivals_->regions);
+      }
+      if (!fresh.empty()) {
+        scene_->addPreview(fresh);
+        view_->refresh();
+      }
+    }
   });
 }
 
@@ -660,6 +672,8 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   cancel_ = std::make_shared<std::atomic<bool>>(false);
   found_ = std::make_shared<std::atomic<std::size_t>>(0);
   cut_pieces_ = std::make_shared<std::atomic<std::size_t>>(0);
+  arrivals_ = std::make_shared<Arrivals>();
+  scene_->clearPreview();
   computed_ = window;
   progress_->setVisible(true);
   cancel_button_->setVisible(true);
@@ -672,7 +686,8 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   auto pieces = cut_pieces_;
   const std::optional<InputBox> box = box_;
   const std::size_t max_regions = max_regions_;
-  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces, box, max_regions]() -> std::shared_ptr<Slice2d> {
+  auto arrivals = arrivals_;
+  watcher_.setFuture(QtConcurrent::run([net, plane, window, cancel, found, pieces, box, max_regions, arrivals]() -> std::shared_ptr<Slice2d> {
     SliceOptions o;
     if (box) {
       o.box_lower = box->lo;
@@ -682,6 +697,10 @@ void MainWindow::computeSlice(const SliceWindow& window) {
     o.max_regions = max_regions;
     o.progress = [found](std::size_t n) { found->store(n); };
     o.cut_progress = [pieces](const SliceOptions::CutProgress& p) { pieces->store(p.pieces); };
+    o.region_found = [arrivals](const ConvexPolygon& p, int k) {
+      std::lock_guard<std::mutex> lock(arrivals->mutex);
+      arrivals->regions.emplace_back(p, k);
+    };
     try {
       return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, window, o));
     } catch (const std::exception& e) {
@@ -694,6 +713,7 @@ void MainWindow::computeSlice(const SliceWindow& window) {
 
 void MainWindow::onSliceFinished() {
   progress_timer_.stop();
+  arrivals_.reset();
   progress_->setVisible(false);
   cancel_button_->setVisible(false);
   std::shared_ptr<Slice2d> s = watcher_.result();
@@ -759,6 +779,8 @@ void MainWindow::onViewChanged() {
 bool MainWindow::busy() const { return watcher_.isRunning(); }
 
 std::size_t MainWindow::sceneCells() const { return static_cast<std::size_t>(scene_->cellCount()); }
+
+std::size_t MainWindow::previewCells() const { return static_cast<std::size_t>(scene_->previewCount()); }
 
 std::size_t MainWindow::surfaceCells() const { return static_cast<std::size_t>(surface_->cellCount()); }
 

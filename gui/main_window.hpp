@@ -8,6 +8,7 @@
 #include <QMainWindow>
 #include <QTimer>
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <optional>
 
@@ -88,6 +89,8 @@ class MainWindow : public QMainWindow {
   void setMaxRegions(std::size_t n) { max_regions_ = n; }
   const Slice2d* slice() const { return slice_.get(); }
   std::size_t sceneCells() const;
+  // Regions of the slice in progress already on the map (before it ends).
+  std::size_t previewCells() const;
   bool busy() const;
   const RayView* ray() const { return ray_.get(); }
   double alpha() const { return alpha_; }
@@ -175,6 +178,13 @@ class MainWindow : public QMainWindow {
   std::shared_ptr<std::atomic<bool>> cancel_;
   std::shared_ptr<std::atomic<std::size_t>> cut_pieces_;  // pieces of the cut in progress
   std::shared_ptr<std::atomic<std::size_t>> found_;
+  // Regions of the slice in progress not yet on screen (the progress timer
+  // moves them into the map's preview).
+  struct Arrivals {
+    std::mutex mutex;
+    std::vector<std::pair<ConvexPolygon, int>> regions;
+  };
+  std::shared_ptr<Arrivals> arrivals_;
   QFutureWatcher<std::shared_ptr<Slice2d>> watcher_;
   QFutureWatcher<std::shared_ptr<RayView>> ray_watcher_;
   std::shared_ptr<std::atomic<bool>> ray_cancel_;

@@ -6,7 +6,7 @@
 #include <vtkPoints.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
-#include <vtkTextProperty.h>
+#include <vtkUnsignedCharArray.h>
 
 namespace tessera::gui {
 namespace {
@@ -40,7 +40,53 @@ RegionScene::RegionScene(vtkRenderer* renderer) : renderer_(renderer) {}
 
 vtkIdType RegionScene::cellCount() const { return data_ ? data_->GetNumberOfCells() : 0; }
 
+vtkIdType RegionScene::previewCount() const { return preview_data_ ? preview_data_->GetNumberOfCells() : 0; }
+
+void RegionScene::clearPreview() {
+  if (preview_) renderer_->RemoveActor(preview_);
+  preview_ = nullptr;
+  preview_data_ = nullptr;
+}
+
+void RegionScene::addPreview(const std::vector<std::pair<ConvexPolygon, int>>& regions) {
+  if (regions.empty()) return;
+  if (!preview_data_) {
+    preview_data_ = vtkSmartPointer<vtkPolyData>::New();
+    auto pts = vtkSmartPointer<vtkPoints>::New();
+    pts->SetDataTypeToDouble();
+    preview_data_->SetPoints(pts);
+    preview_data_->SetPolys(vtkSmartPointer<vtkCellArray>::New());
+    auto colours = vtkSmartPointer<vtkUnsignedCharArray>::New();
+    colours->SetNumberOfComponents(3);
+    colours->SetName("colour");
+    preview_data_->GetCellData()->SetScalars(colours);
+    preview_ = actor_for(preview_data_);
+    preview_->GetProperty()->EdgeVisibilityOn();
+    preview_->GetProperty()->SetEdgeColor(0.45, 0.45, 0.45);
+    preview_->GetProperty()->SetAmbient(1.0);
+    preview_->GetProperty()->SetDiffuse(0.0);
+    preview_->SetPosition(0, 0, 0.0005);  // over the previous map, under the overlay
+    renderer_->AddActor(preview_);
+  }
+  vtkPoints* pts = preview_data_->GetPoints();
+  vtkCellArray* polys = preview_data_->GetPolys();
+  auto* colours = vtkUnsignedCharArray::SafeDownCast(preview_data_->GetCellData()->GetScalars());
+  std::vector<vtkIdType> ids;
+  for (const auto& [poly, k] : regions) {
+    ids.clear();
+    for (const auto& v : poly.vertices) ids.push_back(pts->InsertNextPoint(v.x(), v.y(), 0));
+    polys->InsertNextCell(static_cast<vtkIdType>(ids.size()), ids.data());
+    const Rgb c = shaded_class_colour(k, 0.5);
+    colours->InsertNextTypedTuple(c.data());
+  }
+  pts->Modified();
+  polys->Modified();
+  colours->Modified();
+  preview_data_->Modified();
+}
+
 void RegionScene::setSlice(const Slice2d& slice, Colouring colouring, int classes) {
+  clearPreview();
   for (auto* a : {&cells_, &edges_, &boundary_})
     if (*a) {
       renderer_->RemoveActor(*a);

@@ -23,10 +23,17 @@ class RegionScene {
   void setSlice(const Slice2d& slice, Colouring colouring, int classes);
   void setColouring(const Slice2d& slice, Colouring colouring, int classes);
   vtkIdType cellCount() const;  // polygons in the scene
+  // Regions of a slice still being computed, drawn over the current map as
+  // they arrive (their class's colour, half shaded); setSlice or
+  // clearPreview removes them.
+  void addPreview(const std::vector<std::pair<ConvexPolygon, int>>& regions);
+  void clearPreview();
+  vtkIdType previewCount() const;
 
  private:
   vtkRenderer* renderer_;
-  vtkSmartPointer<vtkActor> cells_, edges_, boundary_;
+  vtkSmartPointer<vtkActor> cells_, edges_, boundary_, preview_;
+  vtkSmartPointer<vtkPolyData> preview_data_;
   vtkSmartPointer<vtkPolyData> data_;
 };
 

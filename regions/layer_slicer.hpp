@@ -383,6 +383,8 @@ class LayerSlicer {
     Eigen::Index cls;
     z.maxCoeff(&cls);
     s.predicted_class = static_cast<int>(cls);
+    if constexpr (D == 2)
+      if (o_.region_found) o_.region_found(piece.poly, s.predicted_class);
     s.cell = std::move(piece.poly);
     out.push_back(std::move(s));
   }

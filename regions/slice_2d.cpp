@@ -173,6 +173,12 @@ Slice2d slice_regions_2d(const Network& net, const Plane2d& plane, const SliceWi
       confidence_and_boundary(out.polygons[i], parts[i]);
     }
     for (auto& p : parts) out.decision_boundary.insert(out.decision_boundary.end(), p.begin(), p.end());
+    // Cancelled while the confidence ranges were computed: some polygons
+    // have none, so the slice is partial.
+    if (o.cancel && o.cancel->load() && out.complete) {
+      out.complete = false;
+      out.stop_reason = "cancelled";
+    }
   }
   double smallest = std::numeric_limits<double>::infinity();
   for (const SlicePolygon& p : out.polygons) {

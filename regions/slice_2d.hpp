@@ -59,6 +59,10 @@ struct SliceOptions {
     std::size_t pieces = 0;          // pieces of the cell so far
   };
   std::function<void(const CutProgress&)> cut_progress;
+  // 2-D slices: called with every region as it is finished (its polygon and
+  // its class at the centroid), from the slicing threads, possibly at the
+  // same time: for showing a map while it grows. May be empty.
+  std::function<void(const ConvexPolygon&, int predicted_class)> region_found;
 };
 
 struct SlicePolygon {

@@ -417,3 +417,20 @@ TEST_F(GuiSmoke, TheTourRunsEndToEnd) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.out.find("--tour-step must be 1 to 6 (not '9')"), std::string::npos) << r.out;
 }
+
+// A dense slice that takes seconds: the map grows on screen while it runs
+// (regions are shown as they arrive), and Cancel keeps what was found as a
+// labelled partial map.
+TEST_F(GuiSmoke, RegionsAppearWhileTheSliceRunsAndCancelKeepsThem) {
+  const std::string model = dir_ / "wide.onnx", report = dir_ / "grow.json";
+  tessera::save_onnx(tessera::random_mlp(784, {200, 200, 200}, 10, 5), model);
+  const Result r = sh(gui(model + " --input data/inputs/seven.pgm --window=-60:60:-60:60 --max-regions 10000000 --cancel-after 1000 --screenshot " +
+                          (dir_ / "grow.png").string() + " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  ASSERT_TRUE(j.contains("preview_at_cancel")) << "the slice ended before the cancel: " << j.dump();
+  EXPECT_GT(j["preview_at_cancel"].get<double>(), 0) << "no region was on the map while the slice ran";
+  EXPECT_LT(j["cancel_ms"].get<double>(), 1000);
+  EXPECT_FALSE(j["complete"].get<bool>());
+  EXPECT_NE(j["partial"].get<std::string>().find("cancel"), std::string::npos) << j.dump();
+}

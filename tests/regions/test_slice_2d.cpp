@@ -2,6 +2,10 @@
 // against areas, centroids, neighbours, grid sampling and ray traversal.
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <set>
+#include <tuple>
+
 #include <omp.h>
 
 #include <cmath>
@@ -91,6 +95,30 @@ TEST_P(RandomSlices, PolygonsTileTheWindowAndMatchTheNetwork) {
         EXPECT_LE(cv, p.max_confidence + 1e-9);
       }
     }
+  }
+}
+
+// region_found reports every region once, as it is finished (for maps that
+// grow on screen): the same polygons and classes as the result.
+TEST_P(RandomSlices, RegionFoundReportsEachRegionOnce) {
+  for (const auto& [name, np] : cases(950 + GetParam())) {
+    SCOPED_TRACE(name);
+    const auto& [net, plane] = np;
+    std::mutex m;
+    std::multiset<std::tuple<double, double, int>> seen;  // centroid, class
+    SliceOptions o;
+    o.region_found = [&](const ConvexPolygon& p, int k) {
+      const Eigen::Vector2d c = p.centroid();
+      std::lock_guard<std::mutex> lock(m);
+      seen.emplace(c.x(), c.y(), k);
+    };
+    const Slice2d s = slice_regions_2d(net, plane, SliceWindow{-1, 1.5, -0.5, 1}, o);
+    std::multiset<std::tuple<double, double, int>> result;
+    for (const SlicePolygon& p : s.polygons) {
+      const Eigen::Vector2d c = p.polygon.centroid();
+      result.emplace(c.x(), c.y(), p.predicted_class);
+    }
+    EXPECT_EQ(seen, result);
   }
 }
 

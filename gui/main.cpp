@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
   parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu), or all of them in turn; with "
                                  "--screenshot, save the window's picture (the comparison's for the last step)", "N|all"});
   parser.addOption({"fan", "draw the asymptotic fan (the regions of the network without biases: rays from the plane's origin)"});
+  parser.addOption({"figure", "with --screenshot: also export the map's figure (as File > Export figure: title, axes, "
+                             "legend, markers) to FILE.svg or FILE.png, 1200 pixels wide", "file"});
   parser.addOption({"window", "the map's window on the plane (default: the model's)", "u0:u1:v0:v1"});
   parser.addOption({"measure", "with --screenshot: time 60 pans of the map and 40 moves of alpha (with --point) and write "
                               "the times (ms) to the report", ""});
@@ -291,6 +293,14 @@ int main(int argc, char** argv) {
                      : view == "3d" ? window.surfaceView()->grabFramebuffer()
                                     : window.grab().toImage();
       finish(image);
+      if (parser.isSet("figure")) {
+        try {
+          window.saveFigure(parser.value("figure"), 1200);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "tessera-gui: error: %s\n", e.what());
+          status = 1;
+        }
+      }
       if (parser.isSet("report")) {
         const auto* s = window.slice();
         const auto* r = window.ray();

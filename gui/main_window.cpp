@@ -1051,17 +1051,20 @@ void MainWindow::exportFigure() {
   bool ok = false;
   const int width = QInputDialog::getInt(this, "Figure size", "Width in pixels (the height follows the view):", 1600, 300, 8000, 100, &ok);
   if (!ok) return;
-  double x0, x1, y0, y1;
-  view_->visibleRect(x0, x1, y0, y1);
-  MapOverlay o = overlay_;
-  o.view = {x0, x1, y0, y1};
-  o.hover.clear();
-  o.title = QFileInfo(model_path_).fileName().toStdString() + " — " + frame_.description;
   try {
-    save_map_figure(path, width, *slice_, colouring_, net_->output_size(), o);
+    saveFigure(path, width);
   } catch (const std::exception& e) {
     showError("Cannot save", QString::fromStdString(e.what()), false);
   }
+}
+
+void MainWindow::saveFigure(const QString& path, int width) const {
+  if (!slice_ || !net_) throw Error("no map to save: open a model and wait for its slice");
+  MapOverlay o = overlay_;
+  view_->visibleRect(o.view.u0, o.view.u1, o.view.v0, o.view.v1);
+  o.hover.clear();
+  o.title = QFileInfo(model_path_).fileName().toStdString() + " — " + frame_.description;
+  save_map_figure(path, width, *slice_, colouring_, net_->output_size(), o);
 }
 
 void MainWindow::exportChart() {

@@ -129,6 +129,11 @@ class MainWindow : public QMainWindow {
   void rememberRecent(const QString& path);
   void exportPicture();
   void exportFigure();
+ public:
+  // The map's figure as File > Export figure writes it (SVG or PNG by the
+  // extension), `width` pixels wide. Throws tessera::Error.
+  void saveFigure(const QString& path, int width) const;
+ private:
   void exportChart();
   // legend: also the frame's labels, the legend and the partial banner (a
   // new slice, colouring or names); otherwise the ray and picks only.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "core/example_networks.hpp"
 #include "io/input_io.hpp"
@@ -433,4 +434,25 @@ TEST_F(GuiSmoke, RegionsAppearWhileTheSliceRunsAndCancelKeepsThem) {
   EXPECT_LT(j["cancel_ms"].get<double>(), 1000);
   EXPECT_FALSE(j["complete"].get<bool>());
   EXPECT_NE(j["partial"].get<std::string>().find("cancel"), std::string::npos) << j.dump();
+}
+
+// File > Export figure: an SVG with the legend's text and the axes' titles,
+// a PNG of the chosen width; another extension is refused by name.
+TEST_F(GuiSmoke, FiguresExportAsSvgAndPngWithTheirLegend) {
+  const std::string svg = dir_ / "fig.svg", png = dir_ / "fig.png", shot = dir_ / "shot.png";
+  Result r = sh(gui("data/models/toy2d.onnx --point 1,0.5 --screenshot " + shot + " --figure " + svg));
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::stringstream text;
+  text << std::ifstream(svg).rdbuf();
+  const std::string s = text.str();
+  EXPECT_NE(s.find("<svg"), std::string::npos);
+  for (const char* want : {"class 0", "class 1", "class 2", "x1", "x2", "picked", "toy2d.onnx"})
+    EXPECT_NE(s.find(want), std::string::npos) << "the SVG lacks '" << want << "'";
+  r = sh(gui("data/models/toy2d.onnx --screenshot " + shot + " --figure " + png));
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(read_pixels(png).width, 1200);
+  r = sh(gui("data/models/toy2d.onnx --screenshot " + shot + " --figure " + (dir_ / "fig.jpg").string()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("fig.jpg: a figure is saved as .svg or .png"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "fig.jpg"));
 }

@@ -24,10 +24,13 @@ run $M/trained/moons_plain.onnx --compare $M/trained/moons_ceda.onnx,$M/trained/
 run $M/trained/mnist_plain.onnx --point 0.3,0.2 --alpha 3 --view window --screenshot "$OUT/gui_mnist_plain.png"
 run $M/trained/mnist_acet.onnx --screenshot "$OUT/gui_mnist_acet.png"
 run $M/trained/mnist_plain.onnx --view 3d --screenshot "$OUT/gui_mnist_surface.png"
+run $M/trained/mnist_plain.onnx --input data/inputs/seven.pgm --window=-60:60:-60:60 --compare $M/trained/mnist_acet.onnx \
+  --view compare --screenshot "$OUT/gui_mnist_compare.png"
 run $M/mnist_mlp.onnx --input data/inputs/seven.pgm --colour region --screenshot "$OUT/gui_mnist_slice.png"
 # A CNN (conv, max-pool) through a digit: stopped at its region cap, and labelled so.
 run $M/mnist_cnn.onnx --input data/inputs/seven.pgm --max-regions 20000 --point 0.01,0.01 --view window \
   --screenshot "$OUT/gui_cnn.png"
+run $M/mnist_cnn.onnx --input data/inputs/seven.pgm --window=-0.004:0.004:-0.004:0.004 --view 3d --screenshot "$OUT/gui_cnn_surface.png"
 # The guided tour, step by step.
 for n in 1 2 3 4 5 6; do run --tour-step $n --screenshot "$OUT/gui_tour_$n.png"; done
 echo "wrote $(ls "$OUT"/gui_*.png | wc -l) pictures to $OUT"

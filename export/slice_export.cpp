@@ -23,7 +23,7 @@ Layout layout_for(const SliceWindow& w, Colouring colouring, int width, const st
   Layout l;
   l.plot_w = width;
   l.plot_h = std::max(50, static_cast<int>(std::lround(width * (w.v1 - w.v0) / (w.u1 - w.u0))));
-  l.legend = colouring == Colouring::Region ? 0 : 90;
+  l.legend = colouring == Colouring::Region ? 0 : 80;
   l.top = title.empty() ? 10 : 34;
   return l;
 }

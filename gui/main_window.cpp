@@ -463,17 +463,9 @@ bool MainWindow::runTourStep(int n) {
       return false;
     }
   }
-  frame_ = default_frame(*net_, std::nullopt);
-  overlay_.picked.reset();
-  overlay_.picked_region.clear();
-  overlay_.fan.clear();
-  computeFan();  // for the new plane, when the fan is shown
-  ray_.reset();
-  ray_uv_.reset();
-  chart_->setRay(nullptr);
-  const SliceWindow w = step.window ? *step.window : frame_.window;
-  computeSlice(w);
-  view_->fitPlane(w.u0, w.u1, w.v0, w.v1);
+  SliceFrame frame = default_frame(*net_, std::nullopt);
+  if (step.window) frame.window = *step.window;
+  setFrame(frame);
   return true;
 }
 
@@ -660,16 +652,7 @@ bool MainWindow::openInput(const QString& path, bool quiet) {
     showError("Cannot use input", QString::fromStdString(e.what()), quiet);
     return false;
   }
-  frame_ = default_frame(*net_, origin_);
-  overlay_.picked.reset();
-  overlay_.picked_region.clear();
-  overlay_.fan.clear();
-  computeFan();  // for the new plane, when the fan is shown
-  ray_.reset();
-  ray_uv_.reset();
-  updateOverlay();
-  computeSlice(frame_.window);
-  view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
+  setFrame(default_frame(*net_, origin_));
   return true;
 }
 

@@ -94,9 +94,11 @@ CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, 
     auto net = nets[i];
     const Plane2d plane = frame.plane;
     const SliceWindow w = window;
-    panel->watcher.setFuture(QtConcurrent::run([net, plane, w]() -> std::shared_ptr<Slice2d> {
+    auto cancel = cancel_;
+    panel->watcher.setFuture(QtConcurrent::run([net, plane, w, cancel]() -> std::shared_ptr<Slice2d> {
       try {
         SliceOptions o;
+        o.cancel = cancel.get();
         o.max_regions = 50000;
         return std::make_shared<Slice2d>(slice_regions_2d(*net, plane, w, o));
       } catch (const std::exception& e) {
@@ -123,6 +125,7 @@ CompareWindow::CompareWindow(const QStringList& paths, const SliceFrame& frame, 
 }
 
 CompareWindow::~CompareWindow() {
+  cancel_->store(true);  // closing does not wait for whole slices
   for (auto& p : panels_) p->watcher.waitForFinished();
 }
 

@@ -4,6 +4,9 @@
 // follows the same ray through every model.
 #pragma once
 
+#include <atomic>
+#include <memory>
+
 #include <QFutureWatcher>
 #include <QWidget>
 #include <memory>
@@ -53,6 +56,7 @@ class CompareWindow : public QWidget {
   QLabel* alpha_label_ = nullptr;
   bool linking_ = false;
   std::optional<Eigen::Vector2d> uv_;  // the picked point, when the ray lies in the slice
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace tessera::gui

@@ -79,11 +79,13 @@ MainWindow::MainWindow() {
   connect(&view_timer_, &QTimer::timeout, this, &MainWindow::onViewChanged);
   connect(&watcher_, &QFutureWatcher<std::shared_ptr<Slice2d>>::finished, this, &MainWindow::onSliceFinished);
   connect(&ray_watcher_, &QFutureWatcher<std::shared_ptr<RayView>>::finished, this, &MainWindow::onRayFinished);
-  connect(&fan_watcher_, &QFutureWatcher<std::vector<Eigen::Vector2d>>::finished, this, [this] {
+  connect(&fan_watcher_, &QFutureWatcher<FanResult>::finished, this, [this] {
     if (!fan_on_ || fan_watcher_.isCanceled()) return;
-    overlay_.fan = fan_watcher_.result();
-    status_->setText(overlay_.fan.empty() ? QString("The fan could not be computed (too many cones).")
-                                          : QString("The asymptotic fan: %1 rays from the plane's origin (dashed).").arg(overlay_.fan.size()));
+    const FanResult fan = fan_watcher_.result();
+    overlay_.fan = fan.first;
+    if (!fan.second.empty()) status_->setText(QString("No fan: %1").arg(QString::fromStdString(fan.second)));
+    else if (fan.first.empty()) status_->setText("The fan has no rays: far away this plane lies in one region.");
+    else status_->setText(QString("The asymptotic fan: %1 rays from the plane's origin (dashed).").arg(fan.first.size()));
     view_->repaintOverlay();
     Q_EMIT fanReady();
   });
@@ -271,7 +273,8 @@ void MainWindow::buildPanels() {
   cancel_button_ = new QPushButton("Cancel");
   cancel_button_->setVisible(false);
   connect(cancel_button_, &QPushButton::clicked, this, [this] {
-    if (cancel_) cancel_->store(true);
+    cancelSlice();
+    zoom_steps_ = 0;
   });
   partial_label_ = new QLabel;
   partial_label_->setStyleSheet("QLabel { color: #a00000; font-weight: bold; }");
@@ -429,6 +432,9 @@ void MainWindow::buildTour() {
   tour_dock_->setWidget(panel);
   addDockWidget(Qt::LeftDockWidgetArea, tour_dock_);
   tour_dock_->setVisible(false);
+  connect(tour_dock_, &QDockWidget::visibilityChanged, this, [this](bool shown) {
+    if (!shown && !tour_dock_->isVisible()) tour_wait_ = TourWait::None;  // closed: the tour stops
+  });
   // The steps wait for the slice, then the ray.
   connect(this, &MainWindow::sliceReady, this, [this] {
     if (tour_wait_ == TourWait::Slice) continueTour();
@@ -456,6 +462,11 @@ bool MainWindow::runTourStep(int n) {
   tour_dock_->setVisible(true);
   setColouring(step.colouring);
   tour_wait_ = TourWait::Slice;
+  tour_call_ = true;  // openModel and setFrame below keep the tour going
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{tour_call_};
   const QString path = QString(TESSERA_SOURCE_DIR) + "/data/models/" + QString::fromStdString(step.model);
   if (QFileInfo(path).absoluteFilePath() != QFileInfo(model_path_).absoluteFilePath() || !slice_) {
     if (!openModel(path, true)) {
@@ -484,7 +495,10 @@ void MainWindow::continueTour() {
     for (const std::string& m : step.compare) others << QString(TESSERA_SOURCE_DIR) + "/data/models/" + QString::fromStdString(m);
     tour_compare_ = compareWith(others, true);
     if (tour_compare_) {
-      connect(tour_compare_, &QObject::destroyed, this, [this] { tour_compare_ = nullptr; });
+      CompareWindow* opened = tour_compare_;
+      connect(opened, &QObject::destroyed, this, [this, opened] {
+        if (tour_compare_ == opened) tour_compare_ = nullptr;
+      });
       connect(tour_compare_, &CompareWindow::allReady, this, [this, step] {
         if (!tour_compare_) return;
         if (step.point) {
@@ -534,6 +548,22 @@ MainWindow::Timings MainWindow::measureInteraction(int frames, int steps) {
   return t;
 }
 
+void MainWindow::clearRay() {
+  ++ray_generation_;
+  if (ray_cancel_) ray_cancel_->store(true);
+  ray_.reset();
+  ray_uv_.reset();
+  chart_->setRay(nullptr);
+  bars_->setProbabilities({});
+  grid_->setPattern(std::nullopt);
+  ray_text_->clear();
+  pictures_->setVisible(false);
+  play_->setChecked(false);
+  play_->setEnabled(false);
+  slider_->setEnabled(false);
+  surface_->setRay(nullptr, std::nullopt, alpha_);
+}
+
 void MainWindow::showFan(bool on) {
   fan_on_ = on;
   if (fan_action_->isChecked() != on) fan_action_->setChecked(on);
@@ -551,17 +581,21 @@ void MainWindow::computeFan() {
   auto net = net_;
   auto cancel = fan_cancel_;
   const Plane2d plane = frame_.plane;
-  fan_watcher_.setFuture(QtConcurrent::run([net, plane, cancel]() -> std::vector<Eigen::Vector2d> {
+  fan_watcher_.setFuture(QtConcurrent::run([net, plane, cancel]() -> FanResult {
     try {
-      return asymptotic_fan(*net, plane, cancel.get());
-    } catch (const std::exception&) {
-      return {};
+      return {asymptotic_fan(*net, plane, cancel.get()), ""};
+    } catch (const std::exception& e) {
+      return {{}, e.what()};
     }
   }));
 }
 
 void MainWindow::zoomToInfinity(int steps) {
-  if (!slice_ || busy()) return;
+  ++zoom_chain_;  // a pending step of an earlier chain is dropped
+  if (!slice_ || busy()) {
+    zoom_steps_ = 0;
+    return;
+  }
   zoom_steps_ = steps;
   if (!fan_on_) showFan(true);
   const SliceWindow w = computed_;
@@ -592,24 +626,16 @@ bool MainWindow::openModel(const QString& path, bool quiet) {
   net_ = net;
   seed_ = 1;
   if (box_ && box_->size() != net_->input_size()) box_.reset();  // the box belonged to another input size
-  pictures_->setVisible(false);
-  ray_text_->clear();
   model_path_ = path;
   origin_.reset();
-  ray_.reset();
-  ray_uv_.reset();
+  clearRay();
   slice_.reset();
   surface_fitted_ = false;
   overlay_ = MapOverlay{};
-  chart_->setRay(nullptr);
-  bars_->setProbabilities({});
-  grid_->setPattern(std::nullopt);
-  slider_->setEnabled(false);
-  play_->setChecked(false);
-  play_->setEnabled(false);
   info_->clear();
   frame_ = default_frame(*net_, std::nullopt);
   zoom_steps_ = 0;
+  if (!tour_call_) tour_wait_ = TourWait::None;  // the user left the tour
   computeFan();  // for the new plane, when the fan is shown
   setClassNames(class_names_);
   setWindowTitle(QString("Tessera — %1").arg(QFileInfo(path).fileName()));
@@ -634,8 +660,8 @@ bool MainWindow::openBoxFile(const QString& path, bool quiet) {
       return false;
     }
   }
-  ray_.reset();
-  ray_uv_.reset();
+  clearRay();
+  zoom_steps_ = 0;
   updateOverlay();
   computeSlice(computed_);
   return true;
@@ -666,6 +692,7 @@ void MainWindow::computeSlice(const SliceWindow& window) {
   arrivals_ = std::make_shared<Arrivals>();
   scene_->clearPreview();
   computed_ = window;
+  pending_frame_ = frame_;
   progress_->setVisible(true);
   cancel_button_->setVisible(true);
   progress_timer_.start();
@@ -710,11 +737,14 @@ void MainWindow::onSliceFinished() {
   std::shared_ptr<Slice2d> s = watcher_.result();
   if (!s) return;
   if (s->polygons.empty()) {
+    zoom_steps_ = 0;
+    if (tour_wait_ == TourWait::Slice) tour_wait_ = TourWait::None;
     status_->setText(QString("No regions: %1").arg(QString::fromStdString(s->stop_reason)));
     Q_EMIT sliceFailed(QString::fromStdString(s->stop_reason));
     return;
   }
   slice_ = s;
+  slice_frame_ = pending_frame_;
   set_pick(overlay_, slice_.get(), overlay_.picked);
   scene_->setSlice(*slice_, colouring_, net_->output_size());
   // A partial map says so on the map and in the status bar (not overwritten
@@ -748,11 +778,13 @@ void MainWindow::onSliceFinished() {
   if (!slice_->complete) text += QString(" — partial: %1").arg(QString::fromStdString(slice_->stop_reason));
   status_->setText(text);
   updateOverlay();
-  if (zoom_steps_ > 0 && --zoom_steps_ > 0)
-    QTimer::singleShot(700, this, [this] {
-      const int left = zoom_steps_;
-      zoomToInfinity(left);
+  if (zoom_steps_ > 0 && --zoom_steps_ > 0) {
+    const int chain = zoom_chain_;
+    QTimer::singleShot(700, this, [this, chain] {
+      if (chain != zoom_chain_ || zoom_steps_ <= 0) return;  // stopped or restarted meanwhile
+      zoomToInfinity(zoom_steps_);
     });
+  }
   Q_EMIT sliceReady();
 }
 
@@ -819,9 +851,9 @@ void MainWindow::setFrame(const SliceFrame& frame) {
   overlay_.picked_region.clear();
   overlay_.fan.clear();
   computeFan();  // for the new plane, when the fan is shown
-  ray_.reset();
-  ray_uv_.reset();
-  chart_->setRay(nullptr);
+  clearRay();
+  zoom_steps_ = 0;
+  if (!tour_call_) tour_wait_ = TourWait::None;  // the user left the tour
   updateOverlay();
   computeSlice(frame_.window);
   view_->fitPlane(frame_.window.u0, frame_.window.u1, frame_.window.v0, frame_.window.v1);
@@ -851,7 +883,8 @@ void MainWindow::pickPoint(double u, double v) {
     info_->setPlainText(text);
   }
   updateOverlay(false);
-  const Vector x = point_at(frame_, u, v);
+  // The plane of the map on screen (a new plane's slice may still be computing).
+  const Vector x = point_at(slice_frame_, u, v);
   if (x.cwiseAbs().maxCoeff() == 0) {
     status_->setText("The origin has no ray: pick another point.");
     return;
@@ -864,9 +897,10 @@ void MainWindow::pickPoint(double u, double v) {
   auto net = net_;
   auto cancel = ray_cancel_;
   // The ray is a line of the map only when the slice plane contains 0 and x.
-  const bool in_plane = frame_.plane.origin.cwiseAbs().maxCoeff() == 0;
+  const bool in_plane = slice_frame_.plane.origin.cwiseAbs().maxCoeff() == 0;
   const std::optional<Eigen::Vector2d> uv = in_plane ? std::optional<Eigen::Vector2d>(Eigen::Vector2d(u, v)) : std::nullopt;
   ray_uv_pending_ = uv;
+  ray_job_generation_ = ray_generation_;
   const std::optional<InputBox> box = box_;
   ray_watcher_.setFuture(QtConcurrent::run([net, x, cancel, box]() -> std::shared_ptr<RayView> {
     try {
@@ -880,8 +914,11 @@ void MainWindow::pickPoint(double u, double v) {
 }
 
 void MainWindow::onRayFinished() {
+  // A ray of a plane, model or box that has since changed: drop it.
+  if (ray_job_generation_ != ray_generation_) return;
   std::shared_ptr<RayView> r = ray_watcher_.result();
   if (!r || !r->error.empty()) {
+    if (tour_wait_ == TourWait::Ray) tour_wait_ = TourWait::None;
     showError("Cannot follow the ray", r ? QString::fromStdString(r->error) : QString("cancelled"), true);
     return;
   }
@@ -980,7 +1017,7 @@ void MainWindow::updateOverlay(bool legend) {
     std::vector<std::string> names;
     if (net_)
       for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
-    describe_slice(overlay_, frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
+    describe_slice(overlay_, slice_ ? slice_frame_ : frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
   }
   set_ray(overlay_, slice_.get(), ray_.get(), ray_uv_, alpha_);
   view_->repaintOverlay();
@@ -999,7 +1036,7 @@ void MainWindow::updateHover(double u, double v) {
       const double nines = confidence_nines(p.logits * Eigen::Vector3d(u, v, 1));
       text += QString("\n%1, confidence %2\nregion %3")
                   .arg(QString::fromStdString(className(static_cast<int>(k))))
-                  .arg(conf, 0, 'f', std::clamp(static_cast<int>(std::ceil(nines)) + 2, 4, 15))
+                  .arg(conf, 0, 'f', std::isfinite(nines) ? std::clamp(static_cast<int>(std::ceil(nines)) + 2, 4, 15) : 15)
                   .arg(QString::fromStdString(hash_to_hex(p.pattern_hash)));
     } else {
       text += "\nnot computed";

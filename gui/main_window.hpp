@@ -119,6 +119,10 @@ class MainWindow : public QMainWindow {
   void buildTour();
   void continueTour();
   void computeFan();
+  // Forgets the ray (and stops the one being followed): its chart, bars,
+  // pattern, slider and Play button. A ray job started before is ignored
+  // when it ends.
+  void clearRay();
   void buildPanels();
   void computeSlice(const SliceWindow& window);
   void onSliceFinished();
@@ -210,9 +214,14 @@ class MainWindow : public QMainWindow {
   QTimer play_timer_;
   bool fan_on_ = false;
   QAction* fan_action_ = nullptr;
-  QFutureWatcher<std::vector<Eigen::Vector2d>> fan_watcher_;
+  using FanResult = std::pair<std::vector<Eigen::Vector2d>, std::string>;  // rays, or why none
+  QFutureWatcher<FanResult> fan_watcher_;
   std::shared_ptr<std::atomic<bool>> fan_cancel_;
   int zoom_steps_ = 0;  // zoomToInfinity: steps still to go
+  int zoom_chain_ = 0;  // bumped to drop a pending zoom step
+  std::uint64_t ray_generation_ = 0, ray_job_generation_ = 0;  // results of an older ray job are dropped
+  SliceFrame slice_frame_, pending_frame_;  // the plane of slice_, and of the slice being computed
+  bool tour_call_ = false;  // inside runTourStep (a frame change that keeps the tour going)
 };
 
 }  // namespace tessera::gui

@@ -65,7 +65,7 @@ void RegionScene::addPreview(const std::vector<std::pair<ConvexPolygon, int>>& r
     preview_->GetProperty()->SetEdgeColor(0.45, 0.45, 0.45);
     preview_->GetProperty()->SetAmbient(1.0);
     preview_->GetProperty()->SetDiffuse(0.0);
-    preview_->SetPosition(0, 0, 0.0005);  // over the previous map, under the overlay
+    preview_->SetPosition(0, 0, 0.0015);  // over the previous map's cells and edges
     renderer_->AddActor(preview_);
   }
   vtkPoints* pts = preview_data_->GetPoints();

@@ -225,18 +225,22 @@ std::vector<Eigen::Vector2d> asymptotic_fan(const Network& net, const Plane2d& p
   SliceOptions o;
   o.cancel = cancel;
   o.max_regions = max_regions;
+  o.decision_boundary = false;  // only the cells' edges are needed
   const Slice2d s = slice_regions_2d(g, through_zero, SliceWindow{-1, 1, -1, 1}, o);
   if (!s.complete) throw Error("the fan was not computed: " + s.stop_reason);
-  // The cones' edges run from (0,0) to the window's border; the border's own
-  // edges do not touch (0,0).
+  // The cones' edges lie on lines through (0,0) and end on the window's
+  // border (an edge may pass through (0,0) when two cones are opposite);
+  // the border's own edges lie on lines that miss (0,0).
   std::vector<double> angles;
   for (const SlicePolygon& p : s.polygons) {
     const auto& v = p.polygon.vertices;
     for (std::size_t i = 0; i < v.size(); ++i) {
       const Eigen::Vector2d& a = v[i];
       const Eigen::Vector2d& b = v[(i + 1) % v.size()];
-      const Eigen::Vector2d* far = a.norm() < 1e-9 ? &b : b.norm() < 1e-9 ? &a : nullptr;
-      if (far && far->norm() > 0.5) angles.push_back(std::atan2(far->y(), far->x()));
+      const double cross = std::fabs(a.x() * b.y() - a.y() * b.x());
+      if (cross > 1e-9 * std::max(1e-12, a.norm() * b.norm()) && a.norm() > 1e-9 && b.norm() > 1e-9) continue;
+      for (const Eigen::Vector2d* end : {&a, &b})
+        if (end->norm() > 0.5) angles.push_back(std::atan2(end->y(), end->x()));
     }
   }
   std::sort(angles.begin(), angles.end());
@@ -262,9 +266,17 @@ std::vector<double> nice_ticks(double lo, double hi, int max_ticks) {
       step = m * p;
       break;
     }
-  const double first = std::ceil(lo / step - 1e-9) * step;
-  for (double t = first; t <= hi + 1e-9 * step && ticks.size() < static_cast<std::size_t>(max_ticks) + 1; t += step)
-    ticks.push_back(std::fabs(t) < 1e-12 * step ? 0.0 : t);
+  // Down the 1-2-5 ladder until two ticks fall inside (a narrow range can
+  // hold fewer than two multiples of the first step).
+  for (int tries = 0; tries < 8; ++tries) {
+    ticks.clear();
+    const double first = std::ceil(lo / step - 1e-9) * step;
+    for (double t = first; t <= hi + 1e-9 * step && ticks.size() < static_cast<std::size_t>(max_ticks) + 1; t += step)
+      ticks.push_back(std::fabs(t) < 1e-12 * step ? 0.0 : t);
+    if (ticks.size() >= 2) break;
+    const double m = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
+    step = m > 4 ? step * 0.4 : m > 1.5 ? step * 0.5 : step * 0.5;  // 5 -> 2, 2 -> 1, 1 -> 0.5
+  }
   return ticks;
 }
 

@@ -208,7 +208,10 @@ void VtkView::fitPlane(double x0, double x1, double y0, double y1) {
   cam->ParallelProjectionOn();
   const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
   cam->SetFocalPoint(cx, cy, 0);
-  cam->SetPosition(cx, cy, 10 + std::max(x1 - x0, y1 - y0));
+  // A parallel view: the distance does not scale the picture, and a fixed
+  // one keeps the depth buffer fine enough for the layers 0.001 apart
+  // (edges, boundary, preview) however far the map is zoomed out.
+  cam->SetPosition(cx, cy, 10);
   cam->SetViewUp(0, 1, 0);
   const double aspect = height() > 0 ? static_cast<double>(width()) / height() : 1.0;
   cam->SetParallelScale(0.5 * std::max(y1 - y0, (x1 - x0) / std::max(1e-9, aspect)) * 1.02);

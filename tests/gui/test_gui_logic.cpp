@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
 
 #include "core/activation_pattern.hpp"
 #include "core/error.hpp"
@@ -263,4 +264,24 @@ TEST(GuiFan, FarPointsBetweenTheFansRaysShareAPatternAndTheRaysSeparateThem) {
       EXPECT_FALSE(at(left, far) == at(right, far)) << name << ": ray " << i << " separates nothing";
     }
   }
+}
+
+TEST(GuiAxes, NiceTicksAreRoundAndAtLeastTwoInsideTheRange) {
+  const std::vector<double> t = nice_ticks(-3.97, 3.97, 8);
+  EXPECT_EQ(t, (std::vector<double>{-2, 0, 2}));
+  for (const auto& [lo, hi, n] : std::vector<std::tuple<double, double, int>>{
+           {0.13, 0.93, 2}, {0.13, 0.93, 3}, {-1e-3, 2e-3, 2}, {99.5, 100.4, 2}, {-125, 125, 8}, {1e6, 1e6 + 3, 4}}) {
+    const std::vector<double> ticks = nice_ticks(lo, hi, n);
+    ASSERT_GE(ticks.size(), 2u) << lo << " .. " << hi;
+    EXPECT_LE(ticks.size(), static_cast<std::size_t>(std::max(n, 2)) + 1);
+    for (double x : ticks) {
+      EXPECT_GE(x, lo - 1e-9 * std::fabs(hi - lo));
+      EXPECT_LE(x, hi + 1e-9 * std::fabs(hi - lo));
+    }
+    // Equal steps of 1, 2 or 5 times a power of ten.
+    const double step = ticks[1] - ticks[0];
+    const double m = step / std::pow(10.0, std::floor(std::log10(step) + 1e-9));
+    EXPECT_TRUE(std::fabs(m - 1) < 1e-6 || std::fabs(m - 2) < 1e-6 || std::fabs(m - 5) < 1e-6) << step;
+  }
+  EXPECT_TRUE(nice_ticks(1, 1, 5).empty());
 }

@@ -272,8 +272,17 @@ void paint_polygons(QPainter& p, const QRectF& plot, const SliceWindow& view, co
   p.setClipRect(plot);
   const double edge = slice.polygons.size() > 3000 ? 0.4 : 0.8;
   for (std::size_t i = 0; i < slice.polygons.size(); ++i) {
+    // Polygons outside the view are left out (a figure of a zoomed-in view
+    // would otherwise carry every region at huge coordinates).
+    const auto& vs = slice.polygons[i].polygon.vertices;
+    double lo_u = 1e300, hi_u = -1e300, lo_v = 1e300, hi_v = -1e300;
+    for (const auto& v : vs) {
+      lo_u = std::min(lo_u, v.x()), hi_u = std::max(hi_u, v.x());
+      lo_v = std::min(lo_v, v.y()), hi_v = std::max(hi_v, v.y());
+    }
+    if (hi_u < view.u0 || lo_u > view.u1 || hi_v < view.v0 || lo_v > view.v1) continue;
     QPolygonF poly;
-    for (const auto& v : slice.polygons[i].polygon.vertices) poly << to_pixel(plot, view, v);
+    for (const auto& v : vs) poly << to_pixel(plot, view, v);
     p.setBrush(qcolour(colours[i]));
     p.setPen(QPen(QColor(60, 60, 60, 150), edge));
     p.drawPolygon(poly);

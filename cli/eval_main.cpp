@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
       ("count", po::value<int>()->default_value(1000), "points per out-distribution")
       ("test-count", po::value<int>()->default_value(-1), "in-distribution test points (-1: all)")
       ("eps", po::value<double>()->default_value(0.3), "l-inf radius of both attacks")
-      ("adv-noise-steps", po::value<int>()->default_value(200), "PGD steps for adversarial noise (step eps/steps... see docs)")
+      ("adv-noise-steps", po::value<int>()->default_value(200), "PGD steps for adversarial noise (l-inf steps of eps/steps from a random start in the eps-ball, clipped to [0,1]; the most confident iterate is kept)")
       ("adv-sample-steps", po::value<int>()->default_value(40), "PGD steps for adversarial samples")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed for noise and attacks")
       ("markdown", po::value<std::string>(), "write the Markdown table to FILE")

@@ -86,14 +86,7 @@ void draw_slice(Canvas& c, const Layout& l, const Slice2d& s, const SliceWindow&
     for (const auto& [k, share] : slice_statistics(s).class_share)
       if (share > big_share) big = k, big_share = share;
     for (int i = 0; i < 40; ++i) c.rect(x0, top + h * (39 - i) / 40.0, 14, h / 40.0 + 0.5, shaded_class_colour(big, i / 39.0));
-    // Near 1 the confidence is written as 1 minus the rest ("1-3.2e-07").
-    auto text = [](double nines, char* out, std::size_t size) {
-      if (nines >= 5) std::snprintf(out, size, "1-%.2g", std::pow(10.0, -nines));
-      else std::snprintf(out, size, "%.6g", 1 - std::pow(10.0, -nines));
-    };
-    char hi[32], lo[32];
-    text(sc.hi, hi, sizeof hi);
-    text(sc.lo, lo, sizeof lo);
+    const std::string hi = confidence_label(sc.hi), lo = confidence_label(sc.lo);
     c.text(x0 + 18, top + 9, hi, 10);
     c.text(x0 + 18, top + h, lo, 10);
     c.text(x0, top + h + 16, "confidence", 11);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -67,6 +68,17 @@ double centroid_nines(const SlicePolygon& p) {
 double ShadeScale::shade(double nines) const {
   const double t = (nines - lo) / (hi - lo);
   return t <= 0 ? 0 : t >= 1 ? 1 : t;  // NaN: palest
+}
+
+std::string confidence_label(double nines, const std::string& minus) {
+  char buf[48];
+  if (nines >= 5) {
+    std::snprintf(buf, sizeof buf, "%.2g", std::pow(10.0, -nines));
+    return "1" + minus + buf;
+  }
+  const int digits = std::clamp(static_cast<int>(std::ceil(nines)) + 1, 2, 15);
+  std::snprintf(buf, sizeof buf, "%.*f", digits, 1 - std::pow(10.0, -nines));
+  return buf;
 }
 
 ShadeScale shade_scale(const Slice2d& slice) {

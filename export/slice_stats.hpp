@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <map>
+#include <string>
 
 #include "regions/slice_2d.hpp"
 #include "regions/slice_3d.hpp"
@@ -47,6 +48,10 @@ struct ShadeScale {
   double shade(double nines) const;  // in [0, 1]
 };
 ShadeScale shade_scale(const Slice2d& slice);
+// A confidence given in nines as a legend writes it: enough digits to
+// differ from 1 ("0.99984"), and from 5 nines on as 1 minus the rest
+// ("1-3.2e-07", with `minus` between).
+std::string confidence_label(double nines, const std::string& minus = "-");
 // Every polygon's colour under `colouring` (classes <= 0: slice_classes).
 std::vector<Rgb> polygon_colours(const Slice2d& slice, Colouring colouring, int classes = 0);
 SliceStatistics slice_statistics(const Slice3d& slice);

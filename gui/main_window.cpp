@@ -987,12 +987,8 @@ Colouring MainWindow::colourBoxColouring() const { return static_cast<Colouring>
 
 void MainWindow::setClassNames(const std::vector<std::string>& names) {
   class_names_ = names;
-  if (net_) {
-    std::vector<std::string> names;
-    for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
-    chart_->setClassNames(names);
-    bars_->setClassNames(names);
-  }
+  chart_->setClassNames(classNames());
+  bars_->setClassNames(classNames());
   updateOverlay();
 }
 
@@ -1013,12 +1009,9 @@ void MainWindow::cancelSlice() {
 }
 
 void MainWindow::updateOverlay(bool legend) {
-  if (legend) {
-    std::vector<std::string> names;
-    if (net_)
-      for (int k = 0; k < net_->output_size(); ++k) names.push_back(className(k));
-    describe_slice(overlay_, slice_ ? slice_frame_ : frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0, names);
-  }
+  if (legend)
+    describe_slice(overlay_, slice_ ? slice_frame_ : frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0,
+                   classNames());
   set_ray(overlay_, slice_.get(), ray_.get(), ray_uv_, alpha_);
   view_->repaintOverlay();
 }

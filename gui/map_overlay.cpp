@@ -22,14 +22,8 @@ QString tick_text(double t, double step) {
   return QString::number(t, 'f', std::min(decimals, 6));
 }
 
-// A confidence given in nines as a number with enough digits to differ
-// from 1 ("0.99984").
-QString confidence_text(double nines) {
-  if (nines >= 5) return QString("1\u2212%1").arg(std::pow(10.0, -nines), 0, 'g', 2);  // "1−3.2e-07"
-  const double p = 1 - std::pow(10.0, -nines);
-  const int digits = std::clamp(static_cast<int>(std::ceil(nines)) + 1, 2, 15);
-  return QString::number(p, 'f', digits);
-}
+// A confidence in nines, as the legends write it (with a true minus sign).
+QString confidence_text(double nines) { return q(confidence_label(nines, "\u2212")); }
 
 // Labels placed so that they do not overlap: each new one moves down until
 // it is clear of those placed before.

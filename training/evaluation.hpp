@@ -12,6 +12,7 @@
 #include "training/callbacks.hpp"
 #include "training/dataset.hpp"
 #include "training/eval_table.hpp"
+#include "training/noise.hpp"
 
 namespace tessera::training {
 
@@ -22,8 +23,16 @@ struct EvalOptions {
   std::vector<std::string> out_distributions;
   int count = 1000;             // points per out-distribution (data sets: at most this many)
   int test_count = -1;          // in-distribution test points (-1: all)
-  PgdOptions adv_noise{0.3, 200, -1.0, true, 0.0, 1.0};   // on uniform noise, maximising log max p
+  PgdOptions adv_noise{0.3, 200, -1.0, true, 0.0, 1.0};   // maximising log max p, from adv_noise_start
   PgdOptions adv_samples{0.3, 40, -1.0, true, 0.0, 1.0};  // on test points, maximising the loss
+  // Where adversarial noise starts: "uniform" (uniform noise) or "noise" (the
+  // paper's noise, as the row "noise": the paper's evaluation).
+  std::string adv_noise_start = "uniform";
+  // The row "noise" (and adversarial noise from "noise"); the pool it
+  // permutes is the in-distribution's test set, taken in order when
+  // permute_source is "batch" (the paper's evaluation builds it from each
+  // test batch).
+  NoiseOptions noise;
   std::uint64_t seed = 1;
   std::string device = "auto";
   int threads = 0;
@@ -34,7 +43,17 @@ struct EvalOptions {
 
 // Every accepted name with a description.
 std::vector<std::pair<std::string, std::string>> out_distribution_names();
-std::vector<std::string> default_out_distributions(const std::string& data);
+// The defaults: the other grey 28x28 set (mnist <-> fmnist), those of the
+// paper's out-distributions (EMNIST letters and grey CIFAR-10 for MNIST;
+// SVHN / CIFAR-10 / CIFAR-100 for each other) that `tessera data` has
+// converted into the data folder, then noise, adversarial and far-away rows.
+std::vector<std::string> default_out_distributions(const std::string& data, const DataOptions& options = {});
+
+// The paper's evaluation (its released code): 10000 points per
+// out-distribution, adversarial samples 80 PGD steps, adversarial noise 200
+// steps from the paper's noise, the paper's PGD start, noise built from the
+// test batches by pixel positions with the 15x15 kernel.
+void apply_paper_evaluation(EvalOptions& options);
 
 // models: ONNX paths; names: column headings (empty: file stems).
 // Throws tessera::Error for models of different input shapes, a model that

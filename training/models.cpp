@@ -1,5 +1,6 @@
 #include "training/models.hpp"
 
+#include <cmath>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -195,7 +196,130 @@ class ResNet : public Model {
   torch::nn::Linear fc_{nullptr};
 };
 
+// The paper's "resnet_small" (its models.py): a pre-activation ResNet-20.
+// Three stages of three units with W, 2W, 4W channels (strides 1, 2, 2);
+// the first unit of every stage takes its shortcut from the activated input
+// ReLU(BN(x)), the others from x itself; where the channels grow, the
+// shortcut is a stride x stride average pool followed by zero channels on
+// both sides (He et al.'s option A, no 1x1 convolution). Batch norm with
+// TensorFlow's momentum 0.99 (LibTorch's 0.01) and eps 1e-5.
+struct SmallUnit : torch::nn::Module {
+  SmallUnit(int in, int out, int stride, bool activate_before) : in_(in), out_(out), stride_(stride), activate_before_(activate_before) {
+    const auto bn = [](int c) { return torch::nn::BatchNorm2dOptions(c).momentum(0.01).eps(1e-5); };
+    bn1 = register_module("bn1", torch::nn::BatchNorm2d(bn(in)));
+    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+    bn2 = register_module("bn2", torch::nn::BatchNorm2d(bn(out)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
+  }
+  torch::Tensor shortcut(const torch::Tensor& source) const {
+    if (in_ == out_) return source;
+    const int pad = (out_ - in_) / 2;
+    const torch::Tensor pooled = torch::avg_pool2d(source, stride_, stride_);
+    return torch::constant_pad_nd(pooled, {0, 0, 0, 0, pad, out_ - in_ - pad}, 0.0);
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    const torch::Tensor a = torch::relu(bn1->forward(x));
+    const torch::Tensor sc = shortcut(activate_before_ ? a : x);
+    torch::Tensor h = conv1->forward(a);
+    h = conv2->forward(torch::relu(bn2->forward(h)));
+    return h + sc;
+  }
+  int to_network(NetworkBuilder& b, int x, const std::string& name) const {
+    const int a = b.relu(add_batch_norm(b, x, bn1, name + ".bn1"), name + ".relu1");
+    int sc = activate_before_ ? a : x;
+    if (in_ != out_) {
+      // Average pool and zero channels as one fixed convolution: weight
+      // 1/stride^2 from input channel i to output channel i + pad.
+      const int pad = (out_ - in_) / 2, k = stride_;
+      Matrix w = Matrix::Zero(out_, static_cast<Eigen::Index>(in_) * k * k);
+      for (int i = 0; i < in_; ++i)
+        for (int j = 0; j < k * k; ++j) w(i + pad, static_cast<Eigen::Index>(i) * k * k + j) = 1.0 / (k * k);
+      Window2d win;
+      win.kernel_h = win.kernel_w = win.stride_h = win.stride_w = k;
+      sc = b.conv2d(sc, w, Vector::Zero(out_), win, name + ".shortcut");
+    }
+    int h = add_conv(b, a, conv1, 1, name + ".conv1");
+    h = b.relu(add_batch_norm(b, h, bn2, name + ".bn2"), name + ".relu2");
+    h = add_conv(b, h, conv2, 1, name + ".conv2");
+    return b.add(h, sc, name + ".add");
+  }
+  int in_, out_, stride_;
+  bool activate_before_;
+  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
+};
+
+class ResNetSmall : public Model {
+ public:
+  ResNetSmall(int width, const Shape& input, int classes) : input_(input) {
+    stem_ = register_module("stem", torch::nn::Conv2d(torch::nn::Conv2dOptions(input.channels(), width, 3).padding(1).bias(false)));
+    const int widths[] = {width, width, 2 * width, 4 * width};
+    const int strides[] = {1, 2, 2};
+    for (int stage = 0; stage < 3; ++stage)
+      for (int unit = 0; unit < 3; ++unit) {
+        const int in = unit == 0 ? widths[stage] : widths[stage + 1];
+        const std::string name = "stage" + std::to_string(stage + 1) + "_unit" + std::to_string(unit + 1);
+        units_.push_back(register_module(name, std::make_shared<SmallUnit>(in, widths[stage + 1], unit == 0 ? strides[stage] : 1, unit == 0)));
+        names_.push_back(name);
+      }
+    bn_ = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(4 * width).momentum(0.01).eps(1e-5)));
+    fc_ = register_module("fc", torch::nn::Linear(4 * width, classes));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    x = stem_->forward(x);
+    for (const auto& unit : units_) x = unit->forward(x);
+    x = torch::relu(bn_->forward(x));
+    return fc_->forward(x.mean({2, 3}));
+  }
+  Network to_network() const override {
+    NetworkBuilder b;
+    int x = add_conv(b, b.input(input_), stem_, 1, "stem");
+    for (std::size_t i = 0; i < units_.size(); ++i) x = units_[i]->to_network(b, x, names_[i]);
+    x = b.relu(add_batch_norm(b, x, bn_, "bn"), "relu");
+    const Shape s = b.node(x).shape;
+    Window2d w;
+    w.kernel_h = w.stride_h = s.height();
+    w.kernel_w = w.stride_w = s.width();
+    x = b.avg_pool2d(x, w, false, "global_pool");
+    return b.build(add_linear(b, flatten(b, x), fc_, "fc"));
+  }
+
+ private:
+  Shape input_;
+  torch::nn::Conv2d stem_{nullptr};
+  std::vector<std::shared_ptr<SmallUnit>> units_;
+  std::vector<std::string> names_;
+  torch::nn::BatchNorm2d bn_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+};
+
+// TensorFlow's truncated normal: draws beyond two standard deviations are
+// drawn again.
+void truncated_normal_(torch::Tensor t, double sd) {
+  torch::NoGradGuard no_grad;
+  t.normal_(0.0, sd);
+  for (int round = 0; round < 100; ++round) {
+    const torch::Tensor out = t.abs() > 2 * sd;
+    if (!out.any().item<bool>()) return;
+    t.copy_(torch::where(out, torch::empty_like(t).normal_(0.0, sd), t));
+  }
+}
+
 }  // namespace
+
+void paper_init(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (const auto& m : model.modules(/*include_self=*/true)) {
+    if (auto* conv = m->as<torch::nn::Conv2d>()) {
+      const torch::Tensor& w = conv->weight;
+      truncated_normal_(w, std::sqrt(2.0 / static_cast<double>(w.size(1) * w.size(2) * w.size(3))));
+      if (conv->bias.defined()) conv->bias.zero_();
+    } else if (auto* linear = m->as<torch::nn::Linear>()) {
+      linear->weight.normal_(0.0, std::sqrt(2.0 / static_cast<double>(linear->weight.size(1))));
+      linear->bias.zero_();
+    }
+  }
+}
 
 std::string ModelSpec::str() const {
   std::string s = kind + ":";
@@ -229,11 +353,12 @@ ModelSpec parse_model_spec(const std::string& text) {
   } else if (spec.kind == "lenet") {
     if (spec.sizes.empty()) spec.sizes = {32, 64, 1024};
     if (spec.sizes.size() != 3) throw Error("model '" + text + "': lenet takes three sizes (conv1, conv2, dense), e.g. lenet:32,64,1024");
-  } else if (spec.kind == "resnet") {
+  } else if (spec.kind == "resnet" || spec.kind == "resnet-small") {
     if (spec.sizes.empty()) spec.sizes = {16};
-    if (spec.sizes.size() != 1) throw Error("model '" + text + "': resnet takes one size (the first stage's channels), e.g. resnet:16");
+    if (spec.sizes.size() != 1)
+      throw Error("model '" + text + "': " + spec.kind + " takes one size (the first stage's channels), e.g. " + spec.kind + ":16");
   } else {
-    throw Error("unknown model '" + text + "' (known: mlp[:W1,W2,...], lenet[:C1,C2,H], resnet[:W])");
+    throw Error("unknown model '" + text + "' (known: mlp[:W1,W2,...], lenet[:C1,C2,H], resnet[:W], resnet-small[:W])");
   }
   return spec;
 }
@@ -246,6 +371,7 @@ std::shared_ptr<Model> make_model(const ModelSpec& spec, const Shape& input, int
                 " (use mlp)");
   if (input.height() < 4 || input.width() < 4) throw Error("model " + spec.str() + ": images of " + input.str() + " are too small");
   if (spec.kind == "lenet") return std::make_shared<LeNet>(spec.sizes[0], spec.sizes[1], spec.sizes[2], input, classes);
+  if (spec.kind == "resnet-small") return std::make_shared<ResNetSmall>(spec.sizes[0], input, classes);
   return std::make_shared<ResNet>(spec.sizes[0], input, classes);
 }
 

@@ -1,6 +1,8 @@
 #include "training/trainer.hpp"
 
 #include <chrono>
+#include <memory>
+#include <set>
 #include <cmath>
 #include <filesystem>
 #include <sstream>
@@ -119,6 +121,45 @@ CheckpointMeta load_checkpoint(const std::string& path, Model& model, torch::opt
 
 }  // namespace
 
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, torch::nn::Module& model) {
+  const double decay = c.weight_decay_mode == "optimizer" ? c.weight_decay : 0.0;
+  if (c.optimizer == "sgd")
+    return std::make_unique<torch::optim::SGD>(model.parameters(),
+                                               torch::optim::SGDOptions(c.learning_rate).momentum(c.momentum).weight_decay(decay));
+  return std::make_unique<torch::optim::Adam>(model.parameters(), torch::optim::AdamOptions(c.learning_rate).weight_decay(decay));
+}
+
+std::pair<torch::Tensor, torch::Tensor> forward_batch(const TrainConfig& c, Model& model, const torch::Tensor& x,
+                                                      const torch::Tensor& noise) {
+  if (!noise.defined()) return {model.forward(x), torch::Tensor()};
+  if (!c.joint_forward) return {model.forward(x), model.forward(noise)};
+  // Noise first, then the clean images, as the paper's code feeds them.
+  const torch::Tensor all = model.forward(torch::cat({noise, x}, 0));
+  return {all.narrow(0, noise.size(0), x.size(0)), all.narrow(0, 0, noise.size(0))};
+}
+
+BatchLoss batch_loss(const TrainConfig& c, torch::nn::Module& model, const torch::Tensor& logits, const torch::Tensor& labels,
+                     const torch::Tensor& noise_logits) {
+  BatchLoss out;
+  const torch::Tensor ce = cross_entropy_each(logits, labels);
+  out.clean = ce.mean();
+  const torch::Tensor noise_each = noise_logits.defined() ? log_max_confidence(noise_logits) : torch::Tensor();
+  if (noise_each.defined()) out.noise = noise_each.mean();
+  if (c.loss_normalisation == "joint") {
+    torch::Tensor total = ce.sum();
+    std::int64_t terms = ce.size(0);
+    if (noise_each.defined()) {
+      total = total + c.lambda * noise_each.sum();
+      terms += noise_each.size(0);
+    }
+    out.loss = total / static_cast<double>(terms);
+  } else {
+    out.loss = noise_each.defined() ? out.clean + c.lambda * out.noise : out.clean;
+  }
+  if (c.weight_decay_mode == "loss" && c.weight_decay > 0) out.loss = out.loss + c.weight_decay * weight_penalty(model);
+  return out;
+}
+
 json TrainConfig::to_json() const {
   return {{"method", method},
           {"model", model},
@@ -132,10 +173,20 @@ json TrainConfig::to_json() const {
           {"lr_factor", lr_factor},
           {"lambda", lambda},
           {"noise", {{"permuted_fraction", noise.permuted_fraction}, {"blur", noise.blur}, {"sigma_min", noise.sigma_min},
-                     {"sigma_max", noise.sigma_max}, {"rescale", noise.rescale}}},
-          {"acet", {{"eps", acet.eps}, {"steps", acet.steps}, {"step_size", acet.step_size}, {"random_start", acet.random_start}}},
+                     {"sigma_max", noise.sigma_max}, {"rescale", noise.rescale}, {"permute_source", noise.permute_source},
+                     {"permute", noise.permute}, {"kernel", noise.kernel}}},
+          {"acet", {{"eps", acet.eps}, {"steps", acet.steps}, {"step_size", acet.step_size}, {"random_start", acet.random_start},
+                    {"start", acet.start}, {"keep_start", acet.keep_start}}},
           {"augment", augment},
           {"crop_pad", crop_pad},
+          {"flip", flip},
+          {"optimizer", optimizer},
+          {"momentum", momentum},
+          {"weight_decay_mode", weight_decay_mode},
+          {"loss_normalisation", loss_normalisation},
+          {"joint_forward", joint_forward},
+          {"init", init},
+          {"drop_last", drop_last},
           {"data_options", {{"data_dir", data_options.data_dir}, {"fmnist_dir", data_options.fmnist_dir},
                             {"synthetic_train", data_options.synthetic_train}, {"synthetic_test", data_options.synthetic_test},
                             {"synthetic_noise", data_options.synthetic_noise}, {"train_limit", data_options.train_limit},
@@ -163,13 +214,26 @@ TrainConfig TrainConfig::from_json(const json& j) {
   c.noise.sigma_min = get_field(noise, "sigma_min", c.noise.sigma_min);
   c.noise.sigma_max = get_field(noise, "sigma_max", c.noise.sigma_max);
   c.noise.rescale = get_field(noise, "rescale", c.noise.rescale);
+  c.noise.permute_source = get_field(noise, "permute_source", c.noise.permute_source);
+  c.noise.permute = get_field(noise, "permute", c.noise.permute);
+  c.noise.kernel = get_field(noise, "kernel", c.noise.kernel);
   const json acet = j.value("acet", json::object());
   c.acet.eps = get_field(acet, "eps", c.acet.eps);
   c.acet.steps = get_field(acet, "steps", c.acet.steps);
   c.acet.step_size = get_field(acet, "step_size", c.acet.step_size);
   c.acet.random_start = get_field(acet, "random_start", c.acet.random_start);
+  c.acet.start = get_field(acet, "start", c.acet.start);
+  c.acet.keep_start = get_field(acet, "keep_start", c.acet.keep_start);
   c.augment = get_field(j, "augment", c.augment);
   c.crop_pad = get_field(j, "crop_pad", c.crop_pad);
+  c.flip = get_field(j, "flip", c.flip);
+  c.optimizer = get_field(j, "optimizer", c.optimizer);
+  c.momentum = get_field(j, "momentum", c.momentum);
+  c.weight_decay_mode = get_field(j, "weight_decay_mode", c.weight_decay_mode);
+  c.loss_normalisation = get_field(j, "loss_normalisation", c.loss_normalisation);
+  c.joint_forward = get_field(j, "joint_forward", c.joint_forward);
+  c.init = get_field(j, "init", c.init);
+  c.drop_last = get_field(j, "drop_last", c.drop_last);
   const json d = j.value("data_options", json::object());
   c.data_options.data_dir = get_field(d, "data_dir", c.data_options.data_dir);
   c.data_options.fmnist_dir = get_field(d, "fmnist_dir", c.data_options.fmnist_dir);
@@ -190,10 +254,35 @@ void apply_preset(const std::string& name, TrainConfig& c) {
   c.learning_rate = 1e-3;
   c.lr_factor = 0.1;
   if (name == "paper") {
+    // Every choice of the released code (max-andr/relu_networks_overconfident);
+    // docs/results.md lists them and what still differs.
     c.epochs = 100;
     c.batch_size = 128;
     c.data_options.train_limit = -1;
+    c.weight_decay = 5e-4;
+    c.weight_decay_mode = "loss";
+    c.loss_normalisation = "joint";
+    c.joint_forward = true;
+    c.init = "paper";
+    c.drop_last = true;
+    c.lambda = 1.0;
+    c.acet = PgdOptions{};
+    c.acet.eps = 0.3;
     c.acet.steps = 40;
+    c.acet.start = "paper";
+    c.acet.keep_start = true;
+    c.noise = NoiseOptions{};
+    c.noise.permute_source = "batch";
+    c.noise.permute = "positions";
+    c.noise.kernel = "paper";
+    c.augment = true;
+    c.crop_pad = 4;
+    const bool colour = c.data == "svhn" || c.data == "cifar10" || c.data == "cifar100";
+    c.model = colour ? "resnet-small" : "lenet";
+    c.optimizer = colour ? "sgd" : "adam";
+    c.momentum = 0.9;
+    c.learning_rate = colour ? 0.1 : 1e-3;
+    c.flip = c.data == "cifar10" || c.data == "cifar100";
   } else if (name == "quick") {
     c.epochs = 10;
     c.batch_size = 128;
@@ -207,6 +296,20 @@ void apply_preset(const std::string& name, TrainConfig& c) {
   } else {
     throw Error("unknown preset '" + name + "' (known: paper, quick, toy)");
   }
+}
+
+torch::Tensor weight_penalty(torch::nn::Module& model) {
+  std::set<const void*> batch_norm;
+  for (const auto& m : model.modules(/*include_self=*/true))
+    if (m->as<torch::nn::BatchNorm2d>() || m->as<torch::nn::BatchNorm1d>())
+      for (const auto& p : m->parameters(/*recurse=*/false)) batch_norm.insert(p.unsafeGetTensorImpl());
+  torch::Tensor sum;
+  for (const auto& p : model.parameters()) {
+    if (batch_norm.count(p.unsafeGetTensorImpl())) continue;
+    const torch::Tensor s = p.pow(2).sum();
+    sum = sum.defined() ? sum + s : s;
+  }
+  return sum.defined() ? sum : torch::zeros({});
 }
 
 torch::Device resolve_device(const std::string& name) {
@@ -269,6 +372,16 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   if (!(config.learning_rate > 0) || !std::isfinite(config.learning_rate)) throw Error("--lr must be positive");
   if (!(config.weight_decay >= 0)) throw Error("--weight-decay must not be negative");
   if (!(config.lambda >= 0)) throw Error("--lambda must not be negative");
+  if (config.optimizer != "adam" && config.optimizer != "sgd") throw Error("unknown optimizer '" + config.optimizer + "' (known: adam, sgd)");
+  if (!(config.momentum >= 0 && config.momentum < 1)) throw Error("--momentum must lie in [0, 1)");
+  if (config.weight_decay_mode != "optimizer" && config.weight_decay_mode != "loss")
+    throw Error("unknown weight-decay mode '" + config.weight_decay_mode + "' (known: optimizer, loss)");
+  if (config.loss_normalisation != "mean" && config.loss_normalisation != "joint")
+    throw Error("unknown loss normalisation '" + config.loss_normalisation + "' (known: mean, joint)");
+  if (config.init != "default" && config.init != "paper") throw Error("unknown initialisation '" + config.init + "' (known: default, paper)");
+  if (config.acet.start != "ball" && config.acet.start != "paper")
+    throw Error("unknown PGD start '" + config.acet.start + "' (known: ball, paper)");
+  check_noise_options(config.noise);
   if (run.out_dir.empty()) throw Error("--out: a run folder is needed");
   const ModelSpec spec = parse_model_spec(config.model);
   const torch::Device device = resolve_device(run.device);
@@ -282,9 +395,10 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   Dataset data = load_dataset(config.data, config.data_options);
   torch::manual_seed(config.seed);
   std::shared_ptr<Model> model = make_model(spec, data.shape, data.classes);
+  if (config.init == "paper") paper_init(*model);
   model->to(device);
-  torch::optim::Adam optimizer(model->parameters(),
-                               torch::optim::AdamOptions(config.learning_rate).weight_decay(config.weight_decay));
+  std::unique_ptr<torch::optim::Optimizer> optimizer_ptr = make_optimizer(config, *model);
+  torch::optim::Optimizer& optimizer = *optimizer_ptr;
 
   std::error_code ec;
   fs::create_directories(run.out_dir, ec);
@@ -304,9 +418,11 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
 
   const std::int64_t n = data.train_x.size(0);
-  const std::int64_t batches = (n + config.batch_size - 1) / config.batch_size;
+  const std::int64_t batches =
+      config.drop_last && n >= config.batch_size ? n / config.batch_size : (n + config.batch_size - 1) / config.batch_size;
   const torch::Tensor train_x = data.train_x.to(device), train_y = data.train_y.to(device);
   const bool crop = config.augment && data.is_image() && data.shape.height() >= 28 && data.shape.width() >= 28;
+  const bool flip = config.flip && data.is_image();
   PgdOptions acet = config.acet;
   acet.lo = data.lo;
   acet.hi = data.hi;
@@ -344,7 +460,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   model->train();
   for (; epoch < config.epochs; ++epoch, batch = 0, sums = EpochSums{}) {
     const double lr = learning_rate_at(config, epoch);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
     torch::Generator order_gen = at::detail::createCPUGenerator(mix(config.seed, static_cast<std::uint64_t>(epoch)));
     const torch::Tensor order = torch::randperm(n, order_gen, torch::kInt64).to(device);
     const std::string label = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(config.epochs);
@@ -367,11 +483,13 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
       const torch::Tensor idx = order.narrow(0, first, count);
       torch::Tensor x = train_x.index_select(0, idx);
       const torch::Tensor y = train_y.index_select(0, idx);
+      if (flip) x = random_flip(x);
       if (crop) x = random_crop(x, config.crop_pad);
 
       torch::Tensor noise;
       if (config.method != "plain") {
-        noise = make_noise(data, train_x, count, config.noise);
+        // The paper's code permutes the current (augmented) batch.
+        noise = make_noise(data, config.noise.permute_source == "batch" ? x : train_x, count, config.noise);
         if (config.method == "acet") {
           model->eval();
           noise = pgd_maximise(*model, noise, log_max_confidence, acet);
@@ -379,15 +497,11 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
         }
       }
       optimizer.zero_grad();
-      const torch::Tensor logits = model->forward(x);
-      const torch::Tensor clean = torch::nn::functional::cross_entropy(logits, y);
-      torch::Tensor loss = clean;
-      double noise_value = 0;
-      if (noise.defined()) {
-        const torch::Tensor noise_term = log_max_confidence(model->forward(noise)).mean();
-        loss = clean + config.lambda * noise_term;
-        noise_value = noise_term.item<double>();
-      }
+      const auto [logits, noise_logits] = forward_batch(config, *model, x, noise);
+      const BatchLoss terms = batch_loss(config, *model, logits, y, noise_logits);
+      const torch::Tensor& loss = terms.loss;
+      const torch::Tensor& clean = terms.clean;
+      const double noise_value = terms.noise.defined() ? terms.noise.item<double>() : 0.0;
       loss.backward();
       optimizer.step();
       if (!std::isfinite(loss.item<double>()))

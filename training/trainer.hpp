@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <utility>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -35,6 +37,24 @@ struct TrainConfig {
   PgdOptions acet;               // eps 0.3, 40 steps of eps/40, random start
   bool augment = true;           // random crop (images of at least 28x28)
   int crop_pad = 4;
+  bool flip = false;             // random horizontal flips (images; the paper's CIFAR augmentation)
+  // The protocol's choices; the defaults are LibTorch's conventions, and
+  // --preset paper sets each to what the paper's released code does.
+  std::string optimizer = "adam";        // adam | sgd (heavy-ball momentum, TF's and LibTorch's form)
+  double momentum = 0.9;                 // sgd
+  // "optimizer": weight_decay * w added to each parameter's gradient by the
+  // optimiser (LibTorch's weight_decay); "loss": weight_decay * sum w^2 over
+  // every weight and bias except batch norm's added to the loss (gradient
+  // 2 * weight_decay * w: the paper's code).
+  std::string weight_decay_mode = "optimizer";
+  // "mean": mean cross-entropy + lambda * mean noise term; "joint": (sum of
+  // cross-entropies + lambda * sum of noise terms) / (B + noise images), i.e.
+  // both halves weighted 1/2 when there are as many noise as clean images
+  // (the paper's code).
+  std::string loss_normalisation = "mean";
+  bool joint_forward = false;            // noise and clean images in one forward pass (batch norm sees both: the paper's code)
+  std::string init = "default";          // default (LibTorch's) | paper (He normal, truncated at 2 sd for convolutions; zero biases)
+  bool drop_last = false;                // skip each epoch's last, partial batch (the paper's data loaders)
   DataOptions data_options;
   std::uint64_t seed = 1;
 
@@ -43,12 +63,38 @@ struct TrainConfig {
 };
 
 // Named schedules:
-//   paper: Adam 1e-3, /10 at 50/75/90 % of 100 epochs, batch 128, all data, ACET 40 steps;
+//   paper: the released code's protocol on every point (docs/results.md):
+//          100 epochs, batch 128, all data, /10 at 50/75/90 %, ACET 40 steps
+//          with the paper's start, weight decay 5e-4 * sum w^2 in the loss,
+//          joint normalisation and forward pass, He-normal initialisation,
+//          noise from the batch by pixel positions with the 15x15 kernel,
+//          crops; Adam 1e-3 and LeNet for grey 28x28 sets, SGD 0.1 with
+//          momentum 0.9 and the paper's ResNet for SVHN/CIFAR (flips for CIFAR);
 //   quick: 10 epochs on 10000 training images, batch 128, ACET 10 steps (minutes on two cores);
 //   toy:   60 epochs, batch 64, for the synthetic sets (seconds).
 // Sets the fields a preset owns; options given later override them.
 void apply_preset(const std::string& name, TrainConfig& config);
 std::vector<std::string> preset_names();
+
+// The sum of squares that weight_decay_mode "loss" multiplies: every
+// parameter of the model except those of batch-norm layers.
+torch::Tensor weight_penalty(torch::nn::Module& model);
+
+// The pieces of one training step, exposed for tests.
+// The optimiser of the config (Adam or SGD with momentum; LibTorch's weight
+// decay only in weight_decay_mode "optimizer").
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& config, torch::nn::Module& model);
+// Logits of the clean batch x and of the noise (undefined without noise):
+// two forward passes, or one over [noise; x] with joint_forward.
+std::pair<torch::Tensor, torch::Tensor> forward_batch(const TrainConfig& config, Model& model, const torch::Tensor& x,
+                                                      const torch::Tensor& noise);
+struct BatchLoss {
+  torch::Tensor loss;   // what is minimised (the weight penalty included in mode "loss")
+  torch::Tensor clean;  // mean cross-entropy
+  torch::Tensor noise;  // mean log max-confidence of the noise (undefined without noise)
+};
+BatchLoss batch_loss(const TrainConfig& config, torch::nn::Module& model, const torch::Tensor& logits, const torch::Tensor& labels,
+                     const torch::Tensor& noise_logits);
 
 // One epoch's numbers: a row of the run folder's log.json and log.csv, and
 // what RunOptions::on_epoch receives. The JSON field names are the members'.

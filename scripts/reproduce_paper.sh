@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The paper's Table 1 protocol end to end (Hein et al., CVPR 2019), with
+# Tessera's exact far-away rows and the Table 2 analogue beside it:
+#   for every in-distribution set that is available (the MNIST digits always;
+#   SVHN, CIFAR-10, CIFAR-100 once `tessera data` has converted them), train
+#   plain, CEDA and ACET with --preset paper, evaluate the three models with
+#   `tessera eval --preset paper` on every out-distribution of the paper that
+#   is available (EMNIST letters and grey CIFAR-10 for MNIST, ...), and
+#   certify 1000 uniform-noise rays of each model.
+#
+# Meant for a CUDA machine: the full schedule is 100 epochs per model (on two
+# CPU cores, the MNIST ACET model alone would take about a day).
+# Interrupted runs resume where they stopped: run the script again.
+#
+#   scripts/reproduce_paper.sh [--dry-run] [--build DIR] [--out DIR] [--device auto|cpu|cuda|cuda:N]
+#                              [--data-dir DIR] [--sets mnist,svhn,cifar10,cifar100]
+#
+# --dry-run: one batch of every stage on the CPU (one epoch of 128 training
+# images per model, 8 points per out-distribution, 2 PGD steps, 4 rays), to
+# check that everything is in place before renting a GPU; part of the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DRY=0
+BUILD=build
+OUT=runs/paper
+DEVICE=auto
+DATA_DIR=""
+SETS="mnist,svhn,cifar10,cifar100"
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY=1 ;;
+    --build) BUILD=$2; shift ;;
+    --out) OUT=$2; shift ;;
+    --device) DEVICE=$2; shift ;;
+    --data-dir) DATA_DIR=$2; shift ;;
+    --sets) SETS=$2; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "reproduce_paper.sh: error: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+T="$BUILD/cli/tessera"
+[ -x "$T" ] || { echo "reproduce_paper.sh: error: $T not found; build first (bash scripts/setup.sh)" >&2; exit 1; }
+[ -x "$BUILD/training/tessera-train" ] || [ -x "$BUILD/cli/tessera-train" ] ||
+  { echo "reproduce_paper.sh: error: this build has no training module (tessera-train); configure with -DTESSERA_BUILD_TRAINING=ON" >&2; exit 1; }
+DATA_ARGS=()
+if [ -n "$DATA_DIR" ]; then
+  DATA_DIR=$(cd "$DATA_DIR" && pwd)
+  DATA_ARGS=(--data-dir "$DATA_DIR")
+fi
+DD=${DATA_DIR:-${TESSERA_DATA_DIR:-data/datasets}}
+present() { [ "$1" = mnist ] && [ -d "$DD/mnist" ] || [ -f "$DD/$1/t10k-images-idx3-ubyte.gz" ] || [ -f "$DD/$1/t10k-images-idx3-ubyte" ]; }
+
+TRAIN_EXTRA=()
+EVAL_EXTRA=()
+CERT_COUNT=1000
+if [ "$DRY" = 1 ]; then
+  DEVICE=cpu
+  TRAIN_EXTRA=(--epochs 1 --train-limit 128 --test-limit 128)
+  EVAL_EXTRA=(--count 8 --test-count 64 --adv-noise-steps 2 --adv-sample-steps 2)
+  CERT_COUNT=4
+fi
+mkdir -p "$OUT"
+echo "reproduce_paper: output in $OUT, device $DEVICE$([ "$DRY" = 1 ] && echo ', dry run (one batch per stage)')"
+
+IFS=, read -r -a WANT <<< "$SETS"
+done_sets=()
+for set in "${WANT[@]}"; do
+  if ! present "$set"; then
+    echo "reproduce_paper: skipping $set: not in $DD (convert it: tessera data $set --in DOWNLOAD_DIR --out $DD/$set)"
+    continue
+  fi
+  for method in plain ceda acet; do
+    run="$OUT/${set}_$method"
+    if [ -f "$run/model.onnx" ] && [ "$DRY" = 0 ]; then
+      echo "reproduce_paper: $run is done"
+      continue
+    fi
+    if [ -f "$run/checkpoint.pt" ] && [ "$DRY" = 0 ]; then
+      "$T" train --resume --out "$run" --device "$DEVICE" --progress off
+    else
+      "$T" train --data "$set" --method "$method" --preset paper --device "$DEVICE" --progress off --overwrite --quiet \
+        "${DATA_ARGS[@]}" "${TRAIN_EXTRA[@]}" --out "$run"
+    fi
+    echo "reproduce_paper: trained $run"
+  done
+  "$T" eval "$OUT/${set}"_{plain,ceda,acet}/model.onnx --data "$set" --preset paper --names plain,ceda,acet \
+    --device "$DEVICE" --progress off "${DATA_ARGS[@]}" "${EVAL_EXTRA[@]}" \
+    --markdown "$OUT/$set.md" --csv "$OUT/$set.csv" --json "$OUT/$set.json" > /dev/null
+  echo "reproduce_paper: wrote $OUT/$set.md"
+  for method in plain ceda acet; do
+    "$T" certify "$OUT/${set}_$method/model.onnx" --noise uniform --count "$CERT_COUNT" --box 0:1 --json --progress off \
+      > "$OUT/${set}_${method}_table2.json"
+  done
+  echo "reproduce_paper: wrote $OUT/${set}_*_table2.json"
+  done_sets+=("$set")
+done
+if [ ${#done_sets[@]} -eq 0 ]; then
+  echo "reproduce_paper.sh: error: no data set available in $DD" >&2
+  exit 1
+fi
+echo "reproduce_paper: done (${done_sets[*]})"

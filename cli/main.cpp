@@ -31,6 +31,7 @@ const Command kCommands[] = {
     {"slice", "the exact linear regions on a 2-D slice: polygons, JSON, SVG", tessera::cli::run_slice},
     {"convert", "load a model and write it back as ONNX (normalised, folded)", tessera::cli::run_convert},
     {"examples", "regenerate the example models and inputs shipped in data/", tessera::cli::run_examples},
+    {"data", "convert a public image data set (EMNIST, CIFAR, SVHN) into IDX files", tessera::cli::run_data},
 };
 
 // `tessera train` and `tessera eval` run tessera-train and tessera-eval, the

@@ -130,8 +130,8 @@ int run_data(const std::vector<std::string>& args) {
     out << source << ": read " << s.inputs.size() << " file" << (s.inputs.size() == 1 ? "" : "s") << " from "
         << o.in_dir << "\n";
     for (const ConvertedFile& f : s.files)
-      out << "  wrote " << f.path << ": " << f.dims[0] << (f.dims.size() > 1 ? " images " : " labels ")
-          << shape_text(f.dims) << ", sha256 " << f.sha256 << "\n";
+      out << "  wrote " << f.path << ": " << f.dims[0] << (f.dims.size() > 1 ? " image" : " label")
+          << (f.dims[0] == 1 ? " " : "s ") << shape_text(f.dims) << ", sha256 " << f.sha256 << "\n";
     out << "  wrote " << s.classes_path << ": " << s.classes.size() << " class names\n";
     out << "images: " << s.images << "\n";
     out << "labels: " << s.labels << "\n";

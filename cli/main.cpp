@@ -97,7 +97,8 @@ int main(int argc, char** argv) {
         std::cerr << "tessera " << name << ": error: standard output: write failed: " << std::strerror(errno) << "\n";
         return tessera::cli::kBadInput;
       }
-      if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested())
+      // (`tessera data` writes nothing when stopped, and says so itself.)
+      if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested() && name != "data")
         std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
       return status;
     } catch (...) {

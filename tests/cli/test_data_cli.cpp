@@ -69,7 +69,7 @@ TEST_F(DataCli, Cifar10IsConvertedAndSummarised) {
   EXPECT_NE(r.out.find("wrote " + out() + "/train-images-idx3-ubyte.gz: 10 images [10, 3, 32, 32], sha256 "),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("wrote " + out() + "/t10k-labels-idx1-ubyte.gz: 1 labels [1], sha256 "), std::string::npos)
+  EXPECT_NE(r.out.find("wrote " + out() + "/t10k-labels-idx1-ubyte.gz: 1 label [1], sha256 "), std::string::npos)
       << r.out;
   EXPECT_NE(r.out.find("classes.txt: 10 class names"), std::string::npos) << r.out;
   // The written set reads back: 4-dim unsigned bytes, as training/dataset.cpp wants.

@@ -360,7 +360,7 @@ TEST_F(DatasetConvert, MissingFileIsNamedAndAnArchiveIsToBeExtracted) {
   EXPECT_NE(e.find("cifar-10-binary.tar.gz: is an archive; extract it first"), std::string::npos) << e;
 }
 
-TEST_F(DatasetConvert, FilesOneFolderDownAreFoundForTheUser) {
+TEST_F(DatasetConvert, FilesOneFolderDownAreNamedInTheError) {
   fs::create_directories(in() + "/cifar-10-batches-bin");
   test::write_cifar10_folder(in() + "/cifar-10-batches-bin");
   const std::string e = error_of(options(DataSource::kCifar10));

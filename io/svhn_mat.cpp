@@ -74,8 +74,10 @@ MatVar read_variable(mat_t* mat, const std::string& path, const char* name, Chec
   MatVar info(Mat_VarReadInfo(mat, name));
   if (!info) throw Error(path + ": has no variable '" + name + "'" + matio_detail());
   check(info.get());
+  last_matio_message().clear();
   MatVar var(Mat_VarRead(mat, name));
-  if (!var || !var->data)
+  // A short read is only logged (the variable comes back, partly filled).
+  if (!var || !var->data || !last_matio_message().empty())
     throw Error(path + ": variable '" + name + "' cannot be read (truncated or damaged file?)" + matio_detail());
   return var;
 }
@@ -100,6 +102,12 @@ ImageSet read_svhn_mat(const std::string& path, const ConvertMonitor& monitor) {
     // matio's copy and ours.
     check_memory(mul_or_neg(static_cast<std::int64_t>(n), 2 * 3072), path + ": " + std::to_string(n) + " images");
   });
+  // libmatio does not report a short read of uncompressed data: the file
+  // must at least hold X's bytes.
+  const auto file_bytes = std::filesystem::file_size(path, ec);
+  if (x->compression == MAT_COMPRESSION_NONE && !ec && file_bytes < n * 3072)
+    throw Error(path + ": truncated: variable 'X' (uint8 32x32x3x" + std::to_string(n) + ") needs " +
+                std::to_string(n * 3072) + " bytes but the file has only " + std::to_string(file_bytes));
   if (x->nbytes < n * 3072)
     throw Error(path + ": variable 'X' holds " + std::to_string(x->nbytes) + " bytes; expected " +
                 std::to_string(n * 3072) + " (truncated file?)");

@@ -11,6 +11,7 @@ int run_info(const std::vector<std::string>& args);
 int run_affine(const std::vector<std::string>& args);
 int run_convert(const std::vector<std::string>& args);
 int run_examples(const std::vector<std::string>& args);
+int run_data(const std::vector<std::string>& args);
 int run_ray(const std::vector<std::string>& args);
 int run_certify(const std::vector<std::string>& args);
 int run_slice(const std::vector<std::string>& args);

@@ -17,7 +17,7 @@ namespace tessera::cli {
 
 bool parse(const std::vector<std::string>& args, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm, const std::string& usage,
-           const std::string& examples, const po::options_description* hidden) {
+           const std::string& examples, const po::options_description* hidden, bool out_is_folder) {
   po::options_description all;
   all.add(visible);
   if (hidden) all.add(*hidden);
@@ -40,7 +40,7 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     if (p != "auto" && p != "on" && p != "off") throw Error("--progress '" + p + "': expected auto, on or off");
   }
   for (const char* name : {"output", "out", "svg", "png", "vtp", "csv", "markdown"})
-    if (vm.count(name) && !vm[name].empty()) {
+    if (vm.count(name) && !vm[name].empty() && !(out_is_folder && std::string(name) == "out")) {
       const auto* v = boost::any_cast<std::string>(&vm[name].value());
       if (v) check_output_path(*v);
     }

@@ -52,10 +52,13 @@ int report_failure(const std::string& command, const ForeignErrorHook& foreign =
 // applies the shared limits when the command has them (--time-limit,
 // --max-memory, --progress; see limit_options()) and checks that every
 // output path (--output, --svg, --png, --vtp, --csv) can be written, so a
-// bad path fails before the computation, not after it.
+// bad path fails before the computation, not after it. --out is checked
+// as a file too, unless out_is_folder (a command that writes a folder of
+// files checks it itself).
 bool parse(const std::vector<std::string>& args, const po::options_description& visible,
            const po::positional_options_description& positional, po::variables_map& vm,
-           const std::string& usage, const std::string& examples, const po::options_description* hidden = nullptr);
+           const std::string& usage, const std::string& examples, const po::options_description* hidden = nullptr,
+           bool out_is_folder = false);
 
 // Boost reads "-1" into an unsigned option as 2^64 - 1: throws
 // tessera::Error "--seed '-1': must be a whole number >= 0" instead.

@@ -31,6 +31,7 @@ const Command kCommands[] = {
     {"slice", "the exact linear regions on a 2-D slice: polygons, JSON, SVG", tessera::cli::run_slice},
     {"convert", "load a model and write it back as ONNX (normalised, folded)", tessera::cli::run_convert},
     {"examples", "regenerate the example models and inputs shipped in data/", tessera::cli::run_examples},
+    {"data", "convert a public image data set (EMNIST, CIFAR, SVHN) into IDX files", tessera::cli::run_data},
 };
 
 // `tessera train` and `tessera eval` run tessera-train and tessera-eval, the
@@ -96,7 +97,8 @@ int main(int argc, char** argv) {
         std::cerr << "tessera " << name << ": error: standard output: write failed: " << std::strerror(errno) << "\n";
         return tessera::cli::kBadInput;
       }
-      if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested())
+      // (`tessera data` writes nothing when stopped, and says so itself.)
+      if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested() && name != "data")
         std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
       return status;
     } catch (...) {

@@ -247,6 +247,43 @@ IdxArray read_idx_header(const std::string& path) {
   return read_header(f.get(), path).array;
 }
 
+std::int64_t IdxBytes::item_size() const {
+  std::int64_t n = 1;
+  for (size_t i = 1; i < dims.size(); ++i) n *= dims[i];
+  return n;
+}
+
+IdxBytes read_idx_bytes(const std::string& path) {
+  if (is_directory(path)) throw Error(path + ": is a directory, not a file");
+  std::unique_ptr<gzFile_s, GzCloser> f(gzopen(path.c_str(), "rb"));
+  if (!f) throw Error(path + ": cannot open: " + std::strerror(errno));
+  IdxHead head = read_header(f.get(), path);
+  if (head.array.type != 0x08) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", head.array.type);
+    throw Error(path + ": expected unsigned bytes (IDX type 0x08), found type " + hex);
+  }
+  IdxBytes out;
+  out.dims = head.array.dims;
+  const std::int64_t total = mul_or_neg(head.item, out.dims[0]);
+  check_memory(total, path + ": " + std::to_string(out.dims[0]) + " items of " + std::to_string(head.item) + " bytes");
+  // Memory grows with the data actually read (a header may claim more than
+  // the file holds).
+  std::int64_t have = 0;
+  while (have < total) {
+    const std::int64_t chunk = std::min<std::int64_t>(total - have, std::int64_t{1} << 24);
+    out.bytes.resize(static_cast<size_t>(have + chunk));
+    const int got = gzread(f.get(), out.bytes.data() + have, static_cast<unsigned>(chunk));
+    if (got < 0) throw Error(path + ": read failed after " + std::to_string(have) + " bytes of data");
+    have += got;
+    if (got < chunk)
+      throw Error(path + ": truncated: the header declares " + std::to_string(out.dims[0]) + " items of " +
+                  std::to_string(head.item) + " bytes (" + std::to_string(total) + " bytes of data) but the data ends after " +
+                  std::to_string(have) + " bytes");
+  }
+  return out;
+}
+
 IdxArray read_idx(const std::string& path, std::int64_t first, std::int64_t count, bool scale_bytes,
                   std::int64_t expected_item_size) {
   if (is_directory(path)) throw Error(path + ": is a directory, not a file");

@@ -65,4 +65,17 @@ IdxArray read_idx(const std::string& path, std::int64_t first = 0, std::int64_t 
 // The header alone: dims (dims[0] = items) and type; `values` stays empty.
 IdxArray read_idx_header(const std::string& path);
 
+// An unsigned-byte IDX array (type 0x08) as raw bytes, row-major, for data
+// set conversion (read_idx would hold 8 bytes a value). Every item is read;
+// the bytes are checked against the memory budget from the header. Throws
+// tessera::Error naming the file: not IDX, another type, or "truncated: the
+// header declares N items of M bytes (B bytes of data) but the data ends
+// after K bytes".
+struct IdxBytes {
+  std::vector<int> dims;  // dims[0] = number of items
+  std::vector<std::uint8_t> bytes;
+  std::int64_t item_size() const;
+};
+IdxBytes read_idx_bytes(const std::string& path);
+
 }  // namespace tessera

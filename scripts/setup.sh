@@ -13,6 +13,7 @@ PACKAGES=(
   coinor-libclp-dev                                      # regions: linear programs (COIN-OR Clp)
   libcairo2-dev                                          # regions: PNG pictures of slices
   libboost-program-options-dev nlohmann-json3-dev        # cli: options, JSON output
+  libmatio-dev libssl-dev                                # cli: tessera data (SVHN .mat files, SHA-256 checksums)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   hyperfine libopenblas0-pthread                         # benchmarks: whole commands; PyTorch baselines on OpenBLAS
   python3 python3-torch                                  # PyTorch oracle tests and baselines

@@ -4,6 +4,7 @@
 #   tessera_core      only Eigen/OpenMP/the C++ runtime: no ONNX, protobuf,
 #                     libpng, zlib, Clp, Cairo, VTK, Qt or LibTorch
 #   tessera_io        no Clp, Cairo, VTK, Qt, LibTorch
+#   tessera_datasets  no Clp, Cairo, VTK, Qt, LibTorch
 #   tessera_regions   no Cairo, VTK, Qt, LibTorch, ONNX/protobuf
 #   tessera_export    no VTK, Qt, LibTorch
 #   tessera_training  no code from cli/ (tessera::cli::) and no Qt
@@ -39,6 +40,7 @@ qt='Q[A-Z][a-zA-Z]+::|qt_'
 torch='torch::|at::|c10::'
 check tessera_core "$onnx|$png|$clp|$cairo|$vtk|$qt|$torch" "file formats, LPs, pictures, VTK, Qt or LibTorch"
 check tessera_io "$clp|$cairo|$vtk|$qt|$torch" "LPs, pictures, VTK, Qt or LibTorch"
+check tessera_datasets "$clp|$cairo|$vtk|$qt|$torch" "LPs, pictures, VTK, Qt or LibTorch"
 check tessera_regions "$onnx|$png|$cairo|$vtk|$qt|$torch" "file formats, pictures, VTK, Qt or LibTorch"
 check tessera_export "$vtk|$qt|$torch" "VTK, Qt or LibTorch"
 check tessera_vtk "$qt|$torch" "Qt or LibTorch"
@@ -59,5 +61,6 @@ need() {
 }
 need tessera_io "$onnx" "ONNX symbols"
 need tessera_regions "$clp" "Clp symbols"
+need tessera_datasets "Mat_Open|EVP_Digest" "libmatio or libcrypto symbols"
 need tessera_export "$cairo" "Cairo symbols"
 exit $status

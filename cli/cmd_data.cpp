@@ -30,8 +30,9 @@ const char* kDataUsage =
     "  cifar100        train.bin, test.bin (the binary version): 3x32x32; --labels fine (0..99, the\n"
     "                  default) or coarse (0..19); names from fine_label_names.txt or\n"
     "                  coarse_label_names.txt when DIR has them\n"
-    "  cifar10-gray    CIFAR-10's files, made gray (0.2989 R + 0.5870 G + 0.1140 B) and resized to\n"
-    "                  28x28 (--resize): N x 28 x 28 as MNIST, the paper's out-distribution for MNIST\n"
+    "  cifar10-gray    CIFAR-10's files made gray and 28x28, N x 28 x 28 as MNIST: the paper's\n"
+    "                  out-distribution for MNIST, made as its code does (--resize pil: each colour\n"
+    "                  resized by Pillow's antialiased bilinear filter, then the mean of R, G, B)\n"
     "  svhn            train_32x32.mat, test_32x32.mat [extra_32x32.mat with --extra, added to\n"
     "                  train] (cropped digits): 3x32x32; labels 1..10 with 10 meaning the digit 0,\n"
     "                  written as the digit 0..9\n\n"
@@ -61,8 +62,9 @@ int run_data(const std::vector<std::string>& args) {
       "out", po::value<std::string>()->required(), "output folder (created when missing)")(
       "labels", po::value<std::string>(), "cifar100: fine (100 classes, the default) or coarse (20)")(
       "resize", po::value<std::string>(),
-      "cifar10-gray: bilinear (half-pixel centres, TF2's tf.image.resize; the default) or legacy (TF1's "
-      "resize_bilinear: source = destination * 32/28)")(
+      "cifar10-gray: pil (the paper's: Pillow's antialiased bilinear per colour, then the mean of R, G, B; the "
+      "default), or luma 0.2989 R + 0.5870 G + 0.1140 B resized by bilinear (half-pixel centres, TF2's "
+      "tf.image.resize) or legacy (TF1's resize_bilinear: source = destination * 32/28)")(
       "extra", "svhn: append extra_32x32.mat (531131 images) to the training split")(
       "force", "overwrite existing output files")("json", "print the summary as one JSON object");
   opts.add(limit_options());

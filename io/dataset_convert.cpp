@@ -241,7 +241,7 @@ void DatasetConvertOptions::validate() const {
     throw Error("--labels is for cifar100 only");
   if (source == DataSource::kCifar100 && cifar100_labels == CifarLabel::kCifar10)
     throw Error("cifar100: labels must be fine or coarse");
-  if (source != DataSource::kCifar10Gray && resize != ResizeMethod::kBilinearHalfPixel)
+  if (source != DataSource::kCifar10Gray && resize != ResizeMethod::kPil)
     throw Error("--resize is for cifar10-gray only");
   if (source != DataSource::kSvhn && svhn_extra) throw Error("--extra is for svhn only");
 }
@@ -308,6 +308,9 @@ DatasetConvertSummary convert_dataset(const DatasetConvertOptions& o) {
       s.labels = "labels 0..9 as in the files";
       s.images = o.source == DataSource::kCifar10
                      ? "3x32x32 colour, channel planes R, G, B"
+                 : o.resize == ResizeMethod::kPil
+                     ? "28x28 gray as the paper: each colour resized 32 -> 28 by Pillow's antialiased bilinear filter, "
+                       "then the mean of R, G, B rounded to bytes"
                      : std::string("28x28 gray: 0.2989 R + 0.5870 G + 0.1140 B on [0,1], resized 32 -> 28 ") +
                            (o.resize == ResizeMethod::kBilinearHalfPixel ? "bilinear with half-pixel centres"
                                                                          : "legacy TF1 bilinear (src = dst * 32/28)") +

@@ -86,7 +86,7 @@ struct DatasetConvertOptions {
   std::string in_dir;   // the extracted archive's folder
   std::string out_dir;  // created when missing
   CifarLabel cifar100_labels = CifarLabel::kCifar100Fine;        // kCifar100: fine or coarse
-  ResizeMethod resize = ResizeMethod::kBilinearHalfPixel;        // kCifar10Gray
+  ResizeMethod resize = ResizeMethod::kPil;                      // kCifar10Gray
   bool svhn_extra = false;  // kSvhn: append extra_32x32.mat to the training split
   bool force = false;       // overwrite existing output files
   ConvertMonitor monitor;

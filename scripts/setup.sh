@@ -16,7 +16,7 @@ PACKAGES=(
   libmatio-dev libssl-dev                                # cli: tessera data (SVHN .mat files, SHA-256 checksums)
   libgtest-dev libgmock-dev libbenchmark-dev             # tests and benchmarks
   hyperfine libopenblas0-pthread                         # benchmarks: whole commands; PyTorch baselines on OpenBLAS
-  python3 python3-torch                                  # PyTorch oracle tests and baselines
+  python3 python3-torch python3-pil                      # PyTorch oracle tests and baselines; Pillow: the grey-CIFAR check
   python3-vtk9                                           # test: .vtp files open in VTK
   libtorch-dev                                           # training: LibTorch (CPU)
   dataset-fashion-mnist                                  # training: Fashion-MNIST

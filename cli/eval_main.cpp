@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       ("data", po::value<std::string>()->default_value("mnist"), "in-distribution data set (its test split): mnist, fmnist, idx:DIR, moons, ...")
       ("names", po::value<std::string>(), "column headings, comma-separated (default: file names)")
       ("out-dist", po::value<std::string>(), "out-distributions, comma-separated (see above)")
-      ("preset", po::value<std::string>(), "paper: the released code's evaluation (10000 points, adversarial samples 80 steps, adversarial noise 200 steps from the paper's noise, its PGD start and noise); options given override it")
+      ("preset", po::value<std::string>(), "paper: the released code's evaluation (its row sizes: whole test splits in batches of 128, as many noise points; adversarial samples 80 steps, adversarial noise 200 steps from the paper's noise, its PGD start and noise); options given override it")
       ("count", po::value<int>()->default_value(1000), "points per out-distribution")
       ("test-count", po::value<int>()->default_value(-1), "in-distribution test points (-1: all)")
       ("eps", po::value<double>()->default_value(0.3), "l-inf radius of both attacks")
@@ -115,7 +115,10 @@ int main(int argc, char** argv) {
     // Options given explicitly override the preset; defaults do not.
     const auto given = [&](const char* name) { return vm.count(name) && !vm[name].defaulted(); };
     o.data = vm["data"].as<std::string>();
-    if (given("count") || !vm.count("preset")) o.count = vm["count"].as<int>();
+    if (given("count") || !vm.count("preset")) {
+      o.count = vm["count"].as<int>();
+      o.paper_counts = false;
+    }
     o.test_count = vm["test-count"].as<int>();
     if (o.test_count == 0) throw Error("--test-count 0 leaves no test points");
     if (given("eps") || !vm.count("preset")) o.adv_noise.eps = o.adv_samples.eps = vm["eps"].as<double>();

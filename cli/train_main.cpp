@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
       ("train-limit", po::value<std::int64_t>(), "use only the first N training images (-1: all)")
       ("test-limit", po::value<std::int64_t>(), "use only the first N test images (-1: all)")
       ("synthetic-size", po::value<std::string>(), "synthetic sets: training,test points (default 2000,1000)")
-      ("no-augment", "images: no random crop (pad 4)")
+      ("no-augment", "images: no random crop (pad 4) and no flips")
       ("flip", po::value<bool>(), "true | false: random horizontal flips (preset paper: true for CIFAR)")
       ("data-dir", po::value<std::string>(), "where provisioned data sets live (default $TESSERA_DATA_DIR or data/datasets)")
       ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder (default /usr/share/datasets/fashion-mnist)")

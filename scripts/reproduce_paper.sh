@@ -15,16 +15,21 @@
 #   scripts/reproduce_paper.sh [--dry-run] [--build DIR] [--out DIR] [--device auto|cpu|cuda|cuda:N]
 #                              [--data-dir DIR] [--sets mnist,svhn,cifar10,cifar100]
 #
+# --out defaults to runs/paper (runs/paper-dry-run for --dry-run); a dry run
+# and a real run never share a folder.
 # --dry-run: one batch of every stage on the CPU (one epoch of 128 training
 # images per model, 8 points per out-distribution, 2 PGD steps, 2 rays for at
 # most 10 s), to
 # check that everything is in place before renting a GPU; part of the tests.
 set -euo pipefail
+CALLER=$(pwd)
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+absolute() { case "$1" in /*) echo "$1" ;; *) echo "$CALLER/$1" ;; esac; }
 
 DRY=0
-BUILD=build
-OUT=runs/paper
+BUILD=$ROOT/build
+OUT=""
 DEVICE=auto
 DATA_DIR=""
 SETS="mnist,svhn,cifar10,cifar100"
@@ -32,10 +37,10 @@ usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --dry-run) DRY=1 ;;
-    --build) BUILD=$2; shift ;;
-    --out) OUT=$2; shift ;;
+    --build) BUILD=$(absolute "$2"); shift ;;
+    --out) OUT=$(absolute "$2"); shift ;;
     --device) DEVICE=$2; shift ;;
-    --data-dir) DATA_DIR=$2; shift ;;
+    --data-dir) DATA_DIR=$(absolute "$2"); shift ;;
     --sets) SETS=$2; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "reproduce_paper.sh: error: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -43,16 +48,27 @@ while [ $# -gt 0 ]; do
   shift
 done
 
+# A dry run never shares a folder with a real one: its one-batch models
+# would pass for finished ones, and its --overwrite would lose real
+# checkpoints. Each kind marks its folder and refuses the other kind's.
+[ -n "$OUT" ] || OUT=$ROOT/runs/$([ "$DRY" = 1 ] && echo paper-dry-run || echo paper)
+MARK=$([ "$DRY" = 1 ] && echo .dry-run || echo .full-run)
+OTHER=$([ "$DRY" = 1 ] && echo .full-run || echo .dry-run)
+if [ -e "$OUT/$OTHER" ]; then
+  echo "reproduce_paper.sh: error: $OUT holds a $([ "$DRY" = 1 ] && echo real || echo dry) run; choose another --out" >&2
+  exit 1
+fi
+
 T="$BUILD/cli/tessera"
 [ -x "$T" ] || { echo "reproduce_paper.sh: error: $T not found; build first (bash scripts/setup.sh)" >&2; exit 1; }
 [ -x "$BUILD/training/tessera-train" ] || [ -x "$BUILD/cli/tessera-train" ] ||
   { echo "reproduce_paper.sh: error: this build has no training module (tessera-train); configure with -DTESSERA_BUILD_TRAINING=ON" >&2; exit 1; }
 DATA_ARGS=()
 if [ -n "$DATA_DIR" ]; then
-  DATA_DIR=$(cd "$DATA_DIR" && pwd)
+  [ -d "$DATA_DIR" ] || { echo "reproduce_paper.sh: error: --data-dir $DATA_DIR is not a folder" >&2; exit 1; }
   DATA_ARGS=(--data-dir "$DATA_DIR")
 fi
-DD=${DATA_DIR:-${TESSERA_DATA_DIR:-data/datasets}}
+DD=${DATA_DIR:-${TESSERA_DATA_DIR:-$ROOT/data/datasets}}
 present() { [ "$1" = mnist ] && [ -d "$DD/mnist" ] || [ -f "$DD/$1/t10k-images-idx3-ubyte.gz" ] || [ -f "$DD/$1/t10k-images-idx3-ubyte" ]; }
 
 TRAIN_EXTRA=()
@@ -67,6 +83,7 @@ if [ "$DRY" = 1 ]; then
   CERT_TIME=10
 fi
 mkdir -p "$OUT"
+touch "$OUT/$MARK"
 echo "reproduce_paper: output in $OUT, device $DEVICE$([ "$DRY" = 1 ] && echo ', dry run (one batch per stage)')"
 
 IFS=, read -r -a WANT <<< "$SETS"

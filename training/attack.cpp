@@ -21,6 +21,15 @@ torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
   const double step = o.step_size >= 0 ? o.step_size : (o.steps > 0 ? o.eps / o.steps : 0.0);
   torch::AutoGradMode grad_mode(true);  // also when called under a NoGradGuard
   const torch::Tensor start = x0.detach();
+  if (o.steps == 0 && o.start == "paper") {
+    // The paper's code skips the whole attack, random start included, when
+    // there are no steps (that is CEDA).
+    if (best_value) {
+      torch::NoGradGuard no_grad;
+      *best_value = objective(model.forward(start)).detach();
+    }
+    return start;
+  }
   const torch::Tensor lower = (start - o.eps).clamp_min(o.lo);
   const torch::Tensor upper = (start + o.eps).clamp_max(o.hi);
   torch::Tensor x = start;

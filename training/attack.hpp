@@ -19,7 +19,8 @@ struct PgdOptions {
   double lo = 0.0, hi = 1.0;  // the input domain (clipped to)
   // The random start: "ball" (uniform in the eps-ball) or "paper" (as the
   // paper's code: x0 + r*u with u uniform in the eps-ball and one radius
-  // factor r ~ U[0, 1) per sample, so starts crowd towards x0).
+  // factor r ~ U[0, 1) per sample, so starts crowd towards x0; with no
+  // steps, no random start either: x0 comes back).
   std::string start = "ball";
   // Whether x0 itself is a candidate for the best iterate (the paper's code:
   // yes; ties keep x0).

@@ -172,7 +172,7 @@ std::vector<std::pair<std::string, std::string>> out_distribution_names() {
 }
 
 void apply_paper_evaluation(EvalOptions& o) {
-  o.count = 10000;
+  o.paper_counts = true;
   o.adv_samples.steps = 80;
   o.adv_noise.steps = 200;
   o.adv_noise_start = "noise";
@@ -206,7 +206,14 @@ std::vector<std::string> default_out_distributions(const std::string& data, cons
   return d;
 }
 
-EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vector<std::string>& names_in, const EvalOptions& o) {
+// The released code's loaders: batches of 128, the last partial one dropped.
+torch::Tensor whole_batches(const torch::Tensor& x) {
+  const std::int64_t n = x.size(0);
+  return n >= 128 ? x.narrow(0, 0, n / 128 * 128) : x;
+}
+
+EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vector<std::string>& names_in, const EvalOptions& options) {
+  EvalOptions o = options;
   if (model_paths.empty()) throw Error("no model to evaluate");
   if (!names_in.empty() && names_in.size() != model_paths.size())
     throw Error("--names: " + std::to_string(names_in.size()) + " names for " + std::to_string(model_paths.size()) + " models");
@@ -225,8 +232,15 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   DataOptions dopts = o.data_options;
   dopts.train_limit = 2000;  // only a pool for the permuted noise
   if (o.test_count > 0) dopts.test_limit = o.test_count;
-  const Dataset data = load_dataset(o.data, dopts);
+  Dataset data = load_dataset(o.data, dopts);
   if (data.test_x.size(0) == 0) throw Error(o.data + ": the test set is empty");
+  if (o.paper_counts) {
+    // Every row as large as the paper's code makes it: one noise batch per
+    // test batch, data-set rows their whole test split, in whole batches.
+    data.test_x = whole_batches(data.test_x);
+    data.test_y = data.test_y.narrow(0, 0, data.test_x.size(0));
+    o.count = static_cast<int>(data.test_x.size(0));
+  }
   for (std::size_t i = 0; i < nets.size(); ++i) {
     const Shape& s = nets[i].input_shape();
     if (s.size() != data.shape.size() || (s.is_image() && s != data.shape))
@@ -285,11 +299,11 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       }
       DataOptions od = o.data_options;
       od.train_limit = 1;
-      od.test_limit = o.count;
+      od.test_limit = o.paper_counts ? -1 : o.count;
       const Dataset other = load_dataset(name, od);
       if (other.shape != data.shape)
         throw Error("out-distribution " + name + " holds images of " + other.shape.str() + " but " + o.data + " holds " + data.shape.str());
-      x = other.test_x;
+      x = o.paper_counts ? whole_batches(other.test_x) : other.test_x;
     }
     if (x.size(0) == 0) throw Error("out-distribution " + name + " is empty");
     shared[name] = x;

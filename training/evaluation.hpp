@@ -22,6 +22,11 @@ struct EvalOptions {
   // Out-distributions, by name (see out_distribution_names()); empty: the defaults for the data.
   std::vector<std::string> out_distributions;
   int count = 1000;             // points per out-distribution (data sets: at most this many)
+  // Instead of count, the sizes of the paper's code (its loaders yield
+  // whole batches of 128): the in-distribution's test split and every
+  // data-set row whole, in whole batches; noise, adversarial and far-away
+  // rows as many points as the test split (one noise batch per test batch).
+  bool paper_counts = false;
   int test_count = -1;          // in-distribution test points (-1: all)
   PgdOptions adv_noise{0.3, 200, -1.0, true, 0.0, 1.0};   // maximising log max p, from adv_noise_start
   PgdOptions adv_samples{0.3, 40, -1.0, true, 0.0, 1.0};  // on test points, maximising the loss
@@ -49,10 +54,10 @@ std::vector<std::pair<std::string, std::string>> out_distribution_names();
 // converted into the data folder, then noise, adversarial and far-away rows.
 std::vector<std::string> default_out_distributions(const std::string& data, const DataOptions& options = {});
 
-// The paper's evaluation (its released code): 10000 points per
-// out-distribution, adversarial samples 80 PGD steps, adversarial noise 200
-// steps from the paper's noise, the paper's PGD start, noise built from the
-// test batches by pixel positions with the 15x15 kernel.
+// The paper's evaluation (its released code): its row sizes (paper_counts),
+// adversarial samples 80 PGD steps, adversarial noise 200 steps from the
+// paper's noise, the paper's PGD start, noise built from the test batches by
+// pixel positions with the 15x15 kernel.
 void apply_paper_evaluation(EvalOptions& options);
 
 // models: ONNX paths; names: column headings (empty: file stems).

@@ -1,7 +1,9 @@
 #include "training/models.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 #include "core/error.hpp"
 
@@ -24,17 +26,25 @@ int add_linear(NetworkBuilder& b, int in, const torch::nn::Linear& l, const std:
 
 // pad: the module's (symmetric) zero padding; the options keep it in a
 // variant type that differs between LibTorch 1.x and 2.x.
-int add_conv(NetworkBuilder& b, int in, const torch::nn::Conv2d& c, int pad, const std::string& name) {
+int add_conv_padded(NetworkBuilder& b, int in, const torch::nn::Conv2d& c, int top, int left, int bottom, int right,
+                    const std::string& name) {
   const auto& o = c->options;
   Window2d w;
   w.kernel_h = static_cast<int>(c->weight.size(2));
   w.kernel_w = static_cast<int>(c->weight.size(3));
   w.stride_h = static_cast<int>((*o.stride())[0]);
   w.stride_w = static_cast<int>((*o.stride())[1]);
-  w.pad_top = w.pad_bottom = w.pad_left = w.pad_right = pad;
+  w.pad_top = top;
+  w.pad_left = left;
+  w.pad_bottom = bottom;
+  w.pad_right = right;
   const torch::Tensor& weight = c->weight;
   Vector bias = c->bias.defined() ? to_vector(c->bias) : Vector::Zero(weight.size(0));
   return b.conv2d(in, to_matrix(weight, weight.size(0), weight.numel() / weight.size(0)), bias, w, name);
+}
+
+int add_conv(NetworkBuilder& b, int in, const torch::nn::Conv2d& c, int pad, const std::string& name) {
+  return add_conv_padded(b, in, c, pad, pad, pad, pad, name);
 }
 
 // Eval-mode batch normalisation: a per-channel affine map, expanded to every
@@ -201,13 +211,23 @@ class ResNet : public Model {
 // the first unit of every stage takes its shortcut from the activated input
 // ReLU(BN(x)), the others from x itself; where the channels grow, the
 // shortcut is a stride x stride average pool followed by zero channels on
-// both sides (He et al.'s option A, no 1x1 convolution). Batch norm with
-// TensorFlow's momentum 0.99 (LibTorch's 0.01) and eps 1e-5.
+// both sides (He et al.'s option A, no 1x1 convolution). Convolutions pad as
+// TensorFlow's 'SAME' does: a stride-2 3x3 convolution on an even size pads
+// nothing before and one pixel after. Batch norm with TensorFlow's momentum
+// 0.99 (LibTorch's 0.01) and eps 1e-5.
+//
+// TensorFlow's 'SAME' padding of one axis: {before, after}.
+std::pair<int, int> same_padding(std::int64_t size, int kernel, int stride) {
+  const std::int64_t out = (size + stride - 1) / stride;
+  const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + kernel - size, 0);
+  return {static_cast<int>(total / 2), static_cast<int>(total - total / 2)};
+}
 struct SmallUnit : torch::nn::Module {
   SmallUnit(int in, int out, int stride, bool activate_before) : in_(in), out_(out), stride_(stride), activate_before_(activate_before) {
     const auto bn = [](int c) { return torch::nn::BatchNorm2dOptions(c).momentum(0.01).eps(1e-5); };
     bn1 = register_module("bn1", torch::nn::BatchNorm2d(bn(in)));
-    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)));
+    // Padded explicitly in forward(): TensorFlow's 'SAME' is asymmetric for stride 2.
+    conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(0).bias(false)));
     bn2 = register_module("bn2", torch::nn::BatchNorm2d(bn(out)));
     conv2 = register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)));
   }
@@ -220,7 +240,9 @@ struct SmallUnit : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     const torch::Tensor a = torch::relu(bn1->forward(x));
     const torch::Tensor sc = shortcut(activate_before_ ? a : x);
-    torch::Tensor h = conv1->forward(a);
+    const auto [top, bottom] = same_padding(a.size(2), 3, stride_);
+    const auto [left, right] = same_padding(a.size(3), 3, stride_);
+    torch::Tensor h = conv1->forward(torch::constant_pad_nd(a, {left, right, top, bottom}, 0.0));
     h = conv2->forward(torch::relu(bn2->forward(h)));
     return h + sc;
   }
@@ -238,7 +260,10 @@ struct SmallUnit : torch::nn::Module {
       win.kernel_h = win.kernel_w = win.stride_h = win.stride_w = k;
       sc = b.conv2d(sc, w, Vector::Zero(out_), win, name + ".shortcut");
     }
-    int h = add_conv(b, a, conv1, 1, name + ".conv1");
+    const Shape in = b.node(a).shape;
+    const auto [top, bottom] = same_padding(in.height(), 3, stride_);
+    const auto [left, right] = same_padding(in.width(), 3, stride_);
+    int h = add_conv_padded(b, a, conv1, top, left, bottom, right, name + ".conv1");
     h = b.relu(add_batch_norm(b, h, bn2, name + ".bn2"), name + ".relu2");
     h = add_conv(b, h, conv2, 1, name + ".conv2");
     return b.add(h, sc, name + ".add");

@@ -422,7 +422,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
       config.drop_last && n >= config.batch_size ? n / config.batch_size : (n + config.batch_size - 1) / config.batch_size;
   const torch::Tensor train_x = data.train_x.to(device), train_y = data.train_y.to(device);
   const bool crop = config.augment && data.is_image() && data.shape.height() >= 28 && data.shape.width() >= 28;
-  const bool flip = config.flip && data.is_image();
+  const bool flip = config.flip && config.augment && data.is_image();  // --no-augment turns off flips too
   PgdOptions acet = config.acet;
   acet.lo = data.lo;
   acet.hi = data.hi;

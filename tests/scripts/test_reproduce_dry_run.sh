@@ -46,4 +46,10 @@ grep -q '"optimizer": "sgd"' "$WORK/out/cifar10_acet/config.json"
 grep -q '"model": "resnet-small' "$WORK/out/cifar10_acet/config.json"
 grep -q "EMNIST" "$WORK/out/mnist.md"
 grep -q "grayCIFAR-10" "$WORK/out/mnist.md"
+# A dry run refuses a folder that holds a real run (it would overwrite it).
+mkdir -p "$WORK/real" && touch "$WORK/real/.full-run"
+if bash "$SRC/scripts/reproduce_paper.sh" --dry-run --build "$BUILD" --out "$WORK/real" --data-dir "$WORK/data" 2> "$WORK/err.txt"; then
+  echo "a dry run into a real run's folder was not refused" >&2; exit 1
+fi
+grep -q "holds a real run" "$WORK/err.txt"
 echo "reproduce_paper dry run: every stage ran"

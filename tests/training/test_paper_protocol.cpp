@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/error.hpp"
@@ -165,7 +166,8 @@ TEST(PaperProtocol, PgdStartsAtARandomRadiusAndKeepsTheStartPoint) {
   const torch::Tensor x0 = torch::full({2000, 200}, 0.5);
   PgdOptions o;
   o.eps = 0.3;
-  o.steps = 0;
+  o.steps = 1;
+  o.step_size = 0;  // the iterate stays at the random start
   const auto objective = [](const torch::Tensor& l) { return log_max_confidence(l); };
   // Uniform in the ball: every sample reaches nearly eps in some coordinate.
   const torch::Tensor ball = std::get<0>((pgd_maximise(*model, x0, objective, o) - x0).abs().max(1)) / o.eps;
@@ -183,6 +185,10 @@ TEST(PaperProtocol, PgdStartsAtARandomRadiusAndKeepsTheStartPoint) {
     reference = model->forward(x0.narrow(0, 0, 20));
   }
   const auto closeness = [&](const torch::Tensor& l) { return -(l - reference).pow(2).sum(1); };
+  // No steps: the paper's code skips the attack, random start included.
+  o.steps = 0;
+  o.step_size = -1;
+  EXPECT_TRUE(torch::equal(pgd_maximise(*model, x0.narrow(0, 0, 20), closeness, o), x0.narrow(0, 0, 20)));
   o.steps = 5;
   o.keep_start = false;
   const torch::Tensor x0s = x0.narrow(0, 0, 20);
@@ -250,8 +256,13 @@ TEST(PaperProtocol, NoisePermutesPixelPositionsOfTheCurrentBatch) {
   o.blur = false;
   o.rescale = false;
   const torch::Tensor noise = make_noise(d, batch, 6, o);
-  for (int i = 0; i < 3; ++i)
-    EXPECT_TRUE(torch::equal(std::get<0>(noise[i].flatten().sort()), std::get<0>(batch[i].flatten().sort()))) << i;
+  const auto triples = [](const torch::Tensor& image) {
+    std::multiset<std::tuple<float, float, float>> t;
+    const torch::Tensor a = image.reshape({3, -1}).t().contiguous();
+    for (std::int64_t k = 0; k < a.size(0); ++k) t.insert({a[k][0].item<float>(), a[k][1].item<float>(), a[k][2].item<float>()});
+    return t;
+  };
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(triples(noise[i]), triples(batch[i])) << "image " << i << ": its own pixels, colours kept";
   EXPECT_NE(torch::equal(std::get<0>(noise[3].flatten().sort()), std::get<0>(batch[3].flatten().sort())), true)
       << "the second half is uniform noise";
   o.permute = "shuffle";
@@ -346,7 +357,7 @@ TEST(PaperProtocol, ResNetSmallIsTheTwentyLayerNetworkAndExportsExactly) {
 TEST(PaperProtocol, EvaluationPresetFollowsTheReleasedCode) {
   EvalOptions o;
   apply_paper_evaluation(o);
-  EXPECT_EQ(o.count, 10000);
+  EXPECT_TRUE(o.paper_counts);
   EXPECT_EQ(o.adv_samples.steps, 80);
   EXPECT_EQ(o.adv_noise.steps, 200);
   EXPECT_EQ(o.adv_noise_start, "noise");
@@ -354,4 +365,59 @@ TEST(PaperProtocol, EvaluationPresetFollowsTheReleasedCode) {
   EXPECT_TRUE(o.adv_samples.keep_start);
   EXPECT_EQ(o.noise.kernel, "paper");
   EXPECT_EQ(o.noise.permute_source, "batch");
+}
+
+// The paper's ResNet-20, computed here from its description (models.py of
+// the released code) with the module's parameters: TensorFlow's 'SAME'
+// padding (asymmetric for stride 2), the first unit of every stage taking
+// its shortcut from ReLU(BN(x)), average pool + zero channels where the
+// width grows.
+TEST(PaperProtocol, ResNetSmallComputesThePapersNetwork) {
+  torch::manual_seed(29);
+  std::shared_ptr<Model> model = make_model(parse_model_spec("resnet-small:4"), Shape({3, 16, 16}), 10);
+  model->train();
+  auto opt = make_optimizer(paper_config("cifar10", "plain"), *model);
+  for (int i = 0; i < 3; ++i) {
+    opt->zero_grad();
+    torch::nn::functional::cross_entropy(model->forward(torch::rand({8, 3, 16, 16})), torch::randint(0, 10, {8}, torch::kInt64)).backward();
+    opt->step();
+  }
+  model->eval();
+  std::map<std::string, torch::Tensor> p;
+  for (const auto& named : model->named_parameters()) p[named.key()] = named.value().detach();
+  for (const auto& named : model->named_buffers()) p[named.key()] = named.value().detach();
+  namespace F = torch::nn::functional;
+  const auto channel = [](const torch::Tensor& t) { return t.view({1, -1, 1, 1}); };
+  const auto bn = [&](const torch::Tensor& x, const std::string& n) {
+    return (x - channel(p.at(n + ".running_mean"))) / torch::sqrt(channel(p.at(n + ".running_var")) + 1e-5) * channel(p.at(n + ".weight")) +
+           channel(p.at(n + ".bias"));
+  };
+  const auto same_conv = [](const torch::Tensor& x, const torch::Tensor& w, int stride) {
+    const std::int64_t n = x.size(2), out = (n + stride - 1) / stride;
+    const std::int64_t total = std::max<std::int64_t>((out - 1) * stride + 3 - n, 0), before = total / 2, after = total - before;
+    return F::conv2d(F::pad(x, F::PadFuncOptions({before, after, before, after})), w, F::Conv2dFuncOptions().stride(stride));
+  };
+  torch::NoGradGuard no_grad;
+  const torch::Tensor input = torch::rand({2, 3, 16, 16});
+  torch::Tensor x = same_conv(input, p.at("stem.weight"), 1);
+  const int widths[] = {4, 4, 8, 16}, strides[] = {1, 2, 2};
+  for (int s = 0; s < 3; ++s)
+    for (int u = 0; u < 3; ++u) {
+      const std::string n = "stage" + std::to_string(s + 1) + "_unit" + std::to_string(u + 1);
+      const int in = u == 0 ? widths[s] : widths[s + 1], out = widths[s + 1], stride = u == 0 ? strides[s] : 1;
+      const torch::Tensor a = torch::relu(bn(x, n + ".bn1"));
+      const torch::Tensor source = u == 0 ? a : x;
+      torch::Tensor h = same_conv(a, p.at(n + ".conv1.weight"), stride);
+      h = same_conv(torch::relu(bn(h, n + ".bn2")), p.at(n + ".conv2.weight"), 1);
+      torch::Tensor shortcut = source;
+      if (in != out) {
+        shortcut = torch::avg_pool2d(source, stride, stride);
+        const torch::Tensor zeros = torch::zeros({shortcut.size(0), (out - in) / 2, shortcut.size(2), shortcut.size(3)});
+        shortcut = torch::cat({zeros, shortcut, zeros}, 1);
+      }
+      x = h + shortcut;
+    }
+  const torch::Tensor features = torch::relu(bn(x, "bn")).mean({2, 3});
+  const torch::Tensor want = F::linear(features, p.at("fc.weight"), p.at("fc.bias"));
+  EXPECT_TRUE(torch::allclose(model->forward(input), want, 1e-4, 1e-5)) << model->forward(input) - want;
 }

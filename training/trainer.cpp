@@ -1,6 +1,7 @@
 #include "training/trainer.hpp"
 
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <set>
 #include <cmath>
@@ -312,6 +313,14 @@ torch::Tensor weight_penalty(torch::nn::Module& model) {
   return sum.defined() ? sum : torch::zeros({});
 }
 
+void flush_denormals(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& p : model.parameters()) {
+    if (p.scalar_type() != torch::kFloat32) continue;
+    p.masked_fill_(p.abs() < std::numeric_limits<float>::min(), 0.0);
+  }
+}
+
 torch::Device resolve_device(const std::string& name) {
   if (name == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
   if (name == "cpu") return torch::Device(torch::kCPU);
@@ -386,6 +395,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   const ModelSpec spec = parse_model_spec(config.model);
   const torch::Device device = resolve_device(run.device);
   torch::set_num_threads(run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  at::globalContext().setFlushDenormal(true);  // this thread's own arithmetic; flush_denormals() covers the parameters
 
   const std::string checkpoint_path = run.out_dir + "/checkpoint.pt";
   if (!run.resume && !run.overwrite && fs::exists(checkpoint_path))
@@ -504,6 +514,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
       const double noise_value = terms.noise.defined() ? terms.noise.item<double>() : 0.0;
       loss.backward();
       optimizer.step();
+      flush_denormals(*model);
       if (!std::isfinite(loss.item<double>()))
         throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
       sums.loss += loss.item<double>() * count;

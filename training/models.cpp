@@ -137,6 +137,18 @@ class LeNet : public Model {
   torch::nn::Linear fc1_{nullptr}, fc2_{nullptr};
 };
 
+// The head of both ResNets: ReLU(BN(x)), global average pooling, the dense
+// layer.
+Network finish_resnet(NetworkBuilder& b, int x, const torch::nn::BatchNorm2d& bn, const torch::nn::Linear& fc) {
+  x = b.relu(add_batch_norm(b, x, bn, "bn"), "relu");
+  const Shape s = b.node(x).shape;
+  Window2d w;
+  w.kernel_h = w.stride_h = s.height();
+  w.kernel_w = w.stride_w = s.width();
+  x = b.avg_pool2d(x, w, false, "global_pool");
+  return b.build(add_linear(b, flatten(b, x), fc, "fc"));
+}
+
 // Pre-activation residual block (He et al. 2016): BN-ReLU-conv-BN-ReLU-conv,
 // plus the input (or a 1x1 projection of the pre-activated input when the
 // shape changes).
@@ -189,13 +201,7 @@ class ResNet : public Model {
     NetworkBuilder b;
     int x = add_conv(b, b.input(input_), stem_, 1, "stem");
     for (std::size_t i = 0; i < blocks_.size(); ++i) x = blocks_[i]->to_network(b, x, "block" + std::to_string(i + 1));
-    x = b.relu(add_batch_norm(b, x, bn_, "bn"), "relu");
-    const Shape s = b.node(x).shape;
-    Window2d w;
-    w.kernel_h = w.stride_h = s.height();
-    w.kernel_w = w.stride_w = s.width();
-    x = b.avg_pool2d(x, w, false, "global_pool");
-    return b.build(add_linear(b, flatten(b, x), fc_, "fc"));
+    return finish_resnet(b, x, bn_, fc_);
   }
 
  private:
@@ -300,13 +306,7 @@ class ResNetSmall : public Model {
     NetworkBuilder b;
     int x = add_conv(b, b.input(input_), stem_, 1, "stem");
     for (std::size_t i = 0; i < units_.size(); ++i) x = units_[i]->to_network(b, x, names_[i]);
-    x = b.relu(add_batch_norm(b, x, bn_, "bn"), "relu");
-    const Shape s = b.node(x).shape;
-    Window2d w;
-    w.kernel_h = w.stride_h = s.height();
-    w.kernel_w = w.stride_w = s.width();
-    x = b.avg_pool2d(x, w, false, "global_pool");
-    return b.build(add_linear(b, flatten(b, x), fc_, "fc"));
+    return finish_resnet(b, x, bn_, fc_);
   }
 
  private:

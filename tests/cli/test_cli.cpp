@@ -1,6 +1,8 @@
 // End-to-end tests of the `tessera` executable: exit statuses, one-line
 // errors, JSON that scripts can rely on.
 #include <gtest/gtest.h>
+
+#include "tests/support/run_command.hpp"
 #include <sys/wait.h>
 
 #include <array>
@@ -17,27 +19,11 @@
 
 namespace {
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
+using Result = tessera::test::CommandResult;
 
 // Runs `tessera ARGS` from the source tree; captures stdout and stderr.
 Result run(const std::string& args) {
-  const std::string err_file = std::filesystem::temp_directory_path() / ("tessera_cli_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string("cd '") + TESSERA_SOURCE_DIR + "' && '" + TESSERA_EXE + "' " + args + " 2>'" +
-                          err_file + "'";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  std::filesystem::remove(err_file);
-  return r;
+  return tessera::test::run_command(std::string("cd '") + TESSERA_SOURCE_DIR + "' && '" + TESSERA_EXE + "' " + args, "cli");
 }
 
 // Runs a shell command from the source tree with stderr merged into stdout:

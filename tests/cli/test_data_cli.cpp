@@ -14,31 +14,15 @@
 
 #include "io/input_io.hpp"
 #include "tests/support/dataset_files.hpp"
+#include "tests/support/run_command.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
+using Result = tessera::test::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string err_file = fs::temp_directory_path() / ("tessera_data_cli_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string("'") + TESSERA_EXE + "' " + args + " 2>'" + err_file + "'";
-  Result r;
-  FILE* p = popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  std::ifstream e(err_file);
-  r.err.assign(std::istreambuf_iterator<char>(e), {});
-  fs::remove(err_file);
-  return r;
-}
+Result run(const std::string& args) { return tessera::test::run_command(std::string("'") + TESSERA_EXE + "' " + args, "data_cli"); }
 
 class DataCli : public ::testing::Test {
  protected:

@@ -243,7 +243,7 @@ TEST_F(DatasetConvert, Cifar10GrayWritesTwentyEightByTwentyEightAsMnist) {
   }
 }
 
-// SVHN's layout: X(row, col, channel, n) at row + 32 col + 1024 channel + 3072 n.
+// SVHN's layout: X(row, col, channel, n) at row + 32 col + 1024 channel + 1024 channels n.
 std::uint8_t svhn_pixel(int n, int ch, int r, int c) { return static_cast<std::uint8_t>((r + 2 * c + 50 * ch + 7 * n) % 256); }
 
 void write_svhn(const std::string& path, const std::vector<double>& labels, std::size_t channels = 3,
@@ -254,7 +254,7 @@ void write_svhn(const std::string& path, const std::vector<double>& labels, std:
     for (std::size_t ch = 0; ch < channels; ++ch)
       for (int r = 0; r < 32; ++r)
         for (int c = 0; c < 32; ++c)
-          x[r + 32 * c + 1024 * ch + 3072 * i] = svhn_pixel(static_cast<int>(i), static_cast<int>(ch), r, c);
+          x[r + 32 * c + 1024 * ch + 1024 * channels * i] = svhn_pixel(static_cast<int>(i), static_cast<int>(ch), r, c);
   std::vector<double> y = labels;
   mat_t* mat = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
   ASSERT_NE(mat, nullptr);

@@ -295,7 +295,8 @@ void MainWindow::buildMenus() {
   QMenu* examples = file->addMenu("&Examples");
   const QString models = QString(TESSERA_SOURCE_DIR) + "/data/models";
   for (const char* name : {"toy2d", "toy2d_leaky", "trained/moons_plain", "trained/moons_ceda", "trained/moons_acet",
-                              "trained/mnist_plain", "trained/mnist_acet", "mnist_mlp", "mnist_cnn"}) {
+                              "trained/mnist_plain", "trained/mnist_acet", "trained/lenet/mnist_plain", "trained/lenet/mnist_ceda",
+                              "trained/lenet/mnist_acet", "mnist_mlp", "mnist_cnn"}) {
     examples->addAction(name, this, [this, models, name] { openModel(models + "/" + QString(name) + ".onnx"); });
   }
   QAction* input = file->addAction("Open &input for the slice…", this, [this] {

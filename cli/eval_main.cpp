@@ -34,6 +34,7 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 const char* kHelp = R"(Usage: tessera eval MODEL.onnx [MODEL.onnx ...] --data NAME [options]
+       tessera eval --merge A.json B.json ... [--names ...] [--markdown/--csv/--json FILE]
 
 Evaluates each model on the test split of NAME and on out-distributions, as in
 Hein et al. (CVPR 2019), Table 1: test error; mean max-confidence (MMC) on the
@@ -50,6 +51,13 @@ Examples:
   tessera eval m1.onnx m2.onnx --data moons --json results.json --roc plots/
 
   tessera eval runs/{plain,ceda,acet}/model.onnx --data mnist --preset paper   # Table 1's protocol
+  tessera eval runs/acet/model.onnx --data mnist --preset paper --json acet.json
+  tessera eval --merge plain_ceda.json acet.json --markdown table.md     # one table from two runs
+
+--merge puts the columns of earlier --json runs side by side, as if their
+models had been evaluated in one run (each row's points and attacks depend
+only on the seed and the row, so they are): the runs must share the data set,
+the settings and the rows, and be complete.
 
 Out-distributions (--out-dist, comma-separated; default: the other MNIST-type
 set, the paper's data-set rows that `tessera data` has converted (EMNIST and
@@ -87,6 +95,7 @@ int main(int argc, char** argv) {
       ("fmnist-dir", po::value<std::string>(), "Fashion-MNIST's folder")
       ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto | on | off")
       ("time-limit", po::value<double>(), "stop after this many seconds, as Ctrl-C does (partial table; exit 4)")
+      ("merge", po::value<std::vector<std::string>>()->multitoken(), "instead of evaluating: merge the tables of earlier --json runs (see above)")
       ("help,h", "show this help");
     po::options_description hidden;
     hidden.add_options()("model", po::value<std::vector<std::string>>(), "models");
@@ -105,6 +114,48 @@ int main(int argc, char** argv) {
       return kOk;
     }
     po::notify(vm);
+    const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
+    const auto write_outputs = [&](const EvalTable& table) {
+      const std::string markdown = to_markdown(table);
+      if (vm.count("markdown")) tessera::write_file_atomically(vm["markdown"].as<std::string>(), markdown);
+      if (vm.count("csv")) tessera::write_file_atomically(vm["csv"].as<std::string>(), to_csv(table));
+      const bool json_stdout = vm.count("json") && vm["json"].as<std::string>() == "-";
+      if (vm.count("json") && !json_stdout) tessera::write_file_atomically(vm["json"].as<std::string>(), to_json(table).dump(2) + "\n");
+      return json_stdout ? to_json(table).dump(2) + "\n" : markdown;
+    };
+    if (vm.count("merge")) {
+      if (vm.count("model")) throw po::error("--merge reads tables, not models: give either MODEL.onnx files or --merge");
+      for (const char* name : {"preset", "count", "test-count", "eps", "adv-noise-steps", "adv-sample-steps", "adv-noise-start", "seed",
+                               "roc", "device", "threads", "data-dir", "fmnist-dir", "out-dist", "time-limit", "data"})
+        if (vm.count(name) && !vm[name].defaulted())
+          throw po::error(std::string("--") + name + " does not apply to --merge" +
+                          (std::string(name) == "roc" ? " (the JSON holds no scores to plot)" : " (the tables were evaluated already)"));
+      const std::vector<std::string> files = vm["merge"].as<std::vector<std::string>>();
+      std::vector<EvalTable> tables;
+      for (const std::string& f : files) {
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(tessera::read_file(f, 64LL << 20));
+        } catch (const nlohmann::json::exception&) {
+          throw Error(f + ": not JSON (--merge reads the files `tessera eval --json FILE` writes)");
+        }
+        try {
+          tables.push_back(table_from_json(j));
+        } catch (const Error& e) {
+          throw Error(f + ": " + e.what());
+        }
+      }
+      EvalTable table = merge_tables(tables, files);
+      if (!names.empty()) {
+        if (names.size() != table.models.size())
+          throw Error("--names gives " + std::to_string(names.size()) + " names for " + std::to_string(table.models.size()) + " merged models");
+        for (std::size_t i = 0; i < names.size(); ++i) table.models[i].name = names[i];
+      }
+      for (const char* name : {"markdown", "csv", "json"})
+        if (vm.count(name) && vm[name].as<std::string>() != "-") tessera::check_output_path(vm[name].as<std::string>());
+      std::cout << write_outputs(table);
+      return kOk;
+    }
     if (!vm.count("model")) throw po::error("at least one MODEL.onnx is needed");
 
     EvalOptions o;
@@ -147,15 +198,10 @@ int main(int argc, char** argv) {
     training_stop::install_stop_handlers();
     o.should_stop = [] { return training_stop::stop_requested().load(); };
     if (vm.count("time-limit")) training_stop::set_time_limit(vm["time-limit"].as<double>());
-    const std::vector<std::string> names = vm.count("names") ? split(vm["names"].as<std::string>()) : std::vector<std::string>{};
 
     const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
     bars.finish();
-    const std::string markdown = to_markdown(table);
-    if (vm.count("markdown")) tessera::write_file_atomically(vm["markdown"].as<std::string>(), markdown);
-    if (vm.count("csv")) tessera::write_file_atomically(vm["csv"].as<std::string>(), to_csv(table));
-    const bool json_stdout = vm.count("json") && vm["json"].as<std::string>() == "-";
-    if (vm.count("json") && !json_stdout) tessera::write_file_atomically(vm["json"].as<std::string>(), to_json(table).dump(2) + "\n");
+    const std::string shown = write_outputs(table);
     if (vm.count("roc")) {
       const std::string dir = vm["roc"].as<std::string>();
       std::error_code ec;
@@ -169,7 +215,7 @@ int main(int argc, char** argv) {
         write_roc_plot(dir + "/roc_" + stem + ".png", m);
       }
     }
-    std::cout << (json_stdout ? to_json(table).dump(2) + "\n" : markdown);
+    std::cout << shown;
     if (!table.complete) {
       std::cerr << "tessera eval: " << (training_stop::time_limit_reached() ? "time limit reached" : "interrupted")
                 << "; the table above is partial\n";

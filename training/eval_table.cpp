@@ -178,6 +178,7 @@ void from_json(const nlohmann::json& j, ModelEvaluation& m) {
 
 void to_json(nlohmann::json& j, const EvalTable& t) {
   j = nlohmann::json{{"data", t.data}, {"data_label", t.data_label}, {"complete", t.complete}, {"models", t.models}};
+  if (!t.settings.is_null()) j["settings"] = t.settings;
 }
 
 void from_json(const nlohmann::json& j, EvalTable& t) {
@@ -185,6 +186,7 @@ void from_json(const nlohmann::json& j, EvalTable& t) {
   j.at("data_label").get_to(t.data_label);
   j.at("complete").get_to(t.complete);
   j.at("models").get_to(t.models);
+  t.settings = j.contains("settings") ? j.at("settings") : nlohmann::json();
 }
 
 nlohmann::json to_json(const EvalTable& t) { return nlohmann::json(t); }
@@ -242,6 +244,64 @@ EvalTable table_from_csv(const std::string& csv) {
     m.outs.push_back(o);
   }
   return t;
+}
+
+namespace {
+
+std::string row_names(const ModelEvaluation& m) {
+  std::string out;
+  for (const auto& o : m.outs) out += (out.empty() ? "" : ",") + o.name;
+  return out;
+}
+
+}  // namespace
+
+EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources) {
+  if (tables.empty()) throw Error("no evaluation to merge");
+  if (sources.size() != tables.size()) throw Error("merge_tables: one source name per table is needed");
+  EvalTable merged;
+  std::map<std::string, std::string> seen;  // model name -> source
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    const EvalTable& t = tables[i];
+    const std::string& src = sources[i];
+    if (!t.complete) throw Error(src + " holds a partial table (the evaluation was interrupted): evaluate again");
+    if (t.settings.is_null())
+      throw Error(src + " does not record the evaluation's settings (an older version wrote it): evaluate again");
+    if (t.models.empty()) throw Error(src + " holds no model");
+    if (i == 0) {
+      merged.data = t.data;
+      merged.data_label = t.data_label;
+      merged.settings = t.settings;
+    } else {
+      const EvalTable& f = tables[0];
+      if (t.data != f.data) throw Error(src + " evaluates on " + t.data + " but " + sources[0] + " on " + f.data);
+      if (t.settings != f.settings) {
+        // Name the first setting that differs, as a JSON pointer.
+        const nlohmann::json patch = nlohmann::json::diff(f.settings, t.settings);
+        const std::string path = patch.empty() ? "" : patch[0].value("path", "");
+        const nlohmann::json::json_pointer ptr(path);
+        const auto shown = [&](const nlohmann::json& j) { return j.contains(ptr) ? j.at(ptr).dump() : std::string("none"); };
+        throw Error(src + " was evaluated with other settings than " + sources[0] + ": " + path + " is " + shown(t.settings) + " there, " +
+                    shown(f.settings) + " in " + sources[0]);
+      }
+    }
+    for (const ModelEvaluation& m : t.models) {
+      const ModelEvaluation& f = tables[0].models[0];
+      if (m.test_count != f.test_count)
+        throw Error(src + " scores " + std::to_string(m.test_count) + " test points but " + sources[0] + " " + std::to_string(f.test_count));
+      if (row_names(m) != row_names(f))
+        throw Error(src + " has the rows " + row_names(m) + " but " + sources[0] + " " + row_names(f));
+      for (std::size_t r = 0; r < m.outs.size(); ++r)
+        if (m.outs[r].name != "adv-samples" && m.outs[r].count != f.outs[r].count)
+          throw Error(src + " scores " + std::to_string(m.outs[r].count) + " points in the row " + m.outs[r].name + " but " +
+                      sources[0] + " " + std::to_string(f.outs[r].count));
+      const auto [it, fresh] = seen.emplace(m.name, src);
+      if (!fresh)
+        throw Error("the model name '" + m.name + "' is in " + it->second + " and in " + src + ": rename the columns with --names");
+      merged.models.push_back(m);
+    }
+  }
+  return merged;
 }
 
 }  // namespace tessera::training

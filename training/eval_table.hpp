@@ -34,6 +34,10 @@ struct EvalTable {
   std::vector<ModelEvaluation> models;
   bool complete = true;    // false: interrupted, some rows missing
   std::string stop_reason; // why a partial table stopped (not in the JSON)
+  // What decides the rows' points (seed, counts, attacks, noise), written by
+  // evaluate(); tables merge only when theirs are equal. Null in tables
+  // read from CSV or from JSON written before it existed.
+  nlohmann::json settings;
 };
 
 // JSON, full precision; the field names live here only. Scores are not
@@ -51,5 +55,14 @@ std::string to_csv(const EvalTable& t);       // one row per (model, distributio
 nlohmann::json to_json(const EvalTable& t);   // nlohmann::json(t)
 EvalTable table_from_json(const nlohmann::json& j);  // throws tessera::Error
 EvalTable table_from_csv(const std::string& csv);
+
+// The model columns of several tables side by side, as if their models had
+// been evaluated in one run (evaluate() draws each row's points and attacks
+// from the seed and the row alone, so they are). `sources` names each table
+// in errors. Throws tessera::Error unless every table is complete, records
+// its settings, and has the same data set, settings, test points and rows
+// (and the same point count in every row but the adversarial samples',
+// which counts per model); and unless the model names are distinct.
+EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources);
 
 }  // namespace tessera::training

@@ -312,6 +312,28 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   EvalTable table;
   table.data = o.data;
   table.data_label = data_label(o.data);
+  // Everything that decides the rows' points, so that merge_tables can
+  // refuse tables that were not evaluated alike.
+  const auto pgd_json = [](const PgdOptions& p) {
+    return nlohmann::json{{"eps", p.eps},           {"steps", p.steps}, {"step_size", p.step_size},
+                          {"random_start", p.random_start}, {"start", p.start}, {"keep_start", p.keep_start}};
+  };
+  table.settings = {{"seed", o.seed},
+                    {"count", o.count},
+                    {"paper_counts", o.paper_counts},
+                    {"test_count", o.test_count},
+                    {"adv_noise", pgd_json(o.adv_noise)},
+                    {"adv_samples", pgd_json(o.adv_samples)},
+                    {"adv_noise_start", o.adv_noise_start},
+                    {"noise",
+                     {{"permuted_fraction", o.noise.permuted_fraction},
+                      {"blur", o.noise.blur},
+                      {"sigma_min", o.noise.sigma_min},
+                      {"sigma_max", o.noise.sigma_max},
+                      {"rescale", o.noise.rescale},
+                      {"permute_source", o.noise.permute_source},
+                      {"permute", o.noise.permute},
+                      {"kernel", o.noise.kernel}}}};
   const std::size_t total = nets.size() * (outs.size() + 1);
   std::size_t done = 0;
   const auto progress = [&] {

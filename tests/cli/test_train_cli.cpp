@@ -263,6 +263,23 @@ TEST(EvalCli, WritesTheTableInEveryFormatAndPlots) {
   EXPECT_EQ(slurp(dir + "/t.csv").rfind("model,path,test_error,distribution", 0), 0u);
   for (const char* f : {"roc_plain.svg", "roc_plain.png", "roc_acet.svg", "roc_acet.png"})
     EXPECT_GT(fs::file_size(dir + "/roc/" + f), 1000u) << f;
+  // The same two models evaluated apart and merged: the same table.
+  const std::string common = " --data moons --count 40 --adv-noise-steps 5 --adv-sample-steps 5 --out-dist uniform,adv-noise,far-test:100,far-test:inf";
+  ASSERT_EQ(tessera("eval data/models/trained/moons_plain.onnx" + common + " --json " + dir + "/p.json").status, 0);
+  ASSERT_EQ(tessera("eval data/models/trained/moons_acet.onnx" + common + " --json " + dir + "/a.json").status, 0);
+  const Result merged = tessera("eval --merge " + dir + "/p.json " + dir + "/a.json --names plain,acet --markdown " + dir + "/m.md");
+  ASSERT_EQ(merged.status, 0) << merged.err;
+  EXPECT_EQ(merged.out, md);
+  EXPECT_EQ(slurp(dir + "/m.md"), md);
+  expect_failure("eval --merge " + dir + "/p.json " + dir + "/p.json", 1, {"'moons_plain' is in", "rename the columns with --names"});
+  expect_failure("eval --merge " + dir + "/p.json --roc " + dir + "/r", 2, {"--roc does not apply to --merge", "no scores"});
+  expect_failure("eval --merge " + dir + "/p.json --seed 3", 2, {"--seed does not apply to --merge"});
+  expect_failure("eval --merge " + dir + "/p.json " + dir + "/a.json --names x", 1, {"--names gives 1 names for 2 merged models"});
+  expect_failure("eval --merge " + dir + "/t.csv", 1, {"t.csv: not JSON"});
+  expect_failure("eval --merge " + dir + "/none.json", 1, {"none.json"});
+  ASSERT_EQ(tessera("eval data/models/trained/moons_acet.onnx --data moons --count 30 --adv-noise-steps 5 --adv-sample-steps 5 "
+                    "--out-dist uniform,adv-noise,far-test:100,far-test:inf --json " + dir + "/c.json").status, 0);
+  expect_failure("eval --merge " + dir + "/p.json " + dir + "/c.json", 1, {"c.json was evaluated with other settings", "/count is 30"});
   fs::remove_all(dir);
 }
 

@@ -300,6 +300,84 @@ TEST_F(Evaluate, BadCallsAreRefusedWithAReason) {
   EXPECT_NE(error_of([&] { evaluate(paths_, {}, opts_); }).find("--count"), std::string::npos);
 }
 
+// evaluate() draws each row's points and attacks from the seed and the row
+// alone, so models evaluated apart and merged give the joint run's table,
+// score for score (what `tessera eval --merge` relies on).
+TEST_F(Evaluate, ModelsEvaluatedApartMergeIntoTheJointTable) {
+  opts_.out_distributions = {"uniform", "noise", "adv-noise", "adv-samples", "far-test:10", "far-noise:inf"};
+  const EvalTable joint = evaluate(paths_, {"a", "b"}, opts_);
+  const EvalTable a = evaluate({paths_[0]}, {"a"}, opts_), b = evaluate({paths_[1]}, {"b"}, opts_);
+  const EvalTable merged = merge_tables({a, b}, {"a.json", "b.json"});
+  ASSERT_TRUE(joint.complete);
+  EXPECT_EQ(to_json(merged), to_json(joint));
+  EXPECT_EQ(merged.settings["count"], 60);
+  ASSERT_EQ(merged.models.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(merged.models[i].in_scores, joint.models[i].in_scores);
+    for (std::size_t r = 0; r < joint.models[i].outs.size(); ++r)
+      EXPECT_EQ(merged.models[i].outs[r].scores, joint.models[i].outs[r].scores) << joint.models[i].outs[r].name;
+  }
+  // The two models differ, so the comparison above can fail.
+  EXPECT_NE(joint.models[0].in_scores, joint.models[1].in_scores);
+  // Another seed draws other points: those tables do not merge.
+  opts_.seed = 2;
+  const EvalTable c = evaluate({paths_[1]}, {"c"}, opts_);
+  EXPECT_NE(error_of([&] { merge_tables({a, c}, {"a.json", "c.json"}); }).find("c.json was evaluated with other settings than a.json: /seed is 2"),
+            std::string::npos);
+}
+
+TEST(EvalTableMerge, RefusesTablesThatWereNotEvaluatedAlike) {
+  const auto table = [](const std::string& model, int uniform_count, int adv_count) {
+    EvalTable t;
+    t.data = "mnist";
+    t.data_label = "MNIST";
+    t.settings = {{"seed", 1}, {"count", 1000}};
+    ModelEvaluation m;
+    m.name = model;
+    m.test_count = 1996;
+    for (const auto& [name, count] : std::vector<std::pair<std::string, int>>{{"uniform", uniform_count}, {"adv-samples", adv_count}}) {
+      OutDistributionResult r;
+      r.name = r.label = name;
+      r.count = count;
+      m.outs.push_back(r);
+    }
+    t.models.push_back(m);
+    return t;
+  };
+  // Adversarial samples count per model; every other row must agree.
+  EXPECT_EQ(merge_tables({table("a", 1000, 17), table("b", 1000, 400)}, {"x", "y"}).models.size(), 2u);
+  const auto refused = [](std::vector<EvalTable> ts) { return error_of([&] { merge_tables(ts, {"x.json", "y.json"}); }); };
+  EXPECT_NE(refused({table("a", 1000, 1), table("b", 999, 1)}).find("y.json scores 999 points in the row uniform but x.json 1000"),
+            std::string::npos);
+  EXPECT_NE(refused({table("a", 1000, 1), table("a", 1000, 1)}).find("'a' is in x.json and in y.json: rename the columns with --names"),
+            std::string::npos);
+  EvalTable partial = table("b", 1000, 1);
+  partial.complete = false;
+  EXPECT_NE(refused({table("a", 1000, 1), partial}).find("y.json holds a partial table"), std::string::npos);
+  EvalTable old = table("b", 1000, 1);
+  old.settings = nlohmann::json();
+  EXPECT_NE(refused({table("a", 1000, 1), old}).find("y.json does not record the evaluation's settings"), std::string::npos);
+  EvalTable other = table("b", 1000, 1);
+  other.data = "fmnist";
+  EXPECT_NE(refused({table("a", 1000, 1), other}).find("y.json evaluates on fmnist but x.json on mnist"), std::string::npos);
+  EvalTable rows = table("b", 1000, 1);
+  rows.models[0].outs.pop_back();
+  EXPECT_NE(refused({table("a", 1000, 1), rows}).find("y.json has the rows uniform but x.json uniform,adv-samples"), std::string::npos);
+  EvalTable tests = table("b", 1000, 1);
+  tests.models[0].test_count = 10;
+  EXPECT_NE(refused({table("a", 1000, 1), tests}).find("y.json scores 10 test points but x.json 1996"), std::string::npos);
+  EvalTable count = table("b", 1000, 1);
+  count.settings["count"] = 500;
+  EXPECT_NE(refused({table("a", 1000, 1), count}).find("/count is 500 there, 1000 in x.json"), std::string::npos);
+  EXPECT_NE(error_of([] { merge_tables({}, {}); }).find("no evaluation to merge"), std::string::npos);
+  // Settings survive the JSON round trip (absent in older files).
+  const EvalTable back = table_from_json(to_json(table("a", 1000, 1)));
+  EXPECT_EQ(back.settings, table("a", 1000, 1).settings);
+  nlohmann::json j = to_json(table("a", 1000, 1));
+  j.erase("settings");
+  EXPECT_TRUE(table_from_json(j).settings.is_null());
+}
+
 TEST_F(Evaluate, StopsEarlyWithAPartialTable) {
   std::atomic<bool> stop{true};
   opts_.should_stop = [&] { return stop.load(); };

@@ -56,8 +56,9 @@ Examples:
 
 --merge puts the columns of earlier --json runs side by side, as if their
 models had been evaluated in one run (each row's points and attacks depend
-only on the seed and the row, so they are): the runs must share the data set,
-the settings and the rows, and be complete.
+only on the seed and the row's place in the list, so they are, on the same
+device): the runs must share the data (checked by fingerprints), the
+settings, the device type and the rows, and be complete.
 
 Out-distributions (--out-dist, comma-separated; default: the other MNIST-type
 set, the paper's data-set rows that `tessera data` has converted (EMNIST and
@@ -142,15 +143,10 @@ int main(int argc, char** argv) {
         try {
           tables.push_back(table_from_json(j));
         } catch (const Error& e) {
-          throw Error(f + ": " + e.what());
+          throw Error(f + ": not a table of `tessera eval --json` (" + e.what() + ")");
         }
       }
-      EvalTable table = merge_tables(tables, files);
-      if (!names.empty()) {
-        if (names.size() != table.models.size())
-          throw Error("--names gives " + std::to_string(names.size()) + " names for " + std::to_string(table.models.size()) + " merged models");
-        for (std::size_t i = 0; i < names.size(); ++i) table.models[i].name = names[i];
-      }
+      const EvalTable table = merge_tables(tables, files, names);
       for (const char* name : {"markdown", "csv", "json"})
         if (vm.count(name) && vm[name].as<std::string>() != "-") tessera::check_output_path(vm[name].as<std::string>());
       std::cout << write_outputs(table);

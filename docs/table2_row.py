@@ -6,11 +6,12 @@ and alpha* (the last crossing: the confidence stays above it from there on). Als
 certificates on which a field both compute differs (alphas and confidences
 beyond 1e-9 relative, anything else at all).
 
-  table2_row.py NAME FAST.json FULL.json T0 T1 T2
+  table2_row.py NAME FAST.json FULL.json T0 T1 T2 [per-ray]
 
 FULL.json may hold only the first rays of FAST.json's set (the same seed
-gives the same samples, in order): then the comparison covers those rays,
-and the times are printed per ray instead of per set.
+gives the same samples, in order): the comparison then covers those rays,
+and the regions crossed are FULL.json's median. With `per-ray` the times
+are per ray (each run's time over its number of rays) instead of per set.
 """
 import json
 import sys
@@ -39,12 +40,14 @@ def main():
     fast, full = json.load(open(fast_path)), json.load(open(full_path))
     s, sf = fast["summary"], full["summary"]
     n_fast, n_full = len(fast["certificates"]), len(full["certificates"])
+    if n_fast == 0 or n_full == 0:
+        sys.exit(f"table2_row.py: {fast_path if n_fast == 0 else full_path} holds no certificate")
     compared = min(n_fast, n_full)
     differ = count_differences(fast["certificates"][:compared], full["certificates"][:compared])
-    if n_fast == n_full:
-        times = f"{t1 - t0:.1f} s / {t2 - t1:.1f} s"
+    if len(sys.argv) > 7 and sys.argv[7] == "per-ray":
+        times = f"{(t1 - t0) / n_fast:.2f} s / {(t2 - t1) / n_full:.1f} s"
     else:
-        times = f"{(t1 - t0) / n_fast:.2f} s / {(t2 - t1) / n_full:.1f} s per ray"
+        times = f"{t1 - t0:.1f} s / {t2 - t1:.1f} s"
     a, f = s["median_alpha_star"], s["median_first_alpha"]
     print(f"| {name} | {'%.3g' % f if f is not None else 'never'} | {s['with_first_alpha']}/{s['count']} "
           f"| {'%.3g' % a if a is not None else 'never'} | {s['with_alpha_star']}/{s['count']} "

@@ -256,9 +256,14 @@ std::string row_names(const ModelEvaluation& m) {
 
 }  // namespace
 
-EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources) {
+EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources,
+                       const std::vector<std::string>& names) {
   if (tables.empty()) throw Error("no evaluation to merge");
   if (sources.size() != tables.size()) throw Error("merge_tables: one source name per table is needed");
+  std::size_t models = 0;
+  for (const EvalTable& t : tables) models += t.models.size();
+  if (!names.empty() && names.size() != models)
+    throw Error("--names gives " + std::to_string(names.size()) + " names for " + std::to_string(models) + " merged models");
   EvalTable merged;
   std::map<std::string, std::string> seen;  // model name -> source
   for (std::size_t i = 0; i < tables.size(); ++i) {
@@ -275,14 +280,25 @@ EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<s
     } else {
       const EvalTable& f = tables[0];
       if (t.data != f.data) throw Error(src + " evaluates on " + t.data + " but " + sources[0] + " on " + f.data);
-      if (t.settings != f.settings) {
+      // The options first (they explain a difference in the data's prints).
+      nlohmann::json options = t.settings, first_options = f.settings;
+      options.erase("fingerprints");
+      first_options.erase("fingerprints");
+      if (options != first_options) {
         // Name the first setting that differs, as a JSON pointer.
-        const nlohmann::json patch = nlohmann::json::diff(f.settings, t.settings);
+        const nlohmann::json patch = nlohmann::json::diff(first_options, options);
         const std::string path = patch.empty() ? "" : patch[0].value("path", "");
         const nlohmann::json::json_pointer ptr(path);
         const auto shown = [&](const nlohmann::json& j) { return j.contains(ptr) ? j.at(ptr).dump() : std::string("none"); };
-        throw Error(src + " was evaluated with other settings than " + sources[0] + ": " + path + " is " + shown(t.settings) + " there, " +
-                    shown(f.settings) + " in " + sources[0]);
+        throw Error(src + " was evaluated with other settings than " + sources[0] + ": " + path + " is " + shown(options) + " there, " +
+                    shown(first_options) + " in " + sources[0]);
+      }
+      if (t.settings.value("fingerprints", nlohmann::json()) != f.settings.value("fingerprints", nlohmann::json())) {
+        const nlohmann::json patch = nlohmann::json::diff(f.settings.value("fingerprints", nlohmann::json::object()),
+                                                          t.settings.value("fingerprints", nlohmann::json::object()));
+        const std::string what = patch.empty() ? "" : patch[0].value("path", "").substr(1);
+        throw Error(src + " was evaluated on other data than " + sources[0] + " under the same names (the points of '" + what +
+                    "' differ: another data folder, file or conversion)");
       }
     }
     for (const ModelEvaluation& m : t.models) {
@@ -295,10 +311,16 @@ EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<s
         if (m.outs[r].name != "adv-samples" && m.outs[r].count != f.outs[r].count)
           throw Error(src + " scores " + std::to_string(m.outs[r].count) + " points in the row " + m.outs[r].name + " but " +
                       sources[0] + " " + std::to_string(f.outs[r].count));
+      merged.models.push_back(m);
+      if (!names.empty()) {
+        merged.models.back().name = names[merged.models.size() - 1];
+        if (!seen.emplace(merged.models.back().name, src).second)
+          throw Error("--names gives the name '" + merged.models.back().name + "' twice");
+        continue;
+      }
       const auto [it, fresh] = seen.emplace(m.name, src);
       if (!fresh)
         throw Error("the model name '" + m.name + "' is in " + it->second + " and in " + src + ": rename the columns with --names");
-      merged.models.push_back(m);
     }
   }
   return merged;

@@ -62,7 +62,12 @@ EvalTable table_from_csv(const std::string& csv);
 // in errors. Throws tessera::Error unless every table is complete, records
 // its settings, and has the same data set, settings, test points and rows
 // (and the same point count in every row but the adversarial samples',
-// which counts per model); and unless the model names are distinct.
-EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources);
+// which counts per model); and unless the model names — `names`, when
+// given (one per merged model), else the tables' — are distinct. The
+// settings include the device (attack starts come from its generator) and
+// fingerprints of the data, so tables of other data behind the same name do
+// not merge.
+EvalTable merge_tables(const std::vector<EvalTable>& tables, const std::vector<std::string>& sources,
+                       const std::vector<std::string>& names = {});
 
 }  // namespace tessera::training

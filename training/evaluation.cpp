@@ -1,6 +1,7 @@
 #include "training/evaluation.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "core/error.hpp"
@@ -84,6 +85,22 @@ std::string label_of(const std::string& name) {
 }
 
 // Max softmax of each row, in double precision, in the module (batched).
+// FNV-1a (64 bit) of a tensor's values as stored on the CPU, in hex: equal
+// data gives equal prints (merge_tables compares them).
+std::string fingerprint(const torch::Tensor& t) {
+  const torch::Tensor c = t.defined() ? t.to(torch::kCPU).contiguous() : torch::Tensor();
+  std::uint64_t h = 1469598103934665603ULL;
+  if (c.defined()) {
+    const auto* p = static_cast<const unsigned char*>(c.data_ptr());
+    const std::size_t n = c.numel() * c.element_size();
+    for (std::size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+    for (const std::int64_t d : c.sizes()) h = (h ^ static_cast<std::uint64_t>(d)) * 1099511628211ULL;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
 std::vector<double> confidences(NetworkModule& module, const torch::Tensor& x, const torch::Device& device,
                                 torch::Tensor* predictions = nullptr) {
   torch::NoGradGuard no_grad;
@@ -333,7 +350,16 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
                       {"rescale", o.noise.rescale},
                       {"permute_source", o.noise.permute_source},
                       {"permute", o.noise.permute},
-                      {"kernel", o.noise.kernel}}}};
+                      {"kernel", o.noise.kernel}}},
+                    // The random starts of the attacks come from the device's generator.
+                    {"device", device.is_cuda() ? "cuda" : "cpu"}};
+  // Fingerprints of the data behind the names (data folders, files and
+  // converted sets differ between machines): the test split, the noise pool
+  // and every shared row's points.
+  nlohmann::json prints = {{"test_x", fingerprint(data.test_x)}, {"test_y", fingerprint(data.test_y)},
+                           {"pool", fingerprint(data.train_x)}};
+  for (const auto& [name, x] : shared) prints[name] = fingerprint(x);
+  table.settings["fingerprints"] = prints;
   const std::size_t total = nets.size() * (outs.size() + 1);
   std::size_t done = 0;
   const auto progress = [&] {

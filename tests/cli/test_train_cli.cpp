@@ -272,10 +272,13 @@ TEST(EvalCli, WritesTheTableInEveryFormatAndPlots) {
   EXPECT_EQ(merged.out, md);
   EXPECT_EQ(slurp(dir + "/m.md"), md);
   expect_failure("eval --merge " + dir + "/p.json " + dir + "/p.json", 1, {"'moons_plain' is in", "rename the columns with --names"});
+  EXPECT_EQ(tessera("eval --merge " + dir + "/p.json " + dir + "/p.json --names first,second").status, 0);
   expect_failure("eval --merge " + dir + "/p.json --roc " + dir + "/r", 2, {"--roc does not apply to --merge", "no scores"});
   expect_failure("eval --merge " + dir + "/p.json --seed 3", 2, {"--seed does not apply to --merge"});
   expect_failure("eval --merge " + dir + "/p.json " + dir + "/a.json --names x", 1, {"--names gives 1 names for 2 merged models"});
   expect_failure("eval --merge " + dir + "/t.csv", 1, {"t.csv: not JSON"});
+  std::ofstream(dir + "/other.json") << "{\"count\": 3}";
+  expect_failure("eval --merge " + dir + "/other.json", 1, {"other.json: not a table of `tessera eval --json`"});
   expect_failure("eval --merge " + dir + "/none.json", 1, {"none.json"});
   ASSERT_EQ(tessera("eval data/models/trained/moons_acet.onnx --data moons --count 30 --adv-noise-steps 5 --adv-sample-steps 5 "
                     "--out-dist uniform,adv-noise,far-test:100,far-test:inf --json " + dir + "/c.json").status, 0);

@@ -319,11 +319,38 @@ TEST_F(Evaluate, ModelsEvaluatedApartMergeIntoTheJointTable) {
   }
   // The two models differ, so the comparison above can fail.
   EXPECT_NE(joint.models[0].in_scores, joint.models[1].in_scores);
+  EXPECT_EQ(merged.settings["device"], "cpu");
+  // Two runs of one model merge under new names, not under the same one.
+  EXPECT_EQ(merge_tables({a, a}, {"a.json", "a2.json"}, {"x", "y"}).models[1].name, "y");
+  EXPECT_NE(error_of([&] { merge_tables({a, a}, {"a.json", "a2.json"}); }).find("rename the columns with --names"), std::string::npos);
+  EXPECT_NE(error_of([&] { merge_tables({a, a}, {"a.json", "a2.json"}, {"x", "x"}); }).find("--names gives the name 'x' twice"),
+            std::string::npos);
   // Another seed draws other points: those tables do not merge.
-  opts_.seed = 2;
-  const EvalTable c = evaluate({paths_[1]}, {"c"}, opts_);
+  EvalOptions other_seed = opts_;
+  other_seed.seed = 2;
+  const EvalTable c = evaluate({paths_[1]}, {"c"}, other_seed);
   EXPECT_NE(error_of([&] { merge_tables({a, c}, {"a.json", "c.json"}); }).find("c.json was evaluated with other settings than a.json: /seed is 2"),
             std::string::npos);
+  // Other data behind the same name and counts (here a larger training
+  // pool for the permuted noise): the fingerprints tell.
+  EvalOptions other_data = opts_;
+  other_data.data_options.synthetic_train = 120;
+  const EvalTable d = evaluate({paths_[1]}, {"d"}, other_data);
+  EXPECT_NE(error_of([&] { merge_tables({a, d}, {"a.json", "d.json"}); }).find("d.json was evaluated on other data than a.json under the same names (the points of 'pool' differ"), std::string::npos);
+
+  // The paper's evaluation (whole batches of 128, noise batch by batch,
+  // adversarial noise from that noise, its PGD start) merges the same way.
+  apply_paper_evaluation(opts_);
+  opts_.data_options.synthetic_test = 300;  // two whole batches
+  opts_.adv_noise.steps = opts_.adv_samples.steps = 5;
+  const EvalTable pj = evaluate(paths_, {"a", "b"}, opts_);
+  const EvalTable pm = merge_tables({evaluate({paths_[0]}, {"a"}, opts_), evaluate({paths_[1]}, {"b"}, opts_)}, {"a", "b"});
+  EXPECT_EQ(pj.models[0].test_count, 256);
+  EXPECT_EQ(pj.settings["adv_noise_start"], "noise");
+  EXPECT_EQ(to_json(pm), to_json(pj));
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t r = 0; r < pj.models[i].outs.size(); ++r)
+      EXPECT_EQ(pm.models[i].outs[r].scores, pj.models[i].outs[r].scores) << pj.models[i].outs[r].name;
 }
 
 TEST(EvalTableMerge, RefusesTablesThatWereNotEvaluatedAlike) {

@@ -55,13 +55,6 @@ struct CheckpointMeta {
 };
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(CheckpointMeta, format, model, data, method, epoch, batch, sums, log)
 
-double learning_rate_at(const TrainConfig& c, int epoch) {
-  double lr = c.learning_rate;
-  for (double f : c.milestones)
-    if (epoch >= static_cast<int>(std::floor(f * c.epochs))) lr *= c.lr_factor;
-  return lr;
-}
-
 std::string csv_of(const std::vector<EpochReport>& log) {
   std::ostringstream out;
   out << "epoch,learning_rate,loss,clean_loss,noise_loss,train_accuracy,test_accuracy,noise_mmc,seconds,images_per_second\n";
@@ -121,6 +114,16 @@ CheckpointMeta load_checkpoint(const std::string& path, Model& model, torch::opt
 }
 
 }  // namespace
+
+double learning_rate_at(const TrainConfig& c, int epoch) {
+  double lr = c.learning_rate;
+  // A drop lands at floor(f * epochs), but never before the first epoch has
+  // trained: a one-epoch schedule keeps its rate (it used to drop all three
+  // times at once and train at 1e-6).
+  for (double f : c.milestones)
+    if (epoch >= std::max(1, static_cast<int>(std::floor(f * c.epochs)))) lr *= c.lr_factor;
+  return lr;
+}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainConfig& c, torch::nn::Module& model) {
   const double decay = c.weight_decay_mode == "optimizer" ? c.weight_decay : 0.0;

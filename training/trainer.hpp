@@ -80,6 +80,11 @@ std::vector<std::string> preset_names();
 // parameter of the model except those of batch-norm layers.
 torch::Tensor weight_penalty(torch::nn::Module& model);
 
+// The learning rate of epoch `epoch` (0-based): learning_rate times
+// lr_factor for every milestone f with floor(f * epochs) <= epoch, a
+// milestone at 0 counting from epoch 1.
+double learning_rate_at(const TrainConfig& config, int epoch);
+
 // Sets every float32 parameter smaller in magnitude than FLT_MIN (a
 // denormal) to zero; the trainer calls it after every step. With weight
 // decay in the loss, Adam's step for a weight with no data gradient is about

@@ -2,6 +2,7 @@
 // released code (max-andr/relu_networks_overconfident) differs from
 // LibTorch's conventions, each against a hand-written formula.
 #include <gtest/gtest.h>
+#include <tuple>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -66,6 +67,20 @@ TEST(PaperProtocol, PresetSetsEveryChoiceOfTheReleasedCode) {
   EXPECT_FALSE(mnist.flip);
   const std::vector<double> drops{0.5, 0.75, 0.9};
   EXPECT_EQ(mnist.milestones, drops);
+  // The drops by hand: epochs 50, 75, 90 of 100 (0-based), 5, 7, 9 of 10;
+  // a one-epoch schedule keeps its rate (it used to drop three times at
+  // epoch 0), two epochs drop all three at the second.
+  TrainConfig s = mnist;
+  const auto lr = [&](int epochs, int epoch) {
+    s.epochs = epochs;
+    return learning_rate_at(s, epoch);
+  };
+  for (const auto& [epochs, epoch, want] : std::vector<std::tuple<int, int, double>>{{100, 0, 1e-3}, {100, 49, 1e-3}, {100, 50, 1e-4},
+                                                                                     {100, 74, 1e-4}, {100, 75, 1e-5}, {100, 89, 1e-5},
+                                                                                     {100, 90, 1e-6}, {100, 99, 1e-6}, {10, 4, 1e-3},
+                                                                                     {10, 5, 1e-4}, {10, 7, 1e-5}, {10, 9, 1e-6},
+                                                                                     {1, 0, 1e-3}, {2, 0, 1e-3}, {2, 1, 1e-6}})
+    EXPECT_NEAR(lr(epochs, epoch), want, want * 1e-12) << epochs << " epochs, epoch " << epoch;
   for (const char* colour : {"svhn", "cifar10", "cifar100"}) {
     const TrainConfig c = paper_config(colour);
     EXPECT_EQ(c.model, "resnet-small") << colour;

@@ -28,7 +28,8 @@ mkdir -p "$OUT" "$RUNS"
 if [[ " $STAGES " == *" eval "* ]]; then
   "$T" eval "$M"/mnist_{plain,ceda,acet}.onnx --data mnist --preset paper --names plain,ceda,acet --progress off \
     --markdown "$OUT/lenet_mnist.md" --csv "$OUT/lenet_mnist.csv" --json "$OUT/lenet_mnist.json" --roc "$OUT/roc_lenet_mnist"
-  cat "$OUT/lenet_mnist.md"
+  /usr/bin/python3 docs/compare_paper.py "$OUT/lenet_mnist.json" plain,ceda,acet > "$OUT/lenet_vs_paper.md"
+  cat "$OUT/lenet_mnist.md" "$OUT/lenet_vs_paper.md"
 fi
 [[ " $STAGES " == *" table2 "* ]] || exit 0
 

@@ -84,9 +84,10 @@ std::string label_of(const std::string& name) {
   return data_label(name);
 }
 
-// Max softmax of each row, in double precision, in the module (batched).
-// FNV-1a (64 bit) of a tensor's values as stored on the CPU, in hex: equal
-// data gives equal prints (merge_tables compares them).
+// FNV-1a (64 bit) of a tensor's values and shape as stored on the CPU, in
+// hex: equal data gives equal prints (merge_tables compares them). Not
+// io/sha256.hpp: that lives in tessera_datasets, which only the CLI build
+// has, and tessera_training must not depend on it.
 std::string fingerprint(const torch::Tensor& t) {
   const torch::Tensor c = t.defined() ? t.to(torch::kCPU).contiguous() : torch::Tensor();
   std::uint64_t h = 1469598103934665603ULL;
@@ -101,6 +102,7 @@ std::string fingerprint(const torch::Tensor& t) {
   return buf;
 }
 
+// Max softmax of each row, in double precision, in the module (batched).
 std::vector<double> confidences(NetworkModule& module, const torch::Tensor& x, const torch::Device& device,
                                 torch::Tensor* predictions = nullptr) {
   torch::NoGradGuard no_grad;

@@ -5,7 +5,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
-#include "core/affine_map.hpp"
+#include "core/affine_report.hpp"
+#include "export/json.hpp"
 #include "core/error.hpp"
 #include "core/limits.hpp"
 #include "core/forward.hpp"
@@ -60,42 +61,19 @@ int run_affine(const std::vector<std::string>& args) {
 
   const Network net = load_onnx(vm["model"].as<std::string>());
   const Vector x = read_input_for(net.input_shape(), input_path, row);
-  const ForwardPass fp = forward_pass(net, x, input_path + (row >= 0 ? " row " + std::to_string(row) : ""));
-  const AffineMap map = affine_map(net, fp.pattern);
-  const Vector p = softmax(fp.logits());
-  Eigen::Index cls;
-  p.maxCoeff(&cls);
-  const Vector reproduced = map(x);
-  const double residual = (reproduced - fp.logits()).cwiseAbs().maxCoeff() /
-                          std::max(1.0, fp.logits().cwiseAbs().maxCoeff());
-
-  std::vector<NodeAffineMap> hidden_maps;
-  if (vm.count("layers")) {
-    std::int64_t units = 0;
-    for (int i : pre_activation_nodes(net)) units = add_or_neg(units, net.nodes[i].shape.size());
-    check_memory(mul_or_neg(mul_or_neg(units, net.input_size()), 2 * 8),
-                 "--layers: the maps of " + std::to_string(units) + " hidden units on " + std::to_string(net.input_size()) +
-                     " inputs");
-    hidden_maps = node_affine_maps(net, fp.pattern, pre_activation_nodes(net));
-  }
+  const AffineReport report =
+      affine_report(net, x, input_path + (row >= 0 ? " row " + std::to_string(row) : ""), vm.count("layers") > 0);
+  const ForwardPass& fp = report.pass;
+  const AffineMap& map = report.map;
+  const Vector& p = report.softmax;
+  const Eigen::Index cls = report.predicted_class;
+  const double residual = report.max_relative_residual;
+  const std::vector<NodeAffineMap>& hidden_maps = report.hidden_maps;
 
   if (vm.count("json")) {
-    nlohmann::json j;
+    nlohmann::json j = affine_json(report, net);
     j["model"] = net.source;
     j["input"] = {{"file", input_path}, {"row", row}, {"size", x.size()}};
-    j["logits"] = to_json(fp.logits());
-    j["softmax"] = to_json(p);
-    j["predicted_class"] = cls;
-    j["confidence"] = p[cls];
-    j["pattern_hash"] = fp.pattern.hash_hex();
-    j["layers"] = pattern_json(fp.pattern, net);
-    j["V"] = to_json(map.V);
-    j["a"] = to_json(map.a);
-    j["max_relative_residual"] = residual;
-    if (!hidden_maps.empty()) {
-      j["hidden_maps"] = nlohmann::json::array();
-      for (const NodeAffineMap& m : hidden_maps) j["hidden_maps"].push_back(node_map_json(m, net));
-    }
     std::cout << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kOk;
   }

@@ -217,13 +217,7 @@ int run_certify(const std::vector<std::string>& args) {
     j["inputs"] = source;
     j["threshold"] = o.threshold;
     j["box"] = box.to_json();
-    j["set_complete"] = whole_set;
-    j["requested"] = X.cols();
-    if (!whole_set) j["stop_reason"] = partial;
-    j["method"] = o.full ? "full" : "from-infinity";
-    j["summary"] = s;
-    j["certificates"] = nlohmann::json::array();
-    for (const Certificate& c : certs) j["certificates"].push_back(certificate_json(described(c), o));
+    j.update(certify_set_json(result, o, stop_reason(), describe_stop));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model                 " << net.source << "\ninputs                " << source << "\n";

@@ -68,6 +68,44 @@ std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptio
   return u;
 }
 
+nlohmann::json affine_json(const AffineReport& r, const Network& net) {
+  nlohmann::json j;
+  j["logits"] = to_json(r.pass.logits());
+  j["softmax"] = to_json(r.softmax);
+  j["predicted_class"] = r.predicted_class;
+  j["confidence"] = r.confidence;
+  j["pattern_hash"] = r.pass.pattern.hash_hex();
+  j["layers"] = pattern_json(r.pass.pattern, net);
+  j["V"] = to_json(r.map.V);
+  j["a"] = to_json(r.map.a);
+  j["max_relative_residual"] = r.max_relative_residual;
+  if (!r.hidden_maps.empty()) {
+    j["hidden_maps"] = nlohmann::json::array();
+    for (const NodeAffineMap& m : r.hidden_maps) j["hidden_maps"].push_back(node_map_json(m, net));
+  }
+  return j;
+}
+
+nlohmann::json certify_set_json(const CertifySetResult& r, const CertifyOptions& options,
+                                const std::string& why_stopped,
+                                const std::function<std::string(const std::string&)>& describe) {
+  nlohmann::json j;
+  j["set_complete"] = r.complete;
+  const long requested = static_cast<long>(r.requested);
+  j["requested"] = requested;
+  if (!r.complete)
+    j["stop_reason"] = std::to_string(r.certificates.size()) + " of " + std::to_string(requested) + " inputs finished (" +
+                       why_stopped + ")";
+  j["method"] = options.full ? "full" : "from-infinity";
+  j["summary"] = r.summary;
+  j["certificates"] = nlohmann::json::array();
+  for (Certificate c : r.certificates) {
+    if (describe) c.stop_reason = describe(c.stop_reason);
+    j["certificates"].push_back(certificate_json(c, options));
+  }
+  return j;
+}
+
 nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
   nlohmann::json j;
   if (c.input >= 0) j["input_index"] = c.input;

@@ -3,12 +3,15 @@
 // hooks, so `nlohmann::json j = summary;` works).
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "core/activation_pattern.hpp"
 #include "core/affine_map.hpp"
+#include "core/affine_report.hpp"
 #include "core/network.hpp"
 #include "core/statistics.hpp"
 #include "regions/certificate.hpp"
@@ -35,6 +38,12 @@ void to_json(nlohmann::json& j, const AffineMap& m);
 // {"node", "name", "op", "V", "a"} of a hidden node's map.
 nlohmann::json node_map_json(const NodeAffineMap& m, const Network& net);
 
+// The fields of `tessera affine --json` that come from the report: logits,
+// softmax, predicted_class, confidence, pattern_hash, layers, V, a,
+// max_relative_residual, hidden_maps (when computed). The command adds
+// model and input.
+nlohmann::json affine_json(const AffineReport& r, const Network& net);
+
 // One certificate; `unknown` lists the fields it could not establish.
 nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& options);
 std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& options);
@@ -42,6 +51,14 @@ std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptio
 // The summary of a certify set (fields "count", "complete", ...,
 // "median_alpha_star", ...).
 void to_json(nlohmann::json& j, const CertifySetSummary& s);
+// A certified set: set_complete, requested (inputs given), stop_reason
+// (when not every input finished: "K of N inputs finished (WHY)", WHY from
+// `why_stopped`), method, summary and certificates (each stop reason passed
+// through `describe`, which the command line uses for its signal and limit
+// words; identity when empty). The command adds model, inputs, threshold, box.
+nlohmann::json certify_set_json(const CertifySetResult& r, const CertifyOptions& options,
+                                const std::string& why_stopped,
+                                const std::function<std::string(const std::string&)>& describe = {});
 
 // A line traversal: "complete", "stop_reason" (when stopped), "segments"
 // (t_begin, t_end (null: infinity), is_point, pattern_hash, class,

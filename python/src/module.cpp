@@ -1,0 +1,513 @@
+// _tessera: the C++ side of the Python module `tessera` (python/tessera/).
+// Each function takes NumPy arrays (float64, C order: no copy; anything else
+// is converted once by NumPy) and returns the command line's JSON as Python
+// dicts and lists, with the large numeric fields as NumPy arrays under the
+// same keys; python/tessera/_results.py wraps them in typed objects.
+//
+// Long calls run in a worker thread while the calling thread, holding the
+// GIL only briefly, polls for Ctrl-C (PyErr_CheckSignals) and the time
+// limit every 20 ms and raises the library's cancel flag: Ctrl-C raises
+// KeyboardInterrupt within a fraction of a second, a time limit returns the
+// partial result marked complete=False. Library errors (tessera::Error)
+// become tessera.Error (a ValueError) with the command line's message.
+#include <pybind11/eigen.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <future>
+#include <limits>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "core/affine_report.hpp"
+#include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/noise.hpp"
+#include "export/json.hpp"
+#include "io/input_io.hpp"
+#include "io/onnx_io.hpp"
+#include "regions/certificate.hpp"
+#include "regions/certify_set.hpp"
+#include "regions/line_traversal.hpp"
+#include "regions/polytope.hpp"
+#include "regions/slice_2d.hpp"
+
+namespace py = pybind11;
+using tessera::Error;
+using tessera::Matrix;
+using tessera::Network;
+using tessera::Vector;
+using NetPtr = std::shared_ptr<Network>;
+using Array = py::array_t<double, py::array::c_style | py::array::forcecast>;
+
+namespace {
+
+// ---------------------------------------------------------------- JSON -> Python
+
+// Keys whose values are numbers (or nested lists of them): NumPy arrays.
+const std::set<std::string>& array_keys() {
+  static const std::set<std::string> keys = {"V",      "a",          "logits",          "softmax",
+                                             "limit_logits", "logits_intercept", "logits_slope", "logits_map",
+                                             "normal", "vertices",   "decision_boundary", "chebyshev_center",
+                                             "recession_direction", "max_margin"};
+  return keys;
+}
+
+// The shape of a rectangular nested list of numbers (null counts as a
+// number: NaN), or nothing.
+bool array_shape(const nlohmann::json& j, std::vector<py::ssize_t>& shape, size_t depth) {
+  if (j.is_number() || j.is_null()) return depth == shape.size();
+  if (!j.is_array()) return false;
+  if (depth == shape.size()) {
+    if (depth > 0 && shape.back() == 0) return false;
+    shape.push_back(static_cast<py::ssize_t>(j.size()));
+    if (j.empty()) return true;
+  } else if (shape[depth] != static_cast<py::ssize_t>(j.size())) {
+    return false;
+  }
+  for (const auto& e : j)
+    if (!array_shape(e, shape, depth + 1)) return false;
+  return true;
+}
+
+void fill(const nlohmann::json& j, double*& out) {
+  if (j.is_array()) {
+    for (const auto& e : j) fill(e, out);
+  } else {
+    *out++ = j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+  }
+}
+
+py::object to_py(const nlohmann::json& j, bool as_array = false);
+
+py::object numbers_to_array(const nlohmann::json& j) {
+  std::vector<py::ssize_t> shape;
+  if (!array_shape(j, shape, 0)) return to_py(j, false);  // ragged: lists
+  py::array_t<double> a(shape);
+  double* out = a.mutable_data();
+  fill(j, out);
+  return std::move(a);
+}
+
+py::object to_py(const nlohmann::json& j, bool as_array) {
+  using V = nlohmann::json::value_t;
+  if (as_array && j.is_array()) return numbers_to_array(j);
+  switch (j.type()) {
+    case V::null:
+    case V::discarded:
+      return py::none();
+    case V::boolean:
+      return py::bool_(j.get<bool>());
+    case V::number_integer:
+      return py::int_(j.get<std::int64_t>());
+    case V::number_unsigned:
+      return py::int_(j.get<std::uint64_t>());
+    case V::number_float:
+      return py::float_(j.get<double>());
+    case V::string:
+      return py::str(j.get_ref<const std::string&>());
+    case V::array: {
+      py::list l(j.size());
+      size_t i = 0;
+      for (const auto& e : j) l[i++] = to_py(e, false);
+      return std::move(l);
+    }
+    case V::object: {
+      py::dict d;
+      for (const auto& [k, v] : j.items()) d[py::str(k)] = to_py(v, array_keys().count(k) > 0);
+      return std::move(d);
+    }
+    default:
+      return py::none();
+  }
+}
+
+// ---------------------------------------------------------------- arrays in
+
+// One input: an array with the network's input size (any shape).
+Vector one_input(const Network& net, const Array& x, const char* what) {
+  if (x.size() != net.input_size())
+    throw Error(std::string(what) + ": has " + std::to_string(x.size()) + " values but the network expects " +
+                std::to_string(net.input_size()));
+  return Eigen::Map<const Vector>(x.data(), x.size());
+}
+
+// A batch: shape (N, d) or (N, *input_shape), as a column-major d x N map
+// of the same memory (C order (N, d) is column-major d x N).
+Eigen::Map<const Matrix> batch(const Network& net, const Array& X, const char* what) {
+  const py::ssize_t d = net.input_size();
+  if (X.ndim() < 2 || X.shape(0) < 1 || X.size() != X.shape(0) * d)
+    throw Error(std::string(what) + ": expected an array of shape (N, " + std::to_string(d) + ") or (N, " +
+                net.input_shape().str() + ") with N >= 1, got " + [&] {
+                  std::string s = "(";
+                  for (py::ssize_t i = 0; i < X.ndim(); ++i) s += (i ? ", " : "") + std::to_string(X.shape(i));
+                  return s + (X.ndim() == 1 ? ",)" : ")");
+                }());
+  return Eigen::Map<const Matrix>(X.data(), d, X.shape(0));
+}
+
+// ---------------------------------------------------------------- interruptible calls
+
+struct Stop {
+  bool timed_out = false;
+  double time_limit = 0;
+};
+
+// Runs work(cancel) in a worker thread; the calling thread polls Ctrl-C and
+// the time limit. Ctrl-C: the work is cancelled, waited for, and
+// KeyboardInterrupt raised. Time limit: cancelled, and the partial result
+// returned with stop.timed_out set. Exceptions of the work propagate.
+template <class R, class Work>
+R interruptible(Work work, std::optional<double> time_limit, Stop& stop) {
+  if (time_limit && !(*time_limit >= 0)) throw Error("time_limit must be a number of seconds >= 0");
+  std::atomic<bool> cancel{false};
+  std::packaged_task<R()> task([&] { return work(&cancel); });
+  std::future<R> result = task.get_future();
+  std::optional<py::error_already_set> interrupted;
+  const auto start = std::chrono::steady_clock::now();
+  {
+    py::gil_scoped_release nogil;
+    std::thread worker(std::move(task));
+    while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (time_limit && !cancel.load() &&
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= *time_limit) {
+        stop.timed_out = true;
+        stop.time_limit = *time_limit;
+        cancel.store(true);
+      }
+      if (!interrupted) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) {
+          interrupted.emplace();  // takes KeyboardInterrupt (or what a handler raised)
+          cancel.store(true);
+        }
+      }
+    }
+    worker.join();
+  }
+  if (interrupted) throw std::move(*interrupted);
+  return result.get();
+}
+
+// "cancelled..." from the libraries, in the words of the time limit.
+std::string described(const std::string& reason, const Stop& stop) {
+  if (stop.timed_out && reason.rfind("cancelled", 0) == 0) {
+    char limit[64];
+    std::snprintf(limit, sizeof limit, "%g", stop.time_limit);
+    return std::string("time limit of ") + limit + " s reached (time_limit)" + reason.substr(9);
+  }
+  return reason;
+}
+
+// ---------------------------------------------------------------- boxes
+
+struct BoxArgs {
+  bool enabled = false;
+  double lo = 0, hi = 1;
+  Vector lower, upper;
+  nlohmann::json json = nullptr;
+};
+
+// box: None (off), (lo, hi) numbers, or (lower, upper) arrays of the input size.
+BoxArgs box_args(const Network& net, const py::object& box) {
+  BoxArgs b;
+  if (box.is_none()) return b;
+  const py::tuple t = py::cast<py::tuple>(box);
+  if (t.size() != 2) throw Error("box: expected None, (lo, hi) or (lower, upper)");
+  b.enabled = true;
+  if (py::isinstance<py::float_>(t[0]) || py::isinstance<py::int_>(t[0])) {
+    b.lo = py::cast<double>(t[0]);
+    b.hi = py::cast<double>(t[1]);
+    b.json = {b.lo, b.hi};
+    return b;
+  }
+  b.lower = one_input(net, py::cast<Array>(t[0]), "box lower bounds");
+  b.upper = one_input(net, py::cast<Array>(t[1]), "box upper bounds");
+  for (Eigen::Index i = 0; i < b.lower.size(); ++i)
+    if (!(b.lower[i] <= b.upper[i]))
+      throw Error("box: lower bound " + std::to_string(i) + " is not <= its upper bound");
+  b.json = {{"file", nullptr}, {"lower", tessera::to_json(b.lower)}, {"upper", tessera::to_json(b.upper)}};
+  return b;
+}
+
+template <class Options>
+void apply(const BoxArgs& b, Options& o) {
+  o.has_box = b.enabled;
+  o.box_lo = b.lo;
+  o.box_hi = b.hi;
+  o.box_lower = b.lower;
+  o.box_upper = b.upper;
+}
+
+// ---------------------------------------------------------------- the functions
+
+NetPtr load(const std::string& path, std::optional<double> max_model_mb) {
+  tessera::OnnxLoadOptions o;
+  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(std::to_string(*max_model_mb), "max_model_mb");
+  py::gil_scoped_release nogil;
+  return std::make_shared<Network>(tessera::load_onnx(path, o));
+}
+
+NetPtr load_bytes(const py::bytes& data, const std::string& source, std::optional<double> max_model_mb) {
+  tessera::OnnxLoadOptions o;
+  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(std::to_string(*max_model_mb), "max_model_mb");
+  std::string bytes = data;
+  py::gil_scoped_release nogil;
+  return std::make_shared<Network>(tessera::parse_onnx(bytes, source, o));
+}
+
+py::object affine(const NetPtr& net, const Array& x, bool layers) {
+  const Vector v = one_input(*net, x, "x");
+  tessera::AffineReport r;
+  {
+    py::gil_scoped_release nogil;
+    r = tessera::affine_report(*net, v, "x", layers);
+  }
+  nlohmann::json j = tessera::affine_json(r, *net);
+  j["model"] = net->source;
+  j.erase("V");
+  j.erase("a");
+  py::dict d = to_py(j);
+  // V and a straight from Eigen (moved into NumPy, no copy).
+  d["V"] = py::cast(std::move(r.map.V));
+  d["a"] = py::cast(std::move(r.map.a));
+  return std::move(d);
+}
+
+tessera::TraversalOptions traversal(std::size_t max_segments, bool point_segments) {
+  tessera::TraversalOptions o;
+  if (max_segments == 0) throw Error("max_segments must be positive");
+  o.max_segments = max_segments;
+  o.point_segments = point_segments;
+  return o;
+}
+
+py::object line_result(const NetPtr& net, tessera::LineTraversal tr, const Stop& stop, const char* kind) {
+  tr.stop_reason = described(tr.stop_reason, stop);
+  nlohmann::json j = tr;
+  j["model"] = net->source;
+  j["kind"] = kind;
+  return to_py(j);
+}
+
+py::object ray(const NetPtr& net, const Array& x, double alpha0, std::size_t max_segments, bool point_segments,
+               std::optional<double> time_limit) {
+  const Vector v = one_input(*net, x, "x");
+  tessera::TraversalOptions o = traversal(max_segments, point_segments);
+  Stop stop;
+  auto tr = interruptible<tessera::LineTraversal>(
+      [&](const std::atomic<bool>* cancel) {
+        o.cancel = cancel;
+        return tessera::traverse_ray(*net, v, alpha0, o);
+      },
+      time_limit, stop);
+  return line_result(net, std::move(tr), stop, "ray");
+}
+
+py::object line(const NetPtr& net, const Array& x0, const Array& direction, double t0, double t1,
+                std::size_t max_segments, bool point_segments, std::optional<double> time_limit) {
+  const Vector a = one_input(*net, x0, "x0");
+  const Vector d = one_input(*net, direction, "direction");
+  if (d.isZero(0.0)) throw Error("direction: is zero (x1 equals x0, or direction is all zeros)");
+  tessera::TraversalOptions o = traversal(max_segments, point_segments);
+  Stop stop;
+  auto tr = interruptible<tessera::LineTraversal>(
+      [&](const std::atomic<bool>* cancel) {
+        o.cancel = cancel;
+        return tessera::traverse_line(*net, a, d, t0, t1, o);
+      },
+      time_limit, stop);
+  return line_result(net, std::move(tr), stop, "line");
+}
+
+tessera::CertifyOptions certify_options(const Network& net, double threshold, const py::object& box, double alpha0,
+                                        bool full, std::size_t max_segments, nlohmann::json& box_json) {
+  tessera::CertifyOptions o;
+  o.threshold = threshold;
+  o.alpha0 = alpha0;
+  o.full = full;
+  if (max_segments == 0) throw Error("max_segments must be positive");
+  o.traversal.max_segments = max_segments;
+  const BoxArgs b = box_args(net, box);
+  apply(b, o);
+  box_json = b.json;
+  if (const std::string why = o.validate(); !why.empty()) throw Error(why);
+  return o;
+}
+
+py::object certify_one(const NetPtr& net, const Array& x, double threshold, const py::object& box, double alpha0,
+                       bool full, std::size_t max_segments, std::optional<double> time_limit) {
+  const Vector v = one_input(*net, x, "x");
+  nlohmann::json box_json;
+  tessera::CertifyOptions o = certify_options(*net, threshold, box, alpha0, full, max_segments, box_json);
+  Stop stop;
+  tessera::Certificate c = interruptible<tessera::Certificate>(
+      [&](const std::atomic<bool>* cancel) {
+        o.traversal.cancel = cancel;
+        return tessera::certify(*net, v, o);
+      },
+      time_limit, stop);
+  c.stop_reason = described(c.stop_reason, stop);
+  nlohmann::json j = tessera::certificate_json(c, o);
+  j["model"] = net->source;
+  j["threshold"] = o.threshold;
+  j["box"] = box_json;
+  return to_py(j);
+}
+
+py::object certify_many(const NetPtr& net, const Array& X, double threshold, const py::object& box, double alpha0,
+                        bool full, std::size_t max_segments, int threads, std::optional<double> time_limit) {
+  const Eigen::Map<const Matrix> M = batch(*net, X, "X");
+  nlohmann::json box_json;
+  tessera::CertifySetOptions so;
+  so.certify = certify_options(*net, threshold, box, alpha0, full, max_segments, box_json);
+  if (threads < 0) throw Error("threads must be 0 (all cores) or a positive number");
+  so.threads = threads;
+  // certify_set takes a Matrix: one copy of the inputs, made without the GIL.
+  Stop stop;
+  tessera::CertifySetResult r = interruptible<tessera::CertifySetResult>(
+      [&](const std::atomic<bool>* cancel) {
+        so.cancel = cancel;
+        so.certify.traversal.cancel = cancel;
+        return tessera::certify_set(*net, Matrix(M), so);
+      },
+      time_limit, stop);
+  std::string why = stop.timed_out ? described("cancelled", stop) : std::string("cancelled");
+  nlohmann::json j = tessera::certify_set_json(r, so.certify, why, [&](const std::string& s) { return described(s, stop); });
+  j["model"] = net->source;
+  j["threshold"] = so.certify.threshold;
+  j["box"] = box_json;
+  return to_py(j);
+}
+
+py::object region(const NetPtr& net, const Array& x, const py::object& box, bool facets, bool confidence,
+                  std::size_t max_lp_rows, std::optional<double> time_limit) {
+  const Vector v = one_input(*net, x, "x");
+  tessera::RegionOptions o;
+  const BoxArgs b = box_args(*net, box);
+  apply(b, o);
+  o.find_facets = facets;
+  o.confidence = confidence;
+  o.max_lp_rows = max_lp_rows;
+  Stop stop;
+  tessera::RegionReport r = interruptible<tessera::RegionReport>(
+      [&](const std::atomic<bool>* cancel) {
+        o.cancel = cancel;
+        return tessera::analyse_region(*net, v, o);
+      },
+      time_limit, stop);
+  r.stop_reason = described(r.stop_reason, stop);
+  nlohmann::json j = tessera::region_json(r, *net);
+  j["model"] = net->source;
+  j["box"] = b.json;
+  return to_py(j);
+}
+
+py::object slice(const NetPtr& net, const Array& origin, const Array& e1, const Array& e2, std::vector<double> window,
+                 const py::object& box, std::size_t max_regions, std::optional<double> time_limit) {
+  const tessera::Plane2d plane{one_input(*net, origin, "origin"), one_input(*net, e1, "e1"), one_input(*net, e2, "e2")};
+  if (window.size() != 4) throw Error("window: expected (u0, u1, v0, v1)");
+  const tessera::SliceWindow w{window[0], window[1], window[2], window[3]};
+  tessera::SliceOptions o;
+  if (max_regions == 0) throw Error("max_regions must be at least 1");
+  o.max_regions = max_regions;
+  const BoxArgs b = box_args(*net, box);
+  if (b.enabled) {
+    o.box_lower = b.lower.size() ? b.lower : Vector::Constant(net->input_size(), b.lo);
+    o.box_upper = b.upper.size() ? b.upper : Vector::Constant(net->input_size(), b.hi);
+  }
+  Stop stop;
+  tessera::Slice2d s = interruptible<tessera::Slice2d>(
+      [&](const std::atomic<bool>* cancel) {
+        o.cancel = cancel;
+        return tessera::slice_regions_2d(*net, plane, w, o);
+      },
+      time_limit, stop);
+  s.stop_reason = described(s.stop_reason, stop);
+  nlohmann::json j = s;
+  j["model"] = net->source;
+  j["window"] = {w.u0, w.u1, w.v0, w.v1};
+  j["input_box"] = b.json;
+  return to_py(j);
+}
+
+// A (count, d) C-order array: column-major d x count is the same memory.
+py::array matrix_rows(Matrix m) {
+  const py::ssize_t d = m.rows(), n = m.cols();
+  auto* owner = new Matrix(std::move(m));
+  py::capsule free(owner, [](void* p) { delete static_cast<Matrix*>(p); });
+  return py::array_t<double>({n, d}, {d * static_cast<py::ssize_t>(sizeof(double)), static_cast<py::ssize_t>(sizeof(double))},
+                             owner->data(), free);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_tessera, m) {
+  m.doc() = "C++ core of the tessera module (use `import tessera`).";
+  static py::exception<Error> error(m, "Error", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      error(e.what());
+    }
+  });
+
+  py::class_<Network, std::shared_ptr<Network>>(m, "Network", "A loaded ReLU network (read-only; thread-safe).")
+      .def_property_readonly("input_shape", [](const Network& n) { return py::tuple(py::cast(n.input_shape().dims)); },
+                             "shape of one input, batch dimension excluded, e.g. (1, 28, 28)")
+      .def_property_readonly("input_size", &Network::input_size, "number of input values d")
+      .def_property_readonly("output_size", &Network::output_size, "number of classes K")
+      .def_property_readonly("source", [](const Network& n) { return n.source; }, "where it was loaded from")
+      .def_property_readonly("class_names", [](const Network& n) { return n.class_names; }, "class names, if the model has them")
+      .def_property_readonly("parameter_count", &Network::parameter_count, "number of weights and biases")
+      .def("__repr__", [](const Network& n) {
+        return "<tessera.Network " + n.source + ": " + n.input_shape().str() + " -> " + std::to_string(n.output_size()) +
+               " classes, " + std::to_string(n.parameter_count()) + " parameters>";
+      });
+
+  m.def("load", &load, py::arg("path"), py::arg("max_model_mb") = py::none());
+  m.def("load_bytes", &load_bytes, py::arg("data"), py::arg("source"), py::arg("max_model_mb") = py::none());
+  m.def("read_input", [](const NetPtr& net, const std::string& path, int row) {
+    if (row < -1) throw Error("row must be >= 0 (or -1: the first)");
+    Vector v;
+    {
+      py::gil_scoped_release nogil;
+      v = tessera::read_input_for(net->input_shape(), path, row);
+    }
+    return py::cast(std::move(v));
+  }, py::arg("net"), py::arg("path"), py::arg("row") = -1);
+  m.def("uniform_noise", [](int d, int count, std::uint64_t seed, double lo, double hi) {
+    if (count < 1) throw Error("count must be at least 1");
+    if (!(lo < hi)) throw Error("box: lo must be < hi");
+    tessera::check_memory(tessera::mul_or_neg(tessera::mul_or_neg(count, d), 8), "count " + std::to_string(count) + " inputs of " + std::to_string(d) + " values");
+    return matrix_rows(tessera::uniform_noise(d, count, seed, lo, hi));
+  }, py::arg("d"), py::arg("count"), py::arg("seed"), py::arg("lo"), py::arg("hi"));
+  m.def("affine", &affine, py::arg("net"), py::arg("x"), py::arg("layers"));
+  m.def("ray", &ray, py::arg("net"), py::arg("x"), py::arg("alpha0"), py::arg("max_segments"), py::arg("point_segments"),
+        py::arg("time_limit"));
+  m.def("line", &line, py::arg("net"), py::arg("x0"), py::arg("direction"), py::arg("t0"), py::arg("t1"),
+        py::arg("max_segments"), py::arg("point_segments"), py::arg("time_limit"));
+  m.def("certify_one", &certify_one, py::arg("net"), py::arg("x"), py::arg("threshold"), py::arg("box"),
+        py::arg("alpha0"), py::arg("full"), py::arg("max_segments"), py::arg("time_limit"));
+  m.def("certify_many", &certify_many, py::arg("net"), py::arg("X"), py::arg("threshold"), py::arg("box"),
+        py::arg("alpha0"), py::arg("full"), py::arg("max_segments"), py::arg("threads"), py::arg("time_limit"));
+  m.def("region", &region, py::arg("net"), py::arg("x"), py::arg("box"), py::arg("facets"), py::arg("confidence"),
+        py::arg("max_lp_rows"), py::arg("time_limit"));
+  m.def("slice", &slice, py::arg("net"), py::arg("origin"), py::arg("e1"), py::arg("e2"), py::arg("window"),
+        py::arg("box"), py::arg("max_regions"), py::arg("time_limit"));
+  m.def("set_memory_budget", [](double mb) {
+    if (!(mb > 0)) throw Error("memory budget must be a positive number of MiB");
+    tessera::set_memory_budget(static_cast<std::int64_t>(mb * 1024 * 1024));
+  }, py::arg("mb"));
+  m.def("memory_budget", [] { return static_cast<double>(tessera::memory_budget()) / (1024 * 1024); });
+  m.def("_data_address", [](const Array& a) { return reinterpret_cast<std::uintptr_t>(a.data()); },
+        "test helper: the address of the buffer C++ sees (equal to the array's own when no copy was made)");
+}

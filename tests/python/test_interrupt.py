@@ -1,0 +1,52 @@
+"""Ctrl-C (SIGINT) interrupts a long call within a second with
+KeyboardInterrupt; time_limit returns the partial result, marked; the next
+call works."""
+import signal
+import threading
+import time
+import unittest
+
+import numpy as np
+
+import tessera
+from _support import inputs, model
+
+
+def long_slice_args():
+    net = tessera.load(model("mnist_cnn.onnx"))
+    x = tessera.read_input(net, inputs("seven.pgm"))
+    rng = np.random.default_rng(0)
+    return net, x, rng.standard_normal(784), rng.standard_normal(784)
+
+
+class Interrupt(unittest.TestCase):
+    def test_ctrl_c_raises_keyboard_interrupt(self):
+        net, x, e1, e2 = long_slice_args()
+        timer = threading.Timer(0.5, signal.raise_signal, (signal.SIGINT,))
+        start = time.monotonic()
+        timer.start()
+        try:
+            with self.assertRaises(KeyboardInterrupt):
+                tessera.slice(net, x, e1, e2, window=(-40, 40, -40, 40))
+        finally:
+            timer.cancel()
+        # Generous (the machine may be busy): the poll loop looks every 20 ms.
+        self.assertLess(time.monotonic() - start, 0.5 + 5.0)
+        # The module still works.
+        self.assertTrue(tessera.ray(tessera.load(model("toy2d.onnx")), [0.5, -0.25]).complete)
+
+    def test_time_limit_returns_a_marked_partial_result(self):
+        net, x, e1, e2 = long_slice_args()
+        s = tessera.slice(net, x, e1, e2, window=(-40, 40, -40, 40), time_limit=0.3)
+        self.assertFalse(s.complete)
+        self.assertTrue(s.stop_reason.startswith("time limit of 0.3 s reached (time_limit)"), s.stop_reason)
+        X = tessera.uniform_noise(net, 2000, seed=1)
+        c = tessera.certify(net, X, time_limit=0.3, full=True)
+        self.assertFalse(c.set_complete)
+        self.assertLess(len(c.certificates), 2000)
+        self.assertIn("time limit of 0.3 s reached", c.stop_reason)
+        self.assertEqual(c.summary.count, len(c.certificates))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -75,7 +75,9 @@ def main():
         os.symlink(os.path.join(repo, name), os.path.join(work, name))
     os.symlink(build, os.path.join(work, "build"))
     env = dict(os.environ)
-    env["PATH"] = os.path.join(build, "cli") + os.pathsep + env["PATH"]
+    # `python3` in the docs is the Python this check runs with (Debian's,
+    # with NumPy and torch), ahead of any other on PATH.
+    env["PATH"] = os.pathsep.join([os.path.join(build, "cli"), os.path.dirname(sys.executable), env["PATH"]])
     env["FIGURES_DIR"] = os.path.join(work, "figures")
     if not os.path.isfile(os.path.join(repo, "data/datasets/mnist/t10k-labels-idx1-ubyte.gz")):
         print("data/datasets/mnist is missing: run scripts/provision_data.sh (the docs use the MNIST digits)")

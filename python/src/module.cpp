@@ -61,9 +61,12 @@ const std::set<std::string>& array_keys() {
 }
 
 // The shape of a rectangular nested list of numbers (null counts as a
-// number: NaN), or nothing.
-bool array_shape(const nlohmann::json& j, std::vector<py::ssize_t>& shape, size_t depth) {
-  if (j.is_number() || j.is_null()) return depth == shape.size();
+// number: NaN), every number at the same depth; false otherwise.
+bool array_shape(const nlohmann::json& j, std::vector<py::ssize_t>& shape, size_t depth, size_t& leaf_depth) {
+  if (j.is_number() || j.is_null()) {
+    if (leaf_depth == 0) leaf_depth = depth;
+    return depth == shape.size() && depth == leaf_depth;
+  }
   if (!j.is_array()) return false;
   if (depth == shape.size()) {
     if (depth > 0 && shape.back() == 0) return false;
@@ -73,7 +76,7 @@ bool array_shape(const nlohmann::json& j, std::vector<py::ssize_t>& shape, size_
     return false;
   }
   for (const auto& e : j)
-    if (!array_shape(e, shape, depth + 1)) return false;
+    if (!array_shape(e, shape, depth + 1, leaf_depth)) return false;
   return true;
 }
 
@@ -85,20 +88,24 @@ void fill(const nlohmann::json& j, double*& out) {
   }
 }
 
-py::object to_py(const nlohmann::json& j, bool as_array = false);
+py::object to_py(const nlohmann::json& j, const std::string& key = "");
 
-py::object numbers_to_array(const nlohmann::json& j) {
+py::object numbers_to_array(const nlohmann::json& j, const std::string& key) {
   std::vector<py::ssize_t> shape;
-  if (!array_shape(j, shape, 0)) return to_py(j, false);  // ragged: lists
+  size_t leaf_depth = 0;
+  if (key == "decision_boundary" && j.empty()) shape = {0, 2, 2};  // m segments of 2 points (u, v)
+  else if (!array_shape(j, shape, 0, leaf_depth)) return to_py(j);   // ragged: lists
   py::array_t<double> a(shape);
   double* out = a.mutable_data();
   fill(j, out);
   return std::move(a);
 }
 
-py::object to_py(const nlohmann::json& j, bool as_array) {
+// `key`: the object key j is the value of; the keys of array_keys() become
+// NumPy arrays.
+py::object to_py(const nlohmann::json& j, const std::string& key) {
   using V = nlohmann::json::value_t;
-  if (as_array && j.is_array()) return numbers_to_array(j);
+  if (j.is_array() && !key.empty() && array_keys().count(key)) return numbers_to_array(j, key);
   switch (j.type()) {
     case V::null:
     case V::discarded:
@@ -116,12 +123,12 @@ py::object to_py(const nlohmann::json& j, bool as_array) {
     case V::array: {
       py::list l(j.size());
       size_t i = 0;
-      for (const auto& e : j) l[i++] = to_py(e, false);
+      for (const auto& e : j) l[i++] = to_py(e);
       return std::move(l);
     }
     case V::object: {
       py::dict d;
-      for (const auto& [k, v] : j.items()) d[py::str(k)] = to_py(v, array_keys().count(k) > 0);
+      for (const auto& [k, v] : j.items()) d[py::str(k)] = to_py(v, k);
       return std::move(d);
     }
     default:
@@ -144,8 +151,9 @@ Vector one_input(const Network& net, const Array& x, const char* what) {
 Eigen::Map<const Matrix> batch(const Network& net, const Array& X, const char* what) {
   const py::ssize_t d = net.input_size();
   if (X.ndim() < 2 || X.shape(0) < 1 || X.size() != X.shape(0) * d)
-    throw Error(std::string(what) + ": expected an array of shape (N, " + std::to_string(d) + ") or (N, " +
-                net.input_shape().str() + ") with N >= 1, got " + [&] {
+    throw Error(std::string(what) + ": expected an array of shape (N, " + std::to_string(d) + ")" +
+                (net.input_shape().dims.size() > 1 ? " or (N, " + net.input_shape().str() + ")" : std::string()) +
+                " with N >= 1, got " + [&] {
                   std::string s = "(";
                   for (py::ssize_t i = 0; i < X.ndim(); ++i) s += (i ? ", " : "") + std::to_string(X.shape(i));
                   return s + (X.ndim() == 1 ? ",)" : ")");
@@ -174,7 +182,18 @@ R interruptible(Work work, std::optional<double> time_limit, Stop& stop) {
   const auto start = std::chrono::steady_clock::now();
   {
     py::gil_scoped_release nogil;
-    std::thread worker(std::move(task));
+    // However this block is left, the work is cancelled and joined first
+    // (it reads the caller's arrays).
+    struct Joined {
+      std::thread thread;
+      std::atomic<bool>& cancel;
+      ~Joined() {
+        if (thread.joinable()) {
+          cancel.store(true);
+          thread.join();
+        }
+      }
+    } worker{std::thread(std::move(task)), cancel};
     while (result.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
       if (time_limit && !cancel.load() &&
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= *time_limit) {
@@ -190,7 +209,7 @@ R interruptible(Work work, std::optional<double> time_limit, Stop& stop) {
         }
       }
     }
-    worker.join();
+    worker.thread.join();
   }
   if (interrupted) throw std::move(*interrupted);
   return result.get();
@@ -225,14 +244,19 @@ BoxArgs box_args(const Network& net, const py::object& box) {
   if (py::isinstance<py::float_>(t[0]) || py::isinstance<py::int_>(t[0])) {
     b.lo = py::cast<double>(t[0]);
     b.hi = py::cast<double>(t[1]);
+    if (!std::isfinite(b.lo) || !std::isfinite(b.hi) || !(b.lo < b.hi)) throw Error("box: expected finite lo < hi");
     b.json = {b.lo, b.hi};
     return b;
   }
   b.lower = one_input(net, py::cast<Array>(t[0]), "box lower bounds");
   b.upper = one_input(net, py::cast<Array>(t[1]), "box upper bounds");
-  for (Eigen::Index i = 0; i < b.lower.size(); ++i)
+  for (Eigen::Index i = 0; i < b.lower.size(); ++i) {
+    if (!std::isfinite(b.lower[i]) || !std::isfinite(b.upper[i]))
+      throw Error("box: the bounds of input " + std::to_string(i) + " are not finite numbers");
     if (!(b.lower[i] <= b.upper[i]))
-      throw Error("box: lower bound " + std::to_string(i) + " is not <= its upper bound");
+      throw Error("box: input " + std::to_string(i) + " has lower bound " + std::to_string(b.lower[i]) +
+                  " above its upper bound " + std::to_string(b.upper[i]));
+  }
   b.json = {{"file", nullptr}, {"lower", tessera::to_json(b.lower)}, {"upper", tessera::to_json(b.upper)}};
   return b;
 }
@@ -248,16 +272,23 @@ void apply(const BoxArgs& b, Options& o) {
 
 // ---------------------------------------------------------------- the functions
 
+// A number of MiB for parse_mebibytes (which checks and caps it).
+std::string mebibytes_text(double mb) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.17g", mb);
+  return text;
+}
+
 NetPtr load(const std::string& path, std::optional<double> max_model_mb) {
   tessera::OnnxLoadOptions o;
-  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(std::to_string(*max_model_mb), "max_model_mb");
+  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(mebibytes_text(*max_model_mb), "max_model_mb");
   py::gil_scoped_release nogil;
   return std::make_shared<Network>(tessera::load_onnx(path, o));
 }
 
 NetPtr load_bytes(const py::bytes& data, const std::string& source, std::optional<double> max_model_mb) {
   tessera::OnnxLoadOptions o;
-  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(std::to_string(*max_model_mb), "max_model_mb");
+  if (max_model_mb) o.max_parameter_bytes = tessera::parse_mebibytes(mebibytes_text(*max_model_mb), "max_model_mb");
   std::string bytes = data;
   py::gil_scoped_release nogil;
   return std::make_shared<Network>(tessera::parse_onnx(bytes, source, o));
@@ -270,14 +301,31 @@ py::object affine(const NetPtr& net, const Array& x, bool layers) {
     py::gil_scoped_release nogil;
     r = tessera::affine_report(*net, v, "x", layers);
   }
+  // The maps go straight from Eigen into NumPy (moved, no copy); the JSON
+  // writer gives the rest.
+  std::vector<tessera::NodeAffineMap> hidden = std::move(r.hidden_maps);
+  r.hidden_maps.clear();
   nlohmann::json j = tessera::affine_json(r, *net);
   j["model"] = net->source;
   j.erase("V");
   j.erase("a");
   py::dict d = to_py(j);
-  // V and a straight from Eigen (moved into NumPy, no copy).
   d["V"] = py::cast(std::move(r.map.V));
   d["a"] = py::cast(std::move(r.map.a));
+  if (!hidden.empty()) {
+    py::list maps;
+    for (tessera::NodeAffineMap& m : hidden) {
+      tessera::NodeAffineMap shell{m.node, {}};
+      nlohmann::json mj = tessera::node_map_json(shell, *net);  // node, name, op (and empty V, a)
+      mj.erase("V");
+      mj.erase("a");
+      py::dict md = to_py(mj);
+      md["V"] = py::cast(std::move(m.map.V));
+      md["a"] = py::cast(std::move(m.map.a));
+      maps.append(std::move(md));
+    }
+    d["hidden_maps"] = std::move(maps);
+  }
   return std::move(d);
 }
 
@@ -365,6 +413,8 @@ py::object certify_one(const NetPtr& net, const Array& x, double threshold, cons
 py::object certify_many(const NetPtr& net, const Array& X, double threshold, const py::object& box, double alpha0,
                         bool full, std::size_t max_segments, int threads, std::optional<double> time_limit) {
   const Eigen::Map<const Matrix> M = batch(*net, X, "X");
+  tessera::check_memory(tessera::mul_or_neg(tessera::mul_or_neg(M.rows(), M.cols()), 8),
+                        "X: a copy of " + std::to_string(M.cols()) + " inputs of " + std::to_string(M.rows()) + " values");
   nlohmann::json box_json;
   tessera::CertifySetOptions so;
   so.certify = certify_options(*net, threshold, box, alpha0, full, max_segments, box_json);
@@ -504,8 +554,7 @@ PYBIND11_MODULE(_tessera, m) {
   m.def("slice", &slice, py::arg("net"), py::arg("origin"), py::arg("e1"), py::arg("e2"), py::arg("window"),
         py::arg("box"), py::arg("max_regions"), py::arg("time_limit"));
   m.def("set_memory_budget", [](double mb) {
-    if (!(mb > 0)) throw Error("memory budget must be a positive number of MiB");
-    tessera::set_memory_budget(static_cast<std::int64_t>(mb * 1024 * 1024));
+    tessera::set_memory_budget(tessera::parse_mebibytes(mebibytes_text(mb), "memory budget"));
   }, py::arg("mb"));
   m.def("memory_budget", [] { return static_cast<double>(tessera::memory_budget()) / (1024 * 1024); });
   m.def("_data_address", [](const Array& a) { return reinterpret_cast<std::uintptr_t>(a.data()); },

@@ -68,6 +68,22 @@ def _box(net, box):
     return (_array(lo, "box lower bounds"), _array(hi, "box upper bounds"))
 
 
+def _count(value, what):
+    """A positive whole number (sizes and limits), or tessera.Error."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise Error(f"{what} must be a whole number >= 1, not {value!r}")
+    return int(value)
+
+
+def _limit(time_limit):
+    if time_limit is None:
+        return None
+    t = float(time_limit)
+    if not t >= 0:
+        raise Error(f"time_limit must be a number of seconds >= 0, not {time_limit!r}")
+    return t
+
+
 def load(path, *, max_model_mb=None):
     """Loads an ONNX model (the operators ``tessera models --ops`` lists).
 
@@ -104,7 +120,9 @@ def uniform_noise(net, count, *, seed=1, box=(0.0, 1.0)):
     """``count`` inputs uniform in the box ``(lo, hi)`` as a (count, d)
     array: the same samples as ``tessera certify --noise uniform --seed S``."""
     lo, hi = box
-    return _tessera.uniform_noise(net.input_size, int(count), int(seed), float(lo), float(hi))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise Error(f"seed must be a whole number in [0, 2^64), not {seed!r}")
+    return _tessera.uniform_noise(net.input_size, _count(count, "count"), int(seed), float(lo), float(hi))
 
 
 def affine(net, x, *, layers=False):
@@ -126,7 +144,8 @@ def ray(net, x0, x1=None, *, direction=None, alpha0=1e-6, t0=0.0, t1=math.inf, m
     A RayResult; its ``segments`` give each region's interval, class,
     confidence range and logits (intercept + t * slope).
     """
-    limit = None if time_limit is None else float(time_limit)
+    limit = _limit(time_limit)
+    max_segments = _count(max_segments, "max_segments")
     if x1 is not None and direction is not None:
         raise Error("ray: give x1 (a segment) or direction (a line), not both")
     if x1 is None and direction is None:
@@ -134,7 +153,11 @@ def ray(net, x0, x1=None, *, direction=None, alpha0=1e-6, t0=0.0, t1=math.inf, m
                                       limit))
     a = _array(x0, "x0")
     if x1 is not None:
-        d = _array(x1, "x1").reshape(-1) - a.reshape(-1)
+        b = _array(x1, "x1")
+        if b.size != a.size:
+            raise Error(f"x1: has {b.size} values but x0 has {a.size} (ray(net, x0, x1) is the segment from x0 to x1; "
+                        "the ray alpha*x is ray(net, x))")
+        d = b.reshape(-1) - a.reshape(-1)
         lo, hi = 0.0, 1.0
     else:
         d, lo, hi = _array(direction, "direction"), float(t0), float(t1)
@@ -148,22 +171,28 @@ def certify(net, x, *, threshold=0.999, box="auto", alpha0=1e-6, full=False, max
     where the confidence stays >= threshold), and the report on the box
     (default: [0, 1]^d for image models, none otherwise).
 
-    ``x`` one input (its size is the network's input size): a Certificate.
-    ``x`` a batch of shape (N, d) or (N, *input_shape): a CertifySet,
-    certified in parallel on ``threads`` cores (0: all) with a summary.
-    An array with exactly d values is one input unless ``batch=True``
-    (a set of one).
+    ``x`` one input (d values: flat, or in the network's input shape): a
+    Certificate. ``x`` a batch of shape (N, d) or (N, *input_shape), N >= 1:
+    a CertifySet, certified in parallel on ``threads`` cores (0: all), with
+    a summary. ``batch=True``/``False`` overrides the guess (``batch=True``
+    with one flat input certifies a set of one).
     """
     X = _array(x, "x")
     b = _box(net, box)
-    limit = None if time_limit is None else float(time_limit)
+    limit = _limit(time_limit)
+    max_segments = _count(max_segments, "max_segments")
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+        raise Error(f"threads must be 0 (all cores) or a positive number, not {threads!r}")
+    d = net.input_size
     if batch is None:
-        batch = X.size != net.input_size and X.ndim >= 2
+        # A leading batch dimension: (N, d), or (N, *input_shape).
+        batch = X.ndim == len(net.input_shape) + 1 or (X.ndim == 2 and X.shape[1] == d)
     if batch:
-        return CertifySet(_tessera.certify_many(net, X, float(threshold), b, float(alpha0), bool(full),
-                                                int(max_segments), int(threads), limit))
-    return Certificate(_tessera.certify_one(net, X, float(threshold), b, float(alpha0), bool(full), int(max_segments),
-                                            limit))
+        if X.size == d and X.ndim < 2:
+            X = X.reshape(1, d)  # a set of one
+        return CertifySet(_tessera.certify_many(net, X, float(threshold), b, float(alpha0), bool(full), max_segments,
+                                                int(threads), limit))
+    return Certificate(_tessera.certify_one(net, X, float(threshold), b, float(alpha0), bool(full), max_segments, limit))
 
 
 def region(net, x, *, box="auto", facets=True, confidence=True, max_lp_rows=5000, time_limit=None):
@@ -172,7 +201,7 @@ def region(net, x, *, box="auto", facets=True, confidence=True, max_lp_rows=5000
     confidence on it, intersected with the box (default: [0, 1]^d for image
     models). A Region."""
     return Region(_tessera.region(net, _array(x, "x"), _box(net, box), bool(facets), bool(confidence),
-                                  int(max_lp_rows), None if time_limit is None else float(time_limit)))
+                                  _count(max_lp_rows, "max_lp_rows"), _limit(time_limit)))
 
 
 def slice(net, origin, e1, e2, *, window=(-1.0, 1.0, -1.0, 1.0), box=None, max_regions=1_000_000,
@@ -183,13 +212,13 @@ def slice(net, origin, e1, e2, *, window=(-1.0, 1.0, -1.0, 1.0), box=None, max_r
     window to the part of the plane inside (lo, hi) or (lower, upper). A Slice."""
     w = [float(v) for v in window]
     return Slice(_tessera.slice(net, _array(origin, "origin"), _array(e1, "e1"), _array(e2, "e2"), w,
-                                _box(net, box), int(max_regions), None if time_limit is None else float(time_limit)))
+                                _box(net, box), _count(max_regions, "max_regions"), _limit(time_limit)))
 
 
 def set_memory_budget(mb):
-    """Sets the memory budget (MiB) that large computations are checked
-    against before they allocate (default: TESSERA_MAX_MEMORY_MB, else half
-    of physical memory)."""
+    """Sets the memory budget (MiB, up to 1e12) that large computations are
+    checked against before they allocate (default: TESSERA_MAX_MEMORY_MB,
+    else half of physical memory)."""
     _tessera.set_memory_budget(float(mb))
 
 

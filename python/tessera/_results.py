@@ -3,7 +3,9 @@
 Every result keeps the fields of the matching ``tessera COMMAND --json``
 output under the same names (``class`` becomes ``class_``, a Python keyword),
 with the large numeric fields as NumPy float64 arrays (``V``, ``a``,
-``logits``, ``vertices``, ...; JSON null inside them is NaN). ``to_dict()``
+``logits``, ``vertices``, ...; JSON null inside them is NaN). Numbers
+that are not finite (an infinite logit, say) are kept as floats in the
+attributes and become null in ``to_dict()``, as in the JSON. ``to_dict()``
 gives back exactly that JSON as plain Python lists and numbers, and
 ``r["field"]`` works as well as ``r.field``.
 """
@@ -29,8 +31,8 @@ def _plain(value):
         return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
-    if isinstance(value, float) and math.isnan(value):
-        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN or infinity: the command line writes null
     return value
 
 

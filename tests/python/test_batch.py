@@ -54,10 +54,18 @@ class BatchCertify(unittest.TestCase):
         self.assertNotEqual(tessera._tessera._data_address(F), F.__array_interface__["data"][0])
 
     def test_a_set_of_one(self):
-        s = tessera.certify(self.net, self.X[:1], batch=True)
+        # A leading batch dimension makes a set, however many rows: a loop
+        # over chunks gets a CertifySet for its last chunk of one too.
+        for X in (self.X[:1], self.X[:1].reshape(1, 1, 28, 28)):
+            s = tessera.certify(self.net, X)
+            self.assertIsInstance(s, tessera.CertifySet)
+            self.assertEqual(s.requested, 1)
+        s = tessera.certify(self.net, self.X[0], batch=True)
         self.assertIsInstance(s, tessera.CertifySet)
         self.assertEqual(s.requested, 1)
-        self.assertIsInstance(tessera.certify(self.net, self.X[:1]), tessera.Certificate)
+        for x in (self.X[0], self.X[0].reshape(1, 28, 28), self.X[0].reshape(28, 28)):
+            self.assertIsInstance(tessera.certify(self.net, x), tessera.Certificate)
+        self.assertIsInstance(tessera.certify(self.net, self.X[:1], batch=False), tessera.Certificate)
 
     def test_uniform_noise_matches_the_box(self):
         X = tessera.uniform_noise(self.net, 500, seed=2, box=(-2, 3))
@@ -88,6 +96,9 @@ class ResultObjects(unittest.TestCase):
         self.assertAlmostEqual(sum(p.area for p in s.polygons), 36.0, places=9)
         t = tessera.ray(net, [0.5, -0.25])
         self.assertIsNone(t.segments[-1].t_end)  # infinity, as JSON null
+        empty = tessera.slice(net, [5, 5], [1, 0], [0, 1], window=(0, 0.001, 0, 0.001))
+        self.assertEqual(np.asarray(empty.decision_boundary).shape[1:], (2, 2))
+        self.assertEqual(empty.to_dict()["decision_boundary"], [])
         self.assertIn("RayResult", repr(t))
 
 

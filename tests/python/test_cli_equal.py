@@ -35,6 +35,9 @@ class AffineEqualsCli(unittest.TestCase):
 
     def test_mnist_cnn_layers(self):
         self.check("mnist_cnn.onnx", "seven.pgm", layers=True)
+        net = tessera.load(model("mnist_cnn.onnx"))
+        r = tessera.affine(net, tessera.read_input(net, inputs("seven.pgm")), layers=True)
+        self.assertTrue(all(isinstance(m.V, np.ndarray) and m.V.shape[1] == 784 for m in r.hidden_maps))
 
     def test_trained_moons(self):
         self.check("trained/moons_plain.onnx", "toy2d_point.txt")

@@ -26,7 +26,8 @@ class Errors(unittest.TestCase):
                          cli_error("affine", "/nonexistent/model.onnx", "--input", inputs("toy2d_point.txt")))
 
     def test_corrupt_bytes(self):
-        data = open(model("toy2d.onnx"), "rb").read()
+        with open(model("toy2d.onnx"), "rb") as f:
+            data = f.read()
         with self.assertRaises(tessera.Error) as e:
             tessera.load_bytes(data[: len(data) // 2], "half.onnx")
         self.assertIn("half.onnx", str(e.exception))
@@ -36,8 +37,10 @@ class Errors(unittest.TestCase):
     def test_corrupt_file_same_message_as_cli(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "half.onnx")
-            data = open(model("mnist_cnn.onnx"), "rb").read()
-            open(path, "wb").write(data[: len(data) // 3])
+            with open(model("mnist_cnn.onnx"), "rb") as f:
+                data = f.read()
+            with open(path, "wb") as f:
+                f.write(data[: len(data) // 3])
             with self.assertRaises(tessera.Error) as e:
                 tessera.load(path)
             self.assertEqual(str(e.exception), cli_error("affine", path, "--input", inputs("seven.pgm")))
@@ -101,6 +104,39 @@ class Errors(unittest.TestCase):
             tessera.affine(self.net, "0.5 -0.25")
         with self.assertRaises(TypeError):
             tessera.affine("toy2d.onnx", [0.5, -0.25])
+
+    def test_segment_end_must_match(self):
+        # ray(net, x, 1e-3) looks like an alpha0 but is the end of a segment: refused.
+        with self.assertRaisesRegex(tessera.Error, r"^x1: has 1 values but x0 has 2"):
+            tessera.ray(self.net, [0.5, -0.25], 1e-3)
+
+    def test_box_bounds_must_be_finite(self):
+        with self.assertRaisesRegex(tessera.Error, "not finite"):
+            tessera.certify(self.net, [0.5, -0.25], box=(np.array([-np.inf, 0.0]), np.array([np.inf, 1.0])))
+        with self.assertRaisesRegex(tessera.Error, "box"):
+            tessera.certify(self.net, [0.5, -0.25], box=(-math.inf, math.inf))
+        with self.assertRaisesRegex(tessera.Error, "above its upper bound"):
+            tessera.region(self.net, [0.5, -0.25], box=(np.array([1.0, 0.0]), np.array([0.0, 1.0])))
+
+    def test_sizes_and_limits(self):
+        for bad in (-1, 0, 2.5, True):
+            with self.assertRaisesRegex(tessera.Error, "^max_segments must be a whole number >= 1"):
+                tessera.ray(self.net, [0.5, -0.25], max_segments=bad)
+        with self.assertRaisesRegex(tessera.Error, "^max_regions"):
+            tessera.slice(self.net, [0, 0], [1, 0], [0, 1], max_regions=-5)
+        with self.assertRaisesRegex(tessera.Error, "^max_lp_rows"):
+            tessera.region(self.net, [0.5, -0.25], max_lp_rows=0)
+        with self.assertRaisesRegex(tessera.Error, "^count"):
+            tessera.uniform_noise(self.net, 0)
+        with self.assertRaisesRegex(tessera.Error, "^seed"):
+            tessera.uniform_noise(self.net, 3, seed=-1)
+        # Tiny and huge budgets are read as numbers, not as "0.000000".
+        net = tessera.load(model("toy2d.onnx"), max_model_mb=1e-2)
+        self.assertEqual(net.input_size, 2)
+        with self.assertRaisesRegex(tessera.Error, "toy2d.onnx"):
+            tessera.load(model("toy2d.onnx"), max_model_mb=1e-7)
+        with self.assertRaisesRegex(tessera.Error, "^memory budget='1.0000000000000001e\\+300' is not a positive number of MiB$"):
+            tessera.set_memory_budget(1e300)  # refused as --max-memory refuses it, not cast to int64
 
     def test_bad_arguments(self):
         with self.assertRaisesRegex(tessera.Error, "max_segments"):

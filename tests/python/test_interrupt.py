@@ -20,6 +20,14 @@ def long_slice_args():
 
 
 class Interrupt(unittest.TestCase):
+    def setUp(self):
+        # A process started in the background may inherit SIGINT as ignored:
+        # give it Python's usual handler for these tests.
+        self.old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def tearDown(self):
+        signal.signal(signal.SIGINT, self.old_handler)
+
     def test_ctrl_c_raises_keyboard_interrupt(self):
         net, x, e1, e2 = long_slice_args()
         timer = threading.Timer(0.5, signal.raise_signal, (signal.SIGINT,))
@@ -27,7 +35,8 @@ class Interrupt(unittest.TestCase):
         timer.start()
         try:
             with self.assertRaises(KeyboardInterrupt):
-                tessera.slice(net, x, e1, e2, window=(-40, 40, -40, 40))
+                # time_limit: a backstop, so that a lost signal fails the test instead of hanging it
+                tessera.slice(net, x, e1, e2, window=(-40, 40, -40, 40), time_limit=60)
         finally:
             timer.cancel()
         # Generous (the machine may be busy): the poll loop looks every 20 ms.

@@ -65,6 +65,7 @@ class FromTorch(unittest.TestCase):
 
     def test_no_files_and_mode_restored(self):
         m = small_cnn().train()
+        m[0].eval()  # a submodule frozen in eval mode stays so
         with tempfile.TemporaryDirectory() as tmp:
             cwd = os.getcwd()
             old_tmp = os.environ.get("TMPDIR")
@@ -82,6 +83,8 @@ class FromTorch(unittest.TestCase):
                     os.environ["TMPDIR"] = old_tmp
                 tempfile.tempdir = None
         self.assertTrue(m.training)
+        self.assertFalse(m[0].training)
+        self.assertTrue(m[3].training)
 
     def test_unsupported_operator_raises(self):
         m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))

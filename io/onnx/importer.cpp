@@ -55,7 +55,9 @@ Network Importer::run(const std::string& bytes) {
     net.class_names = class_names(model, net.output_size());
     return net;
   } catch (const Error& e) {
-    throw Error(source_ + ": " + e.what());
+    // build() names the source itself in some messages (the memory check): once is enough.
+    const std::string what = e.what();
+    throw Error(what.rfind(source_ + ": ", 0) == 0 ? what : source_ + ": " + what);
   }
 }
 

@@ -99,6 +99,18 @@ class Errors(unittest.TestCase):
             tessera.set_memory_budget(-1)
         self.assertEqual(tessera.uniform_noise(self.net, 10_000).shape, (10_000, 2))
 
+    def test_model_over_the_budget_names_the_file_once(self):
+        path = model("trained/lenet/mnist_plain.onnx")
+        old = tessera.memory_budget()
+        try:
+            tessera.set_memory_budget(20)  # the LeNet needs about 50 MiB
+            with self.assertRaises(tessera.Error) as e:
+                tessera.load(path)
+        finally:
+            tessera.set_memory_budget(old)
+        self.assertEqual(str(e.exception).count(path), 1, str(e.exception))
+        self.assertIn("over the memory budget of 20 MiB", str(e.exception))
+
     def test_type_errors(self):
         with self.assertRaises(TypeError):
             tessera.affine(self.net, "0.5 -0.25")

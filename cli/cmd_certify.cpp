@@ -14,6 +14,8 @@
 #include "core/error.hpp"
 #include "io/input_io.hpp"
 #include "core/noise.hpp"
+#include "io/file_util.hpp"
+#include "io/laplace_io.hpp"
 #include "io/onnx_io.hpp"
 #include "regions/certify_set.hpp"
 
@@ -83,6 +85,19 @@ void describe(std::ostringstream& out, const Certificate& c, const CertifyOption
           << alpha_text(c.first_alpha_in_box) << "\n";
     }
   }
+  if (c.laplace) {
+    const LaplaceCertificate& l = *c.laplace;
+    out << "Laplace        last-layer posterior: at alpha = 1 class " << l.predicted_class << ", confidence "
+        << fmt(l.confidence_at_input) << "\n";
+    if (l.limit_probabilities.size()) {
+      out << "  limit        class " << l.limit_class << ", confidence " << fmt(l.limit_confidence, 8)
+          << " (1 - confidence = " << fmt(l.one_minus_limit_confidence, 4) << "): below 1, unlike the network's own\n";
+      if (l.alpha_within)
+        out << "  within " << fmt(l.tolerance) << "  of it for every alpha >= " << fmt(*l.alpha_within, 6)
+            << (l.within_on_whole_region ? " (the whole last region)" : "") << "\n";
+    }
+    if (!l.complete) out << "  PARTIAL      " << l.stop_reason << "\n";
+  }
 }
 
 }  // namespace
@@ -104,7 +119,10 @@ int run_certify(const std::vector<std::string>& args) {
                                              "bounds, or two rows (lower bounds, upper bounds)")(
       "full", "walk every region from alpha0 up instead of the three parts (from infinity, the box, the middle): "
               "slower, but counts the regions on the ray (segments, histogram)")(
-      "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)");
+      "json", "print JSON (one object per input, or a summary and the list with --rows/--noise)")(
+      "laplace-tolerance", po::value<double>()->default_value(1e-3),
+      "models with a Laplace posterior (tessera laplace): report from which alpha the predictive confidence stays "
+      "this close to its limit");
   po::options_description advanced("Advanced");
   advanced.add_options()("alpha0", po::value<double>()->default_value(1e-6), "start of the ray (> 0)")(
       "max-segments", po::value<std::size_t>()->default_value(1'000'000), "stop a ray after computing this many regions (and confidence bounds, in the default method)")(
@@ -119,11 +137,20 @@ int run_certify(const std::vector<std::string>& args) {
              "  tessera certify data/models/mnist_cnn.onnx --input data/inputs/seven.pgm --threshold 0.99\n"
              "  tessera certify data/models/mnist_mlp.onnx --noise uniform --count 1000 --json > table2.json\n"
              "  tessera certify model.onnx --input t10k-images-idx3-ubyte.gz --rows 0:500\n"
-             "  tessera certify model.onnx --noise uniform --box-file property.vnnlib --json\n"))
+             "  tessera certify model.onnx --noise uniform --box-file property.vnnlib --json\n"
+             "  tessera certify data/models/trained/mnist_plain.laplace.onnx --noise uniform --count 1000\n"
+             "\nA model written by `tessera laplace` carries a last-layer Laplace posterior: certify then also\n"
+             "reports its predictive confidence at the input and its exact limit along the ray (below 1).\n"))
     return kOk;
 
-  const Network net = load_onnx(vm["model"].as<std::string>());
+  const std::string model_bytes = read_file(vm["model"].as<std::string>());
+  const Network net = parse_onnx(model_bytes, vm["model"].as<std::string>());
+  const std::optional<LaplaceModel> laplace = laplace_model_of(net, model_bytes);
   CertifyOptions o;
+  if (laplace) {
+    o.laplace = &*laplace;
+    o.laplace_tolerance = vm["laplace-tolerance"].as<double>();
+  }
   o.threshold = vm["threshold"].as<double>();
   o.alpha0 = vm["alpha0"].as<double>();
   o.traversal.max_segments = vm["max-segments"].as<std::size_t>();
@@ -246,6 +273,12 @@ int run_certify(const std::vector<std::string>& args) {
       out << "\n";
     }
     out << "bias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
+    if (laplace)
+      out << "Laplace posterior     " << s.laplace_complete << " of " << s.laplace << " complete; " << s.laplace_below_one
+          << " have a limit confidence below 1; limit confidence mean " << text(s.laplace_limit_confidence.mean())
+          << ", max " << (s.laplace_complete ? fmt(s.laplace_max_limit_confidence, 8) : std::string("-"))
+          << "; at the inputs mean " << text(s.laplace_confidence_at_input.mean()) << "; within "
+          << fmt(o.laplace_tolerance) << " of the limit from median alpha " << text(s.laplace_alpha_within.median()) << "\n";
   }
   emit(out.str(), output);
   return whole_set && s.complete == s.count ? kOk : kIncomplete;

@@ -64,6 +64,7 @@ void print_usage(std::ostream& out) {
   for (const Command& c : kCommands) out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << "\n";
   out << "  train     train plain, CEDA or ACET models (LibTorch, CPU or CUDA) and export them to ONNX\n";
   out << "  eval      the out-of-distribution table (MMC, AUROC, FPR@95) of models, far-away inputs included\n";
+  out << "  laplace   fit a last-layer Laplace posterior to a model (LibTorch); certify then gives its limit below 1\n";
   out << "\nExit status: 0 success, 1 bad input (model, data or value), 2 usage error, 3 internal error,\n"
          "4 incomplete (a traversal hit --max-segments, or a run was interrupted; partial result printed or checkpoint saved).\n";
 }
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
     std::cout << "tessera 0.1.0\n";
     return tessera::cli::kOk;
   }
-  if (name == "train" || name == "eval") return run_torch_program(name, argv);
+  if (name == "train" || name == "eval" || name == "laplace") return run_torch_program(name, argv);
   const std::vector<std::string> args(argv + 2, argv + argc);
   for (const Command& c : kCommands) {
     if (name != c.name) continue;

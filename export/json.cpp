@@ -65,6 +65,7 @@ std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptio
     if (!c.first_alpha_in_box.known) u.push_back("first_alpha_in_box");
   }
   if (!c.segments) u.push_back("segments");
+  if (c.laplace && !c.laplace->complete) u.push_back("laplace");
   return u;
 }
 
@@ -137,6 +138,29 @@ nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& o) {
   j["box_exit_alpha"] = number_or_null(c.box_exit_alpha);
   j["max_confidence_in_box"] = number_or_null(c.max_confidence_in_box);
   j["first_alpha_in_box"] = number_or_null(c.first_alpha_in_box);
+  if (c.laplace) j["laplace"] = laplace_json(*c.laplace);
+  return j;
+}
+
+nlohmann::json laplace_json(const LaplaceCertificate& l) {
+  nlohmann::json j;
+  j["complete"] = l.complete;
+  if (!l.complete) j["stop_reason"] = l.stop_reason;
+  j["predicted_class"] = l.predicted_class;
+  j["confidence_at_input"] = l.confidence_at_input;
+  const bool f = l.limit_probabilities.size() > 0;
+  j["last_region_alpha"] = number_or_null(std::optional<double>(l.last_region_alpha));
+  j["last_region_hash"] = hash_to_hex(l.last_region_hash);
+  j["limit_class"] = f ? nlohmann::json(l.limit_class) : nlohmann::json(nullptr);
+  j["limit_confidence"] = f ? nlohmann::json(l.limit_confidence) : nlohmann::json(nullptr);
+  j["one_minus_limit_confidence"] = f ? nlohmann::json(l.one_minus_limit_confidence) : nlohmann::json(nullptr);
+  j["limit_probabilities"] = f ? to_json(l.limit_probabilities) : nlohmann::json(nullptr);
+  j["limit_scores"] = f ? to_json(l.limit_scores) : nlohmann::json(nullptr);
+  j["mean_logit_slope"] = l.mean_slope.size() ? to_json(l.mean_slope) : nlohmann::json(nullptr);
+  j["logit_variance_growth"] = l.variance_growth.size() ? to_json(l.variance_growth) : nlohmann::json(nullptr);
+  j["tolerance"] = l.tolerance;
+  j["alpha_within"] = number_or_null(l.alpha_within);
+  j["within_on_whole_last_region"] = l.within_on_whole_region;
   return j;
 }
 
@@ -166,6 +190,16 @@ void to_json(nlohmann::json& j, const CertifySetSummary& s) {
        {"median_regions_box", num(s.regions_box.median())},
        {"median_regions_middle", num(s.regions_middle.median())},
        {"max_bias_free_residual", s.max_bias_free_residual}};
+  if (s.laplace)
+    j["laplace"] = {{"count", s.laplace},
+                    {"complete", s.laplace_complete},
+                    {"limit_below_one", s.laplace_below_one},
+                    {"mean_limit_confidence", num(s.laplace_limit_confidence.mean())},
+                    {"median_limit_confidence", num(s.laplace_limit_confidence.median())},
+                    {"max_limit_confidence", s.laplace_complete ? nlohmann::json(s.laplace_max_limit_confidence) : nlohmann::json(nullptr)},
+                    {"min_one_minus_limit_confidence", s.laplace_complete ? nlohmann::json(s.laplace_min_one_minus_limit) : nlohmann::json(nullptr)},
+                    {"mean_confidence_at_input", num(s.laplace_confidence_at_input.mean())},
+                    {"median_alpha_within", num(s.laplace_alpha_within.median())}};
 }
 
 void to_json(nlohmann::json& j, const LineTraversal& t) {

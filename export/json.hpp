@@ -46,6 +46,8 @@ nlohmann::json affine_json(const AffineReport& r, const Network& net);
 
 // One certificate; `unknown` lists the fields it could not establish.
 nlohmann::json certificate_json(const Certificate& c, const CertifyOptions& options);
+// The certificate's "laplace" object (with a Laplace model).
+nlohmann::json laplace_json(const LaplaceCertificate& l);
 std::vector<std::string> unknown_fields(const Certificate& c, const CertifyOptions& options);
 
 // The summary of a certify set (fields "count", "complete", ...,

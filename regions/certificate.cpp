@@ -203,6 +203,7 @@ std::string CertifyOptions::validate() const {
   if (box_lower.size() != box_upper.size()) return "the box needs as many lower as upper bounds";
   if (has_box && (box_lower.array() > box_upper.array()).any()) return "the box has a lower bound above its upper bound";
   if (traversal.max_segments == 0) return "the segment limit must be positive";
+  if (laplace && !(laplace_tolerance > 0 && laplace_tolerance < 1)) return "the Laplace tolerance must lie strictly between 0 and 1";
   return "";
 }
 
@@ -482,7 +483,18 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
     }
   }
 
-  cert.complete = finished && cert.last_region_found &&
+  if (o.laplace) {
+    LaplaceRayOptions lo;
+    lo.alpha0 = o.alpha0;
+    lo.tolerance = o.laplace_tolerance;
+    cert.laplace = laplace_certify(*o.laplace, x, lo);
+    if (cert.last_region_found && cert.laplace->last_region_hash != cert.last_region_hash) {
+      cert.laplace->complete = false;
+      cert.laplace->stop_reason = "the Laplace model's last region differs from the network's (a bug: please report it)";
+    }
+  }
+
+  cert.complete = finished && cert.last_region_found && (!o.laplace || cert.laplace->complete) &&
                   (o.limit_only || (cert.alpha_star.known && cert.first_alpha.known &&
                                     (!in_box || (cert.max_confidence_in_box.known && cert.first_alpha_in_box.known))));
   cert.stop_reason = cert.complete ? "" : stop_reason.empty() ? "stopped" : stop_reason;

@@ -24,26 +24,12 @@
 #include <string>
 
 #include "core/network.hpp"
+#include "regions/finding.hpp"
+#include "regions/laplace_limit.hpp"
 #include "regions/line_traversal.hpp"
 #include "regions/ray_bounds.hpp"
 
 namespace tessera {
-
-// A result that is a value, proved absent ("never"), or unknown (a limit
-// stopped the walk before it could tell). Reads like std::optional.
-template <typename T>
-struct Finding {
-  bool known = false;
-  std::optional<T> value;
-
-  static Finding at(T v) { return Finding{true, v}; }
-  static Finding never() { return Finding{true, std::nullopt}; }
-  static Finding unknown() { return Finding{}; }
-  bool has_value() const { return value.has_value(); }
-  explicit operator bool() const { return value.has_value(); }
-  const T& operator*() const { return *value; }
-  bool is_never() const { return known && !value; }
-};
 
 struct CertifyOptions {
   double threshold = 0.999;  // t in (0, 1)
@@ -69,6 +55,11 @@ struct CertifyOptions {
   // builds them once.
   const Network* bias_free = nullptr;
   const RayBounder* bounder = nullptr;
+  // Optional: a last-layer Laplace posterior of net's last layer
+  // (core/laplace.hpp); the certificate then also holds its predictive
+  // confidence at the input and its exact limit (regions/laplace_limit.hpp).
+  const LaplaceModel* laplace = nullptr;
+  double laplace_tolerance = 1e-3;  // for LaplaceCertificate::alpha_within
 
   // Empty when valid, else the reason (one line).
   std::string validate() const;
@@ -117,6 +108,11 @@ struct Certificate {
   std::optional<double> box_entry_alpha;  // smallest such alpha >= alpha0
   Finding<double> max_confidence_in_box;  // over the part of the ray inside the box
   Finding<double> first_alpha_in_box;     // first alpha in the box with conf >= t
+
+  // With CertifyOptions::laplace: the Laplace model's predictive confidence
+  // at the input and its limit along the ray (its last region is checked to
+  // be this certificate's).
+  std::optional<LaplaceCertificate> laplace;
 };
 
 // Throws tessera::Error for bad options or a bad input (wrong size, NaN,

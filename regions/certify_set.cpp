@@ -92,6 +92,19 @@ void CertifySetSummary::add(const Certificate& c) {
   if (c.max_confidence_in_box) max_confidence_in_box.add(*c.max_confidence_in_box);
   if (c.complete) ++complete;
   if (c.alpha_star) alpha_star.add(*c.alpha_star);
+  if (c.laplace) {
+    ++laplace;
+    const LaplaceCertificate& l = *c.laplace;
+    if (l.complete) {
+      ++laplace_complete;
+      laplace_below_one += l.one_minus_limit_confidence > 0;
+      laplace_limit_confidence.add(l.limit_confidence);
+      laplace_confidence_at_input.add(l.confidence_at_input);
+      if (l.alpha_within) laplace_alpha_within.add(*l.alpha_within);
+      laplace_max_limit_confidence = std::max(laplace_max_limit_confidence, l.limit_confidence);
+      laplace_min_one_minus_limit = std::min(laplace_min_one_minus_limit, l.one_minus_limit_confidence);
+    }
+  }
   if (!c.last_region_found) return;
   ++last_region_found;
   ties += c.limit_ties > 1;
@@ -119,6 +132,14 @@ void CertifySetSummary::merge(const CertifySetSummary& o) {
   regions_box.merge(o.regions_box);
   regions_middle.merge(o.regions_middle);
   max_bias_free_residual = std::max(max_bias_free_residual, o.max_bias_free_residual);
+  laplace += o.laplace;
+  laplace_complete += o.laplace_complete;
+  laplace_below_one += o.laplace_below_one;
+  laplace_limit_confidence.merge(o.laplace_limit_confidence);
+  laplace_confidence_at_input.merge(o.laplace_confidence_at_input);
+  laplace_alpha_within.merge(o.laplace_alpha_within);
+  laplace_max_limit_confidence = std::max(laplace_max_limit_confidence, o.laplace_max_limit_confidence);
+  laplace_min_one_minus_limit = std::min(laplace_min_one_minus_limit, o.laplace_min_one_minus_limit);
 }
 
 double CertifySetSummary::fraction_limit_is_prediction() const {

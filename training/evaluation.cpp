@@ -6,9 +6,13 @@
 
 #include "core/error.hpp"
 #include "core/forward.hpp"
+#include "io/file_util.hpp"
 #include "io/input_io.hpp"
+#include "io/laplace_io.hpp"
 #include "io/onnx_io.hpp"
 #include "regions/certificate.hpp"
+#include "regions/laplace_limit.hpp"
+#include "training/laplace_fit.hpp"
 #include "training/metrics.hpp"
 #include "training/network_module.hpp"
 #include "training/noise.hpp"
@@ -103,7 +107,7 @@ std::string fingerprint(const torch::Tensor& t) {
 }
 
 // Max softmax of each row, in double precision, in the module (batched).
-std::vector<double> confidences(NetworkModule& module, const torch::Tensor& x, const torch::Device& device,
+std::vector<double> confidences(Model& module, const torch::Tensor& x, const torch::Device& device,
                                 torch::Tensor* predictions = nullptr) {
   torch::NoGradGuard no_grad;
   std::vector<double> out;
@@ -121,8 +125,10 @@ std::vector<double> confidences(NetworkModule& module, const torch::Tensor& x, c
 
 // Max softmax of alpha * x for each row through the core, in double; for
 // alpha = inf the limit confidence of Theorem 3.1's certificate (the exact
-// last region of the ray).
-std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, double alpha) {
+// last region of the ray). With a Laplace model, its predictive confidence
+// instead, and for alpha = inf its exact limit (regions/laplace_limit.hpp).
+std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, double alpha,
+                                    const LaplaceModel* laplace = nullptr) {
   const std::int64_t n = x.size(0);
   std::vector<double> out(n);
   const torch::Tensor flat = x.to(torch::kCPU, torch::kFloat64).reshape({n, -1}).contiguous();
@@ -135,7 +141,18 @@ std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, 
   for (std::int64_t i = 0; i < n; ++i) {
     try {
       const Vector xi = Eigen::Map<const Vector>(flat.data_ptr<double>() + i * flat.size(1), flat.size(1));
-      if (std::isinf(alpha)) {
+      if (laplace) {
+        if (!std::isinf(alpha)) {
+          out[i] = laplace_predictive(laplace->head, logits(laplace->features, (alpha * xi).eval())).confidence;
+        } else if (xi.cwiseAbs().maxCoeff() == 0) {
+          out[i] = laplace_predictive(laplace->head, logits(laplace->features, xi)).confidence;  // the ray stays at 0
+        } else {
+          const LaplaceCertificate c = laplace_certify(*laplace, xi);
+          if (c.limit_probabilities.size() == 0)
+            throw Error("the Laplace limit of point " + std::to_string(i) + " is unknown: " + c.stop_reason);
+          out[i] = c.limit_confidence;
+        }
+      } else if (std::isinf(alpha)) {
         if (xi.cwiseAbs().maxCoeff() == 0) {
           out[i] = softmax(logits(net, xi)).maxCoeff();  // the ray stays at 0
         } else {
@@ -242,7 +259,12 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
 
   // Models first (cheap, and their errors are the likeliest).
   std::vector<Network> nets;
-  for (const std::string& p : model_paths) nets.push_back(load_onnx(p));
+  std::vector<std::optional<LaplaceModel>> laplace;
+  for (const std::string& p : model_paths) {
+    const std::string bytes = read_file(p);
+    nets.push_back(parse_onnx(bytes, p));
+    laplace.push_back(laplace_model_of(nets.back(), bytes));
+  }
   for (std::size_t i = 1; i < nets.size(); ++i)
     if (nets[i].input_shape() != nets[0].input_shape())
       throw Error("models " + model_paths[0] + " and " + model_paths[i] + " take inputs of different shapes (" +
@@ -373,7 +395,19 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
 
   for (std::size_t mi = 0; mi < nets.size() && !stopped(); ++mi) {
     const Network& net = nets[mi];
-    NetworkModule exact(net, torch::kFloat64), fast(net, torch::kFloat32);
+    const LaplaceModel* lap = laplace[mi] ? &*laplace[mi] : nullptr;
+    // A Laplace model's module outputs its probit scores: softmax of them is
+    // its predictive distribution, which every row below then scores.
+    std::shared_ptr<Model> exact_ptr, fast_ptr;
+    if (lap) {
+      exact_ptr = std::make_shared<LaplaceModule>(*lap, torch::kFloat64);
+      fast_ptr = std::make_shared<LaplaceModule>(*lap, torch::kFloat32);
+    } else {
+      exact_ptr = std::make_shared<NetworkModule>(net, torch::kFloat64);
+      fast_ptr = std::make_shared<NetworkModule>(net, torch::kFloat32);
+    }
+    Model& exact = *exact_ptr;
+    Model& fast = *fast_ptr;
     exact.to(device);
     fast.to(device);
     exact.eval();
@@ -400,7 +434,7 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
       torch::manual_seed(mix(mix(o.seed, 0xE7A1), static_cast<std::uint64_t>(k2)));
       if (parse_far(name, base, alpha)) {
         const torch::Tensor x = base == "test" ? first(data.test_x, o.count) : shared.at(name);
-        r.scores = far_confidences(net, x, alpha);
+        r.scores = far_confidences(net, x, alpha, lap);
       } else if (name == "adv-noise") {
         PgdOptions p = o.adv_noise;
         p.lo = data.lo;

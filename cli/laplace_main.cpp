@@ -31,9 +31,11 @@ const char* kHelp = R"(Usage: tessera laplace MODEL.onnx --data NAME [--out FILE
 Fits a Gaussian (Laplace) posterior over the weights and biases of the
 model's last dense layer, as in Kristiadi, Hein & Hennig (ICML 2020): the
 Hessian of the cross-entropy summed over the training split (exact for the
-last layer) plus a prior precision tau, chosen on a held-out validation part
-of the training split by the negative log-likelihood of the probit
-predictive. The covariance is full when it fits --max-full-mb, else
+last layer) plus a prior precision tau. tau is chosen on a held-out part of
+the training split by their criterion: the negative log-likelihood of the
+probit predictive there, plus --ood-weight times its cross-entropy to the
+uniform distribution on uniform noise (0: the likelihood alone, which on a
+well-fitted network picks the largest tau, i.e. the network itself). The covariance is full when it fits --max-full-mb, else
 Kronecker-factored (K-FAC). Writes the model with its posterior as one ONNX
 file (default: MODEL.laplace.onnx): any ONNX tool runs it as the original
 network; `tessera certify` reports its predictive confidence and its exact
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
       ("max-full-mb", po::value<double>()->default_value(256), "largest full covariance for --structure auto, MiB")
       ("prior-precision", po::value<std::string>(), "prior precisions to choose from, comma-separated (default: 1e-4 ... 1e4 in half decades)")
       ("validation", po::value<double>()->default_value(0.1), "part of the training split held out to choose the prior precision (0: only with one --prior-precision)")
+      ("ood-weight", po::value<double>()->default_value(0.25), "lambda of the criterion: validation NLL + lambda x cross-entropy to uniform on uniform noise (0: the NLL alone)")
       ("max-points", po::value<std::int64_t>()->default_value(-1), "use at most this many training points (-1: all)")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the validation split (and of synthetic data)")
       ("batch", po::value<int>()->default_value(500), "points per batch")
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
     o.max_full_bytes = static_cast<std::int64_t>(max_full_mb * 1048576.0);
     if (vm.count("prior-precision")) o.prior_precisions = parse_list(vm["prior-precision"].as<std::string>());
     o.validation_fraction = vm["validation"].as<double>();
+    o.ood_weight = vm["ood-weight"].as<double>();
     o.max_points = vm["max-points"].as<std::int64_t>();
     if (o.max_points == 0 || o.max_points < -1) throw Error("--max-points must be a positive number (or -1: all)");
     o.seed = vm["seed"].as<std::uint64_t>();
@@ -176,29 +180,41 @@ int main(int argc, char** argv) {
       j["features"] = r.head.features();
       j["fit_points"] = r.fit_points;
       j["validation_points"] = r.validation_points;
+      j["ood_weight"] = o.ood_weight;
       j["prior_precision"] = r.head.prior_precision;
-      j["validation_nll"] = r.chosen_nll;
+      j["validation_nll"] = r.chosen.nll;
+      j["noise_cross_entropy"] = r.chosen.noise;
       j["map_validation_nll"] = r.map_nll;
+      j["map_noise_cross_entropy"] = r.map_noise;
       j["map_validation_error"] = r.validation_error;
       nlohmann::json grid = nlohmann::json::array();
-      for (const auto& [tau, nll] : r.grid) grid.push_back({{"prior_precision", tau}, {"validation_nll", nll}});
+      for (const auto& p : r.grid)
+        grid.push_back({{"prior_precision", p.prior_precision}, {"validation_nll", p.nll}, {"noise_cross_entropy", p.noise},
+                        {"objective", p.objective}});
       j["grid"] = grid;
       std::cout << j.dump(2) << "\n";
     } else {
+      auto col = [](const std::string& t, std::size_t w) { return t + std::string(t.size() < w ? w - t.size() : 1, ' '); };
       std::cout << "model              " << model_path << "\n"
                 << "fitted on          " << r.head.fitted_on << "\n"
                 << "last layer         '" << r.head.layer << "': " << r.head.classes() << " classes x " << r.head.features()
                 << " features + bias\n"
                 << "covariance         " << r.head.structure_name() << "\n";
       if (!r.grid.empty()) {
-        std::cout << "prior precision    validation NLL\n";
-        for (const auto& [tau, nll] : r.grid)
-          std::cout << "  " << fmt(tau) << std::string(17 - std::min<std::size_t>(16, fmt(tau).size()), ' ') << fmt(nll)
-                    << (tau == r.head.prior_precision ? "   <- chosen" : "") << "\n";
+        std::cout << "criterion          validation NLL + " << fmt(o.ood_weight)
+                  << " x cross-entropy to uniform on as many uniform-noise points\n"
+                  << "  " << col("prior precision", 18) << col("validation NLL", 16) << col("noise CE", 12) << "objective\n";
+        for (const auto& p : r.grid)
+          std::cout << "  " << col(fmt(p.prior_precision), 18) << col(fmt(p.nll), 16) << col(fmt(p.noise), 12)
+                    << fmt(p.objective) << (p.prior_precision == r.head.prior_precision ? "   <- chosen" : "") << "\n";
       }
-      std::cout << "chosen             prior precision " << fmt(r.head.prior_precision) << ", validation NLL "
-                << fmt(r.chosen_nll) << " (the network's own softmax: " << fmt(r.map_nll) << ", error "
-                << fmt(100 * r.validation_error) << " %)\n"
+      const bool edge = r.grid.size() > 1 && (r.head.prior_precision == r.grid.front().prior_precision ||
+                                              r.head.prior_precision == r.grid.back().prior_precision);
+      std::cout << "chosen             prior precision " << fmt(r.head.prior_precision) << ": validation NLL "
+                << fmt(r.chosen.nll) << ", noise CE " << fmt(r.chosen.noise)
+                << (edge ? " (at the edge of the grid: the criterion may prefer a value beyond it)" : "") << "\n"
+                << "the network itself validation NLL " << fmt(r.map_nll) << ", noise CE " << fmt(r.map_noise) << ", error "
+                << fmt(100 * r.validation_error) << " %\n"
                 << "written            " << out << "\n";
     }
     return kOk;

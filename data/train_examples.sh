@@ -34,3 +34,4 @@ PY
   done
 } > "$OUT/table.md"
 cat "$OUT/table.md"
+bash data/fit_laplace_examples.sh "$BUILD"

@@ -37,14 +37,16 @@ Matrix shifted_inverse(const Eigen::SelfAdjointEigenSolver<Matrix>& eig, double 
   return eig.eigenvectors() * inv.asDiagonal() * eig.eigenvectors().transpose();
 }
 
-// Mean negative log-likelihood of the probit predictive of `head` on the
-// validation features (rows of phi) with labels y.
-double validation_nll(const LaplaceHead& head, const Matrix& phi, const std::vector<std::int64_t>& y) {
+// Mean negative log-likelihood of the probit predictive of `head` on
+// features (rows of phi) with labels y; without labels, the mean
+// cross-entropy to the uniform distribution, -1/K sum_k log p_k.
+double mean_loss(const LaplaceHead& head, const Matrix& phi, const std::vector<std::int64_t>* y) {
   double total = 0;
   for (Eigen::Index n = 0; n < phi.rows(); ++n) {
     const Vector z = probit_scores(head.mean_logits(phi.row(n).transpose()), head.logit_variances(phi.row(n).transpose()));
     const double top = z.maxCoeff();
-    total += top + std::log((z.array() - top).exp().sum()) - z[y[static_cast<std::size_t>(n)]];
+    const double lse = top + std::log((z.array() - top).exp().sum());
+    total += lse - (y ? z[(*y)[static_cast<std::size_t>(n)]] : z.mean());
   }
   return phi.rows() ? total / static_cast<double>(phi.rows()) : 0.0;
 }
@@ -53,7 +55,7 @@ double validation_nll(const LaplaceHead& head, const Matrix& phi, const std::vec
 
 std::vector<double> default_prior_precisions() {
   std::vector<double> g;
-  for (int i = -8; i <= 8; ++i) g.push_back(std::pow(10.0, i / 2.0));
+  for (int i = -12; i <= 8; ++i) g.push_back(std::pow(10.0, i / 2.0));
   return g;
 }
 
@@ -78,6 +80,7 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
   if (o.validation_fraction == 0 && grid.size() > 1)
     throw Error("--validation 0 needs a single --prior-precision (there is nothing to choose it on)");
   if (o.batch < 1) throw Error("--batch must be at least 1");
+  if (!(o.ood_weight >= 0) || !std::isfinite(o.ood_weight)) throw Error("--ood-weight must be a number >= 0");
 
   std::string structure = o.structure;
   const std::int64_t full_bytes = mul_or_neg(mul_or_neg(P, P), 8);
@@ -185,6 +188,29 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
     progress(n_fit + i + m, N, "features");
   }
   r.map_nll = n_val ? map_nll / static_cast<double>(n_val) : 0.0;
+  // Uniform noise in the data's box, as many points as the validation
+  // split (seeded), for the noise term of the criterion.
+  const std::int64_t n_noise = o.ood_weight > 0 ? n_val : 0;
+  Matrix phi_noise(n_noise, H);
+  if (n_noise > 0) {
+    auto gen = at::detail::createCPUGenerator(o.seed ^ 0x9E3779B97F4A7C15ULL);
+    std::vector<std::int64_t> shape(data.train_x.sizes().begin(), data.train_x.sizes().end());
+    double map_noise = 0;
+    for (std::int64_t i = 0; i < n_noise; i += o.batch) {
+      if (stopped()) {
+        r.stop_reason = kStopRequested;
+        return r;
+      }
+      shape[0] = std::min<std::int64_t>(o.batch, n_noise - i);
+      const torch::Tensor u =
+          torch::rand(shape, gen, torch::TensorOptions().dtype(torch::kFloat64)) * (data.hi - data.lo) + data.lo;
+      const torch::Tensor phi = module.forward(u.to(device));
+      phi_noise.middleRows(i, shape[0]) = to_matrix(phi);
+      const torch::Tensor logp = torch::log_softmax(torch::matmul(phi, W.t()) + b, 1);
+      map_noise -= logp.mean(1).sum().item<double>();
+    }
+    r.map_noise = map_noise / static_cast<double>(n_noise);
+  }
   r.validation_error = n_val ? static_cast<double>(map_errors) / static_cast<double>(n_val) : 0.0;
 
   LaplaceHead head;
@@ -224,17 +250,20 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
     }
     if (grid.size() > 1) {
       set_prior(grid[gi]);
-      const double nll = validation_nll(head, phi_val, y_val);
-      r.grid.emplace_back(grid[gi], nll);
-      if (nll < best) {
-        best = nll;
+      LaplaceFitResult::GridPoint p{grid[gi], mean_loss(head, phi_val, &y_val), 0.0, 0.0};
+      if (n_noise > 0) p.noise = mean_loss(head, phi_noise, nullptr);
+      p.objective = p.nll + o.ood_weight * p.noise;
+      r.grid.push_back(p);
+      if (p.objective < best) {
+        best = p.objective;
         best_tau = grid[gi];
       }
     }
     progress(static_cast<std::int64_t>(gi + 1), static_cast<std::int64_t>(grid.size()), "prior precision");
   }
   set_prior(best_tau);
-  r.chosen_nll = grid.size() > 1 ? best : (n_val ? validation_nll(head, phi_val, y_val) : 0.0);
+  r.chosen = {best_tau, n_val ? mean_loss(head, phi_val, &y_val) : 0.0, n_noise ? mean_loss(head, phi_noise, nullptr) : 0.0, 0.0};
+  r.chosen.objective = r.chosen.nll + o.ood_weight * r.chosen.noise;
   head.check(net.source + ": fitted Laplace posterior");
   r.head = std::move(head);
   r.complete = true;

@@ -17,8 +17,14 @@
 //              (Ritter, Botev & Barber 2018), for layers too large for full.
 //
 // tau is chosen on a validation split held out of the training data (a
-// seeded random tenth by default, not used for G): the one of a grid whose
-// probit predictive has the smallest negative log-likelihood there.
+// seeded random tenth by default, not used for G), by the criterion of
+// Kristiadi et al. (2020): the one of a grid that minimises
+//   NLL(validation) + lambda * mean over uniform noise of CE(uniform, p),
+// the negative log-likelihood of the probit predictive on the validation
+// points plus lambda times its cross-entropy to the uniform distribution on
+// as many uniform-noise points in the data's box (lambda = 0.25 by default;
+// 0: the validation NLL alone, which on a well-fitted network prefers the
+// largest tau, i.e. the network itself).
 #pragma once
 
 #include <cstdint>
@@ -41,9 +47,10 @@ struct LaplaceFitOptions {
   // (nothing to choose: every point goes into G).
   double validation_fraction = 0.1;
   std::int64_t max_points = -1;      // use at most this many training points (< 0: all)
-  // The grid of prior precisions; empty: 10^-4 ... 10^4 in steps of 10^0.5.
+  // The grid of prior precisions; empty: 10^-6 ... 10^4 in steps of 10^0.5.
   std::vector<double> prior_precisions;
-  std::uint64_t seed = 1;  // the validation split
+  double ood_weight = 0.25;  // lambda above, >= 0
+  std::uint64_t seed = 1;  // the validation split and the noise
   int batch = 500;
   std::string device = "auto";
   ProgressFn on_progress;  // "features" counting points, "prior precision" counting grid points
@@ -55,12 +62,17 @@ struct LaplaceFitResult {
   bool complete = false;     // false: stopped; head is then empty
   std::string stop_reason;
   std::int64_t fit_points = 0, validation_points = 0;
-  // Validation: mean NLL for each prior precision of the grid, and of the
-  // MAP network's own softmax (tau -> infinity); error of the MAP network.
-  std::vector<std::pair<double, double>> grid;
-  double map_nll = 0;
-  double validation_error = 0;
-  double chosen_nll = 0;
+  // For each prior precision of the grid: the validation NLL and the
+  // noise term (mean cross-entropy to uniform); the objective is
+  // nll + ood_weight * noise.
+  struct GridPoint {
+    double prior_precision, nll, noise, objective;
+  };
+  std::vector<GridPoint> grid;
+  double map_nll = 0;          // the MAP network's own softmax (tau -> infinity)
+  double map_noise = 0;
+  double validation_error = 0; // of the MAP network
+  GridPoint chosen{};
 };
 
 // The default grid.

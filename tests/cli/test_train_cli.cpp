@@ -358,3 +358,69 @@ TEST(EvalCli, BadCallsAreOneLineErrors) {
   expect_failure("train --data moons --out /tmp/never --seed -1", 1, {"--seed '-1'"});
   expect_failure("train --data moons --out /tmp/never --threads -1", 1, {"--threads must be"});
 }
+
+TEST(LaplaceCli, FitsWritesAndCertifyReadsThePosterior) {
+  const std::string dir = temp_dir("laplace");
+  fs::create_directories(dir);
+  const std::string out = dir + "/moons.laplace.onnx";
+  const Result fit = tessera("laplace data/models/trained/moons_plain.onnx --data moons --max-points 600 --json --progress off --out " + out);
+  ASSERT_EQ(fit.status, 0) << fit.err;
+  const nlohmann::json j = nlohmann::json::parse(fit.out);
+  EXPECT_EQ(j["structure"], "full");
+  EXPECT_EQ(j["fit_points"], 540);
+  EXPECT_EQ(j["validation_points"], 60);
+  EXPECT_EQ(j["grid"].size(), 21u);
+  ASSERT_TRUE(fs::exists(out));
+  // The file is still the network: affine gives the same logits as the original.
+  const Result a = tessera("affine " + out + " --input data/inputs/toy2d_point.txt --json");
+  const Result b = tessera("affine data/models/trained/moons_plain.onnx --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  EXPECT_EQ(nlohmann::json::parse(a.out)["logits"], nlohmann::json::parse(b.out)["logits"]);
+  // certify reports the Laplace limit, below 1, for every noise ray.
+  const Result c = tessera("certify " + out + " --noise uniform --count 200 --json --progress off");
+  ASSERT_EQ(c.status, 0) << c.err;
+  const nlohmann::json s = nlohmann::json::parse(c.out);
+  EXPECT_EQ(s["summary"]["laplace"]["count"], 200);
+  EXPECT_EQ(s["summary"]["laplace"]["limit_below_one"], 200);
+  for (const auto& cert : s["certificates"]) {
+    ASSERT_TRUE(cert.contains("laplace"));
+    EXPECT_LT(cert["laplace"]["limit_confidence"].get<double>(), 1.0);
+    EXPECT_EQ(cert["laplace"]["last_region_hash"], cert["last_region_hash"]);
+  }
+  // The text report says so too.
+  const Result t = tessera("certify " + out + " --input data/inputs/toy2d_point.txt");
+  ASSERT_EQ(t.status, 0) << t.err;
+  EXPECT_NE(t.out.find("Laplace"), std::string::npos) << t.out;
+  EXPECT_NE(t.out.find("below 1"), std::string::npos) << t.out;
+  // eval scores the Laplace model by its predictive, far-away rows included.
+  const Result e = tessera("eval " + out + " data/models/trained/moons_plain.onnx --data moons --count 100 "
+                           "--out-dist uniform,far-noise:inf --json --progress off");
+  ASSERT_EQ(e.status, 0) << e.err;
+  const nlohmann::json table = nlohmann::json::parse(e.out);
+  double lap_far = -1, map_far = -1;
+  for (const auto& m : table["models"])
+    for (const auto& r : m["out_distributions"])
+      if (r["name"] == "far-noise:inf") (m["path"].get<std::string>() == out ? lap_far : map_far) = r["mmc"].get<double>();
+  EXPECT_LT(lap_far, 0.99);
+  EXPECT_GT(map_far, 0.99);
+  fs::remove_all(dir);
+}
+
+TEST(LaplaceCli, BadCallsAreOneLineErrors) {
+  expect_failure("laplace data/models/trained/moons_plain.onnx", 2, {"--data NAME is needed"});
+  expect_failure("laplace --data moons", 2, {"a MODEL.onnx is needed"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --out data/models/trained/moons_plain.onnx", 1,
+                 {"is the model itself"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --validation 0 --out /tmp/never.onnx", 1,
+                 {"--validation 0 needs a single --prior-precision"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --prior-precision 1,x --out /tmp/never.onnx", 1,
+                 {"--prior-precision 'x' is not a number"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --ood-weight -1 --out /tmp/never.onnx", 1,
+                 {"--ood-weight must be"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data blobs --out /tmp/never.onnx", 1,
+                 {"has 2 outputs but blobs has 4 classes"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --out /nonexistent/m.onnx", 1, {"/nonexistent/m.onnx"});
+  expect_failure("laplace data/models/trained/moons_plain.onnx --data moons --structure diagonal --out /tmp/never.onnx", 1,
+                 {"--structure 'diagonal'"});
+  EXPECT_FALSE(fs::exists("/tmp/never.onnx"));
+}

@@ -324,5 +324,32 @@ TEST(Laplace, BadPosteriorsAreRefusedWithOneLine) {
             "laplace " + TESSERA_SOURCE_DIR + "/data/models/toy2d.onnx --data ...)");
 }
 
+// The shipped MNIST model's Laplace version (data/fit_laplace_examples.sh):
+// every ray of 1000 uniform-noise images has a limit confidence below 1,
+// and the predictive confidence evaluated directly far out agrees with it.
+TEST(Laplace, ShippedMnistModelLimitsBelowOneOnNoise) {
+  const LaplaceModel m = load_laplace_model(std::string(TESSERA_SOURCE_DIR) + "/data/models/trained/mnist_plain.laplace.onnx");
+  EXPECT_EQ(m.head.structure, LaplaceHead::Structure::Kronecker);
+  const Matrix X = uniform_noise(m.net.input_size(), 1000, 1, 0.0, 1.0);
+  CertifyOptions o;
+  o.laplace = &m;
+  o.limit_only = true;
+  CertifySetOptions so;
+  so.certify = o;
+  const CertifySetResult r = certify_set(m.net, X, so);
+  ASSERT_EQ(r.certificates.size(), 1000u);
+  EXPECT_EQ(r.summary.laplace_complete, 1000u);
+  EXPECT_EQ(r.summary.laplace_below_one, 1000u);
+  EXPECT_LT(r.summary.laplace_max_limit_confidence, 1.0);
+  for (const Certificate& c : r.certificates) {
+    ASSERT_TRUE(c.laplace && c.laplace->complete) << c.stop_reason;
+    const Vector x = X.col(c.input);
+    EXPECT_LT(std::abs(direct_confidence(m, x, 1e8) - c.laplace->limit_confidence), 1e-5) << "input " << c.input;
+    const double far = std::max(1e4, c.laplace->last_region_alpha * 2);
+    EXPECT_NEAR(c.laplace->confidence_at(far), direct_confidence(m, x, far), 1e-9) << "input " << c.input;
+    EXPECT_NEAR(c.laplace->confidence_at_input, direct_confidence(m, x, 1.0), 1e-12);
+  }
+}
+
 }  // namespace
 }  // namespace tessera

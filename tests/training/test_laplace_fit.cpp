@@ -141,12 +141,19 @@ TEST(LaplaceFit, ChoosesThePriorPrecisionWithTheSmallestValidationNll) {
   EXPECT_EQ(r.fit_points, 180);
   ASSERT_EQ(r.grid.size(), 4u);
   double best = 1e300, tau = 0;
-  for (const auto& [t, nll] : r.grid)
-    if (nll < best) best = nll, tau = t;
+  for (const auto& p : r.grid) {
+    EXPECT_DOUBLE_EQ(p.objective, p.nll + 0.25 * p.noise);
+    if (p.objective < best) best = p.objective, tau = p.prior_precision;
+  }
   EXPECT_EQ(r.head.prior_precision, tau);
-  EXPECT_EQ(r.chosen_nll, best);
+  EXPECT_DOUBLE_EQ(r.chosen.objective, best);
   // Large prior precisions approach the network's own softmax.
-  EXPECT_NEAR(r.grid.back().second, r.map_nll, 0.05 * r.map_nll);
+  EXPECT_NEAR(r.grid.back().nll, r.map_nll, 0.05 * r.map_nll);
+  EXPECT_NEAR(r.grid.back().noise, r.map_noise, 0.05 * r.map_noise);
+  // More weight on the noise never picks a larger prior precision (less variance).
+  LaplaceFitOptions heavy = o;
+  heavy.ood_weight = 10;
+  EXPECT_LE(fit_laplace(net, d, heavy).head.prior_precision, r.head.prior_precision);
   // The same seed gives the same split and fit.
   const LaplaceFitResult again = fit_laplace(net, d, o);
   EXPECT_EQ(again.head.covariance, r.head.covariance);

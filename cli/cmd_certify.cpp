@@ -14,8 +14,7 @@
 #include "core/error.hpp"
 #include "io/input_io.hpp"
 #include "core/noise.hpp"
-#include "io/file_util.hpp"
-#include "io/laplace_io.hpp"
+#include "core/laplace.hpp"
 #include "io/onnx_io.hpp"
 #include "regions/certify_set.hpp"
 
@@ -143,9 +142,8 @@ int run_certify(const std::vector<std::string>& args) {
              "reports its predictive confidence at the input and its exact limit along the ray (below 1).\n"))
     return kOk;
 
-  const std::string model_bytes = read_file(vm["model"].as<std::string>());
-  const Network net = parse_onnx(model_bytes, vm["model"].as<std::string>());
-  const std::optional<LaplaceModel> laplace = laplace_model_of(net, model_bytes);
+  const Network net = load_onnx(vm["model"].as<std::string>());
+  const std::optional<LaplaceModel> laplace = net.laplace ? std::optional<LaplaceModel>(laplace_model(net)) : std::nullopt;
   CertifyOptions o;
   if (laplace) {
     o.laplace = &*laplace;

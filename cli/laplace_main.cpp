@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
       ("out,o", po::value<std::string>(), "the model with its posterior (default: MODEL.laplace.onnx)")
       ("structure", po::value<std::string>()->default_value("auto"), "full | kronecker | auto (full when it fits --max-full-mb)")
       ("max-full-mb", po::value<double>()->default_value(256), "largest full covariance for --structure auto, MiB")
-      ("prior-precision", po::value<std::string>(), "prior precisions to choose from, comma-separated (default: 1e-4 ... 1e4 in half decades)")
+      ("prior-precision", po::value<std::string>(), "prior precisions to choose from, comma-separated (default: 1e-6 ... 1e4 in half decades)")
       ("validation", po::value<double>()->default_value(0.1), "part of the training split held out to choose the prior precision (0: only with one --prior-precision)")
       ("ood-weight", po::value<double>()->default_value(0.25), "lambda of the criterion: validation NLL + lambda x cross-entropy to uniform on uniform noise (0: the NLL alone)")
       ("max-points", po::value<std::int64_t>()->default_value(-1), "use at most this many training points (-1: all)")
@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
     LaplaceFitOptions o;
     o.structure = vm["structure"].as<std::string>();
     const double max_full_mb = vm["max-full-mb"].as<double>();
-    if (!(max_full_mb > 0) || !std::isfinite(max_full_mb)) throw Error("--max-full-mb must be a positive number");
+    if (!(max_full_mb > 0) || !(max_full_mb <= 1e9)) throw Error("--max-full-mb must be a positive number of MiB (at most 1e9)");
     o.max_full_bytes = static_cast<std::int64_t>(max_full_mb * 1048576.0);
     if (vm.count("prior-precision")) o.prior_precisions = parse_list(vm["prior-precision"].as<std::string>());
     o.validation_fraction = vm["validation"].as<double>();

@@ -115,20 +115,29 @@ Network last_layer_features(const Network& net) {
   return f;
 }
 
-LaplaceModel make_laplace_model(const Network& net, LaplaceHead head) {
-  LaplaceModel m;
-  m.features = last_layer_features(net);
+LaplaceHead checked_laplace_head(const Network& net, LaplaceHead head) {
   const Node& out = net.nodes.back();
-  if (!head.layer.empty() && head.layer != out.name)
-    throw Error(net.source + ": the Laplace posterior belongs to layer '" + head.layer + "', but the last layer is '" +
-                out.name + "'");
-  head.layer = out.name;
+  if (out.kind != OpKind::Dense || out.inputs.empty() || out.inputs[0] < 1) last_layer_features(net);  // throws
+  if (head.layer.empty()) head.layer = out.name;  // informational: exporters may rename nodes
   head.weight = out.weight;
   head.bias = out.bias;
   head.check(net.source + ": Laplace posterior");
-  m.head = std::move(head);
+  return head;
+}
+
+LaplaceModel make_laplace_model(const Network& net, LaplaceHead head) {
+  LaplaceModel m;
+  m.features = last_layer_features(net);
+  m.head = checked_laplace_head(net, std::move(head));
   m.net = net;
+  m.net.laplace = std::make_shared<const LaplaceHead>(m.head);
   return m;
+}
+
+LaplaceModel laplace_model(const Network& net) {
+  if (!net.laplace)
+    throw Error(net.source + ": has no Laplace posterior (fit one with: tessera laplace " + net.source + " --data ...)");
+  return make_laplace_model(net, *net.laplace);
 }
 
 }  // namespace tessera

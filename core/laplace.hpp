@@ -89,8 +89,15 @@ struct LaplaceModel {
 Network last_layer_features(const Network& net);
 
 // Builds the model: the head's mean (weight, bias) is taken from net's last
-// dense node, whose name and sizes the head's must match; then head.check().
-// Throws tessera::Error prefixed with net.source.
+// dense node, whose sizes the head's must match; then head.check(). The
+// model's net carries the head (net.laplace). Throws tessera::Error prefixed
+// with net.source.
 LaplaceModel make_laplace_model(const Network& net, LaplaceHead head);
+// The checks of make_laplace_model alone: head with its mean filled in.
+LaplaceHead checked_laplace_head(const Network& net, LaplaceHead head);
+// The model of a network loaded with a posterior (net.laplace); throws
+// tessera::Error "SOURCE: has no Laplace posterior (fit one with: tessera
+// laplace SOURCE --data ...)" when it has none.
+LaplaceModel laplace_model(const Network& net);
 
 }  // namespace tessera

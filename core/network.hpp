@@ -11,10 +11,13 @@
 #include <Eigen/Dense>
 #include <Eigen/Sparse>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace tessera {
+
+struct LaplaceHead;  // core/laplace.hpp
 
 using Vector = Eigen::VectorXd;
 using Matrix = Eigen::MatrixXd;
@@ -149,6 +152,11 @@ class Network {
   // The classes' names: one per output, from the model file's metadata
   // (key "class_names", comma-separated), or empty.
   std::vector<std::string> class_names;
+  // A last-layer Laplace posterior stored with the model (core/laplace.hpp,
+  // io/laplace_io.hpp), checked against the last layer when loaded; null
+  // when the model has none. Networks derived from this one (a different
+  // last layer) must reset it.
+  std::shared_ptr<const LaplaceHead> laplace;
   // Class k's name, or "class k" when the model names none.
   std::string class_name(int k) const;
 

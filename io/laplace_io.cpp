@@ -3,6 +3,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <map>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -23,20 +24,17 @@ onnx::ModelProto parse_model(const std::string& bytes, const std::string& source
   return model;
 }
 
-Matrix read_square(const onnx::GraphProto& g, const std::string& name, const std::string& where) {
-  for (const auto& t : g.initializer()) {
-    if (t.name() != kPrefix + name) continue;
-    onnx_import::TensorBudget budget{OnnxLoadOptions::default_max_parameter_bytes()};
-    const onnx_import::ConstTensor c = onnx_import::read_tensor(t, "initializer '" + t.name() + "'", where, budget);
-    if (c.dims.size() != 2 || c.dims[0] != c.dims[1])
-      throw Error(where + ": initializer '" + t.name() + "' must be a square matrix, not " + onnx_import::dims_str(c.dims));
-    const auto n = static_cast<Eigen::Index>(c.dims[0]);
-    Matrix m(n, n);
-    for (Eigen::Index i = 0; i < n; ++i)
-      for (Eigen::Index j = 0; j < n; ++j) m(i, j) = c.data[static_cast<std::size_t>(i * n + j)];
-    return m;
-  }
-  throw Error(where + ": initializer '" + kPrefix + name + "' is missing");
+Matrix read_square(const std::map<std::string, onnx_import::Value>& inits, const std::string& name, const std::string& where) {
+  const auto it = inits.find(kPrefix + name);
+  if (it == inits.end() || !it->second.is_const) throw Error(where + ": initializer '" + kPrefix + name + "' is missing");
+  const onnx_import::ConstTensor& c = it->second.c;
+  if (c.dims.size() != 2 || c.dims[0] != c.dims[1])
+    throw Error(where + ": initializer '" + kPrefix + name + "' must be a square matrix, not " + onnx_import::dims_str(c.dims));
+  const auto n = static_cast<Eigen::Index>(c.dims[0]);
+  Matrix m(n, n);
+  for (Eigen::Index i = 0; i < n; ++i)
+    for (Eigen::Index j = 0; j < n; ++j) m(i, j) = c.data[static_cast<std::size_t>(i * n + j)];
+  return m;
 }
 
 void add_square(onnx::GraphProto& g, const std::string& name, const Matrix& m) {
@@ -64,13 +62,16 @@ std::string number(double v) {
 
 }  // namespace
 
-std::optional<LaplaceHead> parse_laplace_head(const std::string& bytes, const std::string& source) {
-  const onnx::ModelProto model = parse_model(bytes, source);
+namespace onnx_import {
+
+std::shared_ptr<const LaplaceHead> read_laplace_posterior(const onnx::ModelProto& model,
+                                                          const std::map<std::string, Value>& inits,
+                                                          const Network& net, const std::string& source) {
   const std::string where = source + ": Laplace posterior";
   std::map<std::string, std::string> meta;
   for (const auto& kv : model.metadata_props())
     if (kv.key().rfind(kPrefix, 0) == 0) meta[kv.key().substr(kPrefix.size())] = kv.value();
-  if (meta.empty()) return std::nullopt;
+  if (meta.empty()) return nullptr;
   auto get = [&](const std::string& key) {
     const auto it = meta.find(key);
     if (it == meta.end()) throw Error(where + ": metadata '" + kPrefix + key + "' is missing");
@@ -93,29 +94,19 @@ std::optional<LaplaceHead> parse_laplace_head(const std::string& bytes, const st
     throw Error(where + ": prior_precision '" + tau + "' is not a number");
   }
   if (meta.count("fitted_on")) h.fitted_on = meta["fitted_on"];
-  if (!model.has_graph()) throw Error(source + ": the ONNX model has no graph");
   if (h.structure == LaplaceHead::Structure::Full) {
-    h.covariance = read_square(model.graph(), "covariance", where);
+    h.covariance = read_square(inits, "covariance", where);
   } else {
-    h.class_covariance = read_square(model.graph(), "class_covariance", where);
-    h.feature_covariance = read_square(model.graph(), "feature_covariance", where);
+    h.class_covariance = read_square(inits, "class_covariance", where);
+    h.feature_covariance = read_square(inits, "feature_covariance", where);
   }
-  return h;
+  // Checked against the last layer, which supplies the mean.
+  return std::make_shared<const LaplaceHead>(checked_laplace_head(net, std::move(h)));
 }
 
-std::optional<LaplaceModel> laplace_model_of(const Network& net, const std::string& bytes) {
-  std::optional<LaplaceHead> head = parse_laplace_head(bytes, net.source);
-  if (!head) return std::nullopt;
-  return make_laplace_model(net, std::move(*head));
-}
+}  // namespace onnx_import
 
-LaplaceModel load_laplace_model(const std::string& path) {
-  const std::string bytes = read_file(path);
-  const Network net = parse_onnx(bytes, path);
-  std::optional<LaplaceModel> m = laplace_model_of(net, bytes);
-  if (!m) throw Error(path + ": has no Laplace posterior (fit one with: tessera laplace " + path + " --data ...)");
-  return std::move(*m);
-}
+LaplaceModel load_laplace_model(const std::string& path) { return laplace_model(load_onnx(path)); }
 
 std::string add_laplace_head(const std::string& bytes, const LaplaceHead& head, const std::string& source) {
   onnx::ModelProto model = parse_model(bytes, source);

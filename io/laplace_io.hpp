@@ -3,34 +3,27 @@
 // ONNX tool runs it unchanged) and its posterior:
 //   metadata  tessera.laplace.version          "1"
 //             tessera.laplace.structure        "full" or "kronecker"
-//             tessera.laplace.layer            name of the last dense node
+//             tessera.laplace.layer            name of the last dense node (informational)
 //             tessera.laplace.prior_precision  the prior precision (decimal)
 //             tessera.laplace.fitted_on        free text
 //   initializers (DOUBLE, not read by any node)
 //             tessera.laplace.covariance          full: P x P, P = K (H + 1)
 //             tessera.laplace.class_covariance    kronecker: K x K
 //             tessera.laplace.feature_covariance  kronecker: (H + 1) x (H + 1)
-// The posterior mean is the last layer's own weights and bias.
+// The posterior mean is the last layer's own weights and bias. load_onnx()
+// reads the posterior into Network::laplace (checked against the last
+// layer), and serialize_onnx() writes it back.
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include "core/laplace.hpp"
 
 namespace tessera {
 
-// The posterior stored in the ONNX model `bytes`, if it has one (mean left
-// empty: make_laplace_model() takes it from the network). Throws
-// tessera::Error "SOURCE: Laplace posterior: ..." for a malformed one.
-std::optional<LaplaceHead> parse_laplace_head(const std::string& bytes, const std::string& source);
-
 // The model in `path` with its posterior: throws tessera::Error when the file
-// has none ("PATH: has no Laplace posterior; fit one with tessera laplace").
+// has none ("PATH: has no Laplace posterior; fit one with: tessera laplace ...").
 LaplaceModel load_laplace_model(const std::string& path);
-// Same for a network already loaded from `bytes`; std::nullopt when the
-// file carries no posterior.
-std::optional<LaplaceModel> laplace_model_of(const Network& net, const std::string& bytes);
 
 // The ONNX model `bytes` with `head` added (any earlier posterior replaced);
 // the graph and every other field are kept as they are.

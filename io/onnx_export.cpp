@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "io/file_util.hpp"
+#include "io/laplace_io.hpp"
 #include "io/onnx_io.hpp"
 
 namespace tessera {
@@ -47,6 +48,8 @@ class Exporter {
     value_info(g_->add_output(), out, net_.output_shape().dims);
     std::string bytes;
     if (!model.SerializeToString(&bytes)) throw Error("cannot serialise the ONNX model");
+    // The posterior of the last layer goes with it.
+    if (net_.laplace) bytes = add_laplace_head(bytes, *net_.laplace, net_.source);
     return bytes;
   }
 

@@ -101,67 +101,85 @@ class WithinSearch {
   bool exhausted_ = false;
 };
 
+
+Scores scores_of(const Vector& a, const Vector& c, const Vector& s, const Vector& r, const Vector& q) {
+  return Scores{a, c, kPiOver8 * s, 2 * kPiOver8 * r, (1.0 + kPiOver8 * q.array()).matrix()};
+}
+
+// The scores along a stretch where the features are phi(t) = phi_c + t phi_w.
+Scores scores_along(const LaplaceHead& head, const Vector& phi_c, const Vector& phi_w, Vector& s, Vector& r, Vector& q) {
+  const Eigen::Index H = head.features();
+  Vector uu = Vector::Zero(H + 1), ww = Vector::Zero(H + 1);
+  uu.head(H) = phi_w;
+  ww.head(H) = phi_c;
+  ww[H] = 1.0;
+  const int K = head.classes();
+  s.resize(K);
+  r.resize(K);
+  q.resize(K);
+  for (int k = 0; k < K; ++k) {
+    s[k] = std::max(0.0, head.form(k, k, uu, uu));
+    r[k] = head.form(k, k, uu, ww);
+    q[k] = std::max(0.0, head.form(k, k, ww, ww));
+  }
+  return scores_of(head.weight * phi_w, head.weight * phi_c + head.bias, s, r, q);
+}
+
 }  // namespace
 
 Vector LaplaceCertificate::scores_at(double alpha) const {
-  Scores s{mean_slope, mean_offset, kPiOver8 * variance_growth, 2 * kPiOver8 * variance_linear,
-           (1.0 + kPiOver8 * variance_constant.array()).matrix()};
-  return s.at(alpha);
+  return scores_of(a_u, c_u, s_u, r_u, q_u).at(std::ldexp(alpha, scale_exponent));
 }
 
 double LaplaceCertificate::confidence_at(double alpha) const { return max_softmax(scores_at(alpha)); }
 
 LaplaceCertificate laplace_certify(const LaplaceModel& model, const Vector& x, const LaplaceRayOptions& o) {
-  if (!(o.alpha0 > 0) || !std::isfinite(o.alpha0)) throw Error("--alpha0 must be a positive number");
-  if (!(o.tolerance > 0 && o.tolerance < 1)) throw Error("the Laplace tolerance must lie in (0, 1)");
+  if (!(o.alpha0 > 0) || !std::isfinite(o.alpha0)) throw Error("alpha0 must be a positive finite number");
+  if (!(o.tolerance > 0 && o.tolerance < 1)) throw Error("the Laplace tolerance must lie strictly between 0 and 1");
   const Network& f = model.features;
   const LaplaceHead& head = model.head;
-  check_input(x, f.input_size(), "input");
+  if (x.size() != f.input_size() || !x.allFinite()) check_input(x, f.input_size(), "input");  // throws
   const double max_abs = x.cwiseAbs().maxCoeff();
   if (max_abs == 0) throw Error("input: the zero vector has no ray (alpha x = 0 for every alpha)");
 
   LaplaceCertificate out;
   out.tolerance = o.tolerance;
-  if (max_abs <= 1e150) {
-    const Predictive p = laplace_predictive(head, logits(f, x));
+  // As certify walks it: along u = x / 2^e, t = alpha 2^e, so that inputs
+  // of order 1e-300 or 1e300 keep full precision.
+  const int e = std::ilogb(max_abs);
+  out.scale_exponent = e;
+  const Vector u = x.unaryExpr([e](double v) { return std::ldexp(v, -e); });
+  check_input(u, f.input_size(), "input");
+  const Vector origin = Vector::Zero(u.size());
+  {
+    // At alpha = 1 (t = 2^e), from the features there.
+    Predictive p;
+    if (max_abs <= 1e150) {
+      p = laplace_predictive(head, logits(f, x));
+    } else {
+      const double t = std::ldexp(1.0, e);
+      const LineState at = line_state(f, origin, u, t);
+      Vector s, r, q;
+      p = predictive_of_scores(scores_along(head, at.cw.back().col(0), at.cw.back().col(1), s, r, q).at(t));
+    }
     out.predicted_class = p.cls;
     out.confidence_at_input = p.confidence;
   }
 
-  // As certify walks it: along u = x / 2^e, alpha' = alpha 2^e.
-  const int e = std::ilogb(max_abs);
-  const Vector u = x.unaryExpr([e](double v) { return std::ldexp(v, -e); });
   const double a0 = std::max(std::ldexp(o.alpha0, e), DBL_TRUE_MIN);
-  LineState s = line_state(f, Vector::Zero(u.size()), u, kInf, Side::AtInfinity);
+  LineState s = line_state(f, origin, u, kInf, Side::AtInfinity);
   const double bottom = std::max(previous_breakpoint(f, s), a0);
-  out.last_region_alpha = bottom == a0 ? o.alpha0 : std::ldexp(bottom, -e);
+  auto to_alpha = [&](double t) { return t == a0 ? o.alpha0 : std::ldexp(t, -e); };
+  out.last_region_alpha = to_alpha(bottom);
   out.last_region_hash = s.pattern.hash();
   const Matrix& cw = s.cw.back();
   out.feature_offset = cw.col(0);
   out.feature_slope = cw.col(1).unaryExpr([e](double v) { return std::ldexp(v, e); });
-  if (!out.feature_slope.allFinite()) {
-    out.stop_reason = "the features grow beyond the range of double precision along this ray";
-    return out;
-  }
-
-  const int K = head.classes();
-  const Eigen::Index H = head.features();
-  Vector uu = Vector::Zero(H + 1), ww = Vector::Zero(H + 1);
-  uu.head(H) = out.feature_slope;
-  ww.head(H) = out.feature_offset;
-  ww[H] = 1.0;
-  out.mean_slope = head.weight * out.feature_slope;
-  out.mean_offset = head.weight * out.feature_offset + head.bias;
-  out.variance_growth.resize(K);
-  out.variance_linear.resize(K);
-  out.variance_constant.resize(K);
-  for (int k = 0; k < K; ++k) {
-    out.variance_growth[k] = std::max(0.0, head.form(k, k, uu, uu));
-    out.variance_linear[k] = head.form(k, k, uu, ww);
-    out.variance_constant[k] = std::max(0.0, head.form(k, k, ww, ww));
-  }
-  const Scores sc{out.mean_slope, out.mean_offset, kPiOver8 * out.variance_growth, 2 * kPiOver8 * out.variance_linear,
-                  (1.0 + kPiOver8 * out.variance_constant.array()).matrix()};
+  const Scores sc = scores_along(head, cw.col(0), cw.col(1), out.s_u, out.r_u, out.q_u);
+  out.a_u = sc.a;
+  out.c_u = sc.c;
+  out.mean_slope = sc.a.unaryExpr([e](double v) { return std::ldexp(v, e); });
+  out.variance_growth = out.s_u.unaryExpr([e](double v) { return std::ldexp(v, 2 * e); });
   out.limit_scores = sc.at(kInf);
   if (!out.limit_scores.allFinite()) {
     out.stop_reason = "the posterior gives a class no variance along this ray, so the limit is not a number";
@@ -172,13 +190,16 @@ LaplaceCertificate laplace_certify(const LaplaceModel& model, const Vector& x, c
   out.limit_class = lim.cls;
   out.limit_confidence = lim.confidence;
   out.one_minus_limit_confidence = lim.one_minus_confidence;
+  if (o.limit_only) {
+    out.complete = true;
+    return out;
+  }
 
   // alpha_within: pieces of the last region on which every score is monotone.
-  const double entry = out.last_region_alpha;
-  std::vector<double> cuts{entry};
-  for (int k = 0; k < K; ++k) {
+  std::vector<double> cuts{bottom};
+  for (int k = 0; k < head.classes(); ++k) {
     const double t = sc.critical(k);
-    if (t > entry && std::isfinite(t)) cuts.push_back(t);
+    if (t > bottom && std::isfinite(t)) cuts.push_back(t);
   }
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
@@ -189,17 +210,19 @@ LaplaceCertificate laplace_certify(const LaplaceModel& model, const Vector& x, c
     sup = search.sup_violation(cuts[i], cuts[i + 1]);
     if (sup > -kInf || search.exhausted()) break;
   }
-  if (search.exhausted()) {
+  if (search.exhausted() || std::isinf(sup) && sup > 0) {
     out.alpha_within = Finding<double>::unknown();
-    out.stop_reason = "the search for the alpha within " + std::to_string(o.tolerance) + " of the limit used its " +
-                      std::to_string(o.max_bisections) + " bounds";
+    out.stop_reason = search.exhausted() ? "the search for the alpha within " + std::to_string(o.tolerance) +
+                                               " of the limit used its " + std::to_string(o.max_bisections) + " bounds"
+                                         : "the confidence is still farther than " + std::to_string(o.tolerance) +
+                                               " from its limit beyond the range of double precision";
     return out;
   }
   if (sup == -kInf) {
-    out.alpha_within = Finding<double>::at(entry);
+    out.alpha_within = Finding<double>::at(out.last_region_alpha);
     out.within_on_whole_region = true;
   } else {
-    out.alpha_within = Finding<double>::at(sup);
+    out.alpha_within = Finding<double>::at(to_alpha(sup));
   }
   out.complete = true;
   return out;

@@ -33,6 +33,7 @@ struct LaplaceRayOptions {
   double alpha0 = 1e-6;      // the ray starts here (the last region's entry is at least alpha0)
   double tolerance = 1e-3;   // for alpha_within, in (0, 1)
   std::size_t max_bisections = 20000;  // bounds evaluated in the search for alpha_within
+  bool limit_only = false;   // skip the search for alpha_within (unknown then)
 };
 
 struct LaplaceCertificate {
@@ -49,7 +50,9 @@ struct LaplaceCertificate {
   std::uint64_t last_region_hash = 0;
   Vector feature_slope;   // phi_inf
   Vector feature_offset;  // phi_0
-  // Per class: a_k and s_k (the mean logits' and the variances' growth).
+  // Per class: a_k and s_k (the mean logits' and the variances' growth; not
+  // finite for inputs so large or small that they leave double precision,
+  // while everything else stays exact: the work is done along x / 2^e).
   Vector mean_slope, variance_growth;
   Vector limit_scores;         // z_k(inf)
   Vector limit_probabilities;  // softmax(limit_scores)
@@ -68,8 +71,11 @@ struct LaplaceCertificate {
   // the formulas above.
   double confidence_at(double alpha) const;
   Vector scores_at(double alpha) const;
-  // s_k, r_k, q_k of the variance quadratic, c_k.
-  Vector variance_linear, variance_constant, mean_offset;
+
+  // The scores along u = x / 2^e (t = alpha 2^e): per class the mean
+  // a_k t + c_k and the variance s_k t^2 + 2 r_k t + q_k.
+  int scale_exponent = 0;
+  Vector a_u, c_u, s_u, r_u, q_u;
 };
 
 // Throws tessera::Error for a bad input (size, not finite, zero) or options.

@@ -147,7 +147,9 @@ std::vector<double> far_confidences(const Network& net, const torch::Tensor& x, 
         } else if (xi.cwiseAbs().maxCoeff() == 0) {
           out[i] = laplace_predictive(laplace->head, logits(laplace->features, xi)).confidence;  // the ray stays at 0
         } else {
-          const LaplaceCertificate c = laplace_certify(*laplace, xi);
+          LaplaceRayOptions lo;
+          lo.limit_only = true;
+          const LaplaceCertificate c = laplace_certify(*laplace, xi, lo);
           if (c.limit_probabilities.size() == 0)
             throw Error("the Laplace limit of point " + std::to_string(i) + " is unknown: " + c.stop_reason);
           out[i] = c.limit_confidence;
@@ -261,9 +263,8 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   std::vector<Network> nets;
   std::vector<std::optional<LaplaceModel>> laplace;
   for (const std::string& p : model_paths) {
-    const std::string bytes = read_file(p);
-    nets.push_back(parse_onnx(bytes, p));
-    laplace.push_back(laplace_model_of(nets.back(), bytes));
+    nets.push_back(load_onnx(p));
+    laplace.push_back(nets.back().laplace ? std::optional<LaplaceModel>(laplace_model(nets.back())) : std::nullopt);
   }
   for (std::size_t i = 1; i < nets.size(); ++i)
     if (nets[i].input_shape() != nets[0].input_shape())

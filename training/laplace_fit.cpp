@@ -88,6 +88,10 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
   if (structure != "full" && structure != "kronecker")
     throw Error("--structure '" + o.structure + "': expected full, kronecker or auto");
   const bool full = structure == "full";
+  // ONNX files are protobufs, which cannot exceed 2 GiB.
+  if (full && (full_bytes < 0 || full_bytes > (std::int64_t{15} << 27)))
+    throw Error("the full covariance of the last layer's " + std::to_string(P) + " parameters needs " +
+                format_bytes(full_bytes) + ", more than an ONNX file can hold (2 GiB): use --structure kronecker");
   // G and its eigenvectors, the covariance, and the factorisations.
   if (full) check_memory(mul_or_neg(full_bytes, 4), "the full Laplace covariance of " + std::to_string(P) + " parameters");
   else check_memory(mul_or_neg(mul_or_neg(H + 1, H + 1), 8 * 4), "the Kronecker factors of the Laplace covariance");
@@ -223,7 +227,7 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
   if (full) {
     Matrix g = to_matrix(G);
     G = torch::Tensor();
-    g = (g + g.transpose()) / 2;
+    g = ((g + g.transpose()) / 2).eval();
     eig_g.compute(g);
   } else {
     Matrix a = to_matrix(A) / root_n, bb = to_matrix(B) / root_n;
@@ -234,12 +238,12 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
     head.prior_precision = tau;
     if (full) {
       head.covariance = shifted_inverse(eig_g, tau);
-      head.covariance = (head.covariance + head.covariance.transpose()) / 2;
+      head.covariance = ((head.covariance + head.covariance.transpose()) / 2).eval();
     } else {
       head.class_covariance = shifted_inverse(eig_a, std::sqrt(tau));
       head.feature_covariance = shifted_inverse(eig_b, std::sqrt(tau));
-      head.class_covariance = (head.class_covariance + head.class_covariance.transpose()) / 2;
-      head.feature_covariance = (head.feature_covariance + head.feature_covariance.transpose()) / 2;
+      head.class_covariance = ((head.class_covariance + head.class_covariance.transpose()) / 2).eval();
+      head.feature_covariance = ((head.feature_covariance + head.feature_covariance.transpose()) / 2).eval();
     }
   };
   double best_tau = grid.front(), best = std::numeric_limits<double>::infinity();
@@ -253,6 +257,9 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
       LaplaceFitResult::GridPoint p{grid[gi], mean_loss(head, phi_val, &y_val), 0.0, 0.0};
       if (n_noise > 0) p.noise = mean_loss(head, phi_noise, nullptr);
       p.objective = p.nll + o.ood_weight * p.noise;
+      if (!std::isfinite(p.objective))
+        throw Error("the criterion is not a number at prior precision " + std::to_string(grid[gi]) +
+                    " (the features or the network's weights overflow)");
       r.grid.push_back(p);
       if (p.objective < best) {
         best = p.objective;

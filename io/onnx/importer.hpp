@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -201,6 +202,15 @@ void op_pool(const NodeContext&);
 void op_activation(const NodeContext&);
 void op_max_min(const NodeContext&);
 void op_softmax(const NodeContext&);
+
+// The last-layer Laplace posterior stored in the model's metadata and
+// initializers (io/laplace_io.hpp), checked against net's last layer; null
+// when the model has none. `initializers` are the decoded initializers by
+// name. Throws tessera::Error "SOURCE: Laplace posterior: ..." for a
+// malformed one.
+std::shared_ptr<const LaplaceHead> read_laplace_posterior(const onnx::ModelProto& model,
+                                                          const std::map<std::string, Value>& initializers,
+                                                          const Network& net, const std::string& source);
 
 // The graph walk.
 class Importer {

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
 #include "core/affine_report.hpp"
+#include "core/laplace.hpp"
 #include "export/json.hpp"
 #include "core/error.hpp"
 #include "core/limits.hpp"
@@ -89,6 +90,12 @@ int run_affine(const std::vector<std::string>& args) {
     std::snprintf(line, sizeof line, "%5lld  %12s  %11s%s\n", static_cast<long long>(k),
                   fmt(fp.logits()[k], precision).c_str(), fmt(p[k], precision).c_str(), k == cls ? "  <" : "");
     out << line;
+  }
+  if (net.laplace) {
+    const Predictive lp =
+        laplace_predictive(*net.laplace, fp.values.at(static_cast<std::size_t>(net.nodes.back().inputs.at(0))));
+    out << "Laplace posterior of the last layer: class " << lp.cls << " with predictive confidence "
+        << fmt(lp.confidence, precision) << " (probit approximation)\n";
   }
   out << "\nactivation pattern " << fp.pattern.hash_hex() << "\n";
   for (const LayerPattern& l : fp.pattern.layers) {

@@ -93,7 +93,8 @@ void describe(std::ostringstream& out, const Certificate& c, const CertifyOption
           << " (1 - confidence = " << fmt(l.one_minus_limit_confidence, 4) << "): below 1, unlike the network's own\n";
       if (l.alpha_within)
         out << "  within " << fmt(l.tolerance) << "  of it for every alpha >= " << fmt(*l.alpha_within, 6)
-            << (l.within_on_whole_region ? " (the whole last region)" : "") << "\n";
+            << (l.within_from_start ? " (the whole ray from alpha0)" : "") << "; " << l.regions_searched
+            << (l.regions_searched == 1 ? " region" : " regions") << " searched\n";
     }
     if (!l.complete) out << "  PARTIAL      " << l.stop_reason << "\n";
   }

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "core/laplace.hpp"
 #include "io/onnx_io.hpp"
 
 namespace tessera::cli {
@@ -111,6 +112,11 @@ int run_info(const std::vector<std::string>& args) {
     j["piecewise_affine"] = true;
     j["relu_units"] = relu_units;
     j["maxpool_outputs"] = maxpool_outputs;
+    if (net.laplace)
+      j["laplace"] = {{"structure", net.laplace->structure_name()},
+                      {"layer", net.laplace->layer},
+                      {"prior_precision", net.laplace->prior_precision},
+                      {"fitted_on", net.laplace->fitted_on}};
     j["nodes"] = nlohmann::json::array();
     for (size_t i = 0; i < net.nodes.size(); ++i) {
       const Node& n = net.nodes[i];
@@ -132,7 +138,12 @@ int run_info(const std::vector<std::string>& args) {
       << "output       " << net.output_size() << " logits" << (net.softmax_output ? " (the file applies a softmax; Tessera reports logits and computes the softmax itself)" : "") << "\n"
       << "parameters   " << net.parameter_count() << "\n"
       << "pattern      " << relu_units << " ReLU/LeakyReLU/piecewise units, " << maxpool_outputs << " max-pool windows\n"
-      << "The whole network is piecewise affine: every node below is affine or piecewise linear.\n\n";
+      << "The whole network is piecewise affine: every node below is affine or piecewise linear.\n";
+  if (net.laplace)
+    out << "Laplace      a Gaussian posterior over the last layer '" << net.laplace->layer << "' ("
+        << net.laplace->structure_name() << " covariance, prior precision " << fmt(net.laplace->prior_precision)
+        << "; " << net.laplace->fitted_on << "): certify, affine and ray also report its predictive confidence\n";
+  out << "\n";
   char line[256];
   std::snprintf(line, sizeof line, "%4s  %-24s %-18s %-10s %-12s %10s  %s\n", "#", "name", "op", "inputs", "shape",
                 "params", "role");

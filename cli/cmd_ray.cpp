@@ -6,7 +6,11 @@
 #include <iostream>
 #include <sstream>
 
+#include <array>
+
 #include "cli/commands.hpp"
+#include "core/laplace.hpp"
+#include "regions/laplace_limit.hpp"
 #include "cli/inputs.hpp"
 #include "cli/common.hpp"
 #include "cli/stop.hpp"
@@ -209,6 +213,7 @@ int run_ray(const std::vector<std::string>& args) {
   const int row = vm["row"].as<int>();
 
   LineTraversal tr;
+  Vector ray_x0, ray_d;  // the line walked: x0 + t d
   std::string kind, described;
   double direction_norm = 1;
   const bool ray = vm.count("input") > 0;
@@ -221,6 +226,8 @@ int run_ray(const std::vector<std::string>& args) {
     kind = "ray";
     described = "ray alpha * " + vm["input"].as<std::string>() + " from alpha = " + fmt(vm["alpha0"].as<double>());
     tr = traverse_ray(net, x, vm["alpha0"].as<double>(), o);
+    ray_x0 = Vector::Zero(x.size());
+    ray_d = x;
   } else {
     const bool seg = segment;
     const char* first = seg ? "from" : "origin";
@@ -243,18 +250,42 @@ int run_ray(const std::vector<std::string>& args) {
                     : "line " + path_a + " + t * " + path_b;
     direction_norm = d.norm();
     tr = traverse_line(net, a, d, t0, t1, o);
+    ray_x0 = a;
+    ray_d = d;
   }
 
   if (show) std::fprintf(stderr, "\r%60s\r", "");
   tr.stop_reason = describe_stop(tr.stop_reason);
+  // A Laplace model: its predictive confidence at both ends of every segment
+  // (at t = inf its limit along the line).
+  std::vector<std::array<double, 2>> laplace_ends;
+  if (net.laplace) {
+    const LaplaceModel lm = laplace_model(net);
+    const Vector x0 = ray_x0, d = ray_d;
+    laplace_ends.resize(tr.segments.size());
+    for (std::size_t i = 0; i < tr.segments.size(); ++i) {
+      if (stop_flag()->load()) {  // a marked partial result: the segments keep their Laplace values so far
+        laplace_ends.resize(i);
+        tr.complete = false;
+        tr.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
+        break;
+      }
+      const LineSegment& s = tr.segments[i];
+      laplace_ends[i] = {laplace_predictive_on_line(lm, x0, d, s.t_begin).confidence,
+                         laplace_predictive_on_line(lm, x0, d, s.t_end).confidence};
+    }
+  }
   std::ostringstream out;
   if (vm.count("json")) {
     nlohmann::json j = tr;
+    for (std::size_t i = 0; i < laplace_ends.size(); ++i)
+      j["segments"][i]["laplace_confidence"] = {laplace_ends[i][0], laplace_ends[i][1]};
     j["model"] = net.source;
     j["kind"] = kind;
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (vm.count("csv")) {
-    out << "index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max\n";
+    out << "index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max"
+        << (laplace_ends.empty() ? "" : ",laplace_confidence_begin,laplace_confidence_end") << "\n";
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
       char line[256];
@@ -262,6 +293,10 @@ int run_ray(const std::vector<std::string>& args) {
                     std::isfinite(s.t_end) ? fmt(s.t_end, 17).c_str() : "inf", s.is_point ? 1 : 0,
                     hash_to_hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
       out << line;
+      if (i < laplace_ends.size()) {
+        out.seekp(-1, std::ios_base::cur);  // before the newline
+        out << "," << fmt(laplace_ends[i][0], 17) << "," << fmt(laplace_ends[i][1], 17) << "\n";
+      }
     }
   } else {
     out << "model     " << net.source << "\n" << kind << "      " << described << "\n"
@@ -273,9 +308,9 @@ int run_ray(const std::vector<std::string>& args) {
     }
     out << "\n\n";
     char line[256];
-    std::snprintf(line, sizeof line, "%6s  %14s  %14s  %-16s  %5s  %10s  %10s\n", "#", "t_begin", "t_end", "pattern",
+    std::snprintf(line, sizeof line, "%6s  %14s  %14s  %-16s  %5s  %10s  %10s", "#", "t_begin", "t_end", "pattern",
                   "class", "conf_min", "conf_max");
-    out << line;
+    out << line << (laplace_ends.empty() ? "" : "  Laplace conf at t_begin .. t_end") << "\n";
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
       std::snprintf(line, sizeof line, "%6zu  %14s  %14s  %-16s  %5d  %10s  %10s%s\n", i, fmt(s.t_begin, 8).c_str(),
@@ -283,6 +318,11 @@ int run_ray(const std::vector<std::string>& args) {
                     s.predicted_class, fmt(s.min_confidence, 6).c_str(), fmt(s.max_confidence, 6).c_str(),
                     s.is_point ? "  (single point)" : "");
       out << line;
+      if (i < laplace_ends.size()) {
+        out.seekp(-1, std::ios_base::cur);
+        out << "  " << fmt(laplace_ends[i][0], 6) << " .. " << fmt(laplace_ends[i][1], 6) << (std::isinf(s.t_end) ? " (limit)" : "")
+            << "\n";
+      }
     }
     if (kind == "ray" && tr.complete)
       out << "\nThe last segment is the last region: no unit can change sign for any larger alpha.\n"

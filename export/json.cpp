@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/activation_pattern.hpp"
+#include "core/laplace.hpp"
 
 namespace tessera {
 
@@ -80,6 +81,20 @@ nlohmann::json affine_json(const AffineReport& r, const Network& net) {
   j["V"] = to_json(r.map.V);
   j["a"] = to_json(r.map.a);
   j["max_relative_residual"] = r.max_relative_residual;
+  if (net.laplace) {
+    // The Laplace predictive at x, from the features (the last layer's input).
+    const LaplaceHead& h = *net.laplace;
+    const Vector& phi = r.pass.values.at(static_cast<std::size_t>(net.nodes.back().inputs.at(0)));
+    const Vector mean = h.mean_logits(phi), var = h.logit_variances(phi);
+    const Predictive p = predictive_of_scores(probit_scores(mean, var));
+    j["laplace"] = {{"predicted_class", p.cls},
+                    {"confidence", p.confidence},
+                    {"probabilities", to_json(p.probabilities)},
+                    {"mean_logits", to_json(mean)},
+                    {"logit_variances", to_json(var)},
+                    {"prior_precision", h.prior_precision},
+                    {"structure", h.structure_name()}};
+  }
   if (!r.hidden_maps.empty()) {
     j["hidden_maps"] = nlohmann::json::array();
     for (const NodeAffineMap& m : r.hidden_maps) j["hidden_maps"].push_back(node_map_json(m, net));
@@ -160,7 +175,8 @@ nlohmann::json laplace_json(const LaplaceCertificate& l) {
   j["logit_variance_growth"] = l.variance_growth.size() ? to_json(l.variance_growth) : nlohmann::json(nullptr);
   j["tolerance"] = l.tolerance;
   j["alpha_within"] = number_or_null(l.alpha_within);
-  j["within_on_whole_last_region"] = l.within_on_whole_region;
+  j["within_from_alpha0"] = l.within_from_start;
+  j["regions_searched"] = l.regions_searched;
   return j;
 }
 

@@ -487,6 +487,8 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
     LaplaceRayOptions lo;
     lo.alpha0 = o.alpha0;
     lo.tolerance = o.laplace_tolerance;
+    lo.cancel = o.traversal.cancel;
+    lo.max_regions = o.traversal.max_segments;
     cert.laplace = laplace_certify(*o.laplace, x, lo);
     if (cert.last_region_found && cert.laplace->last_region_hash != cert.last_region_hash) {
       cert.laplace->complete = false;

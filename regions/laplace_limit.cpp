@@ -92,6 +92,7 @@ class WithinSearch {
     return sup_violation(lo, mid);
   }
   bool exhausted() const { return exhausted_; }
+  std::size_t used() const { return used_; }
 
  private:
   bool violates(const Vector& z) const { return std::abs(max_softmax(z) - limit_) > tol_; }
@@ -126,6 +127,17 @@ Scores scores_along(const LaplaceHead& head, const Vector& phi_c, const Vector& 
 }
 
 }  // namespace
+
+Predictive laplace_predictive_on_line(const LaplaceModel& model, const Vector& x0, const Vector& d, double t) {
+  if (!std::isinf(t)) {
+    const Vector x = x0 + t * d;
+    if (x.cwiseAbs().maxCoeff() <= 1e150) return laplace_predictive(model.head, logits(model.features, x));
+  }
+  // Far out (or at infinity): from the features along the line, c + t w.
+  const LineState s = line_state(model.features, x0, d, t, std::isinf(t) ? Side::AtInfinity : Side::Right);
+  Vector sv, rv, qv;
+  return predictive_of_scores(scores_along(model.head, s.cw.back().col(0), s.cw.back().col(1), sv, rv, qv).at(t));
+}
 
 Vector LaplaceCertificate::scores_at(double alpha) const {
   return scores_of(a_u, c_u, s_u, r_u, q_u).at(std::ldexp(alpha, scale_exponent));
@@ -195,32 +207,58 @@ LaplaceCertificate laplace_certify(const LaplaceModel& model, const Vector& x, c
     return out;
   }
 
-  // alpha_within: pieces of the last region on which every score is monotone.
-  std::vector<double> cuts{bottom};
-  for (int k = 0; k < head.classes(); ++k) {
-    const double t = sc.critical(k);
-    if (t > bottom && std::isfinite(t)) cuts.push_back(t);
+  // alpha_within: from the last region down, each region cut into pieces on
+  // which every score is monotone; the first (highest) violation found ends it.
+  std::size_t budget = o.max_bisections;
+  bool exhausted = false;
+  auto search_region = [&](const Scores& region, double t_lo, double t_hi) {
+    ++out.regions_searched;
+    std::vector<double> cuts{t_lo};
+    for (int k = 0; k < head.classes(); ++k) {
+      const double t = region.critical(k);
+      if (t > t_lo && t < t_hi) cuts.push_back(t);
+    }
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    cuts.push_back(t_hi);
+    WithinSearch search(region, out.limit_confidence, o.tolerance, budget);
+    double sup = -kInf;
+    for (std::size_t i = cuts.size() - 1; i-- > 0;) {
+      sup = search.sup_violation(cuts[i], cuts[i + 1]);
+      if (sup > -kInf || search.exhausted()) break;
+    }
+    budget -= std::min(budget, search.used());
+    exhausted = exhausted || search.exhausted();
+    return sup;
+  };
+  double sup = search_region(sc, bottom, kInf);
+  std::string walk_stop;
+  if (sup == -kInf && !exhausted && bottom > a0) {
+    TraversalOptions to;
+    to.max_segments = o.max_regions;
+    to.cancel = o.cancel;
+    to.point_segments = false;
+    to.until = [&](const LineSegment& seg) {
+      if (std::isinf(seg.t_end)) return false;  // the last region: searched above
+      Vector sv, rv, qv;
+      sup = search_region(scores_along(head, seg.logit_c, seg.logit_w, sv, rv, qv), seg.t_begin, seg.t_end);
+      return sup > -kInf || exhausted;
+    };
+    const LineTraversal down = traverse_ray_down(f, u, a0, to);
+    if (!down.complete) walk_stop = down.stop_reason;
   }
-  std::sort(cuts.begin(), cuts.end());
-  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-  cuts.push_back(kInf);
-  WithinSearch search(sc, out.limit_confidence, o.tolerance, o.max_bisections);
-  double sup = -kInf;
-  for (std::size_t i = cuts.size() - 1; i-- > 0;) {
-    sup = search.sup_violation(cuts[i], cuts[i + 1]);
-    if (sup > -kInf || search.exhausted()) break;
-  }
-  if (search.exhausted() || std::isinf(sup) && sup > 0) {
+  if (exhausted || !walk_stop.empty() || (std::isinf(sup) && sup > 0)) {
     out.alpha_within = Finding<double>::unknown();
-    out.stop_reason = search.exhausted() ? "the search for the alpha within " + std::to_string(o.tolerance) +
-                                               " of the limit used its " + std::to_string(o.max_bisections) + " bounds"
-                                         : "the confidence is still farther than " + std::to_string(o.tolerance) +
-                                               " from its limit beyond the range of double precision";
+    out.stop_reason = exhausted ? "the search for the alpha within " + std::to_string(o.tolerance) + " of the limit used its " +
+                                      std::to_string(o.max_bisections) + " bounds"
+                      : !walk_stop.empty() ? "the search for the alpha within the tolerance stopped: " + walk_stop
+                                           : "the confidence is still farther than " + std::to_string(o.tolerance) +
+                                                 " from its limit beyond the range of double precision";
     return out;
   }
   if (sup == -kInf) {
-    out.alpha_within = Finding<double>::at(out.last_region_alpha);
-    out.within_on_whole_region = true;
+    out.alpha_within = Finding<double>::at(o.alpha0);
+    out.within_from_start = true;
   } else {
     out.alpha_within = Finding<double>::at(to_alpha(sup));
   }

@@ -12,15 +12,19 @@
 // last region is found as the certificate finds it (the pattern that holds
 // for all large alpha), with no sampling.
 //
-// The distance to the limit: alpha_within is the smallest alpha in the last
-// region from which the predictive confidence stays within `tolerance` of
-// the limit for every larger alpha. It is found by bisection over alpha with
-// proven bounds: the derivative of each z_k has a numerator linear in alpha,
-// so z_k changes monotonicity at most once, and on an interval where every
-// z_k is monotone the values at its ends bound the softmax. The answer is an
-// upper bound on the exact value, at most a relative 1e-9 above it.
+// The distance to the limit: alpha_within is the smallest alpha from which
+// the predictive confidence stays within `tolerance` of the limit for every
+// larger alpha. The search starts in the last region and walks down the ray
+// region by region (the walk from infinity of the certificate) until it
+// meets a point farther than the tolerance. In each region the features are
+// affine in alpha, and the derivative of each z_k has a numerator linear in
+// alpha, so z_k changes monotonicity at most once; on an interval where every
+// z_k is monotone the values at its ends bound the softmax, and bisection
+// with these proven bounds finds the last crossing. The answer is an upper
+// bound on the exact value, at most a relative 1e-9 above it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -34,6 +38,8 @@ struct LaplaceRayOptions {
   double tolerance = 1e-3;   // for alpha_within, in (0, 1)
   std::size_t max_bisections = 20000;  // bounds evaluated in the search for alpha_within
   bool limit_only = false;   // skip the search for alpha_within (unknown then)
+  std::size_t max_regions = 100000;  // regions the search may walk down through
+  const std::atomic<bool>* cancel = nullptr;  // stops the walk (alpha_within unknown)
 };
 
 struct LaplaceCertificate {
@@ -61,11 +67,11 @@ struct LaplaceCertificate {
   double one_minus_limit_confidence = 1;  // stays positive where the confidence rounds to 1
 
   double tolerance = 1e-3;
-  // Smallest alpha >= the last region's entry with |conf(beta x) - limit| <=
-  // tolerance for all beta >= alpha; equal to last_region_alpha when that
-  // holds on the whole last region (earlier regions are not examined).
+  // Smallest alpha >= alpha0 with |conf(beta x) - limit| <= tolerance for
+  // all beta >= alpha; alpha0 itself when that holds on the whole ray.
   Finding<double> alpha_within;
-  bool within_on_whole_region = false;
+  bool within_from_start = false;   // it holds on the whole ray from alpha0
+  std::size_t regions_searched = 0;  // regions the search looked at (the last one included)
 
   // The predictive confidence at alpha x, for alpha in the last region, from
   // the formulas above.
@@ -77,6 +83,10 @@ struct LaplaceCertificate {
   int scale_exponent = 0;
   Vector a_u, c_u, s_u, r_u, q_u;
 };
+
+// The predictive distribution at x0 + t d; for t = +inf its limit along the
+// line (from the line's last region, as laplace_certify finds it for rays).
+Predictive laplace_predictive_on_line(const LaplaceModel& model, const Vector& x0, const Vector& d, double t);
 
 // Throws tessera::Error for a bad input (size, not finite, zero) or options.
 LaplaceCertificate laplace_certify(const LaplaceModel& model, const Vector& x, const LaplaceRayOptions& options = {});

@@ -31,6 +31,7 @@
 
 #include "core/affine_report.hpp"
 #include "core/error.hpp"
+#include "core/laplace.hpp"
 #include "core/limits.hpp"
 #include "core/noise.hpp"
 #include "export/json.hpp"
@@ -59,7 +60,9 @@ const std::set<std::string>& array_keys() {
   static const std::set<std::string> keys = {"V",      "a",          "logits",          "softmax",
                                              "limit_logits", "logits_intercept", "logits_slope", "logits_map",
                                              "normal", "vertices",   "decision_boundary", "chebyshev_center",
-                                             "recession_direction", "max_margin"};
+                                             "recession_direction", "max_margin", "probabilities", "mean_logits",
+                                             "logit_variances", "limit_probabilities", "limit_scores",
+                                             "mean_logit_slope", "logit_variance_growth"};
   return keys;
 }
 
@@ -450,6 +453,10 @@ py::object certify_one(const NetPtr& net, const Array& x, double threshold, cons
   const Vector v = one_input(*net, x, "x");
   nlohmann::json box_json;
   tessera::CertifyOptions o = certify_options(*net, threshold, box, alpha0, full, max_segments, box_json);
+  // A model with a Laplace posterior: its limit and predictive too.
+  const std::optional<tessera::LaplaceModel> laplace =
+      net->laplace ? std::optional<tessera::LaplaceModel>(tessera::laplace_model(*net)) : std::nullopt;
+  if (laplace) o.laplace = &*laplace;
   Stop stop;
   tessera::Certificate c = interruptible<tessera::Certificate>(
       [&](const std::atomic<bool>* cancel) {
@@ -473,6 +480,9 @@ py::object certify_many(const NetPtr& net, const Array& X, double threshold, con
   nlohmann::json box_json;
   tessera::CertifySetOptions so;
   so.certify = certify_options(*net, threshold, box, alpha0, full, max_segments, box_json);
+  const std::optional<tessera::LaplaceModel> laplace =
+      net->laplace ? std::optional<tessera::LaplaceModel>(tessera::laplace_model(*net)) : std::nullopt;
+  if (laplace) so.certify.laplace = &*laplace;
   if (threads < 0) throw Error("threads must be 0 (all cores) or a positive number");
   so.threads = threads;
   // certify_set takes a Matrix: one copy of the inputs, made without the GIL.
@@ -574,6 +584,9 @@ PYBIND11_MODULE(_tessera, m) {
       .def_property_readonly("source", [](const Network& n) { return n.source; }, "where it was loaded from")
       .def_property_readonly("class_names", [](const Network& n) { return n.class_names; }, "class names, if the model has them")
       .def_property_readonly("parameter_count", &Network::parameter_count, "number of weights and biases")
+      .def_property_readonly("has_laplace", [](const Network& n) { return static_cast<bool>(n.laplace); },
+                             "whether the model carries a last-layer Laplace posterior (tessera laplace): then "
+                             "affine() and certify() also report its predictive confidence and its limit")
       .def("__repr__", [](const Network& n) {
         return "<tessera.Network " + n.source + ": " + n.input_shape().str() + " -> " + std::to_string(n.output_size()) +
                " classes, " + std::to_string(n.parameter_count()) + " parameters>";

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from . import _tessera
-from ._results import (AffineResult, Certificate, CertifySet, CertifySummary, Facet, HiddenMap, Layer, Polygon,
+from ._results import (AffineResult, Certificate, Laplace, CertifySet, CertifySummary, Facet, HiddenMap, Layer, Polygon,
                        RayResult, Region, Result, Segment, Slice)
 from ._tessera import Error, Network
 
@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = ["Error", "Network", "load", "load_bytes", "from_torch", "read_input", "uniform_noise", "affine", "ray",
            "certify", "region", "slice", "set_memory_budget", "memory_budget", "Result", "AffineResult",
            "RayResult", "Segment", "Certificate", "CertifySet", "CertifySummary", "Region", "Facet", "Slice",
-           "Polygon", "Layer", "HiddenMap"]
+           "Polygon", "Layer", "HiddenMap", "Laplace"]
 
 
 def _array(x, what):

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Result", "AffineResult", "Layer", "HiddenMap", "RayResult", "Segment", "Certificate",
+__all__ = ["Result", "Laplace", "AffineResult", "Layer", "HiddenMap", "RayResult", "Segment", "Certificate",
            "CertifySet", "CertifySummary", "Region", "Facet", "Slice", "Polygon"]
 
 
@@ -94,15 +94,30 @@ class HiddenMap(Result):
     _shown = ("name", "op", "V")
 
 
+class Laplace(Result):
+    """The last-layer Laplace posterior's answer (models from ``tessera laplace``).
+
+    In ``affine``: predicted_class, confidence, probabilities, mean_logits,
+    logit_variances, prior_precision, structure. In ``certify``: complete,
+    predicted_class, confidence_at_input, last_region_alpha,
+    last_region_hash, limit_class, limit_confidence (below 1),
+    one_minus_limit_confidence, limit_probabilities, limit_scores,
+    mean_logit_slope, logit_variance_growth, tolerance, alpha_within (from
+    there on within the tolerance of the limit), within_from_alpha0, regions_searched.
+    """
+    _shown = ("predicted_class", "confidence", "limit_class", "limit_confidence", "alpha_within")
+
+
 class AffineResult(Result):
     """``affine(net, x)``: the region of x and its map f(z) = V z + a.
 
     Fields: model, logits, softmax, predicted_class, confidence, pattern_hash,
     layers (a Layer per piecewise layer), V (K x d), a (K),
-    max_relative_residual (how well V x + a reproduces the logits), and with
-    ``layers=True`` hidden_maps (a HiddenMap per pre-activation).
+    max_relative_residual (how well V x + a reproduces the logits), with
+    ``layers=True`` hidden_maps (a HiddenMap per pre-activation), and for a
+    model with a Laplace posterior laplace (a Laplace).
     """
-    _children = {"layers": Layer, "hidden_maps": HiddenMap}
+    _children = {"layers": Layer, "hidden_maps": HiddenMap, "laplace": Laplace}
     _shown = ("predicted_class", "confidence", "pattern_hash", "V")
 
 
@@ -130,8 +145,10 @@ class Certificate(Result):
     bias_free_residual, alpha_star (confidence >= threshold for every
     alpha >= alpha_star), first_alpha, box_entry_alpha, box_exit_alpha,
     max_confidence_in_box, first_alpha_in_box, segments, regions_visited,
-    and (one input) model, threshold, box; (in a set) input_index.
+    and (one input) model, threshold, box; (in a set) input_index; for a
+    model with a Laplace posterior laplace (a Laplace: its limit below 1).
     """
+    _children = {"laplace": Laplace}
     _shown = ("predicted_class", "limit_class", "limit_confidence", "alpha_star", "complete")
 
 

@@ -145,7 +145,7 @@ TEST(Laplace, ExtremeInputScales) {
 
 TEST(Laplace, AlphaWithinIsWhereTheConfidenceSettles) {
   std::mt19937_64 rng(7);
-  int interior = 0;
+  int interior = 0, below_last = 0;
   for (bool kron : {false, true}) {
     for (std::uint64_t seed = 1; seed <= 5; ++seed) {
       const LaplaceModel m = random_model(seed * 7 + 3, kron, 2.0);
@@ -156,7 +156,7 @@ TEST(Laplace, AlphaWithinIsWhereTheConfidenceSettles) {
         ASSERT_TRUE(c.complete) << c.stop_reason;
         ASSERT_TRUE(c.alpha_within.has_value());
         const double a = *c.alpha_within;
-        ASSERT_GE(a, c.last_region_alpha);
+        ASSERT_GE(a, 1e-6);
         // Dense sampling above alpha_within: always within the tolerance.
         std::uniform_real_distribution<double> u(0, 12);
         for (int k = 0; k < 400; ++k) {
@@ -164,17 +164,19 @@ TEST(Laplace, AlphaWithinIsWhereTheConfidenceSettles) {
           EXPECT_LE(std::abs(direct_confidence(m, x, alpha) - c.limit_confidence), c.tolerance + 1e-9)
               << "alpha " << alpha << " above alpha_within " << a;
         }
-        if (!c.within_on_whole_region) {
+        if (!c.within_from_start) {
           ++interior;
           // At alpha_within the distance is the tolerance (it is where it is
           // crossed last), and just below it the tolerance is exceeded.
-          EXPECT_NEAR(std::abs(c.confidence_at(a) - c.limit_confidence), c.tolerance, 1e-6);
-          EXPECT_GT(std::abs(c.confidence_at(a * (1 - 1e-6)) - c.limit_confidence), c.tolerance);
+          EXPECT_NEAR(std::abs(direct_confidence(m, x, a) - c.limit_confidence), c.tolerance, 1e-6);
+          EXPECT_GT(std::abs(direct_confidence(m, x, a * (1 - 1e-6)) - c.limit_confidence), c.tolerance);
+          if (a < c.last_region_alpha) ++below_last;
         }
       }
     }
   }
-  EXPECT_GT(interior, 20);  // the search was exercised, not only whole regions
+  EXPECT_GT(interior, 20);    // the search was exercised, not only whole rays
+  EXPECT_GE(below_last, 3);   // ... and it walked down below the last region
 }
 
 // Posterior samples: the logits' mean and covariance at phi, and, far away,

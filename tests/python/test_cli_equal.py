@@ -42,6 +42,17 @@ class AffineEqualsCli(unittest.TestCase):
     def test_trained_moons(self):
         self.check("trained/moons_plain.onnx", "toy2d_point.txt")
 
+    def test_laplace_models(self):
+        self.check("trained/moons_plain.laplace.onnx", "toy2d_point.txt")
+        self.check("trained/mnist_plain.laplace.onnx", "seven.pgm")
+        net = tessera.load(model("trained/mnist_plain.laplace.onnx"))
+        self.assertTrue(net.has_laplace)
+        self.assertFalse(tessera.load(model("trained/mnist_plain.onnx")).has_laplace)
+        r = tessera.affine(net, tessera.read_input(net, inputs("seven.pgm")))
+        self.assertIsInstance(r.laplace, tessera.Laplace)
+        self.assertIsInstance(r.laplace.probabilities, np.ndarray)
+        self.assertAlmostEqual(float(r.laplace.probabilities.sum()), 1.0, places=12)
+
 
 class RayEqualsCli(unittest.TestCase):
     def test_ray(self):
@@ -73,6 +84,20 @@ class CertifyEqualsCli(unittest.TestCase):
             got = tessera.certify(net, x, **kwargs).to_dict()
             want = cli_json("certify", model("mnist_mlp.onnx"), "--input", inputs("seven.pgm"), *extra)
             self.assertEqual(got, without(want, "input"))
+
+    def test_laplace(self):
+        # One input, and a set: the laplace objects equal the CLI's too.
+        name = "trained/mnist_plain.laplace.onnx"
+        net = tessera.load(model(name))
+        got = tessera.certify(net, tessera.read_input(net, inputs("seven.pgm"))).to_dict()
+        self.assertEqual(got, without(cli_json("certify", model(name), "--input", inputs("seven.pgm")), "input"))
+        self.assertLess(got["laplace"]["limit_confidence"], 1.0)
+        X = tessera.uniform_noise(net, 40, seed=2)
+        s = tessera.certify(net, X)
+        want = cli_json("certify", model(name), "--noise", "uniform", "--count", "40", "--seed", "2")
+        self.assertEqual(s.to_dict(), without(want, "inputs"))
+        self.assertEqual(s.summary.laplace["limit_below_one"], 40)
+        self.assertIsInstance(s.certificates[0].laplace, tessera.Laplace)
 
     def test_noise_set(self):
         for name, box, args in (("trained/mnist_plain.onnx", "auto", []),

@@ -16,6 +16,8 @@
 #include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
+#include "core/forward.hpp"
+#include "core/laplace.hpp"
 #include "io/input_io.hpp"
 #include "io/onnx_io.hpp"
 #include "regions/slice_2d.hpp"
@@ -208,7 +210,8 @@ int run_slice(const std::vector<std::string>& args) {
                                              "bounds, or two rows (lower bounds, upper bounds)")(
       "e3", po::value<std::string>(), "third direction (file), with --origin/--e1/--e2 and --dims 3")(
       "vtp", po::value<std::string>(), "write the polygons as VTK PolyData (.vtp, opens in ParaView)")(
-      "color", po::value<std::string>()->default_value("class"), "SVG/PNG colouring: region, class, confidence or shaded (the class, paler where less sure)")(
+      "color", po::value<std::string>()->default_value("class"), "SVG/PNG colouring: region, class, confidence, shaded (the class, paler where less sure) or laplace (a model "
+      "with a Laplace posterior: its predictive confidence at each region's centre)")(
       "output,o", po::value<std::string>(), "write the text/JSON report to this file (atomically)");
   po::options_description advanced("Advanced");
   advanced.add_options()("origin", po::value<std::string>(), "explicit plane: origin (file), with --e1 and --e2")(
@@ -247,8 +250,14 @@ int run_slice(const std::vector<std::string>& args) {
   if (o.max_regions == 0) throw Error("--max-regions must be at least 1");
   apply_box_file(vm, net, o);
   const std::string colour = vm["color"].as<std::string>();
-  const std::optional<SliceColouring> parsed = colouring_from_name(colour);
-  if (!parsed) throw Error("--color '" + colour + "': expected region, class, confidence or shaded");
+  // laplace: the confidence colouring, with each region's value the Laplace
+  // predictive confidence at its centre (the vertices' mean).
+  const bool by_laplace = colour == "laplace";
+  if (by_laplace && !net.laplace)
+    throw Error("--color laplace needs a model with a last-layer Laplace posterior (made by tessera laplace); " + net.source +
+                " has none");
+  const std::optional<SliceColouring> parsed = by_laplace ? SliceColouring::Confidence : colouring_from_name(colour);
+  if (!parsed) throw Error("--color '" + colour + "': expected region, class, confidence, shaded or laplace");
   const SliceColouring colouring = *parsed;
   const int growth = vm["growth"].as<int>();
   if (growth < 0 || growth > 30) throw Error("--growth must be between 0 and 30");
@@ -258,14 +267,45 @@ int run_slice(const std::vector<std::string>& args) {
   unwatch(o);
   s.stop_reason = describe_stop(s.stop_reason);
   warn_precision(s.precision_warning);
-  const std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
-  if (vm.count("svg")) emit(slice_to_svg(s, window, colouring, 800, title), vm["svg"].as<std::string>());
-  if (vm.count("png")) emit(slice_to_png(s, window, colouring, 800, title), vm["png"].as<std::string>());
-  if (vm.count("vtp")) emit(slice_to_vtp(s, colouring), vm["vtp"].as<std::string>());
+  std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
+  std::vector<double> laplace_conf;
+  Slice2d shown_laplace;
+  if (net.laplace) {
+    const LaplaceModel lm = laplace_model(net);
+    for (const SlicePolygon& p : s.polygons) {
+      if (stop_flag()->load()) {  // a marked partial result: the rest stay unknown (null)
+        s.complete = false;
+        s.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
+        break;
+      }
+      Eigen::Vector2d c = Eigen::Vector2d::Zero();
+      for (const auto& v : p.polygon.vertices) c += v;
+      c /= std::max<std::size_t>(1, p.polygon.vertices.size());
+      const Vector x = plane.origin + c[0] * plane.e1 + c[1] * plane.e2;
+      laplace_conf.push_back(laplace_predictive(lm.head, logits(lm.features, x)).confidence);
+    }
+    if (by_laplace) {
+      shown_laplace = s;
+      for (std::size_t i = 0; i < s.polygons.size(); ++i)
+        shown_laplace.polygons[i].min_confidence = shown_laplace.polygons[i].max_confidence =
+            i < laplace_conf.size() ? laplace_conf[i] : 0.0;
+      title += "; Laplace confidence at region centres";
+    }
+  }
+  const Slice2d& shown = by_laplace ? shown_laplace : s;
+  if (vm.count("svg")) emit(slice_to_svg(shown, window, colouring, 800, title), vm["svg"].as<std::string>());
+  if (vm.count("png")) emit(slice_to_png(shown, window, colouring, 800, title), vm["png"].as<std::string>());
+  if (vm.count("vtp")) emit(slice_to_vtp(shown, colouring), vm["vtp"].as<std::string>());
 
   std::ostringstream out;
   if (vm.count("json")) {
     nlohmann::json j = s;
+    if (net.laplace) {
+      nlohmann::json lc = nlohmann::json::array();
+      for (std::size_t i = 0; i < s.polygons.size(); ++i)
+        lc.push_back(i < laplace_conf.size() ? nlohmann::json(laplace_conf[i]) : nlohmann::json(nullptr));
+      j["laplace_confidence_at_centres"] = lc;
+    }
     j["model"] = net.source;
     j["plane"] = described;
     j["window"] = {window.u0, window.u1, window.v0, window.v1};

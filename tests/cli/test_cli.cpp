@@ -555,3 +555,49 @@ TEST(Cli, ModelMemoryLimitIsUserSettable) {
   EXPECT_EQ(bad, 1);
   EXPECT_NE(bad_out.find("TESSERA_MAX_MODEL_MB='lots' is not a positive number of MiB"), std::string::npos) << bad_out;
 }
+
+// A model with a last-layer Laplace posterior (data/fit_laplace_examples.sh):
+// every command that reads it reports the predictive, consistently.
+TEST(Cli, LaplaceModelsInAffineRaySliceAndInfo) {
+  const std::string m = "data/models/trained/moons_plain.laplace.onnx";
+  const Result info = run("info " + m + " --json");
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_EQ(nlohmann::json::parse(info.out)["laplace"]["structure"], "full");
+  const Result a = run("affine " + m + " --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(a.status, 0) << a.err;
+  const auto aj = nlohmann::json::parse(a.out);
+  const double at_input = aj["laplace"]["confidence"].get<double>();
+  EXPECT_GT(at_input, 0.5);
+  EXPECT_LT(at_input, aj["confidence"].get<double>());  // less sure than the network here
+  // ray: the Laplace confidence at both ends of every segment; continuous
+  // across breakpoints; at alpha = 1 the affine value; at infinity certify's limit.
+  const Result r = run("ray " + m + " --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto segs = nlohmann::json::parse(r.out)["segments"];
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    ASSERT_TRUE(segs[i].contains("laplace_confidence"));
+    if (i) EXPECT_NEAR(segs[i]["laplace_confidence"][0].get<double>(), segs[i - 1]["laplace_confidence"][1].get<double>(), 1e-12);
+    const double t0 = segs[i]["t_begin"].get<double>();
+    if (t0 == 1.0) EXPECT_NEAR(segs[i]["laplace_confidence"][0].get<double>(), at_input, 1e-12);
+  }
+  const Result c = run("certify " + m + " --input data/inputs/toy2d_point.txt --json");
+  ASSERT_EQ(c.status, 0) << c.err;
+  const double limit = nlohmann::json::parse(c.out)["laplace"]["limit_confidence"].get<double>();
+  EXPECT_LT(limit, 1.0);
+  EXPECT_NEAR(segs.back()["laplace_confidence"][1].get<double>(), limit, 1e-12);
+  const Result csv = run("ray " + m + " --input data/inputs/toy2d_point.txt --csv");
+  EXPECT_NE(csv.out.find("laplace_confidence_begin,laplace_confidence_end"), std::string::npos);
+  // slice: one value per polygon, and the picture coloured by them.
+  const std::string png = (std::filesystem::temp_directory_path() / ("tessera_laplace_slice_" + std::to_string(::getpid()) + ".png")).string();
+  const Result s = run("slice " + m + " --window -3:3:-3:3 --json --color laplace --png " + png);
+  ASSERT_EQ(s.status, 0) << s.err;
+  const auto sj = nlohmann::json::parse(s.out);
+  ASSERT_EQ(sj["laplace_confidence_at_centres"].size(), sj["polygons"].size());
+  for (const auto& v : sj["laplace_confidence_at_centres"]) {
+    EXPECT_GE(v.get<double>(), 0.5);
+    EXPECT_LE(v.get<double>(), 1.0);
+  }
+  EXPECT_TRUE(std::filesystem::exists(png));
+  std::filesystem::remove(png);
+  expect_failure("slice data/models/toy2d.onnx --color laplace --svg /tmp/never.svg", 1, {"--color laplace needs a model"});
+}

@@ -273,9 +273,9 @@ int run_certify(const std::vector<std::string>& args) {
     }
     out << "bias-free check       max residual " << fmt(s.max_bias_free_residual, 2) << "\n";
     if (laplace)
-      out << "Laplace posterior     " << s.laplace_complete << " of " << s.laplace << " complete; " << s.laplace_below_one
-          << " have a limit confidence below 1; limit confidence mean " << text(s.laplace_limit_confidence.mean())
-          << ", max " << (s.laplace_complete ? fmt(s.laplace_max_limit_confidence, 8) : std::string("-"))
+      out << "Laplace posterior     " << s.laplace_complete << " of " << s.laplace << " complete; " << s.laplace_below_one << " of "
+          << s.laplace_limit_confidence.count() << " known limits are below 1; limit confidence mean " << text(s.laplace_limit_confidence.mean())
+          << ", max " << (s.laplace_limit_confidence.count() ? fmt(s.laplace_max_limit_confidence, 8) : std::string("-"))
           << "; at the inputs mean " << text(s.laplace_confidence_at_input.mean()) << "; within "
           << fmt(o.laplace_tolerance) << " of the limit from median alpha " << text(s.laplace_alpha_within.median()) << "\n";
   }

@@ -258,16 +258,19 @@ int run_ray(const std::vector<std::string>& args) {
   tr.stop_reason = describe_stop(tr.stop_reason);
   // A Laplace model: its predictive confidence at both ends of every segment
   // (at t = inf its limit along the line).
+  // (Skipped when the walk itself was interrupted; a stop during this pass
+  // keeps the values so far, and the rows after them have empty fields.)
   std::vector<std::array<double, 2>> laplace_ends;
-  if (net.laplace) {
+  const bool laplace_columns = static_cast<bool>(net.laplace);
+  if (net.laplace && !stop_flag()->load()) {
     const LaplaceModel lm = laplace_model(net);
     const Vector x0 = ray_x0, d = ray_d;
     laplace_ends.resize(tr.segments.size());
     for (std::size_t i = 0; i < tr.segments.size(); ++i) {
-      if (stop_flag()->load()) {  // a marked partial result: the segments keep their Laplace values so far
+      if (stop_flag()->load()) {
         laplace_ends.resize(i);
+        if (tr.complete) tr.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
         tr.complete = false;
-        tr.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
         break;
       }
       const LineSegment& s = tr.segments[i];
@@ -285,7 +288,7 @@ int run_ray(const std::vector<std::string>& args) {
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (vm.count("csv")) {
     out << "index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max"
-        << (laplace_ends.empty() ? "" : ",laplace_confidence_begin,laplace_confidence_end") << "\n";
+        << (laplace_columns ? ",laplace_confidence_begin,laplace_confidence_end" : "") << "\n";
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
       char line[256];
@@ -293,9 +296,10 @@ int run_ray(const std::vector<std::string>& args) {
                     std::isfinite(s.t_end) ? fmt(s.t_end, 17).c_str() : "inf", s.is_point ? 1 : 0,
                     hash_to_hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
       out << line;
-      if (i < laplace_ends.size()) {
+      if (laplace_columns) {
         out.seekp(-1, std::ios_base::cur);  // before the newline
-        out << "," << fmt(laplace_ends[i][0], 17) << "," << fmt(laplace_ends[i][1], 17) << "\n";
+        if (i < laplace_ends.size()) out << "," << fmt(laplace_ends[i][0], 17) << "," << fmt(laplace_ends[i][1], 17) << "\n";
+        else out << ",,\n";  // not computed (interrupted)
       }
     }
   } else {
@@ -310,7 +314,7 @@ int run_ray(const std::vector<std::string>& args) {
     char line[256];
     std::snprintf(line, sizeof line, "%6s  %14s  %14s  %-16s  %5s  %10s  %10s", "#", "t_begin", "t_end", "pattern",
                   "class", "conf_min", "conf_max");
-    out << line << (laplace_ends.empty() ? "" : "  Laplace conf at t_begin .. t_end") << "\n";
+    out << line << (laplace_columns ? "  Laplace conf at t_begin .. t_end" : "") << "\n";
     for (size_t i = 0; i < tr.segments.size(); ++i) {
       const LineSegment& s = tr.segments[i];
       std::snprintf(line, sizeof line, "%6zu  %14s  %14s  %-16s  %5d  %10s  %10s%s\n", i, fmt(s.t_begin, 8).c_str(),

@@ -270,12 +270,16 @@ int run_slice(const std::vector<std::string>& args) {
   std::string title = net.source + ": " + std::to_string(s.polygons.size()) + " regions";
   std::vector<double> laplace_conf;
   Slice2d shown_laplace;
-  if (net.laplace) {
+  // A Laplace model: its predictive at every region's centre, for --color
+  // laplace and --json (skipped when the slice itself was interrupted; a
+  // stop during this pass leaves the rest unknown: null, drawn at the bottom
+  // of the scale).
+  if (net.laplace && (by_laplace || vm.count("json")) && !stop_flag()->load()) {
     const LaplaceModel lm = laplace_model(net);
     for (const SlicePolygon& p : s.polygons) {
-      if (stop_flag()->load()) {  // a marked partial result: the rest stay unknown (null)
+      if (stop_flag()->load()) {
+        if (s.complete) s.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
         s.complete = false;
-        s.stop_reason = describe_stop("cancelled") + " (while computing the Laplace confidences)";
         break;
       }
       Eigen::Vector2d c = Eigen::Vector2d::Zero();
@@ -300,7 +304,7 @@ int run_slice(const std::vector<std::string>& args) {
   std::ostringstream out;
   if (vm.count("json")) {
     nlohmann::json j = s;
-    if (net.laplace) {
+    if (net.laplace) {  // null: not computed (interrupted)
       nlohmann::json lc = nlohmann::json::array();
       for (std::size_t i = 0; i < s.polygons.size(); ++i)
         lc.push_back(i < laplace_conf.size() ? nlohmann::json(laplace_conf[i]) : nlohmann::json(nullptr));

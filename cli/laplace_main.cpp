@@ -141,7 +141,9 @@ int main(int argc, char** argv) {
     if (threads > 0) torch::set_num_threads(threads);
 
     const std::string model_bytes = tessera::read_file(model_path);
-    const tessera::Network net = tessera::parse_onnx(model_bytes, model_path);
+    tessera::OnnxLoadOptions load_options;
+    load_options.read_laplace = false;  // any stored posterior is replaced (and may be broken)
+    const tessera::Network net = tessera::parse_onnx(model_bytes, model_path, load_options);
     DataOptions data_options;
     data_options.seed = o.seed;
     if (vm.count("data-dir")) data_options.data_dir = vm["data-dir"].as<std::string>();

@@ -137,7 +137,12 @@ LaplaceModel make_laplace_model(const Network& net, LaplaceHead head) {
 LaplaceModel laplace_model(const Network& net) {
   if (!net.laplace)
     throw Error(net.source + ": has no Laplace posterior (fit one with: tessera laplace " + net.source + " --data ...)");
-  return make_laplace_model(net, *net.laplace);
+  // Checked when it was attached (the importer, make_laplace_model).
+  LaplaceModel m;
+  m.features = last_layer_features(net);
+  m.head = *net.laplace;
+  m.net = net;
+  return m;
 }
 
 }  // namespace tessera

@@ -209,11 +209,12 @@ void to_json(nlohmann::json& j, const CertifySetSummary& s) {
   if (s.laplace)
     j["laplace"] = {{"count", s.laplace},
                     {"complete", s.laplace_complete},
+                    {"with_limit", s.laplace_limit_confidence.count()},
                     {"limit_below_one", s.laplace_below_one},
                     {"mean_limit_confidence", num(s.laplace_limit_confidence.mean())},
                     {"median_limit_confidence", num(s.laplace_limit_confidence.median())},
-                    {"max_limit_confidence", s.laplace_complete ? nlohmann::json(s.laplace_max_limit_confidence) : nlohmann::json(nullptr)},
-                    {"min_one_minus_limit_confidence", s.laplace_complete ? nlohmann::json(s.laplace_min_one_minus_limit) : nlohmann::json(nullptr)},
+                    {"max_limit_confidence", s.laplace_limit_confidence.count() ? nlohmann::json(s.laplace_max_limit_confidence) : nlohmann::json(nullptr)},
+                    {"min_one_minus_limit_confidence", s.laplace_limit_confidence.count() ? nlohmann::json(s.laplace_min_one_minus_limit) : nlohmann::json(nullptr)},
                     {"mean_confidence_at_input", num(s.laplace_confidence_at_input.mean())},
                     {"median_alpha_within", num(s.laplace_alpha_within.median())}};
 }

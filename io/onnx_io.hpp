@@ -24,6 +24,10 @@ struct OnnxLoadOptions {
   // double precision (before allocating them). Default: the environment
   // variable TESSERA_MAX_MODEL_MB (MiB, may be fractional) if set, else 8 GiB.
   std::int64_t max_parameter_bytes = default_max_parameter_bytes();
+  // Read a last-layer Laplace posterior stored in the file into
+  // Network::laplace (io/laplace_io.hpp); false ignores it (`tessera
+  // laplace` refits a model whose stored posterior is broken).
+  bool read_laplace = true;
   // Throws tessera::Error when TESSERA_MAX_MODEL_MB is set but not a positive number.
   static std::int64_t default_max_parameter_bytes();
 };

@@ -209,6 +209,7 @@ std::string CertifyOptions::validate() const {
 
 Network bias_free(const Network& net) {
   Network g = net;
+  g.laplace = nullptr;  // its last layer is not the posterior's any more
   for (Node& n : g.nodes) {
     if (n.bias.size()) n.bias.setZero();
     if (n.shift.size()) n.shift.setZero();
@@ -488,6 +489,7 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
     lo.alpha0 = o.alpha0;
     lo.tolerance = o.laplace_tolerance;
     lo.cancel = o.traversal.cancel;
+    lo.limit_only = o.limit_only;
     lo.max_regions = o.traversal.max_segments;
     cert.laplace = laplace_certify(*o.laplace, x, lo);
     if (cert.last_region_found && cert.laplace->last_region_hash != cert.last_region_hash) {
@@ -499,7 +501,10 @@ Certificate certify(const Network& net, const Vector& x, const CertifyOptions& o
   cert.complete = finished && cert.last_region_found && (!o.laplace || cert.laplace->complete) &&
                   (o.limit_only || (cert.alpha_star.known && cert.first_alpha.known &&
                                     (!in_box || (cert.max_confidence_in_box.known && cert.first_alpha_in_box.known))));
-  cert.stop_reason = cert.complete ? "" : stop_reason.empty() ? "stopped" : stop_reason;
+  cert.stop_reason = cert.complete ? ""
+                     : !stop_reason.empty()                        ? stop_reason
+                     : cert.laplace && !cert.laplace->complete     ? "Laplace: " + cert.laplace->stop_reason
+                                                                   : "stopped";
   return cert;
 }
 

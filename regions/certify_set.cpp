@@ -95,8 +95,8 @@ void CertifySetSummary::add(const Certificate& c) {
   if (c.laplace) {
     ++laplace;
     const LaplaceCertificate& l = *c.laplace;
-    if (l.complete) {
-      ++laplace_complete;
+    laplace_complete += l.complete;
+    if (l.limit_probabilities.size()) {  // the limit is known (alpha_within may not be)
       laplace_below_one += l.one_minus_limit_confidence > 0;
       laplace_limit_confidence.add(l.limit_confidence);
       laplace_confidence_at_input.add(l.confidence_at_input);

@@ -43,8 +43,9 @@ struct CertifySetSummary {
   Distribution regions_visited, regions_from_infinity, regions_box, regions_middle;
   double max_bias_free_residual = 0;
   // With a Laplace model (CertifyOptions::laplace): certificates that have
-  // a Laplace result, of which complete, of which with a limit confidence
-  // below 1 in double precision (1 - limit > 0); over the complete ones:
+  // a Laplace result, of which complete, and of those whose limit is known
+  // (even if alpha_within is not), how many are below 1 in double precision
+  // (1 - limit > 0); over those:
   std::size_t laplace = 0, laplace_complete = 0, laplace_below_one = 0;
   Distribution laplace_limit_confidence, laplace_confidence_at_input, laplace_alpha_within;
   double laplace_max_limit_confidence = 0;

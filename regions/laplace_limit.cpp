@@ -22,11 +22,12 @@ struct Scores {
   Vector a, c, A, B, C;
 
   double z(int k, double alpha) const {
-    if (std::isinf(alpha)) return limit(k);
-    if (alpha <= 1) return (a[k] * alpha + c[k]) / std::sqrt(A[k] * alpha * alpha + B[k] * alpha + C[k]);
-    // Divided through by alpha, so that alpha^2 cannot overflow.
+    if (std::isinf(alpha)) return alpha > 0 ? limit(k) : -limit(k);
+    if (std::abs(alpha) <= 1) return (a[k] * alpha + c[k]) / std::sqrt(A[k] * alpha * alpha + B[k] * alpha + C[k]);
+    // Divided through by |alpha|, so that alpha^2 cannot overflow.
     const double inv = 1.0 / alpha;
-    return (a[k] + c[k] * inv) / std::sqrt(A[k] + (B[k] + C[k] * inv) * inv);
+    const double z = (a[k] + c[k] * inv) / std::sqrt(A[k] + (B[k] + C[k] * inv) * inv);
+    return alpha > 0 ? z : -z;
   }
   double limit(int k) const {
     if (A[k] > 0) return a[k] / std::sqrt(A[k]);
@@ -131,12 +132,19 @@ Scores scores_along(const LaplaceHead& head, const Vector& phi_c, const Vector& 
 Predictive laplace_predictive_on_line(const LaplaceModel& model, const Vector& x0, const Vector& d, double t) {
   if (!std::isinf(t)) {
     const Vector x = x0 + t * d;
-    if (x.cwiseAbs().maxCoeff() <= 1e150) return laplace_predictive(model.head, logits(model.features, x));
+    if (x.allFinite() && x.cwiseAbs().maxCoeff() <= 1e150) return laplace_predictive(model.head, logits(model.features, x));
   }
-  // Far out (or at infinity): from the features along the line, c + t w.
-  const LineState s = line_state(model.features, x0, d, t, std::isinf(t) ? Side::AtInfinity : Side::Right);
+  // Far out (or at infinity): from the features along the line x0 + t' d'
+  // with d' = d / 2^e of entries near 1 and t' = t 2^e (as certify walks),
+  // so that nothing overflows for any size of d or t.
+  const double dmax = d.cwiseAbs().maxCoeff();
+  if (!(dmax > 0)) throw Error("the line's direction is zero");
+  const int e = std::ilogb(dmax);
+  const Vector dn = d.unaryExpr([e](double v) { return std::ldexp(v, -e); });
+  const double tn = std::ldexp(t, e);
+  const LineState s = line_state(model.features, x0, dn, tn, std::isinf(tn) ? Side::AtInfinity : Side::Right);
   Vector sv, rv, qv;
-  return predictive_of_scores(scores_along(model.head, s.cw.back().col(0), s.cw.back().col(1), sv, rv, qv).at(t));
+  return predictive_of_scores(scores_along(model.head, s.cw.back().col(0), s.cw.back().col(1), sv, rv, qv).at(tn));
 }
 
 Vector LaplaceCertificate::scores_at(double alpha) const {

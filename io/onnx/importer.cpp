@@ -53,7 +53,7 @@ Network Importer::run(const std::string& bytes) {
     Network net = builder_.build(it->second.node, softmax_output_, source_);
     net.declared_input_dims = declared_input_;
     net.class_names = class_names(model, net.output_size());
-    net.laplace = read_laplace_posterior(model, values_, net, source_);
+    if (read_laplace_) net.laplace = read_laplace_posterior(model, values_, net, source_);
     return net;
   } catch (const Error& e) {
     // build() names the source itself in some messages (the memory check): once is enough.

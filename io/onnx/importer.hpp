@@ -216,7 +216,7 @@ std::shared_ptr<const LaplaceHead> read_laplace_posterior(const onnx::ModelProto
 class Importer {
  public:
   Importer(const std::string& source, const OnnxLoadOptions& options)
-      : source_(source), budget_{options.max_parameter_bytes} {}
+      : source_(source), budget_{options.max_parameter_bytes}, read_laplace_(options.read_laplace) {}
   Network run(const std::string& bytes);
 
  private:
@@ -230,6 +230,7 @@ class Importer {
 
   std::string source_;
   TensorBudget budget_;
+  bool read_laplace_ = true;
   std::int64_t opset_ = 0;
   NetworkBuilder builder_;
   std::map<std::string, Value> values_;

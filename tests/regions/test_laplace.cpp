@@ -344,6 +344,13 @@ TEST(Laplace, BadPosteriorsAreRefusedWithOneLine) {
   h = m.head;
   h.prior_precision = 0;
   EXPECT_EQ(load(h), "m.onnx: Laplace posterior: the prior precision must be a positive number");
+  {
+    // Loading without the posterior still works (tessera laplace refits such a model).
+    const std::string bytes = add_laplace_head(model, h, "m.onnx");
+    OnnxLoadOptions skip;
+    skip.read_laplace = false;
+    EXPECT_FALSE(parse_onnx(bytes, "m.onnx", skip).laplace);
+  }
   // A last layer that is not dense.
   NetworkBuilder b;
   const int x = b.input(Shape{2});

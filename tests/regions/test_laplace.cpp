@@ -139,6 +139,11 @@ TEST(Laplace, ExtremeInputScales) {
       EXPECT_NEAR(*c.alpha_within * scale, *ref.alpha_within, 1e-9 * *ref.alpha_within) << "scale " << scale;
       EXPECT_NEAR(c.last_region_alpha * scale, ref.last_region_alpha, 1e-12 * ref.last_region_alpha);
       EXPECT_NEAR(c.confidence_at(1e6 / scale), ref.confidence_at(1e6), 1e-9);
+      // The predictive on the line 0 + t x' (x' = scale x): the same numbers.
+      const Vector xs = X.col(i) * scale, zero = Vector::Zero(5);
+      EXPECT_NEAR(laplace_predictive_on_line(m, zero, xs, std::numeric_limits<double>::infinity()).confidence,
+                  ref.limit_confidence, 1e-12);
+      EXPECT_NEAR(laplace_predictive_on_line(m, zero, xs, 1e6 / scale).confidence, ref.confidence_at(1e6), 1e-9);
     }
   }
 }

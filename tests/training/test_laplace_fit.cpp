@@ -48,6 +48,30 @@ double loss(const Vector& theta, const Matrix& phi, const std::vector<int>& y, i
   return total;
 }
 
+// The Hessian of loss() at the last layer's own parameters, by central
+// differences (step 1e-4).
+Matrix fd_hessian(const Node& last, const Matrix& phi, const std::vector<int>& y, int K) {
+  const Eigen::Index H = last.weight.cols(), P = K * (H + 1);
+  Vector theta(P);
+  for (int k = 0; k < K; ++k) {
+    theta.segment(k * (H + 1), H) = last.weight.row(k).transpose();
+    theta[k * (H + 1) + H] = last.bias[k];
+  }
+  const double h = 1e-4;
+  Matrix fd(P, P);
+  for (Eigen::Index i = 0; i < P; ++i)
+    for (Eigen::Index j = 0; j < P; ++j) {
+      auto at = [&](double si, double sj) {
+        Vector t = theta;
+        t[i] += si * h;
+        t[j] += sj * h;
+        return loss(t, phi, y, K);
+      };
+      fd(i, j) = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h);
+    }
+  return fd;
+}
+
 TEST(LaplaceFit, FullPrecisionIsTheHessianOfTheLossPlusThePrior) {
   const int K = 3, N = 40;
   const Network net = random_mlp(3, {5}, K, 4);
@@ -76,24 +100,7 @@ TEST(LaplaceFit, FullPrecisionIsTheHessianOfTheLossPlusThePrior) {
     y[n] = static_cast<int>(d.train_y[n].item<std::int64_t>());
   }
   const Node& last = net.nodes.back();
-  const Eigen::Index P = K * (H + 1);
-  Vector theta(P);
-  for (int k = 0; k < K; ++k) {
-    theta.segment(k * (H + 1), H) = last.weight.row(k).transpose();
-    theta[k * (H + 1) + H] = last.bias[k];
-  }
-  const double h = 1e-4;
-  Matrix fd(P, P);
-  for (Eigen::Index i = 0; i < P; ++i)
-    for (Eigen::Index j = 0; j < P; ++j) {
-      auto at = [&](double si, double sj) {
-        Vector t = theta;
-        t[i] += si * h;
-        t[j] += sj * h;
-        return loss(t, phi, y, K);
-      };
-      fd(i, j) = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h);
-    }
+  const Matrix fd = fd_hessian(last, phi, y, K);
   EXPECT_LT((precision - fd).cwiseAbs().maxCoeff(), 1e-5 * fd.cwiseAbs().maxCoeff())
       << "max |G - FD| = " << (precision - fd).cwiseAbs().maxCoeff();
 }
@@ -156,24 +163,7 @@ TEST(LaplaceFit, KroneckerFactorsOfOnePointGiveTheExactHessian) {
   const Matrix phi = logits(features, x).transpose();
   const std::vector<int> y{static_cast<int>(d.train_y[0].item<std::int64_t>())};
   const Node& last = net.nodes.back();
-  const Eigen::Index H = n - 1, P = K * n;
-  Vector theta(P);
-  for (int k = 0; k < K; ++k) {
-    theta.segment(k * n, H) = last.weight.row(k).transpose();
-    theta[k * n + H] = last.bias[k];
-  }
-  const double h = 1e-4;
-  Matrix fd(P, P);
-  for (Eigen::Index i = 0; i < P; ++i)
-    for (Eigen::Index j = 0; j < P; ++j) {
-      auto at = [&](double si, double sj) {
-        Vector t = theta;
-        t[i] += si * h;
-        t[j] += sj * h;
-        return loss(t, phi, y, K);
-      };
-      fd(i, j) = (at(1, 1) - at(1, -1) - at(-1, 1) + at(-1, -1)) / (4 * h * h);
-    }
+  const Matrix fd = fd_hessian(last, phi, y, K);
   EXPECT_LT((kron - fd).cwiseAbs().maxCoeff(), 1e-5 * fd.cwiseAbs().maxCoeff());
 }
 

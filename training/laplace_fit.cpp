@@ -117,6 +117,9 @@ LaplaceFitResult fit_laplace(const Network& net, const Dataset& data, const Lapl
   if (o.validation_fraction > 0 && n_val < 1) throw Error("the validation split is empty: use more points");
   r.fit_points = n_fit;
   r.validation_points = n_val;
+  // The validation and noise features are kept in memory (double precision).
+  check_memory(mul_or_neg(mul_or_neg(2 * n_val, H), 8),
+               "the features of " + std::to_string(n_val) + " validation and as many noise points");
 
   const torch::Device device = resolve_device(o.device);
   NetworkModule module(features, torch::kFloat64);

@@ -160,47 +160,10 @@ int run_certify(const std::vector<std::string>& args) {
   if (const std::string why = o.validate(); !why.empty()) throw Error(why);
 
   // Which inputs.
-  Matrix X;
-  std::string source;
-  bool single = false;
-  if (vm.count("noise")) {
-    const std::string kind = vm["noise"].as<std::string>();
-    const int count = vm["count"].as<int>();
-    if (count < 1) throw Error("--count must be at least 1");
-    check_memory(mul_or_neg(mul_or_neg(count, net.input_size()), 8 + 8),
-                 "--count " + std::to_string(count) + " inputs of " + std::to_string(net.input_size()) + " values");
-    if (kind == "uniform") {
-      X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), o.has_box ? o.box_lo : 0.0,
-                        o.has_box ? o.box_hi : 1.0);
-      if (box.lower.size()) {
-        // Uniform in the per-coordinate box: [0, 1] scaled to each interval.
-        X = uniform_noise(net.input_size(), count, vm["seed"].as<std::uint64_t>(), 0.0, 1.0);
-        X = ((X.array().colwise() * (box.upper - box.lower).array()).colwise() + box.lower.array()).matrix();
-      }
-      source = std::to_string(count) + " uniform noise samples (seed " + std::to_string(vm["seed"].as<std::uint64_t>()) + ")";
-    } else if (kind == "permuted") {
-      if (!vm.count("input")) throw po::error("--noise permuted needs --input (the images to shuffle)");
-      const RowRange r = vm.count("rows") ? parse_rows(vm["rows"].as<std::string>()) : RowRange{0, count};
-      X = permuted_noise(read_input_rows(net.input_shape(), vm["input"].as<std::string>(), r), vm["seed"].as<std::uint64_t>());
-      source = std::to_string(X.cols()) + " permuted-pixel images of " + vm["input"].as<std::string>();
-    } else {
-      throw Error("--noise '" + kind + "': expected uniform or permuted");
-    }
-  } else {
-    if (!vm.count("input")) throw po::error("give --input FILE or --noise KIND");
-    if (vm.count("row") && vm.count("rows")) throw po::error("--row and --rows exclude each other");
-    const std::string path = vm["input"].as<std::string>();
-    if (vm.count("rows")) {
-      X = read_input_rows(net.input_shape(), path, parse_rows(vm["rows"].as<std::string>()));
-      source = path + " rows " + vm["rows"].as<std::string>();
-    } else {
-      const int row = vm.count("row") ? vm["row"].as<int>() : -1;
-      if (row < -1) throw Error("--row must be >= 0");
-      X = read_input_for(net.input_shape(), path, row);
-      source = path + (row >= 0 ? " row " + std::to_string(row) : "");
-      single = true;
-    }
-  }
+  const InputSelection sel = select_inputs(vm, net, box);
+  const Matrix& X = sel.X;
+  const std::string& source = sel.source;
+  const bool single = sel.single;
 
   std::ostringstream out;
   const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";

@@ -14,6 +14,7 @@ int run_examples(const std::vector<std::string>& args);
 int run_data(const std::vector<std::string>& args);
 int run_ray(const std::vector<std::string>& args);
 int run_certify(const std::vector<std::string>& args);
+int run_bound(const std::vector<std::string>& args);
 int run_slice(const std::vector<std::string>& args);
 int run_region(const std::vector<std::string>& args);
 

@@ -39,7 +39,7 @@ bool parse(const std::vector<std::string>& args, const po::options_description& 
     const std::string p = vm["progress"].as<std::string>();
     if (p != "auto" && p != "on" && p != "off") throw Error("--progress '" + p + "': expected auto, on or off");
   }
-  for (const char* name : {"output", "out", "svg", "png", "vtp", "csv", "markdown"})
+  for (const char* name : {"output", "out", "svg", "png", "vtp", "csv", "markdown", "argmax-out"})
     if (vm.count(name) && !vm[name].empty() && !(out_is_folder && std::string(name) == "out")) {
       const auto* v = boost::any_cast<std::string>(&vm[name].value());
       if (v) check_output_path(*v);

@@ -3,6 +3,8 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/limits.hpp"
+#include "core/noise.hpp"
 #include "io/input_io.hpp"
 
 namespace tessera::cli {
@@ -73,6 +75,52 @@ Matrix read_input_rows(const Shape& expected, const std::string& path, const Row
     X.col(static_cast<Eigen::Index>(j)) = rows[j];
   }
   return X;
+}
+
+InputSelection select_inputs(const po::variables_map& vm, const Network& net, const BoxOption& box) {
+  InputSelection sel;
+  Matrix& X = sel.X;
+  std::string& source = sel.source;
+  if (vm.count("noise")) {
+    const std::string kind = vm["noise"].as<std::string>();
+    const int count = vm["count"].as<int>();
+    if (count < 1) throw Error("--count must be at least 1");
+    check_memory(mul_or_neg(mul_or_neg(count, net.input_size()), 8 + 8),
+                 "--count " + std::to_string(count) + " inputs of " + std::to_string(net.input_size()) + " values");
+    const std::uint64_t seed = vm["seed"].as<std::uint64_t>();
+    if (kind == "uniform") {
+      if (box.lower.size()) {
+        // Uniform in the per-coordinate box: [0, 1] scaled to each interval.
+        X = uniform_noise(net.input_size(), count, seed, 0.0, 1.0);
+        X = ((X.array().colwise() * (box.upper - box.lower).array()).colwise() + box.lower.array()).matrix();
+      } else {
+        X = uniform_noise(net.input_size(), count, seed, box.enabled ? box.lo : 0.0, box.enabled ? box.hi : 1.0);
+      }
+      source = std::to_string(count) + " uniform noise samples (seed " + std::to_string(seed) + ")";
+    } else if (kind == "permuted") {
+      if (!vm.count("input")) throw po::error("--noise permuted needs --input (the images to shuffle)");
+      const RowRange r = vm.count("rows") ? parse_rows(vm["rows"].as<std::string>()) : RowRange{0, count};
+      X = permuted_noise(read_input_rows(net.input_shape(), vm["input"].as<std::string>(), r), seed);
+      source = std::to_string(X.cols()) + " permuted-pixel images of " + vm["input"].as<std::string>();
+    } else {
+      throw Error("--noise '" + kind + "': expected uniform or permuted");
+    }
+    return sel;
+  }
+  if (!vm.count("input")) throw po::error("give --input FILE or --noise KIND");
+  if (vm.count("row") && vm.count("rows")) throw po::error("--row and --rows exclude each other");
+  const std::string path = vm["input"].as<std::string>();
+  if (vm.count("rows")) {
+    X = read_input_rows(net.input_shape(), path, parse_rows(vm["rows"].as<std::string>()));
+    source = path + " rows " + vm["rows"].as<std::string>();
+  } else {
+    const int row = vm.count("row") ? vm["row"].as<int>() : -1;
+    if (row < -1) throw Error("--row must be >= 0");
+    X = read_input_for(net.input_shape(), path, row);
+    source = path + (row >= 0 ? " row " + std::to_string(row) : "");
+    sel.single = true;
+  }
+  return sel;
 }
 
 }  // namespace tessera::cli

@@ -27,6 +27,7 @@ const Command kCommands[] = {
     {"affine", "logits, activation pattern and local affine map V(x), a(x) at an input", tessera::cli::run_affine},
     {"ray", "the linear regions crossed by the ray alpha*x or a line, exactly", tessera::cli::run_ray},
     {"certify", "Theorem 3.1 for an input or a set: last region, limit class, alpha*", tessera::cli::run_certify},
+    {"bound", "provable bounds on the confidence over a box or ball of inputs: ibp, crown, exact", tessera::cli::run_bound},
     {"region", "one input's linear region as a polytope: facets, boundedness, inradius", tessera::cli::run_region},
     {"slice", "the exact linear regions on a 2-D slice: polygons, JSON, SVG", tessera::cli::run_slice},
     {"convert", "load a model and write it back as ONNX (normalised, folded)", tessera::cli::run_convert},

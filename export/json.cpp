@@ -323,4 +323,43 @@ void to_json(nlohmann::json& j, const Slice3d& s) {
   }
 }
 
+nlohmann::json box_bound_json(const BoxBound& b, bool with_input) {
+  nlohmann::json j = {{"method", bound_method_name(b.method)},
+                      {"upper_bound", b.upper_bound},
+                      {"lower_bound", b.lower_bound},
+                      {"gap", b.upper_bound - b.lower_bound},
+                      {"complete", b.complete},
+                      {"argmax_class", b.argmax_class},
+                      {"class_upper", to_json(b.class_upper)},
+                      {"class_lower", to_json(b.class_lower)},
+                      {"unstable", b.unstable},
+                      {"seconds", b.seconds}};
+  if (!b.complete) j["stop_reason"] = b.stop_reason;
+  if (b.method == BoundMethod::Exact) {
+    j["branches"] = b.branches;
+    j["leaves"] = b.leaves;
+    j["lps"] = b.lps;
+    j["open"] = b.open;
+    j["unsplittable"] = b.unsplittable;
+  }
+  if (with_input) j["argmax_input"] = to_json(b.argmax_input);
+  return j;
+}
+
+void to_json(nlohmann::json& j, const BoxBoundSummary& s) {
+  auto num = [](double v) { return number_or_null(v); };
+  auto stats = [&](const Distribution& d) {
+    return nlohmann::json{{"mean", num(d.mean())}, {"median", num(d.median())}, {"min", num(d.min())}, {"max", num(d.max())}};
+  };
+  j = {{"count", s.count},
+       {"complete", s.complete},
+       {"certified", s.certified},
+       {"refuted", s.refuted},
+       {"upper_bound", stats(s.upper_bound)},
+       {"lower_bound", stats(s.lower_bound)},
+       {"gap", stats(s.gap)},
+       {"unstable", stats(s.unstable)},
+       {"seconds", stats(s.seconds)}};
+}
+
 }  // namespace tessera

@@ -14,6 +14,7 @@
 #include "core/affine_report.hpp"
 #include "core/network.hpp"
 #include "core/statistics.hpp"
+#include "regions/box_bounds.hpp"
 #include "regions/certificate.hpp"
 #include "regions/certify_set.hpp"
 #include "regions/line_traversal.hpp"
@@ -78,5 +79,15 @@ nlohmann::json region_json(const RegionReport& r, const Network& net);
 // "polyhedra" (faces, pattern_hash, class, volume, logits_map).
 void to_json(nlohmann::json& j, const Slice2d& s);
 void to_json(nlohmann::json& j, const Slice3d& s);
+
+// One box's bound (`tessera bound --json`): method, upper_bound,
+// lower_bound, gap, complete, stop_reason, argmax_class, argmax_input (when
+// with_input), class_upper, class_lower, unstable, branches, leaves, lps,
+// open, unsplittable, seconds.
+nlohmann::json box_bound_json(const BoxBound& b, bool with_input);
+// The summary of a set of bounds: count, complete, certified (upper bound
+// below the threshold), refuted (an input reaches it), and mean / median /
+// max of the upper and lower bounds, the gap and the unstable units.
+void to_json(nlohmann::json& j, const BoxBoundSummary& s);
 
 }  // namespace tessera

@@ -4,6 +4,7 @@
 #include <ClpSimplex.hpp>
 #include <ClpSolve.hpp>
 
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -66,6 +67,7 @@ LpSolution solve_lp(const LinearProgram& lp) {
   // reaches Clp through the event handler instead.
   ClpSolve options;
   options.setSpecialOption(2, 1);
+  if (!lp.presolve) options.setPresolveType(ClpSolve::presolveOff);
   model.initialSolve(options);
   if (lp.cancel && lp.cancel->load() && !model.isProvenOptimal()) {
     s.status = LpSolution::Status::Cancelled;
@@ -75,6 +77,7 @@ LpSolution solve_lp(const LinearProgram& lp) {
     s.status = LpSolution::Status::Optimal;
     s.objective = model.objectiveValue();
     s.z = Eigen::Map<const Vector>(model.getColSolution(), n);
+    s.duals = Eigen::Map<const Vector>(model.getRowPrice(), m);
   } else if (model.isProvenPrimalInfeasible()) {
     s.status = LpSolution::Status::Infeasible;
   } else if (model.isProvenDualInfeasible()) {
@@ -85,6 +88,25 @@ LpSolution solve_lp(const LinearProgram& lp) {
                 std::to_string(model.secondaryStatus()) + ")";
   }
   return s;
+}
+
+double safe_lp_bound(const LinearProgram& lp, const Vector& duals) {
+  const double sign = lp.maximise ? -1.0 : 1.0;  // as a minimisation of sign * c
+  double best = -std::numeric_limits<double>::infinity();
+  for (const double flip : {-1.0, 1.0}) {
+    const Vector mu = (flip * duals).cwiseMax(0.0);
+    const Vector g = sign * lp.c + lp.A.transpose() * mu;
+    double v = -mu.dot(lp.b), magnitude = std::abs(mu.dot(lp.b));
+    for (Eigen::Index j = 0; j < g.size(); ++j) {
+      const double t = g[j] > 0 ? g[j] * lp.lower[j] : g[j] * lp.upper[j];
+      v += t;
+      magnitude += std::abs(t);
+    }
+    // Rounding of the sums above: a few ulps of the magnitudes.
+    v -= 1e-12 * (1.0 + magnitude);
+    best = std::max(best, v);
+  }
+  return sign * best;
 }
 
 }  // namespace tessera

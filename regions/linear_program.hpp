@@ -16,6 +16,9 @@ struct LinearProgram {
   Vector lower;  // n (-inf allowed); empty: -inf
   Vector upper;  // n (+inf allowed); empty: +inf
   bool maximise = true;
+  // Clp's presolve: worth it for large sparse programs, pure overhead for
+  // small dense ones solved many times.
+  bool presolve = true;
   // Polled at every simplex iteration: when set, the solve stops with
   // Status::Cancelled.
   const std::atomic<bool>* cancel = nullptr;
@@ -25,9 +28,21 @@ struct LpSolution {
   enum class Status { Optimal, Infeasible, Unbounded, Failed, Cancelled } status = Status::Failed;
   double objective = 0;
   Vector z;             // the optimal point (Optimal only)
+  // Clp's row duals at the optimum (Optimal only), one per row of A, in
+  // Clp's sign convention; safe_lp_bound() turns them into a bound that
+  // does not depend on Clp's tolerances.
+  Vector duals;
   std::string message;  // for Failed: Clp's status, one line
 };
 
 LpSolution solve_lp(const LinearProgram& lp);
+
+// A rigorous bound on the optimum of a bounded-box LP from any multipliers
+// (Neumaier & Shcherbina 2004): for a minimisation with finite lower/upper,
+// min over the box of (c + A^T mu) z - mu b with mu = max(0, -duals) (and
+// the other sign, whichever is larger) is <= the true optimum, whatever the
+// accuracy of the duals. For a maximisation, the same with c negated, and
+// the result is an upper bound. Needs finite lower and upper.
+double safe_lp_bound(const LinearProgram& lp, const Vector& duals);
 
 }  // namespace tessera

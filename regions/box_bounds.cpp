@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <functional>
 #include <queue>
 
 #include "core/affine_map.hpp"
@@ -696,8 +697,86 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
   return r;
 }
 
-// `stop_at`: the leaf may stop once its upper bound is at most this (it
-// cannot beat what is known), or when upper - lower <= tol.
+// min over Q of F(x) = log(1 + Σ_j exp(d_j)), d = D x + e, enclosed from
+// both sides by column generation: the primal point is the best convex
+// combination of LP vertices (a small master problem), the dual bound the
+// convexity cut at it minimised by an LP with a safe bound. Stops when
+// exp(-lb) <= stop_at (the caller cannot gain), when exp(-lb) - exp(-F)
+// <= tol, after max_lps LPs, or when no new vertex appears. `on_point` sees
+// every primal point (in the box).
+struct LseMin {
+  bool empty = false, cancelled = false, converged = false;
+  double lb = 0;              // <= min F over Q (rigorous)
+  double F = kInf;            // F at the best primal point found
+  std::size_t lps = 0;
+  double upper() const { return std::min(1.0, std::exp(-lb)); }
+};
+
+LseMin lse_min(const Matrix& D, const Vector& e, const Vector& lo, const Vector& hi, const Matrix& A, const Vector& b,
+               double tol, double stop_at, int max_lps, const std::function<void(const Vector&)>& on_point,
+               const Bounder& bounder, const std::atomic<bool>* cancel) {
+  LseMin r;
+  const Eigen::Index m = D.rows();
+  // First atom: the vertex that makes every difference small on average.
+  LpStep first = lp_min(D.transpose() * Vector::Constant(m, 1.0 / std::max<Eigen::Index>(m, 1)), lo, hi, A, b, cancel);
+  ++r.lps;
+  if (first.cancelled) {
+    r.cancelled = true;
+    return r;
+  }
+  if (first.empty) {
+    r.empty = true;
+    r.lb = kInf;
+    return r;
+  }
+  if (!first.ok) return r;  // lb stays 0: nothing proven
+  Matrix X(lo.size(), 1), Y(m, 1);
+  X.col(0) = first.x;
+  Y.col(0) = D * first.x + e;
+  Vector w = Vector::Ones(1);
+  while (true) {
+    if (bounder.cancelled()) {
+      r.cancelled = true;
+      break;
+    }
+    solve_master(Y, w);
+    const Vector y = Y * w;
+    const double F = lse0(y);
+    const Vector gy = lse0_grad(y);
+    r.F = std::min(r.F, F);
+    if (on_point) on_point((X * w).cwiseMax(lo).cwiseMin(hi));
+    if (static_cast<int>(r.lps) >= max_lps) break;
+    const LpStep step = lp_min(D.transpose() * gy, lo, hi, A, b, cancel);
+    ++r.lps;
+    if (step.cancelled) {
+      r.cancelled = true;
+      break;
+    }
+    if (!step.ok) break;
+    // F(y') >= F(y) + gy.(y' - y) for every y' = D x' + e, x' in Q.
+    const double lb = F + step.bound + gy.dot(e) - gy.dot(y);
+    const double magnitude = 1.0 + std::abs(F) + std::abs(step.bound) + gy.cwiseAbs().dot(e.cwiseAbs() + y.cwiseAbs());
+    r.lb = std::max(r.lb, lb - 1e-9 * magnitude);
+    if (r.upper() <= stop_at || r.upper() - std::exp(-r.F) <= tol) {
+      r.converged = true;
+      break;
+    }
+    const Vector ynew = D * step.x + e;
+    if ((Y.colwise() - ynew).colwise().squaredNorm().minCoeff() <= 1e-24 * (1.0 + ynew.squaredNorm())) break;  // no progress
+    X.conservativeResize(Eigen::NoChange, X.cols() + 1);
+    Y.conservativeResize(Eigen::NoChange, Y.cols() + 1);
+    w.conservativeResize(w.size() + 1);
+    X.col(X.cols() - 1) = step.x;
+    Y.col(Y.cols() - 1) = ynew;
+    w[w.size() - 1] = 0;
+  }
+  return r;
+}
+
+// One region (every unit on one piece) intersected with the box and the
+// split constraints: the largest p_k there, to within tol, by lse_min on the
+// region's exact affine map. `stop_at`: it may stop once its upper bound is
+// at most this (it cannot beat what is known).
 LeafResult solve_leaf(const Network& net, const AffineMap& map, int k, const Vector& lo, const Vector& hi,
                       const Matrix& A, const Vector& b, double tol, double stop_at, Witness& witness,
                       const Bounder& bounder, const std::atomic<bool>* cancel) {
@@ -711,61 +790,13 @@ LeafResult solve_leaf(const Network& net, const AffineMap& map, int k, const Vec
     e[c] = map.a[j] - map.a[k];
     ++c;
   }
-  // First atom: the vertex that makes every difference small on average.
-  LpStep first = lp_min(D.transpose() * Vector::Constant(K - 1, 1.0 / (K - 1)), lo, hi, A, b, cancel);
-  ++r.lps;
-  if (first.cancelled) {
-    r.cancelled = true;
-    return r;
-  }
-  if (first.empty) {
-    r.empty = true;
-    r.upper = 0;
-    return r;
-  }
-  if (!first.ok) return r;  // upper stays 1: nothing proven
-  Matrix X(lo.size(), 1), Y(K - 1, 1);
-  X.col(0) = first.x;
-  Y.col(0) = D * first.x + e;
-  Vector w = Vector::Ones(1);
-  double best_lb = 0;  // F >= 0 always
-  for (int outer = 0; outer < 200; ++outer) {
-    if (bounder.cancelled()) {
-      r.cancelled = true;
-      break;
-    }
-    solve_master(Y, w);
-    const Vector y = Y * w;
-    const double F = lse0(y);
-    const Vector gy = lse0_grad(y);
-    const Vector x = (X * w).cwiseMax(lo).cwiseMin(hi);
-    const Vector p = witness.offer(net, x);
-    r.lower = std::max(r.lower, std::min(p[k], std::exp(-F)));
-    const LpStep step = lp_min(D.transpose() * gy, lo, hi, A, b, cancel);
-    ++r.lps;
-    if (step.cancelled) {
-      r.cancelled = true;
-      break;
-    }
-    if (!step.ok) break;
-    // F(y') >= F(y) + gy.(y' - y) for every y' = D x' + e, x' in Q.
-    const double lb = F + step.bound + gy.dot(e) - gy.dot(y);
-    const double magnitude = 1.0 + std::abs(F) + std::abs(step.bound) + gy.cwiseAbs().dot(e.cwiseAbs() + y.cwiseAbs());
-    best_lb = std::max(best_lb, lb - 1e-9 * magnitude);
-    r.upper = std::min(1.0, std::exp(-best_lb));
-    if (r.upper <= stop_at || r.upper - r.lower <= tol) {
-      r.converged = true;
-      break;
-    }
-    const Vector ynew = D * step.x + e;
-    if ((Y.colwise() - ynew).colwise().squaredNorm().minCoeff() <= 1e-24 * (1.0 + ynew.squaredNorm())) break;  // no progress
-    X.conservativeResize(Eigen::NoChange, X.cols() + 1);
-    Y.conservativeResize(Eigen::NoChange, Y.cols() + 1);
-    w.conservativeResize(w.size() + 1);
-    X.col(X.cols() - 1) = step.x;
-    Y.col(Y.cols() - 1) = ynew;
-    w[w.size() - 1] = 0;
-  }
+  const LseMin m = lse_min(D, e, lo, hi, A, b, tol, stop_at, 200,
+                           [&](const Vector& x) { r.lower = std::max(r.lower, witness.offer(net, x)[k]); }, bounder, cancel);
+  r.lps = m.lps;
+  r.empty = m.empty;
+  r.cancelled = m.cancelled;
+  r.converged = m.converged;
+  r.upper = m.empty ? 0.0 : m.upper();
   return r;
 }
 
@@ -849,27 +880,47 @@ void split_constraints(const Bounder& bounder, const State& s, const std::vector
 // constraints that are affine in the input, an LP checks that the
 // subproblem is not empty and gives an input inside it (a lower bound
 // candidate). Returns false when the subproblem is empty.
-bool bound_class(const Bounder& b, const State& s, int k, Subproblem& sub, Witness& witness,
+// The bound on p_k from the linear upper bounds u_j(x) = g_j.x + c_j of
+// z_k - z_j (columns of g0, entries of c; `ub` their maxima over the box,
+// with the rounding allowance): not only 1 / (1 + Σ_j exp(-ub_j)), each
+// difference at its own worst input, but min over x in Q of
+// log(1 + Σ_j exp(-u_j(x))) enclosed by lse_min: the differences at one
+// input. Q is the box, cut by the split constraints A x <= rhs when there
+// are some. Returns -1 when Q is empty.
+double joint_bound(const Bounder& b, const State& s, const Matrix& g0, const Vector& c, const Vector& ub, const Matrix& A,
+                   const Vector& rhs, double tol, double stop_at, int max_lps, Witness& witness, std::size_t& lps,
+                   const std::atomic<bool>* cancel) {
+  const Vector& lo = s.lo[0];
+  const Vector& hi = s.hi[0];
+  const Vector c0 = 0.5 * (lo + hi), r0 = 0.5 * (hi - lo);
+  // The allowance the back-substitution added, kept in the constant.
+  const Vector exact_max = g0.transpose() * c0 + g0.cwiseAbs().transpose() * r0 + c;
+  const Vector allowance = (ub - exact_max).cwiseMax(0.0);
+  const Matrix D = -g0.transpose();
+  const Vector e = -(c + allowance);
+  const LseMin m = lse_min(D, e, lo, hi, A, rhs, tol, stop_at, max_lps,
+                           [&](const Vector& x) { witness.offer(b.net(), x); }, b, cancel);
+  lps += m.lps;
+  if (m.empty) return -1;
+  return std::min(confidence_from_differences(ub), m.upper());
+}
+
+bool bound_class(const Bounder& b, const State& s, int k, Subproblem& sub, Witness& witness, double tol,
                  const std::atomic<bool>* cancel, std::size_t& lps) {
   const Network& net = b.net();
   const int K = net.output_size();
   Matrix g0;
+  Vector cst;
   std::vector<Matrix> outs(net.nodes.size());
-  const Vector ub = b.backsub(s, net.output_node(), difference_columns(K, k), &g0, &outs);
-  const double bound = confidence_from_differences(ub);
+  const Vector ub = b.backsub(s, net.output_node(), difference_columns(K, k), &g0, &outs, &cst);
   const Vector weight = binding_weights(ub);
-  const Vector direction = g0 * weight;
   Matrix A;
   Vector rhs;
   split_constraints(b, s, sub.splits, A, rhs);
-  if (A.rows() > 0) {
-    const LpStep step = lp_min(-direction, s.lo[0], s.hi[0], A, rhs, cancel);
-    ++lps;
-    if (step.empty) return false;
-    if (step.ok) witness.offer(net, step.x);
-  } else {
-    witness.offer(net, best_corner(g0, weight, s.lo[0], s.hi[0]));
-  }
+  witness.offer(net, best_corner(g0, weight, s.lo[0], s.hi[0]));
+  const double bound =
+      joint_bound(b, s, g0, cst, ub, A, rhs, tol, witness.best + tol, A.rows() ? 4 : 20, witness, lps, cancel);
+  if (bound < 0) return false;
   double best_score = -1;
   bool any = false;
   const std::size_t first = first_undecided(net, s);
@@ -967,7 +1018,9 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   if (!b.compute(lo, hi, {}, o.method != BoundMethod::Ibp, s)) return stopped(b.stop_reason());
   r.unstable = s.unstable;
   Matrix ub_all(K - 1, K);  // column k: upper bounds of z_k - z_j
-  std::vector<Matrix> corner_coeffs;
+  std::vector<Matrix> corner_coeffs;  // crown: each class's coefficients and constants at the input
+  std::vector<Vector> corner_constants;
+  const double tol = o.tolerance;
   if (o.method == BoundMethod::Ibp) {
     const Node& out = net.nodes.back();
     const int in = out.inputs.empty() ? 0 : out.inputs[0];
@@ -993,13 +1046,24 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
     Matrix C(K, K * (K - 1));
     for (int k = 0; k < K; ++k) C.middleCols(k * (K - 1), K - 1) = difference_columns(K, k);
     Matrix g0;
-    const Vector ub = b.backsub(s, net.output_node(), std::move(C), &g0);
+    Vector cst;
+    const Vector ub = b.backsub(s, net.output_node(), std::move(C), &g0, nullptr, &cst);
     for (int k = 0; k < K; ++k) {
       ub_all.col(k) = ub.segment(k * (K - 1), K - 1);
       corner_coeffs.push_back(g0.middleCols(k * (K - 1), K - 1));
+      corner_constants.push_back(cst.segment(k * (K - 1), K - 1));
     }
   }
-  for (int k = 0; k < K; ++k) r.class_upper[k] = confidence_from_differences(ub_all.col(k));
+  for (int k = 0; k < K; ++k) {
+    r.class_upper[k] = confidence_from_differences(ub_all.col(k));
+    if (!corner_coeffs.empty()) {
+      // The differences at one input of the box (closed-form LPs).
+      std::size_t ignored = 0;
+      const double joint = joint_bound(b, s, corner_coeffs[k], corner_constants[k], ub_all.col(k), Matrix(0, d), Vector(0),
+                                       o.tolerance, 0.0, 20, witness, ignored, o.cancel);
+      if (joint >= 0) r.class_upper[k] = std::min(r.class_upper[k], joint);
+    }
+  }
   r.upper_bound = r.class_upper.maxCoeff();
   // Lower bounds: the relaxation's best corners, then projected gradient
   // ascent for the classes that could still be the largest.
@@ -1030,13 +1094,13 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   Vector leaf_max = Vector::Zero(K);    // largest upper bound of a leaf or unsplittable subproblem left unresolved
   for (int k : order) {
     Subproblem sub;
-    bound_class(b, s, k, sub, witness, o.cancel, r.lps);
+    bound_class(b, s, k, sub, witness, tol, o.cancel, r.lps);
     sub.bound = std::min(sub.bound, r.class_upper[k]);
     ++r.branches;
     queue.push(std::move(sub));
   }
-  const double tol = o.tolerance;
   bool complete = true;
+  std::size_t unsolved = 0;  // regions whose maximum was not enclosed to the tolerance
   std::string why;
   while (!queue.empty()) {
     if (queue.top().bound <= witness.best + tol) break;  // nothing left can beat the best input by more than tol
@@ -1055,6 +1119,7 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
     const int k = sub.cls;
     if (sub.unsplittable) {
       leaf_max[k] = std::max(leaf_max[k], sub.bound);
+      ++r.unsplittable;
       continue;
     }
     if (sub.leaf) {
@@ -1082,7 +1147,10 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
         why = b.stop_reason();
         break;
       }
-      if (leaf_upper > witness.best + tol) leaf_max[k] = std::max(leaf_max[k], leaf_upper);
+      if (leaf_upper > witness.best + tol) {
+        leaf_max[k] = std::max(leaf_max[k], leaf_upper);
+        ++unsolved;
+      }
       else pruned_max[k] = std::max(pruned_max[k], leaf_upper);
       continue;
     }
@@ -1101,7 +1169,7 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
       }
       ++r.branches;
       if (cs.empty) continue;
-      if (!bound_class(b, cs, k, child, witness, o.cancel, r.lps)) continue;
+      if (!bound_class(b, cs, k, child, witness, tol, o.cancel, r.lps)) continue;
       child.bound = std::min(child.bound, sub.bound);
       if (child.bound <= witness.best + tol)
         pruned_max[k] = std::max(pruned_max[k], child.bound);
@@ -1119,7 +1187,6 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   while (!queue.empty()) {
     const Subproblem& t = queue.top();
     open_max[t.cls] = std::max(open_max[t.cls], t.bound);
-    if (t.unsplittable) ++r.unsplittable;
     queue.pop();
   }
   for (int k = 0; k < K; ++k) r.class_upper[k] = std::min(r.class_upper[k], std::max({open_max[k], pruned_max[k], leaf_max[k]}));
@@ -1129,10 +1196,13 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   if (!r.complete) {
     if (!why.empty())
       r.stop_reason = why;
-    else if (leaf_max.maxCoeff() > witness.best + tol)
-      r.stop_reason = r.unsplittable || leaf_max.maxCoeff() > 0
-                          ? "some regions could not be solved to the tolerance (or max-pool windows could not be split)"
-                          : "incomplete";
+    else if (r.unsplittable)
+      r.stop_reason = std::to_string(r.unsplittable) +
+                      " subproblems have max-pool windows without a clear winner, which branch and bound cannot split";
+    else if (unsolved)
+      r.stop_reason = std::to_string(unsolved) + " regions could not be solved to the tolerance";
+    else
+      r.stop_reason = "the gap is above the tolerance";
   }
   return finish();
 }

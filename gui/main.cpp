@@ -56,6 +56,18 @@ void add_overlay_report(nlohmann::json& report, const MainWindow& window) {
   for (const auto& [name, uv] : o.landmarks) marks.push_back({{"name", name}, {"u", uv.x()}, {"v", uv.y()}});
   report["landmarks"] = marks;
   report["partial"] = o.partial;
+  if (const tessera::gui::BallBound* b = window.ballBound()) {
+    nlohmann::json outline = nlohmann::json::array();
+    for (const auto& v : o.ball) outline.push_back({v.x(), v.y()});
+    report["ball"] = {{"eps", b->eps},
+                      {"crown_upper", b->crown.upper_bound},
+                      {"exact_upper", b->exact.upper_bound},
+                      {"exact_lower", b->exact.lower_bound},
+                      {"exact_complete", b->exact.complete},
+                      {"label", o.ball_label},
+                      {"outline", outline},
+                      {"argmax_on_map", o.ball_argmax ? nlohmann::json{o.ball_argmax->x(), o.ball_argmax->y()} : nlohmann::json()}};
+  }
 }
 
 // --report: what the 3-D view's annotations say (the visible axis titles, the
@@ -97,7 +109,8 @@ int main(int argc, char** argv) {
       "  tessera-gui data/models/toy2d.onnx\n"
       "  tessera-gui data/models/trained/moons_acet.onnx --point 1,0.5 --alpha 100 --screenshot ray.png --view window\n"
       "  tessera-gui data/models/mnist_mlp.onnx --input data/inputs/seven.pgm --screenshot map.png\n"
-      "  tessera-gui data/models/toy2d.onnx --box-file data/inputs/toy2d_box.vnnlib --point 0.5,0.25");
+      "  tessera-gui data/models/toy2d.onnx --box-file data/inputs/toy2d_box.vnnlib --point 0.5,0.25\n"
+      "  tessera-gui data/models/trained/moons_plain.onnx --point 0.5,0.25 --bound 0.3 --screenshot ball.png");
   parser.addHelpOption();
   parser.addVersionOption();
   parser.addPositionalArgument("model", "ONNX model to open (default: the last one used)");
@@ -114,6 +127,8 @@ int main(int argc, char** argv) {
                                 "only the slice inside it and rays report where they leave it", "file"});
   parser.addOption({"tour-step", "carry out step N (1-6) of the guided tour (Tour menu), or all of them in turn; with "
                                  "--screenshot, save the window's picture (the comparison's for the last step)", "N|all"});
+  parser.addOption({"bound", "with --point: bound the confidence on the l-infinity ball of radius EPS around the point "
+                             "(Analysis menu) and draw it", "EPS"});
   parser.addOption({"fan", "draw the asymptotic fan (the regions of the network without biases: rays from the plane's origin)"});
   parser.addOption({"figure", "with --screenshot: also export the map's figure (as File > Export figure: title, axes, "
                              "legend, markers) to FILE.svg or FILE.png, 1200 pixels wide", "file"});
@@ -393,7 +408,18 @@ int main(int argc, char** argv) {
       }
       QObject::connect(&window, &MainWindow::rayReady, &window, [&] {
         window.setAlpha(parser.value("alpha").toDouble());
-        capture();
+        if (!parser.isSet("bound")) {
+          capture();
+          return;
+        }
+        bool ok = false;
+        const double eps = parser.value("bound").toDouble(&ok);
+        QObject::connect(&window, &MainWindow::ballReady, &window, [&] { capture(); });
+        if (!ok || !window.boundBall(eps, 20.0, true)) {
+          std::fprintf(stderr, "tessera-gui: error: --bound: %s\n",
+                       ok ? window.lastError().toLocal8Bit().constData() : "the radius must be a number");
+          app.exit(1);
+        }
       });
       window.pickPoint(u, v);
       return;

@@ -79,6 +79,21 @@ MainWindow::MainWindow() {
   connect(&view_timer_, &QTimer::timeout, this, &MainWindow::onViewChanged);
   connect(&watcher_, &QFutureWatcher<std::shared_ptr<Slice2d>>::finished, this, &MainWindow::onSliceFinished);
   connect(&ray_watcher_, &QFutureWatcher<std::shared_ptr<RayView>>::finished, this, &MainWindow::onRayFinished);
+  connect(&ball_watcher_, &QFutureWatcher<std::shared_ptr<BallBound>>::finished, this, [this] {
+    if (ball_job_generation_ != ball_generation_) return;  // computed for a model or plane since replaced
+    std::shared_ptr<BallBound> b = ball_watcher_.result();
+    if (!b || !b->error.empty()) {
+      showError("Cannot bound the ball", b ? QString::fromStdString(b->error) : QString("cancelled"), true);
+      return;
+    }
+    ball_ = std::make_unique<BallBound>(std::move(*b));
+    overlay_.ball = ball_->outline;
+    overlay_.ball_label = ball_->label;
+    overlay_.ball_argmax = ball_->argmax_uv;
+    status_->setText(QString::fromStdString(ball_->label));
+    view_->repaintOverlay();
+    Q_EMIT ballReady();
+  });
   connect(&fan_watcher_, &QFutureWatcher<FanResult>::finished, this, [this] {
     if (!fan_on_ || fan_watcher_.isCanceled()) return;
     const FanResult fan = fan_watcher_.result();
@@ -117,6 +132,8 @@ MainWindow::~MainWindow() {
   if (cancel_) cancel_->store(true);
   if (ray_cancel_) ray_cancel_->store(true);
   if (fan_cancel_) fan_cancel_->store(true);
+  if (ball_cancel_) ball_cancel_->store(true);
+  ball_watcher_.waitForFinished();
   watcher_.waitForFinished();
   ray_watcher_.waitForFinished();
   fan_watcher_.waitForFinished();
@@ -390,6 +407,13 @@ void MainWindow::buildMenus() {
                                  [this, i] { colour_box_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(QString("Ctrl+%1").arg(i + 1)));
   }
+  QMenu* analysis = menuBar()->addMenu("&Analysis");
+  analysis->addAction("&Bound the confidence near the picked point…", this, [this] {
+    bool ok = false;
+    const double eps = QInputDialog::getDouble(this, "Bound the confidence near the picked point",
+                                               "Radius of the l-infinity ball around the picked point:", 0.05, 0.0, 1e6, 4, &ok);
+    if (ok) boundBall(eps);
+  });
   QMenu* tour = menuBar()->addMenu("&Tour");
   QAction* start = tour->addAction("&Start the tour", this, [this] { runTourStep(0); });
   start->setShortcut(QKeySequence("F1"));
@@ -549,8 +573,47 @@ MainWindow::Timings MainWindow::measureInteraction(int frames, int steps) {
   return t;
 }
 
+bool MainWindow::boundBall(double eps, double exact_seconds, bool quiet) {
+  if (!net_ || !slice_ || !overlay_.picked) {
+    showError("Bound the ball", "Pick a point on the map first: the ball is centred on it.", quiet);
+    return false;
+  }
+  if (!(eps >= 0) || !std::isfinite(eps)) {
+    showError("Bound the ball", "The radius must be a finite number >= 0.", quiet);
+    return false;
+  }
+  const Vector x = point_at(slice_frame_, overlay_.picked->x(), overlay_.picked->y());
+  if (ball_cancel_) ball_cancel_->store(true);
+  ball_watcher_.waitForFinished();
+  ball_cancel_ = std::make_shared<std::atomic<bool>>(false);
+  ball_job_generation_ = ball_generation_;
+  status_->setText(QString("Bounding the confidence within %1 of the picked point …").arg(eps));
+  auto net = net_;
+  auto cancel = ball_cancel_;
+  const std::optional<InputBox> box = box_;
+  const SliceFrame frame = slice_frame_;
+  const SliceWindow window = computed_;
+  ball_watcher_.setFuture(QtConcurrent::run([net, x, eps, exact_seconds, cancel, box, frame, window]() -> std::shared_ptr<BallBound> {
+    try {
+      return std::make_shared<BallBound>(bound_ball(*net, frame, window, x, eps, box ? &*box : nullptr, exact_seconds, cancel.get()));
+    } catch (const std::exception& e) {
+      auto r = std::make_shared<BallBound>();
+      r->error = e.what();
+      return r;
+    }
+  }));
+  return true;
+}
+
 void MainWindow::clearRay() {
   ++ray_generation_;
+  // The bounded ball belongs to the model and plane it was computed on.
+  ++ball_generation_;
+  if (ball_cancel_) ball_cancel_->store(true);
+  ball_.reset();
+  overlay_.ball.clear();
+  overlay_.ball_label.clear();
+  overlay_.ball_argmax.reset();
   if (ray_cancel_) ray_cancel_->store(true);
   ray_.reset();
   ray_uv_.reset();

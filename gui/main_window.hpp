@@ -63,6 +63,13 @@ class MainWindow : public QMainWindow {
   void setClassNames(const std::vector<std::string>& names);
   // What the map draws over its polygons now (axes, legend, markers, ...).
   const MapOverlay& overlay() const { return overlay_; }
+  // Bounds the confidence on the l-inf ball of radius eps around the picked
+  // point (inside the input box, or [0,1]^d for image models): the linear
+  // relaxation, then branch and bound for at most exact_seconds, off the UI
+  // thread; ballReady() when done. The map shows the ball and its bound.
+  // False (with a message) without a picked point or with a bad radius.
+  bool boundBall(double eps, double exact_seconds = 10.0, bool quiet = false);
+  const BallBound* ballBound() const { return ball_.get(); }
   // Stops the slice in progress (as the Cancel button does).
   void cancelSlice();
   // Carries out step n of the guided tour (gui/tour.hpp) and shows its
@@ -113,6 +120,7 @@ class MainWindow : public QMainWindow {
   void rayReady();
   void tourStepReady();
   void fanReady();
+  void ballReady();
 
  private:
   void buildMenus();
@@ -217,6 +225,10 @@ class MainWindow : public QMainWindow {
   using FanResult = std::pair<std::vector<Eigen::Vector2d>, std::string>;  // rays, or why none
   QFutureWatcher<FanResult> fan_watcher_;
   std::shared_ptr<std::atomic<bool>> fan_cancel_;
+  std::unique_ptr<BallBound> ball_;
+  QFutureWatcher<std::shared_ptr<BallBound>> ball_watcher_;
+  std::shared_ptr<std::atomic<bool>> ball_cancel_;
+  std::uint64_t ball_generation_ = 0, ball_job_generation_ = 0;
   int zoom_steps_ = 0;  // zoomToInfinity: steps still to go
   int zoom_chain_ = 0;  // bumped to drop a pending zoom step
   std::uint64_t ray_generation_ = 0, ray_job_generation_ = 0;  // results of an older ray job are dropped

@@ -307,6 +307,39 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
   }
   outline(p, plot, w, o.picked_region, QColor(200, 0, 140), 3);
   outline(p, plot, w, o.ray_region, QColor(20, 90, 220), 3);
+  // The bounded ball: a dashed outline, its bound written above it, and the
+  // best input found as a cross.
+  if (o.ball.size() >= 3) {
+    QPolygonF poly;
+    double top = 1e300, left = 1e300;
+    for (const auto& v : o.ball) {
+      poly << to_pixel(plot, w, v);
+      top = std::min(top, poly.back().y());
+      left = std::min(left, poly.back().x());
+    }
+    p.setBrush(QColor(255, 140, 0, 40));
+    p.setPen(QPen(QColor(230, 110, 0), 2.5, Qt::DashLine));
+    p.drawPolygon(poly);
+    p.setBrush(Qt::NoBrush);
+    if (!o.ball_label.empty()) {
+      const QString text = q(o.ball_label);
+      const double width = fm.horizontalAdvance(text) + 10;
+      QRectF r(std::clamp(left, plot.left() + 2, std::max(plot.left() + 2, plot.right() - width - 2)),
+               std::max(plot.top() + 2, top - fm.height() - 8), width, fm.height() + 4);
+      p.setPen(Qt::NoPen);
+      p.setBrush(QColor(255, 255, 255, 225));
+      p.drawRoundedRect(r, 3, 3);
+      p.setPen(QColor(150, 60, 0));
+      p.drawText(r, Qt::AlignCenter, text);
+      p.setBrush(Qt::NoBrush);
+    }
+  }
+  if (o.ball_argmax && visible(w, *o.ball_argmax)) {
+    const QPointF c = to_pixel(plot, w, *o.ball_argmax);
+    p.setPen(QPen(QColor(150, 60, 0), 2.5));
+    p.drawLine(c + QPointF(-6, -6), c + QPointF(6, 6));
+    p.drawLine(c + QPointF(-6, 6), c + QPointF(6, -6));
+  }
 
   if (o.ray) {
     const MapRay& r = *o.ray;

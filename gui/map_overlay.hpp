@@ -49,6 +49,12 @@ struct MapOverlay {
   // The fan of the network without biases: its boundaries are rays from
   // (0,0) in these directions (drawn dashed to the edge of the view).
   std::vector<Eigen::Vector2d> fan;
+  // A bounded ball (Analysis menu): its outline on the plane (dashed), the
+  // bound's one-line label next to it, and the best input found when it
+  // lies on the plane.
+  std::vector<Eigen::Vector2d> ball;
+  std::string ball_label;
+  std::optional<Eigen::Vector2d> ball_argmax;
   std::string partial;  // non-empty: the map is partial; why (a banner on the map)
   std::string hover;    // the read-out at the pointer (top left)
   std::string title;    // figures: a title above the map

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/example_networks.hpp"
 #include "core/forward.hpp"
+#include "regions/convex_polygon.hpp"
 #include "regions/segment_confidence.hpp"
 
 namespace tessera::gui {
@@ -307,6 +308,67 @@ std::string RegionInfo::text() const {
     out << buf;
   }
   return out.str();
+}
+
+std::vector<Eigen::Vector2d> box_on_plane(const Plane2d& plane, const SliceWindow& window, const Vector& lo,
+                                          const Vector& hi) {
+  ConvexPolygon poly = ConvexPolygon::rectangle(window.u0, window.u1, window.v0, window.v1);
+  for (Eigen::Index i = 0; i < lo.size() && !poly.empty(); ++i) {
+    const double a = plane.e1[i], b = plane.e2[i], c = plane.origin[i];
+    if (a == 0 && b == 0) {
+      if (c < lo[i] || c > hi[i]) return {};
+      continue;
+    }
+    poly = clip_polygon(poly, Eigen::Vector3d(a, b, c - lo[i]), -1, 1e-12);   // x_i >= lo_i
+    if (poly.empty()) break;
+    poly = clip_polygon(poly, Eigen::Vector3d(-a, -b, hi[i] - c), -1, 1e-12);  // x_i <= hi_i
+  }
+  return poly.empty() ? std::vector<Eigen::Vector2d>() : poly.vertices;
+}
+
+BallBound bound_ball(const Network& net, const SliceFrame& frame, const SliceWindow& window, const Vector& x, double eps,
+                     const InputBox* box, double exact_seconds, const std::atomic<bool>* cancel) {
+  BallBound r;
+  r.eps = eps;
+  r.x = x;
+  if (!(eps >= 0) || !std::isfinite(eps)) throw Error("the radius must be a finite number >= 0");
+  r.lo = (x.array() - eps).matrix();
+  r.hi = (x.array() + eps).matrix();
+  if (box) {
+    r.lo = r.lo.cwiseMax(box->lo);
+    r.hi = r.hi.cwiseMin(box->hi);
+  } else if (net.input_shape().is_image()) {
+    r.lo = r.lo.cwiseMax(0.0);
+    r.hi = r.hi.cwiseMin(1.0);
+  }
+  for (Eigen::Index i = 0; i < r.lo.size(); ++i)
+    if (r.lo[i] > r.hi[i])
+      throw Error("the point lies more than " + std::to_string(eps) + " outside the input domain (value " + std::to_string(i) + ")");
+  BoxBoundOptions o;
+  o.cancel = cancel;
+  o.method = BoundMethod::Crown;
+  r.crown = bound_confidence(net, r.lo, r.hi, o);
+  o.method = BoundMethod::Exact;
+  o.time_limit = exact_seconds;
+  r.exact = bound_confidence(net, r.lo, r.hi, o);
+  r.outline = box_on_plane(frame.plane, window, r.lo, r.hi);
+  // The best input, when it lies on the plane (always for two-input models
+  // sliced in their own plane).
+  Eigen::Matrix<double, Eigen::Dynamic, 2> E(x.size(), 2);
+  E.col(0) = frame.plane.e1;
+  E.col(1) = frame.plane.e2;
+  const Eigen::Vector2d uv = E.colPivHouseholderQr().solve(r.exact.argmax_input - frame.plane.origin);
+  if ((E * uv + frame.plane.origin - r.exact.argmax_input).cwiseAbs().maxCoeff() <= 1e-9 * (1 + r.exact.argmax_input.cwiseAbs().maxCoeff()))
+    r.argmax_uv = uv;
+  char buf[320];
+  if (r.exact.complete)
+    std::snprintf(buf, sizeof buf, "eps %g: largest confidence %.6g (exact, class %d); crown bound %.6g", eps,
+                  r.exact.upper_bound, r.exact.argmax_class, r.crown.upper_bound);
+  else
+    std::snprintf(buf, sizeof buf, "eps %g: confidence <= %.6g (exact, partial), an input reaches %.6g; crown bound %.6g", eps,
+                  r.exact.upper_bound, r.exact.lower_bound, r.crown.upper_bound);
+  r.label = buf;
+  return r;
 }
 
 }  // namespace tessera::gui

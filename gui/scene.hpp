@@ -14,6 +14,7 @@
 #include "export/palette.hpp"
 #include "io/input_box.hpp"
 #include "core/network.hpp"
+#include "regions/box_bounds.hpp"
 #include "regions/certificate.hpp"
 #include "regions/line_traversal.hpp"
 #include "regions/slice_2d.hpp"
@@ -120,5 +121,27 @@ std::vector<Eigen::Vector2d> asymptotic_fan(const Network& net, const Plane2d& p
 // at most max_ticks of them (at least 2 when lo < hi).
 std::vector<double> nice_ticks(double lo, double hi, int max_ticks);
 RegionInfo describe(const Slice2d& slice, int polygon);
+
+// The part of the box [lo, hi] that lies on the plane, within the window:
+// a convex polygon in (u, v) (counter-clockwise; empty when they do not
+// meet).
+std::vector<Eigen::Vector2d> box_on_plane(const Plane2d& plane, const SliceWindow& window, const Vector& lo,
+                                          const Vector& hi);
+
+// The l-inf ball of radius eps around x, intersected with the domain (the
+// input box, or [0, 1]^d for image models), bounded by the linear
+// relaxation and by branch and bound (for at most exact_seconds), and drawn
+// on the plane.
+struct BallBound {
+  double eps = 0;
+  Vector x, lo, hi;
+  BoxBound crown, exact;
+  std::vector<Eigen::Vector2d> outline;  // the ball on the plane (may be empty: it does not meet the plane)
+  std::optional<Eigen::Vector2d> argmax_uv;  // the exact method's best input, when it lies on the plane
+  std::string label;                     // one line for the map
+  std::string error;                     // set instead of throwing by callers that run it in the background
+};
+BallBound bound_ball(const Network& net, const SliceFrame& frame, const SliceWindow& window, const Vector& x, double eps,
+                     const InputBox* box, double exact_seconds, const std::atomic<bool>* cancel);
 
 }  // namespace tessera::gui

@@ -469,3 +469,40 @@ TEST_F(GuiSmoke, FiguresExportAsSvgAndPngWithTheirLegend) {
   EXPECT_NE(r.out.find("fig.jpg: a figure is saved as .svg or .png"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(dir_ / "fig.jpg"));
 }
+
+// Analysis → Bound: the ball around the picked point is drawn on the map
+// with its bound; for a two-input model sliced in its own plane the ball is
+// the square around the point, and the bound equals `tessera bound`'s.
+TEST_F(GuiSmoke, TheBoundedBallIsDrawnWithItsBound) {
+  const std::string png = dir_ / "ball.png", report = dir_ / "ball.json";
+  const Result r = sh(gui("data/models/trained/moons_plain.onnx --point 0.5,0.25 --bound 0.3 --view map --screenshot " + png +
+                          " --report " + report));
+  ASSERT_EQ(r.status, 0) << r.out;
+  const auto j = nlohmann::json::parse(std::ifstream(report));
+  ASSERT_TRUE(j.contains("ball")) << j.dump();
+  const auto& b = j["ball"];
+  EXPECT_TRUE(b["exact_complete"].get<bool>());
+  ASSERT_EQ(b["outline"].size(), 4u);  // the square [0.2, 0.8] x [-0.05, 0.55]
+  double umin = 1e9, umax = -1e9, vmin = 1e9, vmax = -1e9;
+  for (const auto& v : b["outline"]) {
+    umin = std::min(umin, v[0].get<double>());
+    umax = std::max(umax, v[0].get<double>());
+    vmin = std::min(vmin, v[1].get<double>());
+    vmax = std::max(vmax, v[1].get<double>());
+  }
+  EXPECT_NEAR(umin, 0.2, 1e-9);
+  EXPECT_NEAR(umax, 0.8, 1e-9);
+  EXPECT_NEAR(vmin, -0.05, 1e-9);
+  EXPECT_NEAR(vmax, 0.55, 1e-9);
+  ASSERT_TRUE(b["argmax_on_map"].is_array());
+  EXPECT_NE(b["label"].get<std::string>().find("eps 0.3"), std::string::npos);
+  // The same ball on the command line.
+  const Result cli = sh(std::string("echo '0.5 0.25' > ") + (dir_ / "c.txt").string() + " && '" + TESSERA_EXE +
+                        "' bound data/models/trained/moons_plain.onnx --input " + (dir_ / "c.txt").string() +
+                        " --eps 0.3 --method exact --json");
+  ASSERT_EQ(cli.status, 0) << cli.out;
+  const auto c = nlohmann::json::parse(cli.out);
+  EXPECT_NEAR(b["exact_upper"].get<double>(), c["upper_bound"].get<double>(), 1e-6);
+  EXPECT_LE(b["exact_upper"].get<double>(), b["crown_upper"].get<double>() + 1e-12);
+  EXPECT_GT(distinct_colours(png), 20u);
+}

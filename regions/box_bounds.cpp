@@ -211,7 +211,8 @@ class Bounder {
         if (linear && in == 0) exact_[v] = 2;
         if (linear && in > 0 && exact_[in] == 1) exact_[v] = 2;
       }
-      if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::Piecewise) {
+      if (n.kind == OpKind::Relu || n.kind == OpKind::LeakyRelu || n.kind == OpKind::Piecewise ||
+          n.kind == OpKind::MaxPool2d) {
         refine_[n.inputs[0]] = 1;
         consumers_[n.inputs[0]].push_back(static_cast<int>(v));
       }
@@ -361,6 +362,7 @@ class Bounder {
   }
 
   int columns() const { return columns_; }
+  Clock::time_point deadline() const { return deadline_; }
   const Network& net() const { return net_; }
 
  private:
@@ -372,10 +374,14 @@ class Bounder {
       case OpKind::Add: {
         s.lo[v] = s.lo[n.inputs[0]];
         s.hi[v] = s.hi[n.inputs[0]];
+        Vector magnitude = s.lo[v].cwiseAbs().cwiseMax(s.hi[v].cwiseAbs());
         for (std::size_t t = 1; t < n.inputs.size(); ++t) {
           s.lo[v] += s.lo[n.inputs[t]];
           s.hi[v] += s.hi[n.inputs[t]];
+          magnitude += s.lo[n.inputs[t]].cwiseAbs().cwiseMax(s.hi[n.inputs[t]].cwiseAbs());
         }
+        s.lo[v] -= 1e-15 * magnitude;
+        s.hi[v] += 1e-15 * magnitude;
         break;
       }
       case OpKind::Relu:
@@ -439,8 +445,12 @@ class Bounder {
         add_offset(n, mid);
         const Node& a = (n.kind == OpKind::Dense || n.kind == OpKind::Conv2d || n.kind == OpKind::ElementwiseAffine) ? abs_[v] : n;
         const Matrix rad = apply_linear(a, nullptr, r);
-        // Rounding allowance, relative to the magnitudes.
-        const Vector slack = 1e-12 * (mid.col(0).cwiseAbs() + rad.col(0)).array() + 1e-300;
+        // Rounding allowance, relative to the magnitudes of the terms
+        // (|W| |c| + |b|, not |W c + b|, which cancellation can make tiny).
+        Matrix terms = apply_linear(a, nullptr, c.cwiseAbs());
+        Matrix offsets = Matrix::Zero(terms.rows(), 1);
+        add_offset(n, offsets);
+        const Vector slack = 1e-12 * (terms.col(0) + offsets.col(0).cwiseAbs() + rad.col(0)).array() + 1e-300;
         s.lo[v] = mid.col(0) - rad.col(0) - slack;
         s.hi[v] = mid.col(0) + rad.col(0) + slack;
         break;
@@ -453,14 +463,42 @@ class Bounder {
   bool tighten(int v, State& s) const {
     // The consumers' knots: a unit needs a bound if any consumer could
     // change piece on it.
-    std::vector<int> rows;
     const Eigen::Index n_v = s.lo[v].size();
-    for (Eigen::Index i = 0; i < n_v; ++i) {
-      bool crosses = false;
-      for (const int w : consumers_[v])
-        for_each_knot_inside(net_.nodes[w], i, s.lo[v][i], s.hi[v][i], [&](double) { crosses = true; });
-      if (crosses) rows.push_back(static_cast<int>(i));
+    std::vector<char> need(static_cast<std::size_t>(n_v), 0);
+    for (const int w : consumers_[v]) {
+      const Node& c = net_.nodes[w];
+      if (c.kind == OpKind::MaxPool2d) {
+        // Every entry of a window without a clear winner.
+        const int K = c.window.kernel_h * c.window.kernel_w;
+        for (Eigen::Index o = 0; o < c.shape.size(); ++o) {
+          double best = -kInf;
+          int arg = -1;
+          for (int k = 0; k < K; ++k) {
+            const int q = c.gather[static_cast<std::size_t>(o) * K + k];
+            if (q >= 0 && s.lo[v][q] > best) {
+              best = s.lo[v][q];
+              arg = q;
+            }
+          }
+          bool decided = true;
+          for (int k = 0; k < K; ++k) {
+            const int q = c.gather[static_cast<std::size_t>(o) * K + k];
+            if (q >= 0 && q != arg && s.hi[v][q] > best) decided = false;
+          }
+          if (!decided)
+            for (int k = 0; k < K; ++k) {
+              const int q = c.gather[static_cast<std::size_t>(o) * K + k];
+              if (q >= 0) need[static_cast<std::size_t>(q)] = 1;
+            }
+        }
+        continue;
+      }
+      for (Eigen::Index i = 0; i < n_v; ++i)
+        for_each_knot_inside(c, i, s.lo[v][i], s.hi[v][i], [&](double) { need[static_cast<std::size_t>(i)] = 1; });
     }
+    std::vector<int> rows;
+    for (Eigen::Index i = 0; i < n_v; ++i)
+      if (need[static_cast<std::size_t>(i)]) rows.push_back(static_cast<int>(i));
     const int chunk = std::max(1, columns_ / 2);
     for (std::size_t first = 0; first < rows.size(); first += chunk) {
       if (cancelled()) return false;
@@ -645,8 +683,55 @@ struct LpStep {
   Vector x;
 };
 
+// Clp's scaling breaks down on coefficients 1e-19 next to 0.1 (it then
+// stops at a vertex it calls optimal that is not): entries below 1e-11 of
+// their row's largest are dropped for the solve. Every bound is computed
+// with the exact rows, so it stays rigorous.
+Matrix cleaned_rows(const Matrix& A) {
+  Matrix out = A;
+  for (Eigen::Index i = 0; i < A.rows(); ++i) {
+    const double cut = 1e-11 * A.row(i).cwiseAbs().maxCoeff();
+    for (Eigen::Index j = 0; j < A.cols(); ++j)
+      if (std::abs(out(i, j)) < cut) out(i, j) = 0.0;
+  }
+  return out;
+}
+
+// Clp said infeasible; that verdict depends on its tolerances. Proof: the
+// phase-one program min t s.t. A x - t <= b, lo <= x <= hi, 0 <= t <= T
+// has a rigorous lower bound (its duals, through safe_lp_bound) above 0.
+// Returns 1 when proven empty, 0 when not, -1 when stopped.
+int prove_empty(const Matrix& A, const Vector& b, const Vector& lo, const Vector& hi, const std::atomic<bool>* cancel,
+                Clock::time_point deadline) {
+  const Eigen::Index m = A.rows(), d = A.cols();
+  // T: the largest violation of any row anywhere in the box.
+  const Vector c0 = 0.5 * (lo + hi), r0 = 0.5 * (hi - lo);
+  const Vector worst = A * c0 + A.cwiseAbs() * r0 - b;
+  const double T = std::max(1.0, 2.0 * worst.maxCoeff());
+  LinearProgram lp;
+  lp.A.resize(m, d + 1);
+  lp.A.leftCols(d) = cleaned_rows(A);
+  lp.A.col(d).setConstant(-1.0);
+  lp.b = b;
+  lp.c = Vector::Zero(d + 1);
+  lp.c[d] = 1.0;
+  lp.lower.resize(d + 1);
+  lp.upper.resize(d + 1);
+  lp.lower << lo, 0.0;
+  lp.upper << hi, T;
+  lp.maximise = false;
+  lp.presolve = false;
+  lp.cancel = cancel;
+  lp.deadline = deadline;
+  const LpSolution s = solve_lp(lp);
+  if (s.status == LpSolution::Status::Cancelled) return -1;
+  if (s.status != LpSolution::Status::Optimal) return 0;
+  lp.A.leftCols(d) = A;
+  return safe_lp_bound(lp, s.duals) > 0 ? 1 : 0;
+}
+
 LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix& A, const Vector& b,
-              const std::atomic<bool>* cancel) {
+              const std::atomic<bool>* cancel, Clock::time_point deadline) {
   LpStep r;
   if (A.rows() == 0) {
     r.x.resize(c.size());
@@ -661,16 +746,7 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
     return r;
   }
   LinearProgram lp;
-  // Clp's scaling breaks down on coefficients 1e-19 next to 0.1 (it then
-  // stops at a vertex it calls optimal that is not): entries below 1e-11 of
-  // their row's largest are dropped for the solve. The bound below is
-  // computed with the exact rows, so it stays rigorous.
-  lp.A = A;
-  for (Eigen::Index i = 0; i < A.rows(); ++i) {
-    const double cut = 1e-11 * A.row(i).cwiseAbs().maxCoeff();
-    for (Eigen::Index j = 0; j < A.cols(); ++j)
-      if (std::abs(lp.A(i, j)) < cut) lp.A(i, j) = 0.0;
-  }
+  lp.A = cleaned_rows(A);
   lp.b = b;
   lp.c = c;
   lp.lower = lo;
@@ -678,13 +754,16 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
   lp.maximise = false;
   lp.presolve = false;
   lp.cancel = cancel;
+  lp.deadline = deadline;
   const LpSolution s = solve_lp(lp);
   if (s.status == LpSolution::Status::Cancelled) {
     r.cancelled = true;
     return r;
   }
   if (s.status == LpSolution::Status::Infeasible) {
-    r.empty = true;
+    const int proven = prove_empty(A, b, lo, hi, cancel, deadline);
+    if (proven < 0) r.cancelled = true;
+    r.empty = proven > 0;  // not proven: neither empty nor ok (nothing is claimed)
     return r;
   }
   if (s.status != LpSolution::Status::Optimal) {
@@ -718,7 +797,7 @@ LseMin lse_min(const Matrix& D, const Vector& e, const Vector& lo, const Vector&
   LseMin r;
   const Eigen::Index m = D.rows();
   // First atom: the vertex that makes every difference small on average.
-  LpStep first = lp_min(D.transpose() * Vector::Constant(m, 1.0 / std::max<Eigen::Index>(m, 1)), lo, hi, A, b, cancel);
+  LpStep first = lp_min(D.transpose() * Vector::Constant(m, 1.0 / std::max<Eigen::Index>(m, 1)), lo, hi, A, b, cancel, bounder.deadline());
   ++r.lps;
   if (first.cancelled) {
     r.cancelled = true;
@@ -746,7 +825,7 @@ LseMin lse_min(const Matrix& D, const Vector& e, const Vector& lo, const Vector&
     r.F = std::min(r.F, F);
     if (on_point) on_point((X * w).cwiseMax(lo).cwiseMin(hi));
     if (static_cast<int>(r.lps) >= max_lps) break;
-    const LpStep step = lp_min(D.transpose() * gy, lo, hi, A, b, cancel);
+    const LpStep step = lp_min(D.transpose() * gy, lo, hi, A, b, cancel, bounder.deadline());
     ++r.lps;
     if (step.cancelled) {
       r.cancelled = true;
@@ -756,7 +835,9 @@ LseMin lse_min(const Matrix& D, const Vector& e, const Vector& lo, const Vector&
     // F(y') >= F(y) + gy.(y' - y) for every y' = D x' + e, x' in Q.
     const double lb = F + step.bound + gy.dot(e) - gy.dot(y);
     const double magnitude = 1.0 + std::abs(F) + std::abs(step.bound) + gy.cwiseAbs().dot(e.cwiseAbs() + y.cwiseAbs());
-    r.lb = std::max(r.lb, lb - 1e-9 * magnitude);
+    // Rounding allowance: the sums above have a few hundred terms, each
+    // exact to an ulp; 1e-11 of their magnitude is far more than they lose.
+    r.lb = std::max(r.lb, lb - 1e-11 * magnitude);
     if (r.upper() <= stop_at || r.upper() - std::exp(-r.F) <= tol) {
       r.converged = true;
       break;
@@ -867,10 +948,16 @@ void split_constraints(const Bounder& bounder, const State& s, const std::vector
     C(sp.unit, 0) = 1.0;
     Matrix g;
     Vector c;
-    bounder.backsub(s, sp.node, std::move(C), &g, nullptr, &c);
+    const Vector ub = bounder.backsub(s, sp.node, std::move(C), &g, nullptr, &c);
+    // The map's rounding allowance widens the row, so that no input of the
+    // subproblem is cut off.
+    const Vector& l0 = s.lo[0];
+    const Vector& h0 = s.hi[0];
+    const double exact_max = g.col(0).dot(0.5 * (l0 + h0)) + g.col(0).cwiseAbs().dot(0.5 * (h0 - l0)) + c[0];
+    const double allowance = std::max(0.0, ub[0] - exact_max);
     const double sign = sp.above ? -1.0 : 1.0;  // above: knot - z <= 0; below: z - knot <= 0
     A.row(static_cast<Eigen::Index>(t)) = sign * g.col(0).transpose();
-    b[static_cast<Eigen::Index>(t)] = sign * (sp.knot - c[0]);
+    b[static_cast<Eigen::Index>(t)] = sign * (sp.knot - c[0]) + allowance;
   }
 }
 
@@ -1042,16 +1129,22 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
       }
     }
   } else {
-    // All pairs at once: K (K - 1) columns.
-    Matrix C(K, K * (K - 1));
-    for (int k = 0; k < K; ++k) C.middleCols(k * (K - 1), K - 1) = difference_columns(K, k);
-    Matrix g0;
-    Vector cst;
-    const Vector ub = b.backsub(s, net.output_node(), std::move(C), &g0, nullptr, &cst);
-    for (int k = 0; k < K; ++k) {
-      ub_all.col(k) = ub.segment(k * (K - 1), K - 1);
-      corner_coeffs.push_back(g0.middleCols(k * (K - 1), K - 1));
-      corner_constants.push_back(cst.segment(k * (K - 1), K - 1));
+    // Many pairs at once (K - 1 columns per class), as many classes per
+    // pass as the memory budget's column count allows.
+    const int per_pass = std::max(1, b.columns() / std::max(1, K - 1));
+    for (int first = 0; first < K; first += per_pass) {
+      if (b.cancelled()) return stopped(b.stop_reason());
+      const int count = std::min(per_pass, K - first);
+      Matrix C(K, count * (K - 1));
+      for (int t = 0; t < count; ++t) C.middleCols(t * (K - 1), K - 1) = difference_columns(K, first + t);
+      Matrix g0;
+      Vector cst;
+      const Vector ub = b.backsub(s, net.output_node(), std::move(C), &g0, nullptr, &cst);
+      for (int t = 0; t < count; ++t) {
+        ub_all.col(first + t) = ub.segment(t * (K - 1), K - 1);
+        corner_coeffs.push_back(g0.middleCols(t * (K - 1), K - 1));
+        corner_constants.push_back(cst.segment(t * (K - 1), K - 1));
+      }
     }
   }
   for (int k = 0; k < K; ++k) {
@@ -1242,21 +1335,28 @@ BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, con
   std::vector<BoxBound> out(static_cast<std::size_t>(N));
   std::vector<char> started(static_cast<std::size_t>(N), 0);
   std::exception_ptr error;
+  std::atomic<bool> failed{false};
   std::mutex mutex;
   std::size_t done = 0;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
   BoxBoundOptions bo = o.bound;
   if (o.cancel) bo.cancel = o.cancel;
+  if (bo.columns == 0) {  // the memory budget is shared by the threads
+    std::int64_t largest = 1;
+    for (const Node& n : net.nodes) largest = std::max<std::int64_t>(largest, n.shape.size());
+    bo.columns = static_cast<int>(std::clamp<std::int64_t>(memory_budget() / 8 / threads / (8 * largest), 2, 512));
+  }
   auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
 #pragma omp parallel for schedule(dynamic) num_threads(threads)
   for (Eigen::Index j = 0; j < N; ++j) {
-    if (cancelled() || error) continue;
+    if (cancelled() || failed.load()) continue;
     try {
       started[static_cast<std::size_t>(j)] = 1;
       out[static_cast<std::size_t>(j)] = bound_confidence(net, lo.col(j), hi.col(j), bo);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
+      failed = true;
     }
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
@@ -1271,7 +1371,9 @@ BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, con
     r.box.push_back(j);
     r.summary.add(r.bounds.back(), o.threshold);
   }
-  r.complete = r.bounds.size() == r.requested && !cancelled();
+  bool all_finished = r.bounds.size() == r.requested;
+  for (const BoxBound& b : r.bounds) all_finished = all_finished && b.stop_reason != "cancelled";
+  r.complete = all_finished;
   if (!r.complete)
     r.stop_reason = "cancelled: " + std::to_string(r.bounds.size()) + " of " + std::to_string(N) + " boxes started";
   return r;

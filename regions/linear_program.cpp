@@ -14,15 +14,19 @@ namespace {
 // Stops Clp at the end of an iteration once the cancel flag is set.
 class CancelHandler : public ClpEventHandler {
  public:
-  explicit CancelHandler(const std::atomic<bool>* cancel) : cancel_(cancel) {}
+  CancelHandler(const std::atomic<bool>* cancel, std::chrono::steady_clock::time_point deadline)
+      : cancel_(cancel), deadline_(deadline) {}
   int event(Event which) override {
-    if (which == endOfIteration && cancel_->load(std::memory_order_relaxed)) return 0;  // stop
-    return -1;                                                                           // carry on
+    if (which != endOfIteration) return -1;  // carry on
+    if (cancel_ && cancel_->load(std::memory_order_relaxed)) return 0;  // stop
+    if (deadline_ != std::chrono::steady_clock::time_point::max() && std::chrono::steady_clock::now() >= deadline_) return 0;
+    return -1;
   }
   ClpEventHandler* clone() const override { return new CancelHandler(*this); }
 
  private:
   const std::atomic<bool>* cancel_;
+  std::chrono::steady_clock::time_point deadline_;
 };
 }  // namespace
 
@@ -53,12 +57,14 @@ LpSolution solve_lp(const LinearProgram& lp) {
   model.loadProblem(n, m, start.data(), index.data(), value.data(), col_lb.data(), col_ub.data(), obj.data(),
                     row_lb.data(), row_ub.data());
   model.setOptimizationDirection(lp.maximise ? -1.0 : 1.0);
-  if (lp.cancel) {
-    const CancelHandler handler(lp.cancel);
+  const bool timed = lp.deadline != std::chrono::steady_clock::time_point::max();
+  auto stopped = [&] { return (lp.cancel && lp.cancel->load()) || (timed && std::chrono::steady_clock::now() >= lp.deadline); };
+  if (lp.cancel || timed) {
+    const CancelHandler handler(lp.cancel, lp.deadline);
     model.passInEventHandler(&handler);
   }
   LpSolution s;
-  if (lp.cancel && lp.cancel->load()) {
+  if (stopped()) {
     s.status = LpSolution::Status::Cancelled;
     return s;
   }
@@ -69,7 +75,7 @@ LpSolution solve_lp(const LinearProgram& lp) {
   options.setSpecialOption(2, 1);
   if (!lp.presolve) options.setPresolveType(ClpSolve::presolveOff);
   model.initialSolve(options);
-  if (lp.cancel && lp.cancel->load() && !model.isProvenOptimal()) {
+  if (stopped() && !model.isProvenOptimal()) {
     s.status = LpSolution::Status::Cancelled;
     return s;
   }
@@ -96,11 +102,15 @@ double safe_lp_bound(const LinearProgram& lp, const Vector& duals) {
   for (const double flip : {-1.0, 1.0}) {
     const Vector mu = (flip * duals).cwiseMax(0.0);
     const Vector g = sign * lp.c + lp.A.transpose() * mu;
-    double v = -mu.dot(lp.b), magnitude = std::abs(mu.dot(lp.b));
+    double v = -mu.dot(lp.b);
+    // What rounding can move: every product of the sums, including those
+    // that form g.
+    double magnitude = mu.cwiseProduct(lp.b.cwiseAbs()).sum();
+    const Vector g_terms = lp.c.cwiseAbs() + lp.A.cwiseAbs().transpose() * mu;
     for (Eigen::Index j = 0; j < g.size(); ++j) {
       const double t = g[j] > 0 ? g[j] * lp.lower[j] : g[j] * lp.upper[j];
       v += t;
-      magnitude += std::abs(t);
+      magnitude += g_terms[j] * std::max(std::abs(lp.lower[j]), std::abs(lp.upper[j]));
     }
     // Rounding of the sums above: a few ulps of the magnitudes.
     v -= 1e-12 * (1.0 + magnitude);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 #include "core/network.hpp"
@@ -22,6 +23,9 @@ struct LinearProgram {
   // Polled at every simplex iteration: when set, the solve stops with
   // Status::Cancelled.
   const std::atomic<bool>* cancel = nullptr;
+  // The solve also stops (Cancelled) at this time, checked at every
+  // simplex iteration.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };
 
 struct LpSolution {

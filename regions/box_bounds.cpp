@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 #include <mutex>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <queue>
 
@@ -721,11 +723,14 @@ int prove_empty(const Matrix& A, const Vector& b, const Vector& lo, const Vector
   lp.upper << hi, T;
   lp.maximise = false;
   lp.presolve = false;
+  lp.dual_tolerance = 1e-10;
   lp.cancel = cancel;
   lp.deadline = deadline;
   const LpSolution s = solve_lp(lp);
   if (s.status == LpSolution::Status::Cancelled) return -1;
-  if (s.status != LpSolution::Status::Optimal) return 0;
+  if (s.status != LpSolution::Status::Optimal) {
+    return 0;
+  }
   lp.A.leftCols(d) = A;
   return safe_lp_bound(lp, s.duals) > 0 ? 1 : 0;
 }
@@ -748,11 +753,16 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
   LinearProgram lp;
   lp.A = cleaned_rows(A);
   lp.b = b;
-  lp.c = c;
+  // Costs scaled to a largest of 1, and a tight tolerance on reduced
+  // costs: with hundreds of columns of tiny cost, Clp's default (1e-7 per
+  // column) would leave the vertex short of optimal by about 1e-6.
+  const double scale = c.cwiseAbs().maxCoeff() > 0 ? c.cwiseAbs().maxCoeff() : 1.0;
+  lp.c = c / scale;
   lp.lower = lo;
   lp.upper = hi;
   lp.maximise = false;
   lp.presolve = false;
+  lp.dual_tolerance = 1e-10;
   lp.cancel = cancel;
   lp.deadline = deadline;
   const LpSolution s = solve_lp(lp);
@@ -771,7 +781,8 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
   }
   r.x = s.z.cwiseMax(lo).cwiseMin(hi);
   lp.A = A;
-  r.bound = safe_lp_bound(lp, s.duals);
+  lp.c = c;
+  r.bound = safe_lp_bound(lp, scale * s.duals);
   r.ok = true;
   return r;
 }

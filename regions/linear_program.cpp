@@ -57,6 +57,8 @@ LpSolution solve_lp(const LinearProgram& lp) {
   model.loadProblem(n, m, start.data(), index.data(), value.data(), col_lb.data(), col_ub.data(), obj.data(),
                     row_lb.data(), row_ub.data());
   model.setOptimizationDirection(lp.maximise ? -1.0 : 1.0);
+  if (lp.dual_tolerance > 0) model.setDualTolerance(lp.dual_tolerance);
+  if (lp.primal_tolerance > 0) model.setPrimalTolerance(lp.primal_tolerance);
   const bool timed = lp.deadline != std::chrono::steady_clock::time_point::max();
   auto stopped = [&] { return (lp.cancel && lp.cancel->load()) || (timed && std::chrono::steady_clock::now() >= lp.deadline); };
   if (lp.cancel || timed) {

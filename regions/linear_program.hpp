@@ -20,6 +20,9 @@ struct LinearProgram {
   // Clp's presolve: worth it for large sparse programs, pure overhead for
   // small dense ones solved many times.
   bool presolve = true;
+  // Clp's tolerances on reduced costs and on rows (0: Clp's defaults,
+  // 1e-7 each). Tighter ones matter when many columns have tiny costs.
+  double dual_tolerance = 0, primal_tolerance = 0;
   // Polled at every simplex iteration: when set, the solve stops with
   // Status::Cancelled.
   const std::atomic<bool>* cancel = nullptr;

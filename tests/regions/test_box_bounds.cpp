@@ -263,16 +263,23 @@ TEST(BoxBounds, ExactEqualsTheMaximumOverAnExactSlicesRegionsOnTwoInputNetworks)
 
 TEST(BoxBounds, ExactOnTheShippedMnistModelBeatsEveryAttack) {
   const Network net = load_onnx(std::string(TESSERA_SOURCE_DIR) + "/data/models/trained/mnist_plain.onnx");
-  const Vector c = uniform_noise(784, 1, 1, 0.0, 1.0).col(0);
-  const double eps = 0.01;
-  const Vector lo = (c.array() - eps).max(0.0).matrix(), hi = (c.array() + eps).min(1.0).matrix();
-  const BoxBound e = run(net, lo, hi, BoundMethod::Exact, 120.0);
-  ASSERT_TRUE(e.complete) << e.stop_reason;
-  const double attacked = std::max(sampled_max(net, lo, hi, 2000, 4), pgd_max(net, lo, hi, 3, 40, 4));
-  EXPECT_GE(e.upper_bound, attacked - 1e-12);
-  EXPECT_LE(e.upper_bound - e.lower_bound, 1e-6);
-  EXPECT_LE(e.upper_bound, run(net, lo, hi, BoundMethod::Crown).upper_bound + 1e-12);
-  expect_sound(net, lo, hi, e, attacked, "mnist exact");
+  // Noise centres 0, 7, 9 and 11 of seed 1: 7 needed Clp's tight reduced
+  // cost tolerance to close its last 2e-6, 9 and 11 rigorous proofs that
+  // Clp's infeasible subproblems are empty.
+  const Matrix centres = uniform_noise(784, 12, 1, 0.0, 1.0);
+  for (const int j : {0, 7, 9, 11}) {
+    const Vector c = centres.col(j);
+    const double eps = 0.01;
+    const Vector lo = (c.array() - eps).max(0.0).matrix(), hi = (c.array() + eps).min(1.0).matrix();
+    const BoxBound e = run(net, lo, hi, BoundMethod::Exact, 120.0);
+    const std::string what = "centre " + std::to_string(j);
+    ASSERT_TRUE(e.complete) << what << ": " << e.stop_reason;
+    const double attacked = std::max(sampled_max(net, lo, hi, 1000, 4), pgd_max(net, lo, hi, 2, 30, 4));
+    EXPECT_GE(e.upper_bound, attacked - 1e-12) << what;
+    EXPECT_LE(e.upper_bound - e.lower_bound, 1e-6) << what;
+    EXPECT_LE(e.upper_bound, run(net, lo, hi, BoundMethod::Crown).upper_bound + 1e-12) << what;
+    expect_sound(net, lo, hi, e, attacked, "mnist exact " + what);
+  }
 }
 
 TEST(BoxBounds, StoppedEarlyTheIntervalStillHolds) {

@@ -3,6 +3,7 @@
 // domain, or a box from a file), by interval arithmetic, a linear relaxation
 // or exactly by branch and bound.
 #include <cmath>
+#include <cstdio>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -184,11 +185,23 @@ int run_bound(const std::vector<std::string>& args) {
     std::vector<BoxBound> results;
     const std::vector<BoundMethod> methods =
         all ? std::vector<BoundMethod>{BoundMethod::Ibp, BoundMethod::Crown, BoundMethod::Exact} : std::vector<BoundMethod>{*method};
+    // exact on one box: a status line on stderr with the interval as it
+    // closes (when progress is on).
+    const bool show = progress_wanted(vm);
+    bool drawn = false;
+    if (show)
+      o.progress = [&](const BoxBoundOptions::Progress& p) {
+        std::fprintf(stderr, "\r\033[Kbound: confidence in [%.8g, %.8g], %zu subproblems, %zu open, %zu regions solved",
+                     p.lower, p.upper, p.branches, p.open, p.leaves);
+        std::fflush(stderr);
+        drawn = true;
+      };
     for (const BoundMethod m : methods) {
       if (stop_requested() && !results.empty()) break;
       o.method = m;
       results.push_back(bound_confidence(net, lo.col(0), hi.col(0), o));
     }
+    if (drawn) std::fprintf(stderr, "\r\033[K");
     // The verdict from everything proved: the smallest upper bound and the
     // largest lower bound of the methods run (exact stopped at its root
     // would otherwise hide what crown proved).

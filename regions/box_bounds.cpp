@@ -1206,8 +1206,19 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   bool complete = true;
   std::size_t unsolved = 0;  // regions whose maximum was not enclosed to the tolerance
   std::string why;
+  auto last_report = Clock::now();
   while (!queue.empty()) {
     if (queue.top().bound <= witness.best + tol) break;  // nothing left can beat the best input by more than tol
+    if (o.progress && Clock::now() - last_report > std::chrono::milliseconds(200)) {
+      last_report = Clock::now();
+      BoxBoundOptions::Progress p;
+      p.branches = r.branches;
+      p.open = queue.size();
+      p.leaves = r.leaves;
+      p.lower = witness.best;
+      p.upper = std::max({queue.top().bound, leaf_max.maxCoeff(), pruned_max.maxCoeff(), witness.best});
+      o.progress(p);
+    }
     if (b.cancelled()) {
       complete = false;
       why = b.stop_reason();

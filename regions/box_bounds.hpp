@@ -68,6 +68,13 @@ struct BoxBoundOptions {
   // Back-substitution works on this many bounds at once (memory ~ columns
   // x the largest node x 8 bytes x 3); 0: chosen from the memory budget.
   int columns = 0;
+  // exact: called about five times a second from the search (from the
+  // thread that runs it) with where it stands; may be empty.
+  struct Progress {
+    std::size_t branches = 0, open = 0, leaves = 0;
+    double upper = 1, lower = 0;  // the interval that holds now
+  };
+  std::function<void(const Progress&)> progress;
   // Seconds for this box (0: no limit); the answer is partial after it.
   double time_limit = 0;
   // Polled between subproblems, back-substitution chunks and LP solves.

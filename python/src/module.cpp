@@ -37,6 +37,7 @@
 #include "export/json.hpp"
 #include "io/input_io.hpp"
 #include "io/onnx_io.hpp"
+#include "regions/box_bounds.hpp"
 #include "regions/certificate.hpp"
 #include "regions/certify_set.hpp"
 #include "regions/line_traversal.hpp"
@@ -62,7 +63,8 @@ const std::set<std::string>& array_keys() {
                                              "normal", "vertices",   "decision_boundary", "chebyshev_center",
                                              "recession_direction", "max_margin", "probabilities", "mean_logits",
                                              "logit_variances", "limit_probabilities", "limit_scores",
-                                             "mean_logit_slope", "logit_variance_growth"};
+                                             "mean_logit_slope", "logit_variance_growth", "argmax_input",
+                                             "class_upper", "class_lower"};
   return keys;
 }
 
@@ -525,6 +527,53 @@ py::object region(const NetPtr& net, const Array& x, const py::object& box, bool
   return to_py(j);
 }
 
+py::object bound(const NetPtr& net, const std::optional<Array>& x, std::optional<double> eps, const py::object& box,
+                 const std::string& method, double tolerance, std::size_t max_branches, int attack_steps,
+                 std::optional<double> time_limit) {
+  const std::optional<tessera::BoundMethod> m = tessera::parse_bound_method(method);
+  if (!m) throw Error("method '" + method + "': expected ibp, crown or exact");
+  const int d = net->input_size();
+  const BoxArgs b = box_args(*net, box);
+  Vector dlo = Vector::Constant(d, -std::numeric_limits<double>::infinity());
+  Vector dhi = Vector::Constant(d, std::numeric_limits<double>::infinity());
+  if (b.enabled) {
+    dlo = b.lower.size() ? b.lower : Vector::Constant(d, b.lo);
+    dhi = b.upper.size() ? b.upper : Vector::Constant(d, b.hi);
+  }
+  Vector lo, hi;
+  if (x) {
+    if (!eps) throw Error("eps: give the radius of the ball around x");
+    if (!(*eps >= 0) || !std::isfinite(*eps)) throw Error("eps must be a finite number >= 0");
+    const Vector c = one_input(*net, *x, "x");
+    lo = (c.array() - *eps).matrix().cwiseMax(dlo);
+    hi = (c.array() + *eps).matrix().cwiseMin(dhi);
+    for (Eigen::Index i = 0; i < d; ++i)
+      if (lo[i] > hi[i])
+        throw Error("x[" + std::to_string(i) + "] lies more than eps outside the box: the ball and the box do not meet");
+  } else {
+    if (eps) throw Error("eps needs x, the centre of the ball");
+    if (!b.enabled) throw Error("give x and eps, or the box itself");
+    lo = dlo;
+    hi = dhi;
+  }
+  tessera::BoxBoundOptions o;
+  o.method = *m;
+  o.tolerance = tolerance;
+  o.max_branches = max_branches;
+  o.attack_steps = attack_steps;
+  Stop stop;
+  tessera::BoxBound r = interruptible<tessera::BoxBound>(
+      [&](const std::atomic<bool>* cancel) {
+        o.cancel = cancel;
+        return tessera::bound_confidence(*net, lo, hi, o);
+      },
+      time_limit, stop);
+  r.stop_reason = described(r.stop_reason, stop);
+  nlohmann::json j = tessera::box_bound_json(r, true);
+  j["model"] = net->source;
+  return to_py(j);
+}
+
 py::object slice(const NetPtr& net, const Array& origin, const Array& e1, const Array& e2, std::vector<double> window,
                  const py::object& box, std::size_t max_regions, std::optional<double> time_limit) {
   const tessera::Plane2d plane{one_input(*net, origin, "origin"), one_input(*net, e1, "e1"), one_input(*net, e2, "e2")};
@@ -622,6 +671,8 @@ PYBIND11_MODULE(_tessera, m) {
         py::arg("max_lp_rows"), py::arg("time_limit"));
   m.def("slice", &slice, py::arg("net"), py::arg("origin"), py::arg("e1"), py::arg("e2"), py::arg("window"),
         py::arg("box"), py::arg("max_regions"), py::arg("time_limit"));
+  m.def("bound", &bound, py::arg("net"), py::arg("x"), py::arg("eps"), py::arg("box"), py::arg("method"),
+        py::arg("tolerance"), py::arg("max_branches"), py::arg("attack_steps"), py::arg("time_limit"));
   m.def("set_memory_budget", [](double mb) {
     tessera::set_memory_budget(tessera::parse_mebibytes(mebibytes_text(mb), "memory budget"));
   }, py::arg("mb"));

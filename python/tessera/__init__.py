@@ -24,12 +24,12 @@ import math
 import numpy as np
 
 from . import _tessera
-from ._results import (AffineResult, Certificate, Laplace, CertifySet, CertifySummary, Facet, HiddenMap, Layer, Polygon,
+from ._results import (AffineResult, Bound, Certificate, Laplace, CertifySet, CertifySummary, Facet, HiddenMap, Layer, Polygon,
                        RayResult, Region, Result, Segment, Slice)
 from ._tessera import Error, Network
 
 __version__ = "0.1.0"
-__all__ = ["Error", "Network", "load", "load_bytes", "from_torch", "read_input", "uniform_noise", "affine", "ray",
+__all__ = ["Error", "Network", "bound", "load", "load_bytes", "from_torch", "read_input", "uniform_noise", "affine", "ray",
            "certify", "region", "slice", "set_memory_budget", "memory_budget", "Result", "AffineResult",
            "RayResult", "Segment", "Certificate", "CertifySet", "CertifySummary", "Region", "Facet", "Slice",
            "Polygon", "Layer", "HiddenMap", "Laplace"]
@@ -213,6 +213,23 @@ def slice(net, origin, e1, e2, *, window=(-1.0, 1.0, -1.0, 1.0), box=None, max_r
     w = [float(v) for v in window]
     return Slice(_tessera.slice(net, _array(origin, "origin"), _array(e1, "e1"), _array(e2, "e2"), w,
                                 _box(net, box), _count(max_regions, "max_regions"), _limit(time_limit)))
+
+
+def bound(net, x=None, *, eps=None, box="auto", method="crown", tolerance=1e-6, max_branches=200_000,
+          attack_steps=20, time_limit=None):
+    """Provable bounds on the largest confidence over the l-inf ball of
+    radius ``eps`` around ``x``, intersected with ``box`` (default: [0, 1]^d
+    for image models), or over ``box`` itself without ``x``: by interval
+    arithmetic (``method="ibp"``), a linear relaxation (``"crown"``) or
+    exactly by branch and bound (``"exact"``, anytime with ``time_limit``).
+    A Bound, as ``tessera bound --json``: upper_bound (holds for every input
+    of the set), lower_bound (the confidence of argmax_input, an input of
+    the set), gap, complete, class_upper, class_lower, ..."""
+    if x is not None:
+        x = _array(x, "x")
+    return Bound(_tessera.bound(net, x, None if eps is None else float(eps), _box(net, box), str(method),
+                                float(tolerance), _count(max_branches, "max_branches"), int(attack_steps),
+                                _limit(time_limit)))
 
 
 def set_memory_budget(mb):

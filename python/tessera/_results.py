@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Result", "Laplace", "AffineResult", "Layer", "HiddenMap", "RayResult", "Segment", "Certificate",
+__all__ = ["Result", "Bound", "Laplace", "AffineResult", "Layer", "HiddenMap", "RayResult", "Segment", "Certificate",
            "CertifySet", "CertifySummary", "Region", "Facet", "Slice", "Polygon"]
 
 
@@ -180,6 +180,15 @@ class Region(Result):
     smallest_confidence, max_margin, model, box."""
     _children = {"facets": Facet}
     _shown = ("rows", "facets", "bounded", "inradius")
+
+
+class Bound(Result):
+    """``bound(net, x, eps=...)``: provable bounds on the confidence over a
+    ball or box, as ``tessera bound --json``: method, upper_bound,
+    lower_bound, gap, complete, stop_reason, argmax_input, argmax_class,
+    class_upper, class_lower, unstable, seconds (exact: branches, leaves,
+    lps, open, unsplittable), model."""
+    _shown = ("method", "upper_bound", "lower_bound", "complete")
 
 
 class Polygon(Result):

@@ -4,7 +4,8 @@
 # radius 0.01, 0.05, 0.1 and 0.3 around uniform-noise images (intersected
 # with [0, 1]^784), 20 centres each (seed 1), both cores. exact gets
 # --time-per-input 5 s per box and reports partial intervals beyond it.
-# Also the paper's LeNet (FMNIST plain, 5 centres, ibp and crown).
+# Also the paper's LeNet (FMNIST plain, 5 centres: ibp at 0.01 and 0.05,
+# crown at 0.01).
 # Prints a markdown table (mean upper bound, mean lower bound, boxes
 # certified below 0.5, boxes complete, median and total seconds).
 #   tests/bench/run_bound_bench.sh [BUILD (build)] [OUT (/tmp/bound_bench)]
@@ -45,6 +46,8 @@ L=$M/lenet/fmnist_plain.onnx
 if [ -f "$L" ]; then
   for eps in 0.01 0.05; do
     for method in ibp crown; do
+      # crown on the LeNet at 0.05: minutes per ball (tens of thousands of unstable units)
+      [ "$eps" = 0.05 ] && [ "$method" = crown ] && continue
       start=$(date +%s.%N)
       "$T" bound "$L" --noise uniform --count 5 --seed 1 --eps "$eps" --method "$method" --json --progress off \
         > "$OUT/lenet_${eps}_${method}.json" || true

@@ -162,3 +162,29 @@ class SliceEqualsCli(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BoundEqualsCli(unittest.TestCase):
+    def test_moons_box_every_method(self):
+        net = tessera.load(model("trained/moons_plain.onnx"))
+        for method in ("ibp", "crown", "exact"):
+            got = tessera.bound(net, box=(-3.0, 3.0), method=method).to_dict()
+            want = cli_json("bound", model("trained/moons_plain.onnx"), "--box", "-3:3", "--method", method)
+            for key in ("seconds", "model"):
+                got.pop(key)
+            self.assertEqual(got, {k: want[k] for k in got}, method)
+
+    def test_mnist_ball_around_an_image(self):
+        net = tessera.load(model("trained/mnist_acet.onnx"))
+        x = tessera.read_input(net, inputs("seven.pgm"))
+        b = tessera.bound(net, x, eps=0.01, method="exact")
+        want = cli_json("bound", model("trained/mnist_acet.onnx"), "--input", inputs("seven.pgm"), "--eps", "0.01",
+                        "--method", "exact")
+        self.assertEqual(b.upper_bound, want["upper_bound"])
+        self.assertEqual(b.lower_bound, want["lower_bound"])
+        self.assertEqual(b.argmax_input.shape, (784,))
+        self.assertTrue(np.all(np.abs(b.argmax_input - x.reshape(-1)) <= 0.01 + 1e-12))
+        with self.assertRaises(tessera.Error):
+            tessera.bound(net, x)  # no eps
+        with self.assertRaises(tessera.Error):
+            tessera.bound(net, x, eps=0.1, method="lp")

@@ -56,3 +56,12 @@ if [ -f "$L" ]; then
     done
   done
 fi
+# Whole commands side by side (hyperfine medians): one ball of radius 0.01
+# around noise image 0 of the plain MLP, the three methods.
+echo
+echo "== hyperfine: one ball (mnist_plain, eps 0.01), ibp / crown / exact (median s)"
+hyperfine -N -w 2 -r 10 --export-json "$OUT/hyperfine.json" \
+  "$T bound $M/mnist_plain.onnx --noise uniform --count 1 --eps 0.01 --method ibp --progress off" \
+  "$T bound $M/mnist_plain.onnx --noise uniform --count 1 --eps 0.01 --method crown --progress off" \
+  "$T bound $M/mnist_plain.onnx --noise uniform --count 1 --eps 0.01 --method exact --progress off" >/dev/null
+/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.4f" % x["median"] for x in r))' "$OUT/hyperfine.json"

@@ -82,7 +82,8 @@ int run_bound(const std::vector<std::string>& args) {
       "ibp (interval arithmetic), crown (linear relaxation), exact (branch and bound), or all (the three, one box)")(
       "threshold,t", po::value<double>()->default_value(0.5), "certified: the upper bound is below this confidence")(
       "json", "print JSON")(
-      "argmax-out", po::value<std::string>(), "write the input with the largest confidence found (one row per box)");
+      "argmax-out", po::value<std::string>(), "write the input with the largest confidence found: one row per box bounded, in the order of the "
+      "JSON's bounds (each names its input)");
   po::options_description advanced("Advanced");
   advanced.add_options()("tolerance", po::value<double>()->default_value(1e-6),
                          "exact: stop when upper - lower bound <= this")(
@@ -229,7 +230,11 @@ int run_bound(const std::vector<std::string>& args) {
       j["refuted"] = best.lower_bound >= threshold;
       if (all) {
         j["methods"] = nlohmann::json::array();
-        for (const BoxBound& b : results) j["methods"].push_back(box_bound_json(b, b.method == BoundMethod::Exact));
+        for (const BoxBound& b : results) {
+          nlohmann::json m = box_bound_json(b, b.method == BoundMethod::Exact);
+          if (!b.complete) m["stop_reason"] = describe_stop(b.stop_reason);
+          j["methods"].push_back(std::move(m));
+        }
       } else {
         j.update(box_bound_json(results.back(), true));
       }

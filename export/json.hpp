@@ -87,7 +87,8 @@ void to_json(nlohmann::json& j, const Slice3d& s);
 nlohmann::json box_bound_json(const BoxBound& b, bool with_input);
 // The summary of a set of bounds: count, complete, certified (upper bound
 // below the threshold), refuted (an input reaches it), and mean / median /
-// max of the upper and lower bounds, the gap and the unstable units.
+// min / max of the upper and lower bounds, the gap, the unstable units and
+// the seconds per box.
 void to_json(nlohmann::json& j, const BoxBoundSummary& s);
 
 }  // namespace tessera

@@ -179,6 +179,10 @@ int main(int argc, char** argv) {
   QString model = parser.positionalArguments().value(0);
   // The last model used opens only when nothing else is asked for (the tour
   // loads its own); a last model that has gone is not an error.
+  if (parser.isSet("bound") && !parser.isSet("point")) {
+    std::fprintf(stderr, "tessera-gui: --bound needs --point u,v (the centre of the ball)\n");
+    return 2;
+  }
   const bool remembered = model.isEmpty() && !parser.isSet("tour-step");
   if (remembered) model = QSettings().value("last_model").toString();
   window.resize(1280, 800);
@@ -415,6 +419,10 @@ int main(int argc, char** argv) {
         bool ok = false;
         const double eps = parser.value("bound").toDouble(&ok);
         QObject::connect(&window, &MainWindow::ballReady, &window, [&] { capture(); });
+        QObject::connect(&window, &MainWindow::ballFailed, &window, [&](const QString& why) {
+          std::fprintf(stderr, "tessera-gui: error: --bound: %s\n", why.toLocal8Bit().constData());
+          app.exit(1);
+        });
         if (!ok || !window.boundBall(eps, 20.0, true)) {
           std::fprintf(stderr, "tessera-gui: error: --bound: %s\n",
                        ok ? window.lastError().toLocal8Bit().constData() : "the radius must be a number");

@@ -21,6 +21,8 @@
 #include <QSlider>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <cstdio>
+#include <cstdlib>
 #include <QFrame>
 #include <QGridLayout>
 #include <QInputDialog>
@@ -83,7 +85,9 @@ MainWindow::MainWindow() {
     if (ball_job_generation_ != ball_generation_) return;  // computed for a model or plane since replaced
     std::shared_ptr<BallBound> b = ball_watcher_.result();
     if (!b || !b->error.empty()) {
-      showError("Cannot bound the ball", b ? QString::fromStdString(b->error) : QString("cancelled"), true);
+      const QString why = b ? QString::fromStdString(b->error) : QString("cancelled");
+      showError("Cannot bound the ball", why, true);
+      Q_EMIT ballFailed(why);
       return;
     }
     ball_ = std::make_unique<BallBound>(std::move(*b));
@@ -153,10 +157,7 @@ void MainWindow::buildPanels() {
   tabs_->addTab(view_, "Region map");
   tabs_->addTab(surface_view_, "Logit surface (3-D)");
   connect(tabs_, &QTabWidget::currentChanged, this, [this](int i) {
-    if (i == 1 && slice_ && !surface_fitted_) {
-      surface_view_->fitOrbit();
-      surface_fitted_ = true;
-    }
+    if (i == 1) updateSurface();
   });
   tabs_->setTabToolTip(1, "z = the largest logit: one flat facet per class cell of each region; drag to rotate, wheel to zoom");
   connect(view_, &VtkView::clicked, this, [this](double u, double v) { pickPoint(u, v); });
@@ -819,13 +820,11 @@ void MainWindow::onSliceFinished() {
   partial_label_->setVisible(partial);
   if (partial) view_->setBackground(0.78, 0.78, 0.78);
   else view_->setBackground(1, 1, 1);
-  surface_->setSlice(*slice_, computed_, colouring_, net_->output_size(), classNames());
-  surface_->setRay(ray_.get(), ray_uv_, alpha_);
-  if (!surface_fitted_ && tabs_->currentIndex() == 1) {
-    surface_view_->fitOrbit();
-    surface_fitted_ = true;
-  }
-  surface_view_->refresh();
+  // The 3-D surface is built when its tab is shown (a hidden surface of a
+  // hundred thousand regions would cost a third of a second here, after a
+  // Cancel too).
+  surface_stale_ = true;
+  if (tabs_->currentIndex() == 1) updateSurface();
   view_->refresh();
   // The same statistics as `tessera slice` prints (export/slice_stats).
   const SliceStatistics stats = slice_statistics(*slice_);
@@ -871,7 +870,24 @@ std::size_t MainWindow::previewCells() const { return static_cast<std::size_t>(s
 
 std::size_t MainWindow::surfaceCells() const { return static_cast<std::size_t>(surface_->cellCount()); }
 
-void MainWindow::showSurface(bool on) { tabs_->setCurrentIndex(on ? 1 : 0); }
+void MainWindow::showSurface(bool on) {
+  tabs_->setCurrentIndex(on ? 1 : 0);
+  if (on) updateSurface();  // already on the tab: currentChanged does not fire
+}
+
+void MainWindow::updateSurface() {
+  if (!slice_) return;
+  if (surface_stale_) {
+    surface_->setSlice(*slice_, computed_, colouring_, net_->output_size(), classNames());
+    surface_->setRay(ray_.get(), ray_uv_, alpha_);
+    surface_stale_ = false;
+  }
+  if (!surface_fitted_) {
+    surface_view_->fitOrbit();
+    surface_fitted_ = true;
+  }
+  surface_view_->refresh();
+}
 
 CompareWindow* MainWindow::compareWith(const QStringList& others, bool quiet) {
   if (!net_ || !slice_) {
@@ -902,9 +918,9 @@ void MainWindow::setColouring(Colouring c) {
   updateOverlay();
   if (slice_) {
     scene_->setColouring(*slice_, colouring_, net_->output_size());
-    surface_->setSlice(*slice_, computed_, colouring_, net_->output_size(), classNames());
+    surface_stale_ = true;
+    if (tabs_->currentIndex() == 1) updateSurface();
     view_->refresh();
-    surface_view_->refresh();
   }
 }
 
@@ -937,6 +953,13 @@ bool MainWindow::useRayPlane() {
 
 void MainWindow::pickPoint(double u, double v) {
   if (!net_ || !slice_) return;
+  // A bounded ball belongs to the point it was centred on.
+  ++ball_generation_;
+  if (ball_cancel_) ball_cancel_->store(true);
+  ball_.reset();
+  overlay_.ball.clear();
+  overlay_.ball_label.clear();
+  overlay_.ball_argmax.reset();
   const int i = polygon_at(*slice_, u, v);
   set_pick(overlay_, slice_.get(), Eigen::Vector2d(u, v));
   if (i >= 0) {
@@ -1043,8 +1066,10 @@ void MainWindow::updateRayPanel() {
     grid_->setPattern(std::nullopt);
   }
   updateOverlay(false);
-  surface_->setRay(ray_.get(), ray_uv_, alpha_);
-  surface_view_->refresh();
+  if (!surface_stale_) {  // a stale surface gets the ray when it is rebuilt
+    surface_->setRay(ray_.get(), ray_uv_, alpha_);
+    if (tabs_->currentIndex() == 1) surface_view_->refresh();
+  }
 }
 
 Colouring MainWindow::colourBoxColouring() const { return static_cast<Colouring>(colour_box_->currentIndex()); }
@@ -1073,6 +1098,8 @@ void MainWindow::cancelSlice() {
 }
 
 void MainWindow::updateOverlay(bool legend) {
+  // The ball's outline on the plane, clipped to the window now computed.
+  if (ball_ && slice_) overlay_.ball = box_on_plane(slice_frame_.plane, computed_, ball_->lo, ball_->hi);
   if (legend)
     describe_slice(overlay_, slice_ ? slice_frame_ : frame_, slice_.get(), colouring_, net_ ? net_->output_size() : 0,
                    classNames());

@@ -121,9 +121,13 @@ class MainWindow : public QMainWindow {
   void tourStepReady();
   void fanReady();
   void ballReady();
+  void ballFailed(const QString& why);
 
  private:
   void buildMenus();
+  // Builds the 3-D surface of the current slice if it is stale (on showing
+  // its tab).
+  void updateSurface();
   void buildTour();
   void continueTour();
   void computeFan();
@@ -176,6 +180,7 @@ class MainWindow : public QMainWindow {
   std::unique_ptr<SurfaceScene> surface_;
   QTabWidget* tabs_ = nullptr;
   bool surface_fitted_ = false;
+  bool surface_stale_ = true;  // the surface does not show the current slice yet
   QComboBox* colour_box_ = nullptr;
   QPlainTextEdit* info_ = nullptr;
   QSlider* slider_ = nullptr;

@@ -334,6 +334,17 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
       p.setBrush(Qt::NoBrush);
     }
   }
+  if (o.ball.size() < 3 && !o.ball_label.empty()) {
+    // The ball does not show on this plane (or has no area): its bound, top left.
+    const QString text = q(o.ball_label) + "  (the ball does not meet this plane)";
+    const QRectF r(plot.left() + 4, plot.top() + 4, fm.horizontalAdvance(text) + 10, fm.height() + 4);
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(255, 255, 255, 225));
+    p.drawRoundedRect(r, 3, 3);
+    p.setPen(QColor(150, 60, 0));
+    p.drawText(r, Qt::AlignCenter, text);
+    p.setBrush(Qt::NoBrush);
+  }
   if (o.ball_argmax && visible(w, *o.ball_argmax)) {
     const QPointF c = to_pixel(plot, w, *o.ball_argmax);
     p.setPen(QPen(QColor(150, 60, 0), 2.5));

@@ -1186,8 +1186,10 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
       if (b.cancelled()) break;
     }
   if (o.method != BoundMethod::Exact) {
-    if (b.cancelled() && o.attack_steps > 0) {
-      // The bound itself is complete; only the search for a lower bound stopped.
+    if (b.cancelled()) {
+      // The upper bound holds; the search for a lower bound was cut short.
+      r.complete = false;
+      r.stop_reason = b.stop_reason();
     }
     return finish();
   }

@@ -17,7 +17,10 @@
 //          units are relaxed as tightly as the method allows.
 //   exact  branch and bound over the units' pieces: a subproblem fixes some
 //          units to one side of a knot, is bounded by the relaxation, and
-//          is split on the unit with the largest weighted relaxation gap;
+//          is split on the unit with the largest weighted relaxation gap
+//          in the first layer that has one (layer by layer: the split
+//          constraints of decided layers are affine in the input, and an LP
+//          over the box cut by them bounds the subproblem);
 //          a subproblem whose every unit is on one piece is one linear
 //          region intersected with the box, where the network is one
 //          affine map z = V x + a and the largest confidence of class k is
@@ -87,8 +90,10 @@ struct BoxBound {
   BoundMethod method = BoundMethod::Crown;
   double upper_bound = 1;  // >= the confidence of every input of the box
   double lower_bound = 0;  // the confidence at argmax_input (an input of the box)
-  // ibp/crown: the bound was computed (false only when cancelled); exact:
-  // upper_bound - lower_bound <= tolerance.
+  // ibp/crown: the bound was computed and the search for a lower bound
+  // ran to its end (false when cancelled or out of time; the upper bound
+  // still holds if it is below 1); exact: upper_bound - lower_bound <=
+  // tolerance.
   bool complete = true;
   Vector argmax_input;
   int argmax_class = -1;  // the class of argmax_input

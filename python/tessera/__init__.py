@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 __all__ = ["Error", "Network", "bound", "load", "load_bytes", "from_torch", "read_input", "uniform_noise", "affine", "ray",
            "certify", "region", "slice", "set_memory_budget", "memory_budget", "Result", "AffineResult",
            "RayResult", "Segment", "Certificate", "CertifySet", "CertifySummary", "Region", "Facet", "Slice",
-           "Polygon", "Layer", "HiddenMap", "Laplace"]
+           "Polygon", "Layer", "HiddenMap", "Laplace", "Bound"]
 
 
 def _array(x, what):
@@ -227,6 +227,8 @@ def bound(net, x=None, *, eps=None, box="auto", method="crown", tolerance=1e-6, 
     the set), gap, complete, class_upper, class_lower, ..."""
     if x is not None:
         x = _array(x, "x")
+    if isinstance(attack_steps, bool) or not isinstance(attack_steps, (int, np.integer)) or attack_steps < 0:
+        raise Error(f"attack_steps must be a whole number >= 0, not {attack_steps!r}")
     return Bound(_tessera.bound(net, x, None if eps is None else float(eps), _box(net, box), str(method),
                                 float(tolerance), _count(max_branches, "max_branches"), int(attack_steps),
                                 _limit(time_limit)))

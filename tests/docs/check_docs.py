@@ -118,7 +118,8 @@ def main():
     # Every option of every command is documented in the user guide.
     guide = open(os.path.join(repo, "docs", "user-guide.md"), encoding="utf-8").read()
     tessera = os.path.join(build, "cli", "tessera")
-    for command in ("info", "affine", "ray", "certify", "region", "slice", "convert", "examples", "data", "train", "eval"):
+    for command in ("info", "affine", "ray", "certify", "bound", "region", "slice", "convert", "examples", "data", "train",
+                    "eval"):
         proc = subprocess.run([tessera, command, "--help"], capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             if command in ("train", "eval") and "no training module" in proc.stderr:

@@ -505,4 +505,11 @@ TEST_F(GuiSmoke, TheBoundedBallIsDrawnWithItsBound) {
   EXPECT_NEAR(b["exact_upper"].get<double>(), c["upper_bound"].get<double>(), 1e-6);
   EXPECT_LE(b["exact_upper"].get<double>(), b["crown_upper"].get<double>() + 1e-12);
   EXPECT_GT(distinct_colours(png), 20u);
+  // Misuse ends with a message, not a two-minute wait.
+  const Result no_point = sh(gui("data/models/trained/moons_plain.onnx --bound 0.3 --screenshot " + png));
+  EXPECT_EQ(no_point.status, 2) << no_point.out;
+  EXPECT_NE(no_point.out.find("--bound needs --point"), std::string::npos) << no_point.out;
+  const Result negative = sh(gui("data/models/trained/moons_plain.onnx --point 0.5,0.25 --bound -1 --screenshot " + png));
+  EXPECT_EQ(negative.status, 1) << negative.out;
+  EXPECT_NE(negative.out.find("radius"), std::string::npos) << negative.out;
 }

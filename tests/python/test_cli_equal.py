@@ -160,10 +160,6 @@ class SliceEqualsCli(unittest.TestCase):
         self.assertEqual(without(got, "input_box"), without(want, "plane", "input_box"))
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class BoundEqualsCli(unittest.TestCase):
     def test_moons_box_every_method(self):
         net = tessera.load(model("trained/moons_plain.onnx"))
@@ -188,3 +184,8 @@ class BoundEqualsCli(unittest.TestCase):
             tessera.bound(net, x)  # no eps
         with self.assertRaises(tessera.Error):
             tessera.bound(net, x, eps=0.1, method="lp")
+
+
+if __name__ == "__main__":
+    unittest.main()
+

@@ -606,15 +606,18 @@ bool MainWindow::boundBall(double eps, double exact_seconds, bool quiet) {
   return true;
 }
 
-void MainWindow::clearRay() {
-  ++ray_generation_;
-  // The bounded ball belongs to the model and plane it was computed on.
-  ++ball_generation_;
+void MainWindow::clearBall() {
+  ++ball_generation_;  // a job still running is dropped when it ends
   if (ball_cancel_) ball_cancel_->store(true);
   ball_.reset();
   overlay_.ball.clear();
   overlay_.ball_label.clear();
   overlay_.ball_argmax.reset();
+}
+
+void MainWindow::clearRay() {
+  ++ray_generation_;
+  clearBall();  // the bounded ball belongs to the model and plane it was computed on
   if (ray_cancel_) ray_cancel_->store(true);
   ray_.reset();
   ray_uv_.reset();
@@ -953,13 +956,7 @@ bool MainWindow::useRayPlane() {
 
 void MainWindow::pickPoint(double u, double v) {
   if (!net_ || !slice_) return;
-  // A bounded ball belongs to the point it was centred on.
-  ++ball_generation_;
-  if (ball_cancel_) ball_cancel_->store(true);
-  ball_.reset();
-  overlay_.ball.clear();
-  overlay_.ball_label.clear();
-  overlay_.ball_argmax.reset();
+  clearBall();  // a bounded ball belongs to the point it was centred on
   const int i = polygon_at(*slice_, u, v);
   set_pick(overlay_, slice_.get(), Eigen::Vector2d(u, v));
   if (i >= 0) {

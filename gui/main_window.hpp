@@ -128,6 +128,8 @@ class MainWindow : public QMainWindow {
   // Builds the 3-D surface of the current slice if it is stale (on showing
   // its tab).
   void updateSurface();
+  // Drops the bounded ball (and stops its job).
+  void clearBall();
   void buildTour();
   void continueTour();
   void computeFan();

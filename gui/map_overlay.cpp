@@ -309,6 +309,15 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
   outline(p, plot, w, o.ray_region, QColor(20, 90, 220), 3);
   // The bounded ball: a dashed outline, its bound written above it, and the
   // best input found as a cross.
+  auto ball_label = [&](const QPointF& at, const QString& text) {
+    const QRectF r(at, QSizeF(fm.horizontalAdvance(text) + 10, fm.height() + 4));
+    p.setPen(Qt::NoPen);
+    p.setBrush(QColor(255, 255, 255, 225));
+    p.drawRoundedRect(r, 3, 3);
+    p.setPen(QColor(150, 60, 0));
+    p.drawText(r, Qt::AlignCenter, text);
+    p.setBrush(Qt::NoBrush);
+  };
   if (o.ball.size() >= 3) {
     QPolygonF poly;
     double top = 1e300, left = 1e300;
@@ -322,29 +331,14 @@ void paint_overlay(QPainter& p, const QRectF& plot, const MapOverlay& o) {
     p.drawPolygon(poly);
     p.setBrush(Qt::NoBrush);
     if (!o.ball_label.empty()) {
-      const QString text = q(o.ball_label);
-      const double width = fm.horizontalAdvance(text) + 10;
-      QRectF r(std::clamp(left, plot.left() + 2, std::max(plot.left() + 2, plot.right() - width - 2)),
-               std::max(plot.top() + 2, top - fm.height() - 8), width, fm.height() + 4);
-      p.setPen(Qt::NoPen);
-      p.setBrush(QColor(255, 255, 255, 225));
-      p.drawRoundedRect(r, 3, 3);
-      p.setPen(QColor(150, 60, 0));
-      p.drawText(r, Qt::AlignCenter, text);
-      p.setBrush(Qt::NoBrush);
+      const double width = fm.horizontalAdvance(q(o.ball_label)) + 10;
+      ball_label(QPointF(std::clamp(left, plot.left() + 2, std::max(plot.left() + 2, plot.right() - width - 2)),
+                         std::max(plot.top() + 2, top - fm.height() - 8)),
+                 q(o.ball_label));
     }
   }
-  if (o.ball.size() < 3 && !o.ball_label.empty()) {
-    // The ball does not show on this plane (or has no area): its bound, top left.
-    const QString text = q(o.ball_label) + "  (the ball does not meet this plane)";
-    const QRectF r(plot.left() + 4, plot.top() + 4, fm.horizontalAdvance(text) + 10, fm.height() + 4);
-    p.setPen(Qt::NoPen);
-    p.setBrush(QColor(255, 255, 255, 225));
-    p.drawRoundedRect(r, 3, 3);
-    p.setPen(QColor(150, 60, 0));
-    p.drawText(r, Qt::AlignCenter, text);
-    p.setBrush(Qt::NoBrush);
-  }
+  if (o.ball.size() < 3 && !o.ball_label.empty())  // the ball misses this plane (or has no area): top left
+    ball_label(QPointF(plot.left() + 4, plot.top() + 4), q(o.ball_label) + "  (the ball does not meet this plane)");
   if (o.ball_argmax && visible(w, *o.ball_argmax)) {
     const QPointF c = to_pixel(plot, w, *o.ball_argmax);
     p.setPen(QPen(QColor(150, 60, 0), 2.5));

@@ -699,6 +699,18 @@ Matrix cleaned_rows(const Matrix& A) {
   return out;
 }
 
+// The settings of every LP here: a minimisation, small and dense (no
+// presolve), with a tight tolerance on reduced costs (with hundreds of
+// columns of tiny cost, Clp's default of 1e-7 per column leaves the vertex
+// short of optimal by about 1e-6), stopping at the cancel flag or deadline.
+void minimise_small(LinearProgram& lp, const std::atomic<bool>* cancel, Clock::time_point deadline) {
+  lp.maximise = false;
+  lp.presolve = false;
+  lp.dual_tolerance = 1e-10;
+  lp.cancel = cancel;
+  lp.deadline = deadline;
+}
+
 // Clp said infeasible; that verdict depends on its tolerances. Proof: the
 // phase-one program min t s.t. A x - t <= b, lo <= x <= hi, 0 <= t <= T
 // has a rigorous lower bound (its duals, through safe_lp_bound) above 0.
@@ -721,11 +733,7 @@ int prove_empty(const Matrix& A, const Vector& b, const Vector& lo, const Vector
   lp.upper.resize(d + 1);
   lp.lower << lo, 0.0;
   lp.upper << hi, T;
-  lp.maximise = false;
-  lp.presolve = false;
-  lp.dual_tolerance = 1e-10;
-  lp.cancel = cancel;
-  lp.deadline = deadline;
+  minimise_small(lp, cancel, deadline);
   const LpSolution s = solve_lp(lp);
   if (s.status == LpSolution::Status::Cancelled) return -1;
   if (s.status != LpSolution::Status::Optimal) {
@@ -753,18 +761,12 @@ LpStep lp_min(const Vector& c, const Vector& lo, const Vector& hi, const Matrix&
   LinearProgram lp;
   lp.A = cleaned_rows(A);
   lp.b = b;
-  // Costs scaled to a largest of 1, and a tight tolerance on reduced
-  // costs: with hundreds of columns of tiny cost, Clp's default (1e-7 per
-  // column) would leave the vertex short of optimal by about 1e-6.
+  // Costs scaled to a largest of 1 (the reduced-cost tolerance is absolute).
   const double scale = c.cwiseAbs().maxCoeff() > 0 ? c.cwiseAbs().maxCoeff() : 1.0;
   lp.c = c / scale;
   lp.lower = lo;
   lp.upper = hi;
-  lp.maximise = false;
-  lp.presolve = false;
-  lp.dual_tolerance = 1e-10;
-  lp.cancel = cancel;
-  lp.deadline = deadline;
+  minimise_small(lp, cancel, deadline);
   const LpSolution s = solve_lp(lp);
   if (s.status == LpSolution::Status::Cancelled) {
     r.cancelled = true;

@@ -91,8 +91,10 @@ TEST(BoundCli, ATimeLimitGivesAMarkedPartialInterval) {
   const auto& b = j["bounds"][0];
   EXPECT_FALSE(b["complete"].get<bool>());
   EXPECT_NE(b["stop_reason"].get<std::string>().find("time limit"), std::string::npos) << b["stop_reason"];
+  // Stopped during the search the upper bound is the largest open one; on a
+  // slow (sanitized) build the stop may come before the root bound, and it
+  // is then 1. Either way the interval holds.
   EXPECT_LE(b["lower_bound"].get<double>(), b["upper_bound"].get<double>());
-  EXPECT_LT(b["upper_bound"].get<double>(), 1.0);
 }
 
 TEST(BoundCli, BadUsageGivesOneLine) {

@@ -1088,6 +1088,10 @@ BoxBound bound_confidence(const Network& net, const Vector& lo, const Vector& hi
   r.class_upper = Vector::Ones(K);
   Witness witness;
   witness.class_lower = Vector::Zero(K);
+  // The bounder keeps |W| of every dense and convolution node (a copy of
+  // the weights), and every node's interval.
+  check_memory(add_or_neg(net.memory_bytes(), net.memory_bytes()), "the bounds' copy of the weights of " +
+                                                                      (net.source.empty() ? std::string("the model") : net.source));
   const Bounder b(net, o, deadline);
   auto finish = [&]() -> BoxBound {
     r.lower_bound = witness.best;

@@ -7,6 +7,8 @@
 #include "cli/commands.hpp"
 #include "export/json.hpp"
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
+#include "core/bytes.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
@@ -184,21 +186,45 @@ int run_certify(const std::vector<std::string>& args) {
     return c.complete ? kOk : kIncomplete;
   }
 
+  // A set: shared between the MPI ranks when launched by mpirun or srun
+  // (cli/distributed.hpp); rank 0 merges the parts and writes the report.
+  const Ranks& ranks = Ranks::world();
+  WorkQueue queue(ranks, static_cast<std::size_t>(X.cols()));
   CertifySetOptions so;
   so.certify = o;
   so.threads = vm["threads"].as<int>();
   if (so.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");  // in the option's words
-  ProgressBar bar("certify", progress_wanted(vm));
-  so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+  ProgressBar bar("certify", ranks.root() && progress_wanted(vm));
+  so.progress = [&](std::size_t done, std::size_t total) { bar.update(ranks.distributed() ? queue.handed_out() : done, total); };
   so.cancel = stop_flag();
-  const CertifySetResult result = certify_set(net, X, so);
+  so.next_input = [&queue] { return queue.next(); };
+  const CertifySetResult local = certify_set(net, X, so);
+  queue.close();
   bar.finish();
-  const std::vector<Certificate>& certs = result.certificates;
-  const CertifySetSummary& s = result.summary;
+  SetPart mine;
+  {
+    ByteWriter w;
+    local.summary.write(w);
+    mine.summary = w.take();
+  }
+  mine.complete = local.complete;
+  mine.stop_reason = stop_reason();
+  const bool json = vm.count("json") > 0;
+  for (const Certificate& c : local.certificates)
+    mine.items.emplace_back(c.input, json ? certificate_json(described(c), o).dump() : std::string());
+  const std::vector<SetPart> parts = gather_parts(ranks, mine);
+  if (!ranks.root()) return kOk;
+  CertifySetSummary s;
+  for (const SetPart& p : parts) {
+    ByteReader r(p.summary);
+    s.merge(CertifySetSummary::read(r));
+  }
+  const auto items = items_in_order(parts);
   // Interrupted (Ctrl-C, --time-limit): the inputs that finished, marked.
-  const bool whole_set = result.complete;
-  const std::string partial = whole_set ? "" : std::to_string(certs.size()) + " of " + std::to_string(X.cols()) +
-                                                   " inputs finished (" + stop_reason() + ")";
+  const bool whole_set = all_complete(parts) && items.size() == static_cast<std::size_t>(X.cols());
+  const std::string why = first_stop_reason(parts).empty() ? stop_reason() : first_stop_reason(parts);
+  const std::string partial = whole_set ? "" : std::to_string(items.size()) + " of " + std::to_string(X.cols()) +
+                                                   " inputs finished (" + why + ")";
   auto text = [](double v) { return std::isfinite(v) ? fmt(v) : std::string("-"); };
   if (vm.count("json")) {
     nlohmann::json j;
@@ -206,7 +232,9 @@ int run_certify(const std::vector<std::string>& args) {
     j["inputs"] = source;
     j["threshold"] = o.threshold;
     j["box"] = box.to_json();
-    j.update(certify_set_json(result, o, stop_reason(), describe_stop));
+    nlohmann::json certificates = nlohmann::json::array();
+    for (const auto& item : items) certificates.push_back(nlohmann::json::parse(item.second));
+    j.update(certify_set_json(s, static_cast<std::size_t>(X.cols()), whole_set, o, why, std::move(certificates)));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model                 " << net.source << "\ninputs                " << source << "\n";

@@ -1,4 +1,5 @@
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
 
 #include "io/input_box.hpp"
 
@@ -121,7 +122,9 @@ bool parse_model_command(const std::vector<std::string>& args, const po::options
 }
 
 int report_failure(const std::string& command, const ForeignErrorHook& foreign) {
-  const std::string who = "tessera " + command;
+  // Under MPI, which rank failed (the others end with it).
+  const std::string rank = Ranks::started() ? Ranks::world().label() : "";
+  const std::string who = "tessera " + command + (rank.empty() ? "" : " (" + rank + ")");
   try {
     throw;
   } catch (const Error& e) {

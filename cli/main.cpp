@@ -11,6 +11,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
 
@@ -59,6 +60,12 @@ int run_torch_program(const std::string& command, char** argv) {
   return tessera::cli::kBadInput;
 }
 
+// Ends MPI, when it was started, before the process exits.
+int finish(int status) {
+  tessera::cli::Ranks::finalize();
+  return status;
+}
+
 void print_usage(std::ostream& out) {
   out << "tessera - compute, certify and show the linear regions of ReLU networks\n\n"
          "Usage: tessera <command> [options]   (tessera <command> --help for details)\n\nCommands:\n";
@@ -92,19 +99,26 @@ int main(int argc, char** argv) {
     if (name != c.name) continue;
     tessera::cli::install_stop_handlers();
     try {
-      const int status = c.run(args);
+      // Launched as MPI ranks (mpirun, srun): certify, bound and ray share
+      // their sets; the other commands run as one process only.
+      const tessera::cli::Ranks& ranks = tessera::cli::Ranks::world();
+      if (name != "certify" && name != "bound" && name != "ray") ranks.require_one(name);
+      const int status = finish(c.run(args));
       // Whatever went to stdout must have arrived (a full disk, /dev/full).
       std::cout.flush();
       if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
         std::cerr << "tessera " << name << ": error: standard output: write failed: " << std::strerror(errno) << "\n";
-        return tessera::cli::kBadInput;
+        return finish(tessera::cli::kBadInput);
       }
       // (`tessera data` writes nothing when stopped, and says so itself.)
       if (status == tessera::cli::kIncomplete && tessera::cli::stop_requested() && name != "data")
         std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
       return status;
     } catch (...) {
-      return tessera::cli::report_failure(name);
+      const int status = tessera::cli::report_failure(name);
+      // One rank failed: end the whole job with its message and status.
+      if (tessera::cli::Ranks::started() && tessera::cli::Ranks::world().distributed()) tessera::cli::Ranks::abort(status);
+      return finish(status);
     }
   }
   std::cerr << "tessera: unknown command '" << name << "' (see tessera --help)\n";

@@ -4,14 +4,104 @@
 #include <cmath>
 #include <limits>
 
+#include "core/bytes.hpp"
+
 namespace tessera {
+
+void ExactSum::add(double x) {
+  if (x == 0 || !std::isfinite(x)) return;
+  int e = 0;
+  const double f = std::frexp(x, &e);  // x = f 2^e, 1/2 <= |f| < 1
+  const auto m = static_cast<std::int64_t>(std::ldexp(f, 53));  // exact: |m| < 2^53
+  const int q = e - 53 + kOffset;  // m's last bit weighs 2^(q - kOffset); q >= 1 for every double
+  const int k = q / 32;
+  const unsigned __int128 v = static_cast<unsigned __int128>(m < 0 ? -m : m) << (q % 32);  // below 2^85
+  const std::int64_t mask = 0xffffffff;
+  const std::int64_t d[3] = {static_cast<std::int64_t>(v) & mask, static_cast<std::int64_t>(v >> 32) & mask,
+                             static_cast<std::int64_t>(v >> 64)};
+  for (int i = 0; i < 3; ++i) digits_[k + i] += m < 0 ? -d[i] : d[i];
+  // Each digit moves by less than 2^32 per term: normalise long before 2^63.
+  if (++pending_ >= (1u << 30)) normalize();
+}
+
+void ExactSum::normalize() const {
+  for (int k = 0; k + 1 < kDigits; ++k) {
+    const std::int64_t low = digits_[k] & 0xffffffff;  // the residue mod 2^32, in [0, 2^32)
+    const std::int64_t carry = (digits_[k] - low) / (std::int64_t{1} << 32);  // exact
+    digits_[k] = low;
+    digits_[k + 1] += carry;
+  }
+  pending_ = 0;
+}
+
+void ExactSum::merge(const ExactSum& o) {
+  normalize();
+  o.normalize();
+  for (int k = 0; k < kDigits; ++k) digits_[k] += o.digits_[k];
+  normalize();
+}
+
+bool ExactSum::operator==(const ExactSum& o) const {
+  normalize();
+  o.normalize();
+  return digits_ == o.digits_;
+}
+
+double ExactSum::value() const {
+  normalize();
+  // The digits are now in [0, 2^32) but the last, which carries the sign.
+  std::array<std::int64_t, kDigits> a = digits_;
+  const bool negative = a[kDigits - 1] < 0;
+  if (negative) {
+    for (auto& d : a) d = -d;
+    for (int k = 0; k + 1 < kDigits; ++k) {
+      const std::int64_t low = a[k] & 0xffffffff;
+      const std::int64_t carry = (a[k] - low) / (std::int64_t{1} << 32);
+      a[k] = low;
+      a[k + 1] += carry;
+    }
+  }
+  int top = kDigits - 1;
+  while (top >= 0 && a[top] == 0) --top;
+  if (top < 0) return 0.0;
+  // The top three digits (at least 65 significant bits) and a sticky bit for
+  // everything below: one correctly rounded conversion.
+  const int low = std::max(top - 2, 0);
+  unsigned __int128 v = 0;
+  for (int k = top; k >= low; --k) v = (v << 32) | static_cast<std::uint64_t>(a[k]);
+  bool sticky = false;
+  for (int k = 0; k < low; ++k) sticky = sticky || a[k] != 0;
+  if (sticky) v |= 1;
+  const double r = std::ldexp(static_cast<double>(v), 32 * low - kOffset);
+  return negative ? -r : r;
+}
+
+void ExactSum::write(ByteWriter& out) const {
+  normalize();
+  int first = 0, last = kDigits - 1;
+  while (first < kDigits && digits_[first] == 0) ++first;
+  while (last >= first && digits_[last] == 0) --last;
+  out.put<std::int32_t>(first);
+  out.put<std::int32_t>(last);
+  for (int k = first; k <= last; ++k) out.put(digits_[k]);
+}
+
+ExactSum ExactSum::read(ByteReader& in) {
+  ExactSum s;
+  const auto first = in.get<std::int32_t>();
+  const auto last = in.get<std::int32_t>();
+  if (first < 0 || first > kDigits || last >= kDigits || last < first - 1)
+    throw Error("a summary received from another process is malformed (sum digits)");
+  for (int k = first; k <= last; ++k) s.digits_[k] = in.get<std::int64_t>();
+  return s;
+}
 
 void Distribution::add(double x) {
   if (!std::isfinite(x)) return;
   min_ = count_ ? std::min(min_, x) : x;
   max_ = count_ ? std::max(max_, x) : x;
   ++count_;
-  sum_ += x;
+  sum_.add(x);
   if (sketched_) {
     ++buckets_[bucket_of(x)];
     return;
@@ -26,7 +116,7 @@ void Distribution::merge(const Distribution& o) {
   min_ = count_ ? std::min(min_, o.min_) : o.min_;
   max_ = count_ ? std::max(max_, o.max_) : o.max_;
   count_ += o.count_;
-  sum_ += o.sum_;
+  sum_.merge(o.sum_);
   if (!sketched_ && !o.sketched_ && values_.size() + o.values_.size() <= kExactLimit) {
     values_.insert(values_.end(), o.values_.begin(), o.values_.end());
     sorted_ = false;
@@ -40,7 +130,7 @@ void Distribution::merge(const Distribution& o) {
   }
 }
 
-double Distribution::mean() const { return count_ ? sum_ / static_cast<double>(count_) : std::nan(""); }
+double Distribution::mean() const { return count_ ? sum_.value() / static_cast<double>(count_) : std::nan(""); }
 double Distribution::min() const { return count_ ? min_ : std::nan(""); }
 double Distribution::max() const { return count_ ? max_ : std::nan(""); }
 
@@ -69,6 +159,42 @@ double Distribution::quantile(double q) const {
     if (static_cast<double>(seen) > rank) return std::clamp(bucket_value(b), min_, max_);
   }
   return max_;
+}
+
+void Distribution::write(ByteWriter& out) const {
+  out.put<std::uint64_t>(count_);
+  sum_.write(out);
+  out.put(min_);
+  out.put(max_);
+  out.put<std::uint8_t>(sketched_);
+  out.put_vector(values_);
+  out.put<std::uint64_t>(buckets_.size());
+  for (const auto& [b, n] : buckets_) {
+    out.put(b);
+    out.put<std::uint64_t>(n);
+  }
+}
+
+Distribution Distribution::read(ByteReader& in) {
+  Distribution d;
+  d.count_ = in.get<std::uint64_t>();
+  d.sum_ = ExactSum::read(in);
+  d.min_ = in.get<double>();
+  d.max_ = in.get<double>();
+  d.sketched_ = in.get<std::uint8_t>() != 0;
+  d.values_ = in.get_vector<double>();
+  d.sorted_ = std::is_sorted(d.values_.begin(), d.values_.end());
+  const auto buckets = in.get<std::uint64_t>();
+  std::uint64_t counted = 0;
+  for (std::uint64_t i = 0; i < buckets; ++i) {
+    const auto b = in.get<std::int64_t>();
+    const auto n = in.get<std::uint64_t>();
+    d.buckets_[b] += n;
+    counted += n;
+  }
+  if ((d.sketched_ ? counted : d.values_.size()) != d.count_ || (d.sketched_ && !d.values_.empty()))
+    throw Error("a summary received from another process is malformed (distribution counts)");
+  return d;
 }
 
 void Distribution::to_sketch() {

@@ -105,20 +105,26 @@ nlohmann::json affine_json(const AffineReport& r, const Network& net) {
 nlohmann::json certify_set_json(const CertifySetResult& r, const CertifyOptions& options,
                                 const std::string& why_stopped,
                                 const std::function<std::string(const std::string&)>& describe) {
-  nlohmann::json j;
-  j["set_complete"] = r.complete;
-  const long requested = static_cast<long>(r.requested);
-  j["requested"] = requested;
-  if (!r.complete)
-    j["stop_reason"] = std::to_string(r.certificates.size()) + " of " + std::to_string(requested) + " inputs finished (" +
-                       why_stopped + ")";
-  j["method"] = options.full ? "full" : "from-infinity";
-  j["summary"] = r.summary;
-  j["certificates"] = nlohmann::json::array();
+  nlohmann::json certificates = nlohmann::json::array();
   for (Certificate c : r.certificates) {
     if (describe) c.stop_reason = describe(c.stop_reason);
-    j["certificates"].push_back(certificate_json(c, options));
+    certificates.push_back(certificate_json(c, options));
   }
+  return certify_set_json(r.summary, r.requested, r.complete, options, why_stopped, std::move(certificates));
+}
+
+nlohmann::json certify_set_json(const CertifySetSummary& summary, std::size_t requested, bool complete,
+                                const CertifyOptions& options, const std::string& why_stopped,
+                                nlohmann::json certificates) {
+  nlohmann::json j;
+  j["set_complete"] = complete;
+  j["requested"] = static_cast<long>(requested);
+  if (!complete)
+    j["stop_reason"] = std::to_string(certificates.size()) + " of " + std::to_string(requested) + " inputs finished (" +
+                       why_stopped + ")";
+  j["method"] = options.full ? "full" : "from-infinity";
+  j["summary"] = summary;
+  j["certificates"] = std::move(certificates);
   return j;
 }
 

@@ -62,6 +62,11 @@ void to_json(nlohmann::json& j, const CertifySetSummary& s);
 nlohmann::json certify_set_json(const CertifySetResult& r, const CertifyOptions& options,
                                 const std::string& why_stopped,
                                 const std::function<std::string(const std::string&)>& describe = {});
+// The same from its parts: a (merged) summary and the certificates' JSON in
+// input order, as a set shared between processes assembles it.
+nlohmann::json certify_set_json(const CertifySetSummary& summary, std::size_t requested, bool complete,
+                                const CertifyOptions& options, const std::string& why_stopped,
+                                nlohmann::json certificates);
 
 // A line traversal: "complete", "stop_reason" (when stopped), "segments"
 // (t_begin, t_end (null: infinity), is_point, pattern_hash, class,

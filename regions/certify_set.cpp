@@ -1,5 +1,6 @@
 #include "regions/certify_set.hpp"
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 
 #include "core/limits.hpp"
@@ -41,9 +42,27 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
     co.bounder = &*bounder;
   }
   auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (Eigen::Index j = 0; j < N; ++j) {
-    if (cancelled() || error) continue;
+  std::atomic<std::size_t> counter{0};
+  const auto next = [&]() -> std::optional<std::size_t> {
+    if (o.next_input) return o.next_input();
+    const std::size_t j = counter.fetch_add(1);
+    return j < static_cast<std::size_t>(N) ? std::optional<std::size_t>(j) : std::nullopt;
+  };
+  std::vector<char> handed(N, 0);
+#pragma omp parallel num_threads(threads)
+  while (!cancelled() && !error) {
+    std::optional<std::size_t> next_j;
+    try {
+      next_j = next();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+      break;
+    }
+    if (!next_j) break;
+    const auto j = static_cast<Eigen::Index>(*next_j);
+    if (j < 0 || j >= N) continue;
+    handed[j] = 1;
     try {
       out[j] = certify(net, X.col(j), co);
       out[j].input = j;
@@ -60,13 +79,12 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
   if (error) std::rethrow_exception(error);
   CertifySetResult r;
   r.requested = static_cast<std::size_t>(N);
-  if (cancelled()) {
-    for (Eigen::Index j = 0; j < N; ++j)
-      if (finished[j]) r.certificates.push_back(std::move(out[j]));
-  } else {
-    r.certificates = std::move(out);
+  std::size_t given = 0;
+  for (Eigen::Index j = 0; j < N; ++j) {
+    given += handed[j];
+    if (finished[j]) r.certificates.push_back(std::move(out[j]));
   }
-  r.complete = r.certificates.size() == r.requested;
+  r.complete = !cancelled() && r.certificates.size() == given && (o.next_input || given == r.requested);
   if (!r.complete)
     r.stop_reason = "cancelled: " + std::to_string(r.certificates.size()) + " of " + std::to_string(N) +
                     " inputs finished";
@@ -140,6 +158,36 @@ void CertifySetSummary::merge(const CertifySetSummary& o) {
   laplace_alpha_within.merge(o.laplace_alpha_within);
   laplace_max_limit_confidence = std::max(laplace_max_limit_confidence, o.laplace_max_limit_confidence);
   laplace_min_one_minus_limit = std::min(laplace_min_one_minus_limit, o.laplace_min_one_minus_limit);
+}
+
+void CertifySetSummary::write(ByteWriter& w) const {
+  for (std::size_t v : {count, complete, last_region_found, ties, limit_is_prediction, laplace, laplace_complete,
+                        laplace_below_one})
+    w.put<std::uint64_t>(v);
+  for (const Distribution* d : {&limit_confidence, &alpha_star, &first_alpha, &first_alpha_in_box, &max_confidence_in_box,
+                                &segments, &regions_visited, &regions_from_infinity, &regions_box, &regions_middle,
+                                &laplace_limit_confidence, &laplace_confidence_at_input, &laplace_alpha_within})
+    d->write(w);
+  std::vector<std::uint64_t> histogram(segment_histogram.begin(), segment_histogram.end());
+  w.put_vector(histogram);
+  for (double v : {max_bias_free_residual, laplace_max_limit_confidence, laplace_min_one_minus_limit}) w.put(v);
+}
+
+CertifySetSummary CertifySetSummary::read(ByteReader& in) {
+  CertifySetSummary s;
+  for (std::size_t* v : {&s.count, &s.complete, &s.last_region_found, &s.ties, &s.limit_is_prediction, &s.laplace,
+                         &s.laplace_complete, &s.laplace_below_one})
+    *v = in.get<std::uint64_t>();
+  for (Distribution* d : {&s.limit_confidence, &s.alpha_star, &s.first_alpha, &s.first_alpha_in_box,
+                          &s.max_confidence_in_box, &s.segments, &s.regions_visited, &s.regions_from_infinity,
+                          &s.regions_box, &s.regions_middle, &s.laplace_limit_confidence,
+                          &s.laplace_confidence_at_input, &s.laplace_alpha_within})
+    *d = Distribution::read(in);
+  const auto histogram = in.get_vector<std::uint64_t>();
+  s.segment_histogram.assign(histogram.begin(), histogram.end());
+  for (double* v : {&s.max_bias_free_residual, &s.laplace_max_limit_confidence, &s.laplace_min_one_minus_limit})
+    *v = in.get<double>();
+  return s;
 }
 
 double CertifySetSummary::fraction_limit_is_prediction() const {

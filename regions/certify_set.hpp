@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "core/statistics.hpp"
@@ -18,6 +19,12 @@ struct CertifySetOptions {
   // Stops the set: rays in progress stop within a segment, no new input
   // starts; the certificates of the inputs that finished are returned.
   const std::atomic<bool>* cancel = nullptr;
+  // Which inputs this process certifies, one index at a time (called from
+  // several threads at once; nullopt: no more). A set shared between
+  // processes gives each a part this way. Empty: every input. With it, the
+  // result holds the inputs handed here that finished, and `complete` says
+  // whether all of those did.
+  std::function<std::optional<std::size_t>()> next_input;
 };
 
 // A summary of certificates that merges exactly (summaries of shards of a
@@ -53,6 +60,9 @@ struct CertifySetSummary {
 
   void add(const Certificate& c);
   void merge(const CertifySetSummary& other);
+  // For merging the summaries of other processes: read(write(s)) equals s.
+  void write(ByteWriter& out) const;
+  static CertifySetSummary read(ByteReader& in);
   double fraction_limit_is_prediction() const;  // NaN when no last region was found
 };
 

@@ -1,10 +1,13 @@
 // The certificate of Theorem 3.1: last region, limit class, alpha*, box.
 #include <gtest/gtest.h>
+#include <algorithm>
+#include <random>
 
 #include <limits>
 
 #include <cmath>
 
+#include "core/bytes.hpp"
 #include "core/error.hpp"
 #include "core/forward.hpp"
 #include "core/noise.hpp"
@@ -222,7 +225,7 @@ TEST(CertifySet, SummaryOfUniformNoise) {
     EXPECT_EQ(left.alpha_star.count(), s.alpha_star.count());
     EXPECT_EQ(left.alpha_star.median(), s.alpha_star.median());
     EXPECT_EQ(left.regions_visited.median(), s.regions_visited.median());
-    EXPECT_DOUBLE_EQ(left.limit_confidence.mean(), s.limit_confidence.mean());
+    EXPECT_EQ(left.limit_confidence.mean(), s.limit_confidence.mean());  // the sum is exact
   }
 }
 
@@ -261,6 +264,75 @@ TEST(Distribution, ExactThenSketchedAndMergeable) {
   EXPECT_EQ(a.count(), whole.count());
   EXPECT_EQ(a.min(), all.front());
   EXPECT_EQ(a.max(), all.back());
+}
+
+// ExactSum: exact whatever the order, the split or the magnitudes, and
+// rounded once; checked against sums known by hand and integer arithmetic.
+TEST(ExactSum, ExactInAnyOrderAndRoundedOnce) {
+  auto sum_of = [](const std::vector<double>& v) {
+    ExactSum s;
+    for (double x : v) s.add(x);
+    return s.value();
+  };
+  // Cancellation a plain double sum loses entirely.
+  EXPECT_EQ(sum_of({1e100, 1.0, -1e100}), 1.0);
+  EXPECT_EQ(sum_of({1.0, 1e300, 1e-300, -1e300}), 1.0);
+  // Two halves of an ulp: the plain sum stays at 1, the exact one does not.
+  EXPECT_EQ(sum_of({1.0, std::ldexp(1.0, -53), std::ldexp(1.0, -53)}), 1.0 + std::ldexp(1.0, -52));
+  // Rounding once: 1 + 2^-53 + 2^-80 lies just above the midpoint and rounds up.
+  EXPECT_EQ(sum_of({1.0, std::ldexp(1.0, -53), std::ldexp(1.0, -80)}), 1.0 + std::ldexp(1.0, -52));
+  EXPECT_EQ(sum_of({-1.0, -std::ldexp(1.0, -53), -std::ldexp(1.0, -80)}), -1.0 - std::ldexp(1.0, -52));
+  EXPECT_EQ(sum_of({std::numeric_limits<double>::denorm_min(), std::numeric_limits<double>::denorm_min()}),
+            2 * std::numeric_limits<double>::denorm_min());
+  EXPECT_EQ(sum_of({std::numeric_limits<double>::max(), -std::numeric_limits<double>::max(), 3.0}), 3.0);
+  EXPECT_EQ(sum_of({}), 0.0);
+  // Multiples of 2^-20 of mixed sign: the exact sum is an integer count of 2^-20.
+  std::mt19937_64 rng(7);
+  std::vector<double> v;
+  std::int64_t units = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const std::int64_t k = static_cast<std::int64_t>(rng() % 2000001) - 1000000;
+    units += k;
+    v.push_back(std::ldexp(static_cast<double>(k), -20));
+  }
+  const double whole = sum_of(v);
+  EXPECT_EQ(whole, std::ldexp(static_cast<double>(units), -20));
+  // Any order, any split, through the byte encoding: the same sum.
+  std::shuffle(v.begin(), v.end(), rng);
+  EXPECT_EQ(sum_of(v), whole);
+  ExactSum a, b;
+  for (std::size_t i = 0; i < v.size(); ++i) (i < 777 ? a : b).add(v[i]);
+  ByteWriter w;
+  b.write(w);
+  ByteReader r(w.bytes());
+  a.merge(ExactSum::read(r));
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(a.value(), whole);
+}
+
+// Distributions sent as bytes come back equal, field for field; a cut
+// buffer is refused with an error rather than read past its end.
+TEST(Distribution, ByteEncodingRoundTrips) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{5}, Distribution::kExactLimit + 10}) {
+    Distribution d;
+    for (std::size_t i = 0; i < n; ++i) d.add(std::sin(double(i)) * 1e3);
+    ByteWriter w;
+    d.write(w);
+    ByteReader r(w.bytes());
+    const Distribution e = Distribution::read(r);
+    EXPECT_TRUE(r.done());
+    EXPECT_EQ(e.count(), d.count());
+    EXPECT_EQ(e.exact(), d.exact());
+    if (n) {
+      EXPECT_EQ(e.sum(), d.sum());
+      EXPECT_EQ(e.min(), d.min());
+      EXPECT_EQ(e.max(), d.max());
+      for (double q : {0.0, 0.3, 0.5, 0.99, 1.0}) EXPECT_EQ(e.quantile(q), d.quantile(q));
+    }
+    const std::string cut = w.bytes().substr(0, w.bytes().size() / 2);
+    ByteReader short_reader(cut);
+    EXPECT_THROW(Distribution::read(short_reader), Error);
+  }
 }
 
 TEST(Certificate, BadOptionsAndInputs) {

@@ -10,6 +10,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
+#include "core/bytes.hpp"
 #include "cli/inputs.hpp"
 #include "cli/progress.hpp"
 #include "cli/stop.hpp"
@@ -182,7 +184,9 @@ int run_bound(const std::vector<std::string>& args) {
   std::ostringstream out;
   const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
   const std::string argmax_out = vm.count("argmax-out") ? vm["argmax-out"].as<std::string>() : "";
+  const Ranks& ranks = Ranks::world();
   if (single) {
+    if (!ranks.root()) return kOk;  // one box: rank 0 bounds it
     std::vector<BoxBound> results;
     const std::vector<BoundMethod> methods =
         all ? std::vector<BoundMethod>{BoundMethod::Ibp, BoundMethod::Crown, BoundMethod::Exact} : std::vector<BoundMethod>{*method};
@@ -266,14 +270,59 @@ int run_bound(const std::vector<std::string>& args) {
   so.threshold = threshold;
   so.threads = vm["threads"].as<int>();
   if (so.threads < 0) throw Error("--threads must be 0 (all cores) or a positive number");
-  ProgressBar bar("bound", progress_wanted(vm));
-  so.progress = [&](std::size_t done, std::size_t total) { bar.update(done, total); };
+  // A set: shared between the MPI ranks when launched by mpirun or srun
+  // (cli/distributed.hpp); rank 0 merges the parts and writes the report.
+  WorkQueue queue(ranks, static_cast<std::size_t>(lo.cols()));
+  ProgressBar bar("bound", ranks.root() && progress_wanted(vm));
+  so.progress = [&](std::size_t done, std::size_t total) { bar.update(ranks.distributed() ? queue.handed_out() : done, total); };
   so.cancel = stop_flag();
-  const BoxBoundSetResult result = bound_confidence_set(net, lo, hi, so);
+  so.next_box = [&queue] { return queue.next(); };
+  const BoxBoundSetResult local = bound_confidence_set(net, lo, hi, so);
+  queue.close();
   bar.finish();
-  const BoxBoundSummary& s = result.summary;
-  const std::string partial = result.complete ? "" : std::to_string(result.bounds.size()) + " of " +
-                                                        std::to_string(result.requested) + " boxes started (" + stop_reason() + ")";
+  SetPart mine;
+  {
+    ByteWriter w;
+    local.summary.write(w);
+    mine.summary = w.take();
+  }
+  mine.complete = local.complete;
+  mine.stop_reason = stop_reason();
+  const bool json = vm.count("json") > 0;
+  for (std::size_t i = 0; i < local.bounds.size(); ++i) {
+    ByteWriter w;  // the box's JSON and, for --argmax-out, its best input
+    if (json) {
+      nlohmann::json b = box_bound_json(local.bounds[i], false);
+      b["input"] = local.box[i];
+      if (!local.bounds[i].complete) b["stop_reason"] = describe_stop(local.bounds[i].stop_reason);
+      w.put_string(b.dump());
+    } else {
+      w.put_string("");
+    }
+    const Vector& a = local.bounds[i].argmax_input;
+    w.put_vector(argmax_out.empty() ? std::vector<double>{} : std::vector<double>(a.data(), a.data() + a.size()));
+    mine.items.emplace_back(local.box[i], w.take());
+  }
+  const std::vector<SetPart> parts = gather_parts(ranks, mine);
+  if (!ranks.root()) return kOk;
+  BoxBoundSummary s;
+  for (const SetPart& p : parts) {
+    ByteReader r(p.summary);
+    s.merge(BoxBoundSummary::read(r));
+  }
+  const auto items = items_in_order(parts);
+  const bool whole_set = all_complete(parts) && items.size() == static_cast<std::size_t>(lo.cols());
+  const std::string why = first_stop_reason(parts).empty() ? stop_reason() : first_stop_reason(parts);
+  const std::string partial = whole_set ? "" : std::to_string(items.size()) + " of " + std::to_string(lo.cols()) +
+                                                   " boxes started (" + why + ")";
+  std::vector<std::string> item_json;
+  std::vector<Vector> argmax;
+  for (const auto& item : items) {
+    ByteReader r(item.second);
+    item_json.push_back(r.get_string());
+    const std::vector<double> a = r.get_vector<double>();
+    argmax.push_back(Eigen::Map<const Vector>(a.data(), static_cast<Eigen::Index>(a.size())));
+  }
   auto text = [](double v) { return std::isfinite(v) ? fmt(v) : std::string("-"); };
   if (vm.count("json")) {
     nlohmann::json j;
@@ -283,21 +332,16 @@ int run_bound(const std::vector<std::string>& args) {
     j["domain"] = domain.to_json();
     j["method"] = bound_method_name(o.method);
     j["threshold"] = threshold;
-    j["set_complete"] = result.complete;
-    j["requested"] = result.requested;
-    if (!result.complete) j["stop_reason"] = partial;
+    j["set_complete"] = whole_set;
+    j["requested"] = static_cast<std::size_t>(lo.cols());
+    if (!whole_set) j["stop_reason"] = partial;
     j["summary"] = s;
     j["bounds"] = nlohmann::json::array();
-    for (std::size_t i = 0; i < result.bounds.size(); ++i) {
-      nlohmann::json b = box_bound_json(result.bounds[i], false);
-      b["input"] = result.box[i];
-      if (!result.bounds[i].complete) b["stop_reason"] = describe_stop(result.bounds[i].stop_reason);
-      j["bounds"].push_back(std::move(b));
-    }
+    for (const std::string& b : item_json) j["bounds"].push_back(nlohmann::json::parse(b));
     out << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     out << "model        " << net.source << "\nset          " << source << "\nmethod       " << bound_method_name(o.method) << "\n";
-    if (!result.complete) out << "PARTIAL      " << partial << "\n";
+    if (!whole_set) out << "PARTIAL      " << partial << "\n";
     out << "boxes        " << s.count << " bounded, " << s.complete << " complete\n"
         << "certified    " << s.certified << " of " << s.count << " have confidence < " << fmt(threshold)
         << " everywhere in their box\n"
@@ -312,11 +356,11 @@ int run_bound(const std::vector<std::string>& args) {
   }
   if (!argmax_out.empty()) {
     std::vector<const Vector*> rows;
-    for (const BoxBound& b : result.bounds) rows.push_back(&b.argmax_input);
+    for (const Vector& a : argmax) rows.push_back(&a);
     emit(rows_text(rows), argmax_out);
   }
   emit(out.str(), output);
-  return result.complete && s.complete == s.count ? kOk : kIncomplete;
+  return whole_set && s.complete == s.count ? kOk : kIncomplete;
 }
 
 }  // namespace tessera::cli

@@ -169,7 +169,9 @@ int run_certify(const std::vector<std::string>& args) {
 
   std::ostringstream out;
   const std::string output = vm.count("output") ? vm["output"].as<std::string>() : "";
+  const Ranks& ranks = Ranks::world();
   if (single) {
+    if (!ranks.root()) return kOk;  // one input: rank 0 certifies it
     const Certificate c = certify(net, X.col(0), o);
     if (vm.count("json")) {
       nlohmann::json j = certificate_json(described(c), o);
@@ -188,7 +190,6 @@ int run_certify(const std::vector<std::string>& args) {
 
   // A set: shared between the MPI ranks when launched by mpirun or srun
   // (cli/distributed.hpp); rank 0 merges the parts and writes the report.
-  const Ranks& ranks = Ranks::world();
   WorkQueue queue(ranks, static_cast<std::size_t>(X.cols()));
   CertifySetOptions so;
   so.certify = o;

@@ -1,5 +1,7 @@
 #include "regions/box_bounds.hpp"
 
+#include "core/bytes.hpp"
+
 #include <omp.h>
 
 #include <algorithm>
@@ -1354,6 +1356,18 @@ void BoxBoundSummary::merge(const BoxBoundSummary& o) {
   seconds.merge(o.seconds);
 }
 
+void BoxBoundSummary::write(ByteWriter& w) const {
+  for (std::size_t v : {count, complete, certified, refuted}) w.put<std::uint64_t>(v);
+  for (const Distribution* d : {&upper_bound, &lower_bound, &gap, &unstable, &seconds}) d->write(w);
+}
+
+BoxBoundSummary BoxBoundSummary::read(ByteReader& in) {
+  BoxBoundSummary s;
+  for (std::size_t* v : {&s.count, &s.complete, &s.certified, &s.refuted}) *v = in.get<std::uint64_t>();
+  for (Distribution* d : {&s.upper_bound, &s.lower_bound, &s.gap, &s.unstable, &s.seconds}) *d = Distribution::read(in);
+  return s;
+}
+
 BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, const Matrix& hi,
                                        const BoxBoundSetOptions& o) {
   if (o.threads < 0) throw Error("bound: threads must be 0 (all cores) or a positive number");
@@ -1377,17 +1391,27 @@ BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, con
     bo.columns = static_cast<int>(std::clamp<std::int64_t>(memory_budget() / 8 / threads / (8 * largest), 2, 512));
   }
   auto cancelled = [&] { return o.cancel && o.cancel->load(std::memory_order_relaxed); };
-#pragma omp parallel for schedule(dynamic) num_threads(threads)
-  for (Eigen::Index j = 0; j < N; ++j) {
-    if (cancelled() || failed.load()) continue;
+  std::atomic<std::size_t> counter{0};
+  const auto next = [&]() -> std::optional<std::size_t> {
+    if (o.next_box) return o.next_box();
+    const std::size_t j = counter.fetch_add(1);
+    return j < static_cast<std::size_t>(N) ? std::optional<std::size_t>(j) : std::nullopt;
+  };
+#pragma omp parallel num_threads(threads)
+  while (!cancelled() && !failed.load()) {
+    std::optional<std::size_t> j;
     try {
-      started[static_cast<std::size_t>(j)] = 1;
-      out[static_cast<std::size_t>(j)] = bound_confidence(net, lo.col(j), hi.col(j), bo);
+      j = next();
+      if (j && *j < static_cast<std::size_t>(N)) {
+        started[*j] = 1;
+        out[*j] = bound_confidence(net, lo.col(static_cast<Eigen::Index>(*j)), hi.col(static_cast<Eigen::Index>(*j)), bo);
+      }
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
       failed = true;
     }
+    if (!j) break;
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
     if (o.progress) o.progress(done, static_cast<std::size_t>(N));
@@ -1401,7 +1425,7 @@ BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, con
     r.box.push_back(j);
     r.summary.add(r.bounds.back(), o.threshold);
   }
-  bool all_finished = r.bounds.size() == r.requested;
+  bool all_finished = !cancelled() && (o.next_box || r.bounds.size() == r.requested);
   for (const BoxBound& b : r.bounds) all_finished = all_finished && b.stop_reason != "cancelled";
   r.complete = all_finished;
   if (!r.complete)

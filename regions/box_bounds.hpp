@@ -132,6 +132,11 @@ struct BoxBoundSetOptions {
   double threshold = 0.5;   // "certified": upper_bound < threshold
   std::function<void(std::size_t, std::size_t)> progress;  // (done, total), one thread at a time
   const std::atomic<bool>* cancel = nullptr;               // stops the set; finished boxes are kept
+  // Which boxes this process bounds, one index at a time (called from
+  // several threads; nullopt: no more): a set shared between processes
+  // gives each a part. Empty: every box. With it, the result holds the boxes
+  // handed here, and `complete` says whether all of those finished.
+  std::function<std::optional<std::size_t>()> next_box;
 };
 
 // Mergeable summary of a set of bounds.
@@ -142,6 +147,9 @@ struct BoxBoundSummary {
   Distribution upper_bound, lower_bound, gap, unstable, seconds;
   void add(const BoxBound& b, double threshold);
   void merge(const BoxBoundSummary& other);
+  // For merging the summaries of other processes: read(write(s)) equals s.
+  void write(ByteWriter& out) const;
+  static BoxBoundSummary read(ByteReader& in);
 };
 
 struct BoxBoundSetResult {

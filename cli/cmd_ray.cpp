@@ -13,6 +13,8 @@
 #include "regions/laplace_limit.hpp"
 #include "cli/inputs.hpp"
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
+#include "core/bytes.hpp"
 #include "cli/stop.hpp"
 #include "core/error.hpp"
 #include "io/input_io.hpp"
@@ -73,10 +75,15 @@ Matrix read_line_ends(const Shape& shape, const std::string& path) {
 }
 
 // One line per pair of rows (row i of A with row i of B), walked in
-// parallel over the cores; one result per pair.
+// parallel over the cores, and over the MPI ranks when launched by mpirun
+// or srun (rank 0 gathers the pairs' results in order and writes them); one
+// result per pair.
 int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool segment, double t0, double t1,
                    const TraversalOptions& options, const po::variables_map& vm, bool show) {
   const Eigen::Index n = A.cols();
+  const Ranks& ranks = Ranks::world();
+  WorkQueue queue(ranks, static_cast<std::size_t>(n));
+  show = show && ranks.root();
   std::vector<LineTraversal> results(n);
   std::vector<char> started(n, 0);
   std::vector<double> norms(n, 0);
@@ -85,9 +92,17 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
   std::mutex mutex;
   TraversalOptions o = options;
   o.progress = nullptr;  // one progress line for all pairs
-#pragma omp parallel for schedule(dynamic)
-  for (Eigen::Index i = 0; i < n; ++i) {
-    if (error || (o.cancel && o.cancel->load())) continue;
+#pragma omp parallel
+  while (!error && !(o.cancel && o.cancel->load())) {
+    std::optional<std::size_t> next;
+    try {
+      next = queue.next();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!error) error = std::current_exception();
+    }
+    if (!next) break;
+    const auto i = static_cast<Eigen::Index>(*next);
     started[i] = 1;
     try {
       const Vector a = A.col(i);
@@ -110,42 +125,79 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
     const long k = ++done;
     if (show) {
       std::lock_guard<std::mutex> lock(mutex);
-      std::fprintf(stderr, "\rray: %ld of %ld lines", k, static_cast<long>(n));
+      std::fprintf(stderr, "\rray: %ld of %ld lines", ranks.distributed() ? static_cast<long>(queue.handed_out()) : k,
+                   static_cast<long>(n));
     }
   }
+  queue.close();
   if (show) std::fprintf(stderr, "\r%60s\r", "");
   if (error) std::rethrow_exception(error);
-  bool all = true;
-  std::size_t total = 0;
-  for (Eigen::Index i = 0; i < n; ++i) {
-    LineTraversal& tr = results[i];
-    if (!started[i]) tr.stop_reason = "cancelled before it started";
+  // Each pair's part of the output (JSON object, CSV rows or table line),
+  // made where the pair was walked.
+  const bool json = vm.count("json") > 0, csv = !json && vm.count("csv") > 0;
+  const auto pair_part = [&](Eigen::Index i, LineTraversal tr, double norm) {
     tr.stop_reason = describe_stop(tr.stop_reason);
-    all = all && tr.complete;
-    total += tr.segments.size();
-  }
-  std::ostringstream out;
-  if (vm.count("json")) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (Eigen::Index i = 0; i < n; ++i) {
-      nlohmann::json j = results[i];
+    ByteWriter w;
+    w.put<std::uint8_t>(tr.complete);
+    w.put<std::uint64_t>(tr.segments.size());
+    std::ostringstream text;
+    if (json) {
+      nlohmann::json j = tr;
       j["pair"] = i;
       j["model"] = net.source;
       j["kind"] = "line";
-      arr.push_back(std::move(j));
-    }
-    out << arr.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-  } else if (vm.count("csv")) {
-    out << "pair,index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max\n";
-    for (Eigen::Index i = 0; i < n; ++i)
-      for (size_t k = 0; k < results[i].segments.size(); ++k) {
-        const LineSegment& s = results[i].segments[k];
+      text << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    } else if (csv) {
+      for (size_t k = 0; k < tr.segments.size(); ++k) {
+        const LineSegment& s = tr.segments[k];
         char line[300];
         std::snprintf(line, sizeof line, "%ld,%zu,%.17g,%s,%d,%s,%d,%.17g,%.17g\n", static_cast<long>(i), k, s.t_begin,
                       std::isfinite(s.t_end) ? fmt(s.t_end, 17).c_str() : "inf", s.is_point ? 1 : 0,
                       hash_to_hex(s.pattern_hash).c_str(), s.predicted_class, s.min_confidence, s.max_confidence);
-        out << line;
+        text << line;
       }
+    } else {
+      std::string density = "";
+      if (!tr.segments.empty() && std::isfinite(tr.segments.back().t_end))
+        density = fmt(tr.segments.size() / ((tr.segments.back().t_end - tr.segments.front().t_begin) * norm));
+      char line[256];
+      std::snprintf(line, sizeof line, "%6ld  %9zu  %14s  %s\n", static_cast<long>(i), tr.segments.size(),
+                    density.c_str(), tr.complete ? "" : ("PARTIAL: " + tr.stop_reason).c_str());
+      text << line;
+    }
+    w.put_string(text.str());
+    return w.take();
+  };
+  SetPart mine;
+  for (Eigen::Index i = 0; i < n; ++i)
+    if (started[i]) mine.items.emplace_back(i, pair_part(i, results[i], norms[i]));
+  const std::vector<SetPart> parts = gather_parts(ranks, mine);
+  if (!ranks.root()) return kOk;
+  std::vector<std::string> items(static_cast<std::size_t>(n));
+  for (const auto& [i, bytes] : items_in_order(parts)) items[static_cast<std::size_t>(i)] = bytes;
+  bool all = true;
+  std::size_t total = 0;
+  std::vector<std::string> texts;
+  for (Eigen::Index i = 0; i < n; ++i) {
+    std::string& bytes = items[static_cast<std::size_t>(i)];
+    if (bytes.empty()) {  // stopped before any rank started it
+      LineTraversal never;
+      never.stop_reason = "cancelled before it started";
+      bytes = pair_part(i, never, 0);
+    }
+    ByteReader r(bytes);
+    all = all && r.get<std::uint8_t>() != 0;
+    total += r.get<std::uint64_t>();
+    texts.push_back(r.get_string());
+  }
+  std::ostringstream out;
+  if (json) {
+    out << "[";
+    for (std::size_t i = 0; i < texts.size(); ++i) out << (i ? "," : "") << texts[i];
+    out << "]\n";
+  } else if (csv) {
+    out << "pair,index,t_begin,t_end,is_point,pattern_hash,class,confidence_min,confidence_max\n";
+    for (const std::string& t : texts) out << t;
   } else {
     out << "model     " << net.source << "\n"
         << "lines     " << n << (segment ? " segments (row i of --from to row i of --to)" : " lines (row i of --origin + t * row i of --direction)")
@@ -153,15 +205,7 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
     char line[256];
     std::snprintf(line, sizeof line, "%6s  %9s  %14s  %s\n", "pair", "segments", "per length", "");
     out << line;
-    for (Eigen::Index i = 0; i < n; ++i) {
-      const LineTraversal& tr = results[i];
-      std::string density = "";
-      if (!tr.segments.empty() && std::isfinite(tr.segments.back().t_end))
-        density = fmt(tr.segments.size() / ((tr.segments.back().t_end - tr.segments.front().t_begin) * norms[i]));
-      std::snprintf(line, sizeof line, "%6ld  %9zu  %14s  %s\n", static_cast<long>(i), tr.segments.size(),
-                    density.c_str(), tr.complete ? "" : ("PARTIAL: " + tr.stop_reason).c_str());
-      out << line;
-    }
+    for (const std::string& t : texts) out << t;
     out << "\nSegments of each line: --csv (a row per segment, with its pair) or --json (an array, one object per pair).\n";
   }
   emit(out.str(), vm.count("output") ? vm["output"].as<std::string>() : "");
@@ -225,6 +269,7 @@ int run_ray(const std::vector<std::string>& args) {
     const Vector x = read_input_for(net.input_shape(), vm["input"].as<std::string>(), row);
     kind = "ray";
     described = "ray alpha * " + vm["input"].as<std::string>() + " from alpha = " + fmt(vm["alpha0"].as<double>());
+    if (!Ranks::world().root()) return kOk;  // one ray: rank 0 walks it
     tr = traverse_ray(net, x, vm["alpha0"].as<double>(), o);
     ray_x0 = Vector::Zero(x.size());
     ray_d = x;
@@ -249,6 +294,7 @@ int run_ray(const std::vector<std::string>& args) {
     described = seg ? "segment from " + path_a + " (t = 0) to " + path_b + " (t = 1)"
                     : "line " + path_a + " + t * " + path_b;
     direction_norm = d.norm();
+    if (!Ranks::world().root()) return kOk;  // one line: rank 0 walks it
     tr = traverse_line(net, a, d, t0, t1, o);
     ray_x0 = a;
     ray_d = d;

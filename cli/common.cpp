@@ -125,27 +125,38 @@ int report_failure(const std::string& command, const ForeignErrorHook& foreign) 
   // Under MPI, which rank failed (the others end with it).
   const std::string rank = Ranks::started() ? Ranks::world().label() : "";
   const std::string who = "tessera " + command + (rank.empty() ? "" : " (" + rank + ")");
+  // One write per message: ranks share the terminal, and pieces interleave.
+  std::ostringstream line;
+  const auto say = [&line] {
+    std::cerr << line.str() << std::flush;
+  };
   try {
     throw;
   } catch (const Error& e) {
-    std::cerr << who << ": error: " << e.what() << "\n";
+    line << who << ": error: " << e.what() << "\n";
+    say();
     return kBadInput;
   } catch (const po::error& e) {
-    std::cerr << who << ": usage error: " << e.what() << " (see " << who << " --help)\n";
+    line << who << ": usage error: " << e.what() << " (see tessera " << command << " --help)\n";
+    say();
     return kUsage;
   } catch (const std::bad_alloc&) {
-    std::cerr << who << ": error: out of memory\n";
+    line << who << ": error: out of memory\n";
+    say();
     return kBadInput;
   } catch (const std::exception& e) {
     if (foreign)
       if (const std::optional<ForeignError> f = foreign(e)) {
-        std::cerr << who << ": internal error (" << f->library << "): " << f->message << "\n";
+        line << who << ": internal error (" << f->library << "): " << f->message << "\n";
+        say();
         return kInternal;
       }
-    std::cerr << who << ": internal error: " << e.what() << "\n";
+    line << who << ": internal error: " << e.what() << "\n";
+    say();
     return kInternal;
   } catch (...) {
-    std::cerr << who << ": internal error: an exception of unknown type\n";
+    line << who << ": internal error: an exception of unknown type\n";
+    say();
     return kInternal;
   }
 }

@@ -150,8 +150,8 @@ std::string Ranks::label() const {
 
 void Ranks::require_one(const std::string& command) const {
   if (size_ > 1)
-    throw Error("tessera " + command + " does not share its work between MPI ranks (certify, bound, ray --pairs and eval "
-                "do): run it as one process, not under mpirun -np " + std::to_string(size_));
+    throw Error("tessera " + command + " does not share its work between MPI ranks (certify, bound, eval and ray "
+                "with several lines do): run it as one process, not under mpirun -np " + std::to_string(size_));
 }
 
 std::vector<std::string> Ranks::gather(const std::string& bytes) const {

@@ -4,10 +4,16 @@
 // --time-limit, through the options' callbacks.
 #include <boost/program_options.hpp>
 #include <filesystem>
+#include <chrono>
 #include <iostream>
+#include <thread>
+#include <memory>
+#include <omp.h>
 #include <sstream>
 
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
+#include "core/bytes.hpp"
 #include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
@@ -19,6 +25,8 @@
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 using tessera::Error;
+using tessera::ByteReader;
+using tessera::ByteWriter;
 using namespace tessera::training;
 using namespace tessera::cli;
 
@@ -71,8 +79,9 @@ Table 1 row "Noise"; "Uniform noise" is not in the paper's table.
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   try {
+    Ranks::world();  // starts MPI when launched by mpirun or srun
     po::options_description opts("Options");
     opts.add_options()
       ("data", po::value<std::string>()->default_value("mnist"), "in-distribution data set (its test split): mnist, fmnist, idx:DIR, moons, ...")
@@ -131,6 +140,7 @@ int main(int argc, char** argv) {
         if (vm.count(name) && !vm[name].defaulted())
           throw po::error(std::string("--") + name + " does not apply to --merge" +
                           (std::string(name) == "roc" ? " (the JSON holds no scores to plot)" : " (the tables were evaluated already)"));
+      if (!Ranks::world().root()) return kOk;  // merging files: rank 0 alone
       const std::vector<std::string> files = vm["merge"].as<std::vector<std::string>>();
       std::vector<EvalTable> tables;
       for (const std::string& f : files) {
@@ -195,8 +205,46 @@ int main(int argc, char** argv) {
     o.should_stop = [] { return training_stop::stop_requested().load(); };
     if (vm.count("time-limit")) training_stop::set_time_limit(vm["time-limit"].as<double>());
 
+    // Under mpirun or srun the ranks share the table's cells (each model's
+    // test set and rows); rank 0 assembles the table and writes it.
+    const Ranks& ranks = Ranks::world();
+    std::unique_ptr<WorkQueue> queue;
+    if (ranks.distributed()) {
+      if (!ranks.root()) bars = LabelledProgress(false);
+      if (o.threads == 0) o.threads = omp_get_max_threads();  // this rank's share of the cores
+      o.on_progress = [&](std::size_t done, std::size_t total, const std::string& label) {
+        bars.update(queue ? queue->handed_out() : done, total, label);
+      };
+      o.next_cell = [&](std::size_t cells) {
+        if (!queue) queue = std::make_unique<WorkQueue>(ranks, cells);
+        return queue->next();
+      };
+      o.exchange = [&](std::vector<EvalCell> cells) {
+        if (!queue) queue = std::make_unique<WorkQueue>(ranks, 0);  // stopped before the first cell
+        queue->close();
+        SetPart mine;
+        mine.complete = !training_stop::stop_requested().load();
+        for (const EvalCell& c : cells) {
+          ByteWriter w;
+          w.put(c.test_error);
+          w.put_vector(c.scores);
+          mine.items.emplace_back(static_cast<std::int64_t>(c.index), w.take());
+        }
+        std::vector<EvalCell> all;
+        for (const auto& [index, bytes] : items_in_order(gather_parts(ranks, mine))) {
+          ByteReader r(bytes);
+          EvalCell c;
+          c.index = static_cast<std::size_t>(index);
+          c.test_error = r.get<double>();
+          c.scores = r.get_vector<double>();
+          all.push_back(std::move(c));
+        }
+        return all;
+      };
+    }
     const EvalTable table = evaluate(vm["model"].as<std::vector<std::string>>(), names, o);
     bars.finish();
+    if (!ranks.root()) return kOk;
     const std::string shown = write_outputs(table);
     if (vm.count("roc")) {
       const std::string dir = vm["roc"].as<std::string>();
@@ -219,9 +267,20 @@ int main(int argc, char** argv) {
     }
     return kOk;
   } catch (...) {
-    return report_failure("eval", [](const std::exception& e) -> std::optional<ForeignError> {
+    // One rank failed: it ends the whole job (rank 0 first when all fail alike).
+    const bool ranks = Ranks::started() && Ranks::world().distributed();
+    if (ranks && !Ranks::world().root()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const int status = report_failure("eval", [](const std::exception& e) -> std::optional<ForeignError> {
       if (auto m = libtorch_error_message(e)) return ForeignError{"LibTorch", *m};
       return std::nullopt;
     });
+    if (ranks) Ranks::abort(status);
+    return status;
   }
+}
+
+int main(int argc, char** argv) {
+  const int status = run(argc, argv);
+  Ranks::finalize();
+  return status;
 }

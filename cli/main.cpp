@@ -2,6 +2,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <filesystem>
 #include <cstdio>
 #include <cstring>
@@ -115,9 +117,13 @@ int main(int argc, char** argv) {
         std::cerr << "tessera " << name << ": " << tessera::cli::stop_reason() << "; the result is partial (exit status 4)\n";
       return status;
     } catch (...) {
+      // One rank failed: end the whole job with its message and status. A
+      // rank other than 0 waits a moment first: when every rank fails alike
+      // (a bad option), rank 0's message alone is printed before the job ends.
+      const bool ranks = tessera::cli::Ranks::started() && tessera::cli::Ranks::world().distributed();
+      if (ranks && !tessera::cli::Ranks::world().root()) std::this_thread::sleep_for(std::chrono::milliseconds(500));
       const int status = tessera::cli::report_failure(name);
-      // One rank failed: end the whole job with its message and status.
-      if (tessera::cli::Ranks::started() && tessera::cli::Ranks::world().distributed()) tessera::cli::Ranks::abort(status);
+      if (ranks) tessera::cli::Ranks::abort(status);
       return finish(status);
     }
   }

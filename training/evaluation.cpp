@@ -394,85 +394,126 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   const auto stopped = [&] { return stop_seen || (stop_seen = o.should_stop && o.should_stop()); };
   progress();
 
-  for (std::size_t mi = 0; mi < nets.size() && !stopped(); ++mi) {
+  // The cells (EvalOptions::next_cell): each model's test set, then its rows.
+  const std::size_t per_model = outs.size() + 1;
+  std::vector<std::shared_ptr<Model>> exact_of(nets.size()), fast_of(nets.size());
+  const auto modules = [&](std::size_t mi) {
+    if (!exact_of[mi]) {
+      // A Laplace model's module outputs its probit scores: softmax of them
+      // is its predictive distribution, which every row below then scores.
+      const LaplaceModel* lap = laplace[mi] ? &*laplace[mi] : nullptr;
+      if (lap) {
+        exact_of[mi] = std::make_shared<LaplaceModule>(*lap, torch::kFloat64);
+        fast_of[mi] = std::make_shared<LaplaceModule>(*lap, torch::kFloat32);
+      } else {
+        exact_of[mi] = std::make_shared<NetworkModule>(nets[mi], torch::kFloat64);
+        fast_of[mi] = std::make_shared<NetworkModule>(nets[mi], torch::kFloat32);
+      }
+      for (Model* m : {exact_of[mi].get(), fast_of[mi].get()}) {
+        m->to(device);
+        m->eval();
+      }
+    }
+  };
+  const auto compute = [&](std::size_t index) {
+    EvalCell cell;
+    cell.index = index;
+    const std::size_t mi = index / per_model, k = index % per_model;
+    modules(mi);
+    Model& exact = *exact_of[mi];
+    Model& fast = *fast_of[mi];
     const Network& net = nets[mi];
     const LaplaceModel* lap = laplace[mi] ? &*laplace[mi] : nullptr;
-    // A Laplace model's module outputs its probit scores: softmax of them is
-    // its predictive distribution, which every row below then scores.
-    std::shared_ptr<Model> exact_ptr, fast_ptr;
-    if (lap) {
-      exact_ptr = std::make_shared<LaplaceModule>(*lap, torch::kFloat64);
-      fast_ptr = std::make_shared<LaplaceModule>(*lap, torch::kFloat32);
-    } else {
-      exact_ptr = std::make_shared<NetworkModule>(net, torch::kFloat64);
-      fast_ptr = std::make_shared<NetworkModule>(net, torch::kFloat32);
+    if (k == 0) {
+      torch::Tensor pred;
+      cell.scores = confidences(exact, data.test_x, device, &pred);
+      cell.test_error = 1.0 - pred.eq(data.test_y).to(torch::kFloat64).mean().item<double>();
+      return cell;
     }
-    Model& exact = *exact_ptr;
-    Model& fast = *fast_ptr;
-    exact.to(device);
-    fast.to(device);
-    exact.eval();
-    fast.eval();
+    const std::string& name = outs[k - 1];
+    std::string base;
+    double alpha = 0;
+    torch::manual_seed(mix(mix(o.seed, 0xE7A1), static_cast<std::uint64_t>(k)));
+    if (parse_far(name, base, alpha)) {
+      const torch::Tensor x = base == "test" ? first(data.test_x, o.count) : shared.at(name);
+      cell.scores = far_confidences(net, x, alpha, lap);
+    } else if (name == "adv-noise") {
+      PgdOptions p = o.adv_noise;
+      p.lo = data.lo;
+      p.hi = data.hi;
+      std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
+      shape[0] = o.count;
+      const torch::Tensor start =
+          (o.adv_noise_start == "noise" ? evaluation_noise(data, o) : uniform_noise(shape, data.lo, data.hi)).to(device);
+      std::vector<torch::Tensor> moved;
+      for (std::int64_t i = 0; i < start.size(0); i += 250)
+        moved.push_back(pgd_maximise(fast, start.narrow(0, i, std::min<std::int64_t>(250, start.size(0) - i)),
+                                     [](const torch::Tensor& l) { return log_max_confidence(l); }, p));
+      cell.scores = confidences(exact, torch::cat(moved).view(shape), device);
+    } else if (name == "adv-samples") {
+      PgdOptions p = o.adv_samples;
+      p.lo = data.lo;
+      p.hi = data.hi;
+      const torch::Tensor x = first(data.test_x, o.count).to(device), y = first(data.test_y, o.count).to(device);
+      std::vector<torch::Tensor> moved;
+      for (std::int64_t i = 0; i < x.size(0); i += 250) {
+        const std::int64_t n = std::min<std::int64_t>(250, x.size(0) - i);
+        const torch::Tensor labels = y.narrow(0, i, n);
+        moved.push_back(pgd_maximise(fast, x.narrow(0, i, n), [&](const torch::Tensor& l) { return cross_entropy_each(l, labels); }, p));
+      }
+      const torch::Tensor adv = torch::cat(moved);
+      torch::Tensor adv_pred;
+      const std::vector<double> conf = confidences(exact, adv, device, &adv_pred);
+      // The attack succeeded (the paper's "not resisted"): the point is
+      // misclassified, or no class reaches 1.01/K.
+      const torch::Tensor wrong = adv_pred.ne(y.cpu());
+      auto acc = wrong.accessor<bool, 1>();
+      const double flat = 1.01 / static_cast<double>(net.output_size());
+      for (std::int64_t i = 0; i < wrong.size(0); ++i)
+        if (acc[i] || conf[i] < flat) cell.scores.push_back(conf[i]);
+    } else {
+      cell.scores = confidences(exact, shared.at(name), device);
+    }
+    return cell;
+  };
+  std::size_t next_index = 0;
+  const std::size_t cells = nets.size() * per_model;
+  std::vector<EvalCell> mine;
+  while (!stopped()) {
+    std::optional<std::size_t> index;
+    if (o.next_cell)
+      index = o.next_cell(cells);
+    else if (next_index < cells)
+      index = next_index++;
+    if (!index || *index >= cells) break;
+    mine.push_back(compute(*index));
+    ++done;
+    progress();
+  }
+  std::vector<EvalCell> all = o.exchange ? o.exchange(std::move(mine)) : std::move(mine);
+  if (o.exchange && all.empty()) return table;  // another process assembles the table
+  std::vector<const EvalCell*> by_index(cells, nullptr);
+  for (const EvalCell& c : all)
+    if (c.index < cells) by_index[c.index] = &c;
+  // The table from the cells: a model with its test set, and its rows in
+  // order (a partial evaluation leaves out the cells not computed).
+  for (std::size_t mi = 0; mi < nets.size(); ++mi) {
+    const EvalCell* test = by_index[mi * per_model];
+    if (!test) continue;
     ModelEvaluation m;
     m.path = model_paths[mi];
     m.name = names_in.empty() ? fs::path(model_paths[mi]).stem().string() : names_in[mi];
-    torch::Tensor pred;
-    m.in_scores = confidences(exact, data.test_x, device, &pred);
+    m.in_scores = test->scores;
     m.test_count = static_cast<int>(data.test_x.size(0));
-    m.test_error = 1.0 - pred.eq(data.test_y).to(torch::kFloat64).mean().item<double>();
+    m.test_error = test->test_error;
     m.in_mmc = mean(m.in_scores);
-    ++done;
-    progress();
-    std::int64_t k2 = 0;
-    for (const std::string& name : outs) {
-      ++k2;
-      if (stopped()) break;
+    for (std::size_t k = 1; k < per_model; ++k) {
+      const EvalCell* cell = by_index[mi * per_model + k];
+      if (!cell) continue;
       OutDistributionResult r;
-      r.name = name;
-      r.label = label_of(name);
-      std::string base;
-      double alpha = 0;
-      torch::manual_seed(mix(mix(o.seed, 0xE7A1), static_cast<std::uint64_t>(k2)));
-      if (parse_far(name, base, alpha)) {
-        const torch::Tensor x = base == "test" ? first(data.test_x, o.count) : shared.at(name);
-        r.scores = far_confidences(net, x, alpha, lap);
-      } else if (name == "adv-noise") {
-        PgdOptions p = o.adv_noise;
-        p.lo = data.lo;
-        p.hi = data.hi;
-        std::vector<std::int64_t> shape(data.test_x.sizes().begin(), data.test_x.sizes().end());
-        shape[0] = o.count;
-        const torch::Tensor start =
-            (o.adv_noise_start == "noise" ? evaluation_noise(data, o) : uniform_noise(shape, data.lo, data.hi)).to(device);
-        std::vector<torch::Tensor> moved;
-        for (std::int64_t i = 0; i < start.size(0); i += 250)
-          moved.push_back(pgd_maximise(fast, start.narrow(0, i, std::min<std::int64_t>(250, start.size(0) - i)),
-                                       [](const torch::Tensor& l) { return log_max_confidence(l); }, p));
-        r.scores = confidences(exact, torch::cat(moved).view(shape), device);
-      } else if (name == "adv-samples") {
-        PgdOptions p = o.adv_samples;
-        p.lo = data.lo;
-        p.hi = data.hi;
-        const torch::Tensor x = first(data.test_x, o.count).to(device), y = first(data.test_y, o.count).to(device);
-        std::vector<torch::Tensor> moved;
-        for (std::int64_t i = 0; i < x.size(0); i += 250) {
-          const std::int64_t n = std::min<std::int64_t>(250, x.size(0) - i);
-          const torch::Tensor labels = y.narrow(0, i, n);
-          moved.push_back(pgd_maximise(fast, x.narrow(0, i, n), [&](const torch::Tensor& l) { return cross_entropy_each(l, labels); }, p));
-        }
-        const torch::Tensor adv = torch::cat(moved);
-        torch::Tensor adv_pred;
-        const std::vector<double> conf = confidences(exact, adv, device, &adv_pred);
-        // The attack succeeded (the paper's "not resisted"): the point is
-        // misclassified, or no class reaches 1.01/K.
-        const torch::Tensor wrong = adv_pred.ne(y.cpu());
-        auto acc = wrong.accessor<bool, 1>();
-        const double flat = 1.01 / static_cast<double>(net.output_size());
-        for (std::int64_t i = 0; i < wrong.size(0); ++i)
-          if (acc[i] || conf[i] < flat) r.scores.push_back(conf[i]);
-      } else {
-        r.scores = confidences(exact, shared.at(name), device);
-      }
+      r.name = outs[k - 1];
+      r.label = label_of(r.name);
+      r.scores = cell->scores;
       r.count = static_cast<int>(r.scores.size());
       if (r.count > 0) {
         r.mmc = mean(r.scores);
@@ -482,13 +523,11 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
         r.aupr_out = aupr_out(m.in_scores, r.scores);
       }
       m.outs.push_back(std::move(r));
-      ++done;
-      progress();
     }
     table.models.push_back(std::move(m));
   }
-  table.complete = !stopped() && table.models.size() == nets.size() &&
-                   std::all_of(table.models.begin(), table.models.end(), [&](const ModelEvaluation& m) { return m.outs.size() == outs.size(); });
+  const bool every_cell = std::all_of(by_index.begin(), by_index.end(), [](const EvalCell* c) { return c != nullptr; });
+  table.complete = every_cell;
   if (!table.complete) table.stop_reason = kStopRequested;
   return table;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,14 @@
 #include "training/noise.hpp"
 
 namespace tessera::training {
+
+// One cell of the table as computed: the scores of a model's test set (with
+// its error) or of one of its out-distribution rows.
+struct EvalCell {
+  std::size_t index = 0;       // see EvalOptions::next_cell
+  std::vector<double> scores;  // max softmax of each point
+  double test_error = 0;       // the test-set cell only
+};
 
 struct EvalOptions {
   std::string data = "mnist";   // in-distribution (its test split is used)
@@ -44,6 +53,17 @@ struct EvalOptions {
   // Callbacks (optional; called on the calling thread). evaluate() prints nothing.
   ProgressFn on_progress;   // after each model's test set and each row: rows done, label "evaluating"
   StopFn should_stop;       // polled between rows; true: a partial table (complete = false)
+  // Sharing one evaluation between processes (MPI ranks). The table's cells
+  // are numbered model by model: model m's test set is cell m (R + 1) and
+  // its out-distribution row r is cell m (R + 1) + 1 + r, for R rows. Every
+  // cell depends only on the seed, the model and the row, so any process may
+  // compute any cell. next_cell hands this process its cells (nullopt: no
+  // more; its argument is the number of cells); exchange receives the cells computed here and returns every
+  // process's cells (an empty list on processes that do not assemble the
+  // table, whose returned table is then empty). Both empty: one process
+  // computes every cell.
+  std::function<std::optional<std::size_t>(std::size_t)> next_cell;
+  std::function<std::vector<EvalCell>(std::vector<EvalCell>)> exchange;
 };
 
 // Every accepted name with a description.

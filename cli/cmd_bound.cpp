@@ -305,6 +305,7 @@ int run_bound(const std::vector<std::string>& args) {
   }
   const std::vector<SetPart> parts = gather_parts(ranks, mine);
   if (!ranks.root()) return kOk;
+  report_shares(ranks, parts, "bound", "boxes");
   BoxBoundSummary s;
   for (const SetPart& p : parts) {
     ByteReader r(p.summary);

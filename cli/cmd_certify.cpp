@@ -215,6 +215,7 @@ int run_certify(const std::vector<std::string>& args) {
     mine.items.emplace_back(c.input, json ? certificate_json(described(c), o).dump() : std::string());
   const std::vector<SetPart> parts = gather_parts(ranks, mine);
   if (!ranks.root()) return kOk;
+  report_shares(ranks, parts, "certify", "inputs");
   CertifySetSummary s;
   for (const SetPart& p : parts) {
     ByteReader r(p.summary);

@@ -173,6 +173,7 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
     if (started[i]) mine.items.emplace_back(i, pair_part(i, results[i], norms[i]));
   const std::vector<SetPart> parts = gather_parts(ranks, mine);
   if (!ranks.root()) return kOk;
+  report_shares(ranks, parts, "ray", "lines");
   std::vector<std::string> items(static_cast<std::size_t>(n));
   for (const auto& [i, bytes] : items_in_order(parts)) items[static_cast<std::size_t>(i)] = bytes;
   bool all = true;

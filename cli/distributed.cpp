@@ -311,6 +311,19 @@ std::string first_stop_reason(const std::vector<SetPart>& parts) {
   return "";
 }
 
+void report_shares(const Ranks& ranks, const std::vector<SetPart>& parts, const std::string& command, const std::string& what) {
+  if (!ranks.distributed() || !ranks.root()) return;
+  std::size_t total = 0;
+  std::string shares;
+  for (const SetPart& p : parts) {
+    total += p.items.size();
+    shares += (shares.empty() ? "" : ", ") + std::to_string(p.items.size());
+  }
+  std::cerr << ("tessera " + command + ": " + std::to_string(total) + " " + what + " shared by " +
+                std::to_string(ranks.size()) + " ranks: " + shares + "\n")
+            << std::flush;
+}
+
 std::vector<std::pair<std::int64_t, std::string>> items_in_order(const std::vector<SetPart>& parts) {
   std::vector<std::pair<std::int64_t, std::string>> items;
   for (const SetPart& p : parts) items.insert(items.end(), p.items.begin(), p.items.end());

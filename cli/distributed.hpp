@@ -117,5 +117,8 @@ std::vector<std::pair<std::int64_t, std::string>> items_in_order(const std::vect
 // Whether every part finished, and the first stop reason given.
 bool all_complete(const std::vector<SetPart>& parts);
 std::string first_stop_reason(const std::vector<SetPart>& parts);
+// Rank 0, under MPI: one line on stderr saying how the set was shared,
+// "tessera CMD: 30 WHAT shared by 4 ranks: 8, 7, 8, 7" (items per rank).
+void report_shares(const Ranks& ranks, const std::vector<SetPart>& parts, const std::string& command, const std::string& what);
 
 }  // namespace tessera::cli

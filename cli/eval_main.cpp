@@ -231,7 +231,9 @@ int run(int argc, char** argv) {
           mine.items.emplace_back(static_cast<std::int64_t>(c.index), w.take());
         }
         std::vector<EvalCell> all;
-        for (const auto& [index, bytes] : items_in_order(gather_parts(ranks, mine))) {
+        const std::vector<SetPart> parts = gather_parts(ranks, mine);
+        report_shares(ranks, parts, "eval", "cells (test sets and rows)");
+        for (const auto& [index, bytes] : items_in_order(parts)) {
           ByteReader r(bytes);
           EvalCell c;
           c.index = static_cast<std::size_t>(index);

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "cli/common.hpp"
@@ -15,6 +16,7 @@
 #include "io/file_util.hpp"
 #include "cli/training_stop.hpp"
 #include "training/torch_error.hpp"
+#include "training/data_parallel.hpp"
 #include "training/trainer.hpp"
 
 namespace po = boost::program_options;
@@ -73,6 +75,7 @@ Data sets:
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::unique_ptr<DataParallel> parallel;  // --distributed
   try {
     po::options_description what("What to train");
     what.add_options()
@@ -128,6 +131,10 @@ int main(int argc, char** argv) {
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all cores)")
       ("progress", po::value<std::string>()->default_value("auto"), "progress bar: auto (when stderr is a terminal) | on | off")
       ("time-limit", po::value<double>(), "stop after this many seconds, as Ctrl-C does (checkpoint saved; exit 4)")
+      ("distributed", "data-parallel training over several processes (LibTorch c10d, Gloo): each takes a share of every batch; "
+                      "the processes come from RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT as torchrun sets them (or mpirun's, srun's); "
+                      "rank 0 writes the run folder (docs/scale-out.md)")
+      ("distributed-timeout", po::value<double>()->default_value(300), "--distributed: seconds to wait for the other processes (to join, and at each step) before failing")
       ("quiet,q", "no per-epoch lines")
       ("json", "print the summary as JSON on stdout")
       ("help,h", "show this help");
@@ -179,6 +186,17 @@ int main(int argc, char** argv) {
     if (progress != "auto" && progress != "on" && progress != "off") throw po::error("--progress must be auto, on or off");
     LabelledProgress bars(progress == "on" || (progress == "auto" && ProgressBar::stderr_is_terminal()));
     if (vm.count("stop-after-batches")) run.stop_after_batches = vm["stop-after-batches"].as<std::int64_t>();
+    // Data-parallel: join the group first, so that every process fails alike
+    // on what follows; only rank 0 prints progress and results.
+    if (vm.count("distributed")) {
+      const double timeout = vm["distributed-timeout"].as<double>();
+      if (!(timeout >= 1 && timeout <= 1e6)) throw Error("--distributed-timeout must lie in [1, 1e6] seconds");
+      parallel = DataParallel::from_environment(std::chrono::seconds(static_cast<long>(timeout)));
+      run.parallel = parallel.get();
+      if (!parallel->root()) bars = LabelledProgress(false);
+    } else if (vm.count("distributed-timeout") && !vm["distributed-timeout"].defaulted()) {
+      throw po::error("--distributed-timeout needs --distributed");
+    }
     if (run.resume && run.overwrite) throw po::error("--resume and --overwrite exclude each other");
 
     TrainConfig config;
@@ -187,9 +205,10 @@ int main(int argc, char** argv) {
         if (!vm[o].defaulted() && vm.count(o)) throw po::error(std::string("--") + o + " cannot change when resuming (the run's config.json is used)");
       for (const auto& [key, value] : vm) {
         if (value.defaulted()) continue;
-        static const std::vector<std::string> allowed{"out", "resume", "epochs", "device", "threads", "progress", "quiet", "json", "stop-after-batches", "time-limit"};
+        static const std::vector<std::string> allowed{"out", "resume", "epochs", "device", "threads", "progress", "quiet", "json",
+                                                      "stop-after-batches", "time-limit", "distributed", "distributed-timeout"};
         if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-          throw po::error("--" + key + " cannot change when resuming (only --epochs, --device, --threads)");
+          throw po::error("--" + key + " cannot change when resuming (only --epochs, --device, --threads, --distributed)");
       }
       const std::string path = run.out_dir + "/config.json";
       nlohmann::json j;
@@ -264,14 +283,15 @@ int main(int argc, char** argv) {
 
     run.on_progress = [&bars](std::size_t done, std::size_t total, const std::string& label) { bars.update(done, total, label); };
     run.on_resume = [&](const ResumePoint& p) {
-      if (quiet) return;
+      if (quiet || (parallel && !parallel->root())) return;
       std::fprintf(lines, "resuming %s at epoch %d, batch %lld\n", run.out_dir.c_str(), p.epoch, static_cast<long long>(p.batch));
       std::fflush(lines);
     };
     const int epochs = config.epochs;
-    run.on_epoch = [&bars, quiet, lines, epochs](const EpochReport& e) {
+    const bool speaks = !parallel || parallel->root();  // the other ranks stay quiet
+    run.on_epoch = [&bars, quiet, lines, epochs, speaks](const EpochReport& e) {
       bars.finish();
-      if (quiet) return;
+      if (quiet || !speaks) return;
       std::fprintf(lines, "epoch %d/%d  loss %.4f  train acc %.4f  test acc %.4f  noise MMC %.3f  %.1f s  %.0f img/s\n", e.epoch,
                    epochs, e.loss, e.train_accuracy, e.test_accuracy, e.noise_mmc, e.seconds, e.images_per_second);
       std::fflush(lines);
@@ -281,6 +301,7 @@ int main(int argc, char** argv) {
     training_stop::install_stop_handlers();
     const TrainSummary r = train(config, run);  // writes summary.json when complete
     bars.finish();
+    if (parallel && !parallel->root()) return r.completed ? kOk : kIncomplete;
     if (vm.count("json")) std::cout << nlohmann::json(r).dump(2) << "\n";
     if (!r.completed) {
       std::cerr << "tessera train: " << (training_stop::time_limit_reached() ? "time limit reached" : "interrupted") << " at epoch " << r.epochs_done + 1 << "; checkpoint saved in " << run.out_dir
@@ -292,7 +313,10 @@ int main(int argc, char** argv) {
                 << r.noise_mmc << ")\n";
     return kOk;
   } catch (...) {
-    return report_failure("train", [](const std::exception& e) -> std::optional<ForeignError> {
+    // Which process failed, in a data-parallel run (the others then fail
+    // at their next exchange, or time out).
+    return report_failure(parallel ? "train (" + parallel->label() + ")" : std::string("train"),
+                          [](const std::exception& e) -> std::optional<ForeignError> {
       if (auto m = libtorch_error_message(e)) return ForeignError{"LibTorch", *m};
       return std::nullopt;
     });

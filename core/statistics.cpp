@@ -8,6 +8,11 @@
 
 namespace tessera {
 
+namespace {
+// GCC's and Clang's 128-bit integers (__extension__: not ISO C++).
+__extension__ typedef unsigned __int128 Uint128;
+}  // namespace
+
 void ExactSum::add(double x) {
   if (x == 0 || !std::isfinite(x)) return;
   int e = 0;
@@ -15,7 +20,7 @@ void ExactSum::add(double x) {
   const auto m = static_cast<std::int64_t>(std::ldexp(f, 53));  // exact: |m| < 2^53
   const int q = e - 53 + kOffset;  // m's last bit weighs 2^(q - kOffset); q >= 1 for every double
   const int k = q / 32;
-  const unsigned __int128 v = static_cast<unsigned __int128>(m < 0 ? -m : m) << (q % 32);  // below 2^85
+  const Uint128 v = static_cast<Uint128>(m < 0 ? -m : m) << (q % 32);  // below 2^85
   const std::int64_t mask = 0xffffffff;
   const std::int64_t d[3] = {static_cast<std::int64_t>(v) & mask, static_cast<std::int64_t>(v >> 32) & mask,
                              static_cast<std::int64_t>(v >> 64)};
@@ -67,7 +72,7 @@ double ExactSum::value() const {
   // The top three digits (at least 65 significant bits) and a sticky bit for
   // everything below: one correctly rounded conversion.
   const int low = std::max(top - 2, 0);
-  unsigned __int128 v = 0;
+  Uint128 v = 0;
   for (int k = top; k >= low; --k) v = (v << 32) | static_cast<std::uint64_t>(a[k]);
   bool sticky = false;
   for (int k = 0; k < low; ++k) sticky = sticky || a[k] != 0;

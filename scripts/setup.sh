@@ -19,7 +19,8 @@ PACKAGES=(
   python3 python3-torch python3-pil                      # PyTorch oracle tests and baselines; Pillow: the grey-CIFAR check
   python3-vtk9                                           # test: .vtp files open in VTK
   pybind11-dev python3-dev python3-numpy python3-matplotlib  # python: the module tessera, its example
-  libtorch-dev                                           # training: LibTorch (CPU)
+  libtorch-dev libgloo-dev                               # training: LibTorch (CPU), Gloo for data-parallel training
+  openmpi-bin libopenmpi-dev                             # scale-out: MPI ranks for certify, bound, ray, eval
   dataset-fashion-mnist                                  # training: Fashion-MNIST
   qt6-base-dev libqt6opengl6-dev qt6-svg-dev libvtk9-dev # gui: Qt 6 widgets and SVG, VTK 9
   xvfb xauth libgl1-mesa-dri fonts-dejavu-core           # gui tests: virtual X server, Mesa OpenGL, a font

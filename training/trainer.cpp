@@ -1,6 +1,9 @@
 #include "training/trainer.hpp"
 
+#include "training/data_parallel.hpp"
+
 #include <chrono>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <set>
@@ -18,6 +21,15 @@ using nlohmann::json;
 
 namespace tessera::training {
 namespace {
+
+// Processes of a data-parallel run on this machine, as the launchers say
+// (torchrun, Open MPI, SLURM); 1 when none says.
+int local_processes() {
+  for (const char* name : {"LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"})
+    if (const char* v = std::getenv(name))
+      if (const int n = std::atoi(v); n > 0) return n;
+  return 1;
+}
 
 constexpr const char* kCheckpointFormat = "tessera-checkpoint-1";
 
@@ -397,7 +409,13 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   if (run.out_dir.empty()) throw Error("--out: a run folder is needed");
   const ModelSpec spec = parse_model_spec(config.model);
   const torch::Device device = resolve_device(run.device);
-  torch::set_num_threads(run.threads > 0 ? run.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  DataParallel* const parallel = run.parallel;
+  const int world = parallel ? parallel->world() : 1, rank = parallel ? parallel->rank() : 0;
+  const bool writer = rank == 0;  // writes the run folder
+  // Processes on one machine share its cores unless told otherwise.
+  torch::set_num_threads(run.threads > 0 ? run.threads
+                                         : std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) /
+                                                           (parallel ? std::min(world, local_processes()) : 1)));
   at::globalContext().setFlushDenormal(true);  // this thread's own arithmetic; flush_denormals() covers the parameters
 
   const std::string checkpoint_path = run.out_dir + "/checkpoint.pt";
@@ -410,6 +428,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   std::shared_ptr<Model> model = make_model(spec, data.shape, data.classes);
   if (config.init == "paper") paper_init(*model);
   model->to(device);
+  if (parallel) parallel->broadcast_state(*model);  // the same start everywhere (it is already: the same seed)
   std::unique_ptr<torch::optim::Optimizer> optimizer_ptr = make_optimizer(config, *model);
   torch::optim::Optimizer& optimizer = *optimizer_ptr;
 
@@ -424,11 +443,11 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
     const CheckpointMeta meta = load_checkpoint(checkpoint_path, *model, optimizer, config, device);
     epoch = meta.epoch;
     batch = meta.batch;
-    sums = meta.sums;
+    sums = writer ? meta.sums : EpochSums{};  // the epoch's sums so far are counted once, by rank 0
     log = meta.log;
     if (run.on_resume) run.on_resume(ResumePoint{epoch + 1, batch});
   }
-  write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
+  if (writer) write_file_atomically(run.out_dir + "/config.json", config.to_json().dump(2) + "\n");
 
   const std::int64_t n = data.train_x.size(0);
   const std::int64_t batches =
@@ -460,10 +479,25 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
     return m;
   };
   const auto write_logs = [&] {
+    if (!writer) return;
     write_file_atomically(run.out_dir + "/log.json", json(log).dump(2) + "\n");
     write_file_atomically(run.out_dir + "/log.csv", csv_of(log));
   };
 
+  // The epoch's sums over all processes (rank 0 holds any carried over from
+  // a resumed checkpoint); time is rank 0's.
+  const auto summed = [&](EpochSums s) {
+    if (!parallel) return s;
+    torch::Tensor t = torch::tensor({s.loss, s.clean, s.noise, s.correct, s.seen}, torch::kFloat64);
+    parallel->sum(t);
+    const auto a = t.accessor<double, 1>();
+    s.loss = a[0];
+    s.clean = a[1];
+    s.noise = a[2];
+    s.correct = a[3];
+    s.seen = a[4];
+    return s;
+  };
   TrainSummary result;
   result.out_dir = run.out_dir;
   result.method = config.method;
@@ -482,11 +516,13 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
     if (run.on_progress)
       run.on_progress(static_cast<std::size_t>(std::min(n, batch * config.batch_size)), static_cast<std::size_t>(n), label);
     for (; batch < batches; ++batch) {
-      const bool asked = run.should_stop && run.should_stop();
+      bool asked = run.should_stop && run.should_stop();
+      if (parallel) asked = parallel->any(asked);  // every process stops at the same batch
       if (asked || (run.stop_after_batches >= 0 && batches_run >= run.stop_after_batches)) {
         result.stop_reason = asked ? kStopRequested : "stopped after " + std::to_string(batches_run) + " batches";
         sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-        save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch, batch, sums));
+        sums = summed(sums);
+        if (writer) save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch, batch, sums));
         write_logs();
         result.epochs_done = epoch;
         return result;
@@ -500,9 +536,19 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
       if (crop) x = random_crop(x, config.crop_pad);
 
       torch::Tensor noise;
-      if (config.method != "plain") {
+      if (config.method != "plain")
         // The paper's code permutes the current (augmented) batch.
         noise = make_noise(data, config.noise.permute_source == "batch" ? x : train_x, count, config.noise);
+      // This process's share of the batch (all of it for one process): the
+      // whole batch was drawn, augmented and its noise made as one process
+      // does, so the shares together are that batch.
+      const std::int64_t share_begin = count * rank / world, share = count * (rank + 1) / world - share_begin;
+      const torch::Tensor y_share = parallel ? y.narrow(0, share_begin, share) : y;
+      if (parallel) {
+        x = x.narrow(0, share_begin, share);
+        if (noise.defined()) noise = noise.narrow(0, share_begin, share);
+      }
+      if (noise.defined()) {
         if (config.method == "acet") {
           model->eval();
           noise = pgd_maximise(*model, noise, log_max_confidence, acet);
@@ -510,25 +556,36 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
         }
       }
       optimizer.zero_grad();
-      const auto [logits, noise_logits] = forward_batch(config, *model, x, noise);
-      const BatchLoss terms = batch_loss(config, *model, logits, y, noise_logits);
-      const torch::Tensor& loss = terms.loss;
-      const torch::Tensor& clean = terms.clean;
-      const double noise_value = terms.noise.defined() ? terms.noise.item<double>() : 0.0;
-      loss.backward();
+      if (share > 0) {
+        const auto [logits, noise_logits] = forward_batch(config, *model, x, noise);
+        const BatchLoss terms = batch_loss(config, *model, logits, y_share, noise_logits);
+        const torch::Tensor& loss = terms.loss;
+        const torch::Tensor& clean = terms.clean;
+        const double noise_value = terms.noise.defined() ? terms.noise.item<double>() : 0.0;
+        // The batch's loss is the shares' losses weighted by their sizes
+        // (their noise is shared the same way), so the summed gradients are
+        // the whole batch's; the weight penalty, counted in every share, adds
+        // up to one.
+        if (parallel)
+          (loss * (static_cast<double>(share) / static_cast<double>(count))).backward();
+        else
+          loss.backward();
+        if (!std::isfinite(loss.item<double>()))
+          throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
+        sums.loss += loss.item<double>() * share;
+        sums.clean += clean.item<double>() * share;
+        sums.noise += noise_value * share;
+        sums.correct += logits.argmax(1).eq(y_share).sum().item<double>();
+        sums.seen += share;
+      }
+      if (parallel) parallel->sum_gradients(*model);
       optimizer.step();
       flush_denormals(*model);
-      if (!std::isfinite(loss.item<double>()))
-        throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
-      sums.loss += loss.item<double>() * count;
-      sums.clean += clean.item<double>() * count;
-      sums.noise += noise_value * count;
-      sums.correct += logits.argmax(1).eq(y).sum().item<double>();
-      sums.seen += count;
       ++batches_run;
       if (run.on_progress) run.on_progress(static_cast<std::size_t>(first + count), static_cast<std::size_t>(n), label);
     }
     sums.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
+    sums = summed(sums);
     const double test_acc = accuracy(*model, data.test_x, data.test_y, device);
     const double mmc = mean_max_confidence(*model, watch_noise, device);
     EpochReport row;
@@ -544,7 +601,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
     row.images_per_second = sums.seen / std::max(1e-9, sums.seconds);
     log.push_back(row);
     if (run.on_epoch) run.on_epoch(row);
-    save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch + 1, 0, EpochSums{}));
+    if (writer) save_checkpoint(checkpoint_path, *model, optimizer, meta_of(epoch + 1, 0, EpochSums{}));
     write_logs();
     result.test_accuracy = test_acc;
     result.noise_mmc = mmc;
@@ -555,14 +612,14 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   net.source = run.out_dir + "/model.onnx";
   net.softmax_output = false;
   result.onnx_path = run.out_dir + "/model.onnx";
-  save_onnx(net, result.onnx_path);
+  if (writer) save_onnx(net, result.onnx_path);
   if (!log.empty()) {
     result.test_accuracy = log.back().test_accuracy;
     result.noise_mmc = log.back().noise_mmc;
   }
   result.completed = true;
   result.epochs_done = config.epochs;
-  write_file_atomically(run.out_dir + "/summary.json", json(result).dump(2) + "\n");
+  if (writer) write_file_atomically(run.out_dir + "/summary.json", json(result).dump(2) + "\n");
   return result;
 }
 

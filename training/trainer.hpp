@@ -21,6 +21,8 @@
 
 namespace tessera::training {
 
+class DataParallel;  // training/data_parallel.hpp
+
 struct TrainConfig {
   std::string method = "plain";  // plain | ceda | acet
   std::string model = "mlp";     // see parse_model_spec
@@ -137,6 +139,14 @@ struct RunOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   int threads = 0;          // CPU threads (0: all cores)
   std::int64_t stop_after_batches = -1;  // testing: act as if stopped after this many batches
+  // Data-parallel training (training/data_parallel.hpp): this process takes
+  // its share of every batch (rows [B r / W, B (r + 1) / W) of a batch of B
+  // for rank r of W; augmentation and noise are drawn for the whole batch
+  // first, as one process would), the gradients are summed before each step
+  // and the epoch's numbers over all processes; a stop request seen by any
+  // process stops all of them at the same batch; only rank 0 writes the run
+  // folder. Null: one process.
+  DataParallel* parallel = nullptr;
 
   ProgressFn on_progress;   // after every batch: images done of the epoch, label "epoch E/N"
   std::function<void(const EpochReport&)> on_epoch;     // after every epoch, before its checkpoint

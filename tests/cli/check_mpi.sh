@@ -143,6 +143,73 @@ assert all(not b['complete'] for b in j['bounds']), 'a stopped box claims comple
     [ ! -s "$W/killed.out" ] || fail "a job with a killed rank printed a result"
     echo "ok: a killed rank ends the job (status $status, ${took} s after the kill)"
     ;;
+  train)
+    # Data-parallel training (LibTorch c10d, Gloo over loopback): two
+    # processes with the same global batch follow one process's loss curve
+    # to float32 rounding; a run stopped as two processes resumes as one;
+    # a killed process ends the other with an error, and --resume goes on.
+    free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+    A=(--data moons --model mlp:32,32 --epochs 3 --batch-size 64 --quiet --progress off --threads 1)
+    curves_agree() {  # curves_agree RUN_A RUN_B TOLERANCE
+      /usr/bin/python3 - "$1/log.json" "$2/log.json" "$3" <<'EOF' || fail "the loss curves of $1 and $2 differ"
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+tol = float(sys.argv[3])
+assert len(a) == len(b) == 3, (len(a), len(b))
+for x, y in zip(a, b):
+    for k in ("loss", "clean_loss", "noise_loss", "train_accuracy", "noise_mmc"):
+        assert abs(x[k] - y[k]) <= tol, (x["epoch"], k, x[k], y[k])
+print("largest loss difference", max(abs(x["loss"] - y["loss"]) for x, y in zip(a, b)))
+EOF
+    }
+    for method in plain ceda; do
+      rm -rf "$W/one_$method" "$W/two_$method"
+      "$T" train "${A[@]}" --method $method --out "$W/one_$method" || fail "train $method: one process failed"
+      port=$(free_port)
+      (export WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port
+       RANK=1 "$T" train "${A[@]}" --method $method --out "$W/two_$method" --distributed > "$W/r1.log" 2>&1 &
+       RANK=0 "$T" train "${A[@]}" --method $method --out "$W/two_$method" --distributed > "$W/r0.log" 2>&1
+       status=$?; wait; exit $status) || { cat "$W/r0.log" "$W/r1.log"; fail "train $method: two processes failed"; }
+      curves_agree "$W/one_$method" "$W/two_$method" 1e-6
+      echo "ok: train $method: two processes follow one process's curve"
+    done
+    # Launched by mpirun (its rank variables), stopped after 40 batches,
+    # resumed as one process: the curve of one uninterrupted process.
+    rm -rf "$W/mpi_ceda"
+    "${MPI[@]}" -np 2 -x MASTER_ADDR=127.0.0.1 -x MASTER_PORT=$(free_port) "$T" train "${A[@]}" --method ceda \
+      --out "$W/mpi_ceda" --distributed --stop-after-batches 40 > "$W/stop.log" 2>&1
+    status=$?
+    [ $status -eq 4 ] || { cat "$W/stop.log"; fail "stopped run: status $status, not 4"; }
+    "$T" train --resume --out "$W/mpi_ceda" --quiet --progress off --threads 1 || fail "resume as one process failed"
+    curves_agree "$W/one_ceda" "$W/mpi_ceda" 1e-6
+    echo "ok: a run stopped as two processes (mpirun) resumes as one"
+    # A process killed mid-run: the other ends with a one-line error.
+    rm -rf "$W/killed"
+    B=(--data moons --model mlp:64,64 --method plain --epochs 50 --synthetic-size 50000,500 --quiet --progress off --threads 1)
+    port=$(free_port)
+    WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port RANK=0 "$T" train "${B[@]}" --out "$W/killed" --distributed > "$W/k0.log" 2>&1 &
+    p0=$!
+    WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port RANK=1 "$T" train "${B[@]}" --out "$W/killed" --distributed > "$W/k1.log" 2>&1 &
+    p1=$!
+    for _ in $(seq 1 300); do [ -f "$W/killed/checkpoint.pt" ] && break; sleep 0.1; done
+    [ -f "$W/killed/checkpoint.pt" ] || { kill $p0 $p1; fail "no checkpoint after 30 s"; }
+    # The tessera-train process of rank 1 (tessera train execs it).
+    kill -9 $p1
+    wait $p0
+    status=$?
+    [ $status -ne 0 ] || fail "rank 0 went on after rank 1 was killed"
+    grep -q "tessera train (rank 0 of 2): error: --distributed: lost contact with the other processes" "$W/k0.log" ||
+      { cat "$W/k0.log"; fail "no one-line error from rank 0"; }
+    "$T" train --resume --out "$W/killed" --epochs 2 --quiet --progress off || fail "resume after the kill failed"
+    [ -f "$W/killed/model.onnx" ] || fail "the resumed run wrote no model"
+    echo "ok: a killed process ends the run with an error; --resume finishes it"
+    # Bad environments are refused in one line.
+    out=$(env -u WORLD_SIZE -u OMPI_COMM_WORLD_SIZE -u SLURM_NTASKS "$T" train "${A[@]}" --out "$W/bad" --distributed 2>&1)
+    echo "$out" | grep -q "error: --distributed: WORLD_SIZE is not set" || fail "no refusal without WORLD_SIZE: $out"
+    out=$(WORLD_SIZE=2 RANK=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=1 "$T" train "${A[@]}" --out "$W/bad" --distributed 2>&1)
+    echo "$out" | grep -q "error: --distributed: RANK='2' is not a whole number in \[0, 1\]" || fail "bad RANK accepted: $out"
+    echo "ok: bad launch environments are refused"
+    ;;
   without_mpi)
     # A tessera built with -DTESSERA_MPI=OFF, launched as two ranks, would
     # have each compute the whole set: it refuses, naming the fix.

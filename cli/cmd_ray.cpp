@@ -89,17 +89,19 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
   std::vector<double> norms(n, 0);
   std::atomic<long> done{0};
   std::exception_ptr error;
+  std::atomic<bool> failed{false};
   std::mutex mutex;
   TraversalOptions o = options;
   o.progress = nullptr;  // one progress line for all pairs
 #pragma omp parallel
-  while (!error && !(o.cancel && o.cancel->load())) {
+  while (!failed.load() && !(o.cancel && o.cancel->load())) {
     std::optional<std::size_t> next;
     try {
       next = queue.next();
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
+      failed = true;
     }
     if (!next) break;
     const auto i = static_cast<Eigen::Index>(*next);
@@ -118,9 +120,11 @@ int run_many_lines(const Network& net, const Matrix& A, const Matrix& B, bool se
         const std::string what = e.what();
         error = std::make_exception_ptr(Error(what.rfind("pair ", 0) == 0 ? what : "pair " + std::to_string(i) + ": " + what));
       }
+      failed = true;
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
+      failed = true;
     }
     const long k = ++done;
     if (show) {

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 
 #include <omp.h>
@@ -28,7 +29,7 @@ bool g_started = false;
 // The number of ranks an MPI launcher announced in the environment (Open
 // MPI's mpirun, MPICH's Hydra, SLURM's srun with PMI or PMIx); 0 when this
 // process was not launched by one.
-int launched_ranks() {
+int launched_ranks_raw() {
   for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"}) {
     if (const char* v = std::getenv(name)) {
       const int n = std::atoi(v);
@@ -39,29 +40,46 @@ int launched_ranks() {
   return 0;
 }
 
+// Tasks of a SLURM job step (srun), which may run without MPI's knowledge
+// (srun without --mpi=pmix); 0 outside srun.
+int slurm_tasks() {
+  const char* v = std::getenv("SLURM_STEP_NUM_TASKS");
+  return v ? std::max(0, std::atoi(v)) : 0;
+}
+
 #ifdef TESSERA_WITH_MPI
 constexpr int kTagRequest = 7101, kTagReply = 7102, kTagData = 7103;
 constexpr std::uint64_t kWantWork = 0, kDone = 1;
+constexpr std::uint64_t kNoneLeft = ~std::uint64_t{0};  // the reply when the set is done (whatever its size here)
 constexpr std::uint64_t kChunk = std::uint64_t{1} << 30;  // bytes per message: MPI counts are ints
 
 // Waits for a request without holding a core: Open MPI's blocking receive
 // spins, which would take a core from this rank's worker threads.
-void wait_politely(MPI_Request* request, MPI_Status* status) {
+bool wait_politely(MPI_Request* request, MPI_Status* status, const std::atomic<bool>* abandon = nullptr) {
   int done = 0;
   auto pause = std::chrono::microseconds(5);
   while (true) {
+    if (abandon && abandon->load()) return false;
     MPI_Test(request, &done, status);
-    if (done) return;
+    if (done) return true;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(500));
   }
 }
 
+// Sends without spinning: a large message waits until rank 0 takes it,
+// which may be long after this rank finished its share.
 void send_bytes(const std::string& bytes, int to) {
   const std::uint64_t n = bytes.size();
-  MPI_Send(&n, 1, MPI_UINT64_T, to, kTagData, MPI_COMM_WORLD);
-  for (std::uint64_t at = 0; at < n; at += kChunk)
-    MPI_Send(bytes.data() + at, static_cast<int>(std::min(kChunk, n - at)), MPI_CHAR, to, kTagData, MPI_COMM_WORLD);
+  MPI_Request request;
+  MPI_Status status;
+  MPI_Isend(&n, 1, MPI_UINT64_T, to, kTagData, MPI_COMM_WORLD, &request);
+  wait_politely(&request, &status);
+  for (std::uint64_t at = 0; at < n; at += kChunk) {
+    MPI_Isend(bytes.data() + at, static_cast<int>(std::min(kChunk, n - at)), MPI_CHAR, to, kTagData, MPI_COMM_WORLD,
+              &request);
+    wait_politely(&request, &status);
+  }
 }
 
 std::string receive_bytes(int from) {
@@ -82,13 +100,22 @@ std::string receive_bytes(int from) {
 
 }  // namespace
 
+int Ranks::announced() { return std::max(launched_ranks_raw(), slurm_tasks()); }
+
 Ranks& Ranks::world() {
   static Ranks w;
   static bool asked = false;
   if (asked) return w;
   asked = true;
-  const int announced = launched_ranks();
-  if (announced == 0) return w;
+  const int announced = launched_ranks_raw();
+  if (announced == 0) {
+    // srun started several tasks but no MPI launcher speaks: each would
+    // compute the whole set and write the same files.
+    if (slurm_tasks() > 1)
+      throw Error("srun started " + std::to_string(slurm_tasks()) +
+                  " tasks but MPI cannot see them (no PMI): run srun --mpi=pmix, or one task");
+    return w;
+  }
 #ifdef TESSERA_WITH_MPI
   int provided = 0;
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
@@ -201,6 +228,13 @@ WorkQueue::WorkQueue(const Ranks& ranks, std::size_t n) : ranks_(ranks), n_(n) {
 }
 
 WorkQueue::~WorkQueue() {
+  // Left by an exception: rank 0 is about to end the job (MPI_Abort) with
+  // its message, and must not first wait for every other rank to finish.
+  if (std::uncaught_exceptions() > 0 && server_.joinable()) {
+    abandon_ = true;  // the server stops within a poll, and stops calling MPI
+    server_.join();
+    return;
+  }
   try {
     close();
   } catch (...) {
@@ -216,19 +250,25 @@ std::optional<std::size_t> WorkQueue::next() {
   }
 #ifdef TESSERA_WITH_MPI
   std::lock_guard<std::mutex> lock(mutex_);
+  if (pool_begin_ < pool_end_) {
+    ++handed_;
+    return pool_begin_++;
+  }
   if (exhausted_ || closed_) return std::nullopt;
   MPI_Send(&kWantWork, 1, MPI_UINT64_T, 0, kTagRequest, MPI_COMM_WORLD);
-  std::uint64_t reply = 0;
+  std::uint64_t reply[2] = {0, 0};  // a run [begin, end) of indices; begin >= n: none left
   MPI_Request request;
   MPI_Status status;
-  MPI_Irecv(&reply, 1, MPI_UINT64_T, 0, kTagReply, MPI_COMM_WORLD, &request);
+  MPI_Irecv(reply, 2, MPI_UINT64_T, 0, kTagReply, MPI_COMM_WORLD, &request);
   wait_politely(&request, &status);
-  if (reply >= n_) {
+  if (reply[0] == kNoneLeft || reply[0] >= n_) {
     exhausted_ = true;
     return std::nullopt;
   }
+  pool_begin_ = static_cast<std::size_t>(reply[0]) + 1;
+  pool_end_ = static_cast<std::size_t>(reply[1]);
   ++handed_;
-  return static_cast<std::size_t>(reply);
+  return static_cast<std::size_t>(reply[0]);
 #else
   return std::nullopt;
 #endif
@@ -256,18 +296,23 @@ void WorkQueue::serve() {
     MPI_Request request;
     MPI_Status status;
     MPI_Irecv(&message, 1, MPI_UINT64_T, MPI_ANY_SOURCE, kTagRequest, MPI_COMM_WORLD, &request);
-    wait_politely(&request, &status);
+    if (!wait_politely(&request, &status, &abandon_)) return;  // rank 0 is ending the job
     if (message == kDone) {
       --open;
       continue;
     }
-    const std::size_t i = counter_.fetch_add(1);
-    const std::uint64_t reply = i < n_ ? i : n_;
-    if (i < n_)
-      ++handed_;
+    // Guided: an eighth of what is left per rank, between 1 and 64.
+    const std::size_t taken = counter_.load();
+    const std::size_t left = taken < n_ ? n_ - taken : 0;
+    const std::size_t run = std::clamp<std::size_t>(left / (8 * static_cast<std::size_t>(ranks_.size())), 1, 64);
+    const std::size_t begin = counter_.fetch_add(run);
+    const std::size_t end = std::min(begin + run, n_);
+    std::uint64_t reply[2] = {begin < n_ ? begin : kNoneLeft, end};
+    if (begin < n_)
+      handed_ += end - begin;
     else
       --open;  // told "none left": it asks no more
-    MPI_Send(&reply, 1, MPI_UINT64_T, status.MPI_SOURCE, kTagReply, MPI_COMM_WORLD);
+    MPI_Send(reply, 2, MPI_UINT64_T, status.MPI_SOURCE, kTagReply, MPI_COMM_WORLD);
   }
 #endif
 }

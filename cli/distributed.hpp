@@ -37,6 +37,10 @@ class Ranks {
   [[noreturn]] static void abort(int status);
   // Whether MPI was started (the world may still be one rank).
   static bool started();
+  // How many processes a launcher (mpirun, srun) says it started, without
+  // starting MPI: 0 when none did. For programs that must not run as
+  // several ranks.
+  static int announced();
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -64,10 +68,13 @@ class Ranks {
   int rank_ = 0, size_ = 1, local_size_ = 1;
 };
 
-// The indices 0 .. n-1 of a set, handed out one at a time to whichever
-// thread of whichever rank asks next, so long inputs and short ones balance
-// out. Rank 0's threads take from a shared counter; rank 0 also runs a
-// thread that answers the other ranks' requests. Every rank constructs it
+// The indices 0 .. n-1 of a set, handed out to whichever thread of
+// whichever rank asks next, so long inputs and short ones balance out.
+// Rank 0's threads take one index at a time from a shared counter; rank 0
+// also runs a thread that answers the other ranks' requests, each with a
+// run of indices that shrinks as the set runs out (guided scheduling: an
+// eighth of what is left per rank, at most 64), so cheap inputs do not wait
+// for a message each. Every rank constructs it
 // (collectively) and calls close() after its last next().
 class WorkQueue {
  public:
@@ -95,7 +102,9 @@ class WorkQueue {
   std::atomic<std::size_t> handed_{0};
   std::mutex mutex_;                     // other ranks: one request at a time
   bool exhausted_ = false;               // other ranks: rank 0 said "none left"
+  std::size_t pool_begin_ = 0, pool_end_ = 0;  // other ranks: the run of indices received, not yet taken
   bool closed_ = false;
+  std::atomic<bool> abandon_{false};     // rank 0 leaving by an exception: the server stops
   std::thread server_;
 };
 

@@ -219,7 +219,7 @@ int run(int argc, char** argv) {
         if (!queue) queue = std::make_unique<WorkQueue>(ranks, cells);
         return queue->next();
       };
-      o.exchange = [&](std::vector<EvalCell> cells) {
+      o.exchange = [&](std::vector<EvalCell> cells) -> std::optional<std::vector<EvalCell>> {
         if (!queue) queue = std::make_unique<WorkQueue>(ranks, 0);  // stopped before the first cell
         queue->close();
         SetPart mine;
@@ -232,6 +232,7 @@ int run(int argc, char** argv) {
         }
         std::vector<EvalCell> all;
         const std::vector<SetPart> parts = gather_parts(ranks, mine);
+        if (!ranks.root()) return std::nullopt;
         report_shares(ranks, parts, "eval", "cells (test sets and rows)");
         for (const auto& [index, bytes] : items_in_order(parts)) {
           ByteReader r(bytes);

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
 #include "cli/progress.hpp"
 #include "cli/training_stop.hpp"
 #include "core/error.hpp"
@@ -108,6 +109,9 @@ int main(int argc, char** argv) {
       return kOk;
     }
     po::notify(vm);
+    if (const int n = Ranks::announced(); n > 1)  // several copies would write the same file
+      throw Error("tessera laplace does not share its work between processes: run it as one process, not as " +
+                  std::to_string(n) + " (mpirun, srun)");
     if (!vm.count("model")) throw po::error("a MODEL.onnx is needed");
     const auto models = vm["model"].as<std::vector<std::string>>();
     if (models.size() != 1) throw po::error("give one MODEL.onnx (got " + std::to_string(models.size()) + ")");

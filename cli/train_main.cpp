@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli/common.hpp"
+#include "cli/distributed.hpp"
 #include "cli/progress.hpp"
 #include "core/error.hpp"
 #include "io/file_util.hpp"
@@ -196,6 +197,10 @@ int main(int argc, char** argv) {
       if (!parallel->root()) bars = LabelledProgress(false);
     } else if (vm.count("distributed-timeout") && !vm["distributed-timeout"].defaulted()) {
       throw po::error("--distributed-timeout needs --distributed");
+    } else if (const int n = Ranks::announced(); n > 1) {
+      // Several copies of one run would write the same run folder.
+      throw Error("started as " + std::to_string(n) + " processes (mpirun, srun): add --distributed to train "
+                  "data-parallel, or start one process");
     }
     if (run.resume && run.overwrite) throw po::error("--resume and --overwrite exclude each other");
 

@@ -26,45 +26,38 @@ void ExactSum::add(double x) {
                              static_cast<std::int64_t>(v >> 64)};
   for (int i = 0; i < 3; ++i) digits_[k + i] += m < 0 ? -d[i] : d[i];
   // Each digit moves by less than 2^32 per term: normalise long before 2^63.
-  if (++pending_ >= (1u << 30)) normalize();
+  if (++pending_ >= (1u << 30)) {
+    digits_ = normalized(digits_);
+    pending_ = 0;
+  }
 }
 
-void ExactSum::normalize() const {
+ExactSum::Digits ExactSum::normalized(Digits d) {
   for (int k = 0; k + 1 < kDigits; ++k) {
-    const std::int64_t low = digits_[k] & 0xffffffff;  // the residue mod 2^32, in [0, 2^32)
-    const std::int64_t carry = (digits_[k] - low) / (std::int64_t{1} << 32);  // exact
-    digits_[k] = low;
-    digits_[k + 1] += carry;
+    const std::int64_t low = d[k] & 0xffffffff;  // the residue mod 2^32, in [0, 2^32)
+    const std::int64_t carry = (d[k] - low) / (std::int64_t{1} << 32);  // exact
+    d[k] = low;
+    d[k + 1] += carry;
   }
-  pending_ = 0;
+  return d;
 }
 
 void ExactSum::merge(const ExactSum& o) {
-  normalize();
-  o.normalize();
-  for (int k = 0; k < kDigits; ++k) digits_[k] += o.digits_[k];
-  normalize();
+  digits_ = normalized(digits_);
+  const Digits other = normalized(o.digits_);
+  for (int k = 0; k < kDigits; ++k) digits_[k] += other[k];
+  digits_ = normalized(digits_);
+  pending_ = 0;
 }
 
-bool ExactSum::operator==(const ExactSum& o) const {
-  normalize();
-  o.normalize();
-  return digits_ == o.digits_;
-}
+bool ExactSum::operator==(const ExactSum& o) const { return normalized(digits_) == normalized(o.digits_); }
 
 double ExactSum::value() const {
-  normalize();
-  // The digits are now in [0, 2^32) but the last, which carries the sign.
-  std::array<std::int64_t, kDigits> a = digits_;
+  Digits a = normalized(digits_);
   const bool negative = a[kDigits - 1] < 0;
   if (negative) {
     for (auto& d : a) d = -d;
-    for (int k = 0; k + 1 < kDigits; ++k) {
-      const std::int64_t low = a[k] & 0xffffffff;
-      const std::int64_t carry = (a[k] - low) / (std::int64_t{1} << 32);
-      a[k] = low;
-      a[k + 1] += carry;
-    }
+    a = normalized(a);
   }
   int top = kDigits - 1;
   while (top >= 0 && a[top] == 0) --top;
@@ -82,13 +75,13 @@ double ExactSum::value() const {
 }
 
 void ExactSum::write(ByteWriter& out) const {
-  normalize();
+  const Digits d = normalized(digits_);
   int first = 0, last = kDigits - 1;
-  while (first < kDigits && digits_[first] == 0) ++first;
-  while (last >= first && digits_[last] == 0) --last;
+  while (first < kDigits && d[first] == 0) ++first;
+  while (last >= first && d[last] == 0) --last;
   out.put<std::int32_t>(first);
   out.put<std::int32_t>(last);
-  for (int k = first; k <= last; ++k) out.put(digits_[k]);
+  for (int k = first; k <= last; ++k) out.put(d[k]);
 }
 
 ExactSum ExactSum::read(ByteReader& in) {

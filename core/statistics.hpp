@@ -31,9 +31,13 @@ class ExactSum {
  private:
   static constexpr int kDigits = 72;  // 32 bits each
   static constexpr int kOffset = 1127;  // bit 0 of digit 0 weighs 2^-kOffset
-  void normalize() const;
-  mutable std::array<std::int64_t, kDigits> digits_{};
-  mutable std::uint32_t pending_ = 0;  // additions since the last normalisation
+  using Digits = std::array<std::int64_t, kDigits>;
+  // Carries: every digit into [0, 2^32) but the last, which keeps the sign.
+  // The const members normalise a copy, so they are safe to call from
+  // several threads at once.
+  static Digits normalized(Digits d);
+  Digits digits_{};
+  std::uint32_t pending_ = 0;  // additions since the last normalisation
 };
 
 // Count, sum, min, max and quantiles of a set of finite numbers. Up to

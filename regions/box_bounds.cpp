@@ -1425,7 +1425,7 @@ BoxBoundSetResult bound_confidence_set(const Network& net, const Matrix& lo, con
     r.box.push_back(j);
     r.summary.add(r.bounds.back(), o.threshold);
   }
-  bool all_finished = !cancelled() && (o.next_box || r.bounds.size() == r.requested);
+  bool all_finished = o.next_box || r.bounds.size() == r.requested;
   for (const BoxBound& b : r.bounds) all_finished = all_finished && b.stop_reason != "cancelled";
   r.complete = all_finished;
   if (!r.complete)

@@ -25,6 +25,7 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
   std::vector<Certificate> out(N);
   std::vector<char> finished(N, 0);
   std::exception_ptr error;
+  std::atomic<bool> failed{false};
   std::mutex mutex;
   std::size_t done = 0;
   const int threads = o.threads > 0 ? o.threads : omp_get_max_threads();
@@ -50,13 +51,14 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
   };
   std::vector<char> handed(N, 0);
 #pragma omp parallel num_threads(threads)
-  while (!cancelled() && !error) {
+  while (!cancelled() && !failed.load()) {
     std::optional<std::size_t> next_j;
     try {
       next_j = next();
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
+      failed = true;
       break;
     }
     if (!next_j) break;
@@ -71,6 +73,7 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
     } catch (...) {
       std::lock_guard<std::mutex> lock(mutex);
       if (!error) error = std::current_exception();
+      failed = true;
     }
     std::lock_guard<std::mutex> lock(mutex);
     ++done;
@@ -84,7 +87,7 @@ CertifySetResult certify_set(const Network& net, const Matrix& X, const CertifyS
     given += handed[j];
     if (finished[j]) r.certificates.push_back(std::move(out[j]));
   }
-  r.complete = !cancelled() && r.certificates.size() == given && (o.next_input || given == r.requested);
+  r.complete = r.certificates.size() == given && (o.next_input || given == r.requested);
   if (!r.complete)
     r.stop_reason = "cancelled: " + std::to_string(r.certificates.size()) + " of " + std::to_string(N) +
                     " inputs finished";

@@ -34,11 +34,16 @@ torch::Tensor pgd_maximise(Model& model, const torch::Tensor& x0,
   const torch::Tensor upper = (start + o.eps).clamp_max(o.hi);
   torch::Tensor x = start;
   if (o.random_start && o.eps > 0) {
-    torch::Tensor u = (torch::rand_like(start) * 2 - 1) * o.eps;
+    const std::int64_t n = start.size(0);
+    const std::int64_t rows = o.draw_rows > 0 ? o.draw_rows : n;
+    if (o.draw_offset < 0 || o.draw_offset + n > rows) throw Error("PGD: the share lies outside the drawn rows");
+    std::vector<std::int64_t> all(start.sizes().begin(), start.sizes().end());
+    all[0] = rows;
+    torch::Tensor u = (torch::rand(all, start.options()).narrow(0, o.draw_offset, n) * 2 - 1) * o.eps;
     if (o.start == "paper") {
       std::vector<std::int64_t> shape(start.dim(), 1);
-      shape[0] = start.size(0);
-      u = u * torch::rand(shape, start.options());
+      shape[0] = rows;
+      u = u * torch::rand(shape, start.options()).narrow(0, o.draw_offset, n);
     }
     x = start + u;
   }

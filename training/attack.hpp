@@ -25,6 +25,11 @@ struct PgdOptions {
   // Whether x0 itself is a candidate for the best iterate (the paper's code:
   // yes; ties keep x0).
   bool keep_start = false;
+  // A share of a larger batch (data-parallel training): the random start is
+  // drawn for draw_rows rows and rows [draw_offset, draw_offset + n) of it
+  // are used, so the shares of several processes start where one process
+  // would. 0: the rows of x0 alone.
+  std::int64_t draw_rows = 0, draw_offset = 0;
 };
 
 // Per-sample objectives (higher is what the attack wants).

@@ -106,14 +106,16 @@ void DataParallel::sum(torch::Tensor& t) {
   if (!t.device().is_cpu() || !host.is_same(t)) t.copy_(host);
 }
 
-void DataParallel::sum_gradients(torch::nn::Module& module) {
+double DataParallel::sum_gradients(torch::nn::Module& module, double extra) {
   std::vector<torch::Tensor> parts;
   std::vector<torch::Tensor> params = module.parameters();
   for (const torch::Tensor& p : params)
     parts.push_back(p.grad().defined() ? p.grad().reshape(-1) : torch::zeros({p.numel()}, p.options()));
-  if (parts.empty()) return;
+  const auto options = params.empty() ? torch::TensorOptions().dtype(torch::kFloat32) : params.front().options();
+  parts.push_back(torch::full({1}, extra, options));
   torch::Tensor flat = torch::cat(parts);
   sum(flat);
+  const double extras = flat[flat.size(0) - 1].item<double>();
   std::int64_t at = 0;
   for (torch::Tensor& p : params) {
     const torch::Tensor part = flat.narrow(0, at, p.numel()).view_as(p);
@@ -123,6 +125,7 @@ void DataParallel::sum_gradients(torch::nn::Module& module) {
       p.mutable_grad() = part.clone();
     at += p.numel();
   }
+  return extras;
 }
 
 void DataParallel::broadcast_state(torch::nn::Module& module) {

@@ -36,8 +36,9 @@ class DataParallel {
   // the CPU).
   void sum(torch::Tensor& t);
   // Every parameter's gradient summed over the processes, in one exchange
-  // (a parameter without a gradient counts as zero).
-  void sum_gradients(torch::nn::Module& module);
+  // (a parameter without a gradient counts as zero), with one number from
+  // each process riding along: returns the sum of `extra` over them.
+  double sum_gradients(torch::nn::Module& module, double extra = 0);
   // Rank 0's parameters and buffers everywhere.
   void broadcast_state(torch::nn::Module& module);
   // Whether any process says yes (a stop request seen by one of them).

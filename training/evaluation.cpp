@@ -398,6 +398,9 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
   const std::size_t per_model = outs.size() + 1;
   std::vector<std::shared_ptr<Model>> exact_of(nets.size()), fast_of(nets.size());
   const auto modules = [&](std::size_t mi) {
+    // One model's modules at a time (cells come model by model).
+    for (std::size_t other = 0; other < nets.size(); ++other)
+      if (other != mi) exact_of[other].reset(), fast_of[other].reset();
     if (!exact_of[mi]) {
       // A Laplace model's module outputs its probit scores: softmax of them
       // is its predictive distribution, which every row below then scores.
@@ -490,8 +493,9 @@ EvalTable evaluate(const std::vector<std::string>& model_paths, const std::vecto
     ++done;
     progress();
   }
-  std::vector<EvalCell> all = o.exchange ? o.exchange(std::move(mine)) : std::move(mine);
-  if (o.exchange && all.empty()) return table;  // another process assembles the table
+  std::optional<std::vector<EvalCell>> gathered = o.exchange ? o.exchange(std::move(mine)) : std::move(mine);
+  if (!gathered) return table;  // another process assembles the table
+  const std::vector<EvalCell>& all = *gathered;
   std::vector<const EvalCell*> by_index(cells, nullptr);
   for (const EvalCell& c : all)
     if (c.index < cells) by_index[c.index] = &c;

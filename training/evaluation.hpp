@@ -59,11 +59,11 @@ struct EvalOptions {
   // cell depends only on the seed, the model and the row, so any process may
   // compute any cell. next_cell hands this process its cells (nullopt: no
   // more; its argument is the number of cells); exchange receives the cells computed here and returns every
-  // process's cells (an empty list on processes that do not assemble the
-  // table, whose returned table is then empty). Both empty: one process
+  // process's cells (nullopt on processes that do not assemble the table,
+  // whose returned table is then empty). Both empty: one process
   // computes every cell.
   std::function<std::optional<std::size_t>(std::size_t)> next_cell;
-  std::function<std::vector<EvalCell>(std::vector<EvalCell>)> exchange;
+  std::function<std::optional<std::vector<EvalCell>>(std::vector<EvalCell>)> exchange;
 };
 
 // Every accepted name with a description.

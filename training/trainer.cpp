@@ -551,11 +551,17 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
       if (noise.defined()) {
         if (config.method == "acet") {
           model->eval();
-          noise = pgd_maximise(*model, noise, log_max_confidence, acet);
+          PgdOptions share_acet = acet;  // random starts drawn for the whole batch
+          if (parallel) {
+            share_acet.draw_rows = count;
+            share_acet.draw_offset = share_begin;
+          }
+          noise = pgd_maximise(*model, noise, log_max_confidence, share_acet);
           model->train();
         }
       }
       optimizer.zero_grad();
+      bool diverged = false;
       if (share > 0) {
         const auto [logits, noise_logits] = forward_batch(config, *model, x, noise);
         const BatchLoss terms = batch_loss(config, *model, logits, y_share, noise_logits);
@@ -570,15 +576,18 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
           (loss * (static_cast<double>(share) / static_cast<double>(count))).backward();
         else
           loss.backward();
-        if (!std::isfinite(loss.item<double>()))
-          throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
+        diverged = !std::isfinite(loss.item<double>());
         sums.loss += loss.item<double>() * share;
         sums.clean += clean.item<double>() * share;
         sums.noise += noise_value * share;
         sums.correct += logits.argmax(1).eq(y_share).sum().item<double>();
         sums.seen += share;
       }
-      if (parallel) parallel->sum_gradients(*model);
+      // Every process learns whether any diverged (with the gradients) and
+      // stops alike.
+      if (parallel) diverged = parallel->sum_gradients(*model, diverged ? 1.0 : 0.0) > 0;
+      if (diverged)
+        throw Error("training diverged (loss is not finite) at epoch " + std::to_string(epoch + 1) + "; lower --lr");
       optimizer.step();
       flush_denormals(*model);
       ++batches_run;

@@ -60,7 +60,7 @@ case $case_name in
     SHARED=30 compare_runs certify_json certify data/models/mnist_cnn.onnx --noise uniform --count 30 --json
     compare_runs certify_text certify data/models/mnist_cnn.onnx --noise uniform --count 30
     compare_runs certify_full certify data/models/toy2d.onnx --noise uniform --count 40 --full --json
-    # Laplace fields and a per-coordinate box.
+    # The Laplace posterior's fields.
     compare_runs certify_laplace certify data/models/trained/mnist_plain.laplace.onnx --noise uniform --count 12 --json
     ;;
   bound)
@@ -104,6 +104,16 @@ case $case_name in
       { cat "$W/one.err"; fail "no message from the failing rank"; }
     [ ! -s "$W/one.out" ] || fail "a failed job printed a report"
     echo "ok: one failing rank ends the job with its message (status $status)"
+    # Programs that write one file or run folder refuse to run as several
+    # ranks (train without --distributed, laplace).
+    if "$T" train --help > /dev/null 2>&1; then  # (a build with the training module)
+      "${MPI[@]}" -np 2 "$T" train --data moons --epochs 1 --out "$W/two_copies" > "$W/train.out" 2> "$W/train.err"
+      [ $? -ne 0 ] || fail "train without --distributed ran as two ranks"
+      grep -q "error: started as 2 processes (mpirun, srun): add --distributed" "$W/train.err" ||
+        { cat "$W/train.err"; fail "train: no refusal"; }
+      [ ! -e "$W/two_copies/checkpoint.pt" ] || fail "train: a refused run wrote a checkpoint"
+      echo "ok: train without --distributed refuses two ranks"
+    fi
     # A time limit stops every rank: rank 0 writes the marked partial result, status 4.
     "${MPI[@]}" -np 2 "$T" bound data/models/mnist_mlp.onnx --noise uniform --count 4 --eps 0.01 --method exact --json \
       --time-limit 3 > "$W/partial.json" 2> "$W/partial.err"
@@ -114,6 +124,7 @@ import json, sys
 j = json.load(open('$W/partial.json'))
 assert j['set_complete'] is False, j['set_complete']
 assert 'time limit of 3 s reached' in j['stop_reason'], j['stop_reason']
+assert j['bounds'], 'no box started'
 assert all(not b['complete'] for b in j['bounds']), 'a stopped box claims completeness'
 " || fail "time limit: the partial result is not marked"
     echo "ok: --time-limit under mpirun gives a marked partial result, status 4"
@@ -162,7 +173,7 @@ for x, y in zip(a, b):
 print("largest loss difference", max(abs(x["loss"] - y["loss"]) for x, y in zip(a, b)))
 EOF
     }
-    for method in plain ceda; do
+    for method in plain ceda acet; do
       rm -rf "$W/one_$method" "$W/two_$method"
       "$T" train "${A[@]}" --method $method --out "$W/one_$method" || fail "train $method: one process failed"
       port=$(free_port)

@@ -79,6 +79,8 @@ def main():
     # with NumPy and torch), ahead of any other on PATH.
     env["PATH"] = os.pathsep.join([os.path.join(build, "cli"), os.path.dirname(sys.executable), env["PATH"]])
     env["FIGURES_DIR"] = os.path.join(work, "figures")
+    # docs/scale-out.md runs mpirun, which refuses root (CI containers) unless told.
+    env["OMPI_ALLOW_RUN_AS_ROOT"] = env["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1"
     if not os.path.isfile(os.path.join(repo, "data/datasets/mnist/t10k-labels-idx1-ubyte.gz")):
         print("data/datasets/mnist is missing: run scripts/provision_data.sh (the docs use the MNIST digits)")
         return 1

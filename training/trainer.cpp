@@ -23,11 +23,14 @@ namespace tessera::training {
 namespace {
 
 // Processes of a data-parallel run on this machine, as the launchers say
-// (torchrun, Open MPI, SLURM); 1 when none says.
-int local_processes() {
+// (torchrun, Open MPI, SLURM); all of them when started by hand around a
+// loopback MASTER_ADDR; else 1.
+int local_processes(int world) {
   for (const char* name : {"LOCAL_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"})
     if (const char* v = std::getenv(name))
       if (const int n = std::atoi(v); n > 0) return n;
+  const char* master = std::getenv("MASTER_ADDR");
+  if (master && (std::string(master) == "localhost" || std::string(master).rfind("127.", 0) == 0)) return world;
   return 1;
 }
 
@@ -415,7 +418,7 @@ TrainSummary train(const TrainConfig& config, const RunOptions& run) {
   // Processes on one machine share its cores unless told otherwise.
   torch::set_num_threads(run.threads > 0 ? run.threads
                                          : std::max(1, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) /
-                                                           (parallel ? std::min(world, local_processes()) : 1)));
+                                                           (parallel ? std::min(world, local_processes(world)) : 1)));
   at::globalContext().setFlushDenormal(true);  // this thread's own arithmetic; flush_denormals() covers the parameters
 
   const std::string checkpoint_path = run.out_dir + "/checkpoint.pt";

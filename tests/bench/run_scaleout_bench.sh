@@ -14,11 +14,18 @@ T="$(realpath "$BUILD/cli/tessera")"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 MPI="mpirun --oversubscribe --bind-to none"
 echo "machine: $(nproc) cores, $(date -u +%F)"
-bench() {  # bench NAME 'ARGS' RANKS...
+bench() {  # bench NAME 'ARGS' RANKS...  (RANKS: 1t = one process with one thread)
   local name=$1 args=$2; shift 2
-  local cmds=(-n "one process" "$T $args")
-  for np in "$@"; do cmds+=(-n "$np ranks" "$MPI -np $np $T $args"); done
-  hyperfine --runs 3 --warmup 1 --style none --export-json "$OUT/$name.json" "${cmds[@]}" > /dev/null 2>&1
+  local cmds=(-n "one process, $(nproc) threads" "$T $args")
+  for np in "$@"; do
+    if [ "$np" = 1t ]; then
+      cmds+=(-n "one process, 1 thread" "$T $args --threads 1")
+    else
+      local per=$(( $(nproc) / np )); [ $per -ge 1 ] || per=1
+      cmds+=(-n "$np ranks, $per thread(s) each" "$MPI -np $np $T $args")
+    fi
+  done
+  hyperfine --runs 3 --style none --export-json "$OUT/$name.json" "${cmds[@]}" > /dev/null 2>&1
   /usr/bin/python3 - "$OUT/$name.json" "$name" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
@@ -30,10 +37,10 @@ PY
 echo "| set | run | median s | speed-up |"
 echo "|---|---|---|---|"
 L=data/models/trained/lenet/fmnist_plain.onnx
-bench "certify: LeNet, 48 noise rays" "certify $L --noise uniform --count 48 --json" 1 2 4 8
-bench "certify: toy 2-D, 20000 cheap rays" "certify data/models/toy2d.onnx --noise uniform --count 20000 --json" 1 2 4 8
-bench "bound: crown, MNIST MLP, 200 balls" "bound data/models/trained/mnist_plain.onnx --noise uniform --count 200 --eps 0.01 --method crown --json" 2 4
-bench "eval: moons, 2 models, 13 rows" "eval data/models/trained/moons_plain.onnx data/models/trained/moons_acet.onnx --data moons --count 1000 --adv-noise-steps 100 --progress off --json" 2 4
+bench "certify: LeNet, 48 noise rays" "certify $L --noise uniform --count 48 --json" 1t 1 2 4
+bench "certify: toy 2-D, 20000 cheap rays" "certify data/models/toy2d.onnx --noise uniform --count 20000 --json" 1t 2 4 8
+bench "bound: crown, MNIST MLP, 200 balls" "bound data/models/trained/mnist_plain.onnx --noise uniform --count 200 --eps 0.01 --method crown --json" 1t 2
+bench "eval: moons, 2 models, 13 rows" "eval data/models/trained/moons_plain.onnx data/models/trained/moons_acet.onnx --data moons --count 1000 --adv-noise-steps 100 --progress off --json" 1t 2
 # Training: the paper's LeNet on 6000 Fashion-MNIST images, one epoch, one
 # process on both cores against two processes on one core each (the same
 # global batch of 128).

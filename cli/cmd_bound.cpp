@@ -281,11 +281,7 @@ int run_bound(const std::vector<std::string>& args) {
   queue.close();
   bar.finish();
   SetPart mine;
-  {
-    ByteWriter w;
-    local.summary.write(w);
-    mine.summary = w.take();
-  }
+  mine.summary = summary_bytes(local.summary);
   mine.complete = local.complete;
   mine.stop_reason = stop_reason();
   const bool json = vm.count("json") > 0;
@@ -306,11 +302,7 @@ int run_bound(const std::vector<std::string>& args) {
   const std::vector<SetPart> parts = gather_parts(ranks, mine);
   if (!ranks.root()) return kOk;
   report_shares(ranks, parts, "bound", "boxes");
-  BoxBoundSummary s;
-  for (const SetPart& p : parts) {
-    ByteReader r(p.summary);
-    s.merge(BoxBoundSummary::read(r));
-  }
+  const BoxBoundSummary s = merged_summary<BoxBoundSummary>(parts);
   const auto items = items_in_order(parts);
   const bool whole_set = all_complete(parts) && items.size() == static_cast<std::size_t>(lo.cols());
   const std::string why = first_stop_reason(parts).empty() ? stop_reason() : first_stop_reason(parts);

@@ -203,11 +203,7 @@ int run_certify(const std::vector<std::string>& args) {
   queue.close();
   bar.finish();
   SetPart mine;
-  {
-    ByteWriter w;
-    local.summary.write(w);
-    mine.summary = w.take();
-  }
+  mine.summary = summary_bytes(local.summary);
   mine.complete = local.complete;
   mine.stop_reason = stop_reason();
   const bool json = vm.count("json") > 0;
@@ -216,11 +212,7 @@ int run_certify(const std::vector<std::string>& args) {
   const std::vector<SetPart> parts = gather_parts(ranks, mine);
   if (!ranks.root()) return kOk;
   report_shares(ranks, parts, "certify", "inputs");
-  CertifySetSummary s;
-  for (const SetPart& p : parts) {
-    ByteReader r(p.summary);
-    s.merge(CertifySetSummary::read(r));
-  }
+  const CertifySetSummary s = merged_summary<CertifySetSummary>(parts);
   const auto items = items_in_order(parts);
   // Interrupted (Ctrl-C, --time-limit): the inputs that finished, marked.
   const bool whole_set = all_complete(parts) && items.size() == static_cast<std::size_t>(X.cols());

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/bytes.hpp"
+
 namespace tessera::cli {
 
 class Ranks {
@@ -126,6 +128,24 @@ std::vector<std::pair<std::int64_t, std::string>> items_in_order(const std::vect
 // Whether every part finished, and the first stop reason given.
 bool all_complete(const std::vector<SetPart>& parts);
 std::string first_stop_reason(const std::vector<SetPart>& parts);
+// A mergeable summary (CertifySetSummary, BoxBoundSummary: write, read,
+// merge) as a part's bytes, and the merge of every part's.
+template <class Summary>
+std::string summary_bytes(const Summary& summary) {
+  ByteWriter w;
+  summary.write(w);
+  return w.take();
+}
+template <class Summary>
+Summary merged_summary(const std::vector<SetPart>& parts) {
+  Summary s;
+  for (const SetPart& p : parts) {
+    ByteReader r(p.summary);
+    s.merge(Summary::read(r));
+  }
+  return s;
+}
+
 // Rank 0, under MPI: one line on stderr saying how the set was shared,
 // "tessera CMD: 30 WHAT shared by 4 ranks: 8, 7, 8, 7" (items per rank).
 void report_shares(const Ranks& ranks, const std::vector<SetPart>& parts, const std::string& command, const std::string& what);
